@@ -1,0 +1,64 @@
+# Ficus developer entry points. Every target builds .venv from requirements.lock when it is missing
+# or older than the lock, so a fresh machine with only Python 3.11, make and git is enough.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+# pytest exits 5 when it collected no test. A stage that runs nothing proves nothing, so that
+# fails too, but with a message that says so instead of a bare exit code.
+define pytest
+$(PY) -m pytest $(1) $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "make: pytest collected no tests for: $(1)" >&2; exit $$rc; }
+endef
+
+.PHONY: demo test lint typecheck unit bench test-databases clean-demo help
+
+help:
+	@echo "make demo            run the legacy app, the appointments service and the proxy on SQLite"
+	@echo "make test            lint, type-check, check plans and run the whole test suite"
+	@echo "make lint            ruff, ruff format --check, import-linter, plan check, alembic check"
+	@echo "make bench           run the benchmarks in bench/ and print their ratios"
+	@echo "make test-databases  run the database-backed tests on PostgreSQL and MariaDB"
+	@echo "make clean-demo      delete the demo's databases and logs under var/"
+
+$(STAMP): requirements.lock
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Ficus needs Python 3.11, found " + sys.version' 
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# --no-deps: the lock is complete, and it deliberately overrides mitmproxy's h11/h2 pins.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	# Make the checkout importable from any working directory (mitmdump -s, gunicorn, alembic).
+	echo "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ficus-checkout.pth"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --config setup.cfg
+	$(PY) manage.py plan check
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(call pytest,-m "not databases")
+
+test: lint typecheck unit
+
+# CI: the database-backed tests on the real servers. Unreachable servers fail instead of skipping.
+# First the legacy-side tests on both servers, then the services and control plane on PostgreSQL.
+PG_URL ?= postgresql://postgres@127.0.0.1:5432
+test-databases: $(STAMP)
+	FICUS_TEST_BACKENDS=postgresql,mariadb FICUS_REQUIRE_DATABASES=1 \
+		$(call pytest,-m databases)
+	FICUS_DB_DEFAULT_URL=$(PG_URL)/ficus_control FICUS_DB_APPOINTMENTS_URL=$(PG_URL)/ficus_appointments \
+		$(call pytest,-m "not databases and not e2e" tests/extracted tests/migration_plans)
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean-demo:
+	rm -rf var/

@@ -1,0 +1,119 @@
+"""`make demo`: seed, start and supervise the whole Ficus demo stack on embedded SQLite.
+
+Runs the legacy hospital monolith, the extracted appointments service, the routing proxy and
+the forward sync worker, prints where to point a browser, and stops them all on Ctrl-C. A
+second run reuses the seeded databases under var/; `make clean-demo` starts from scratch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from demo.launcher import REPO_ROOT, Ports, Stack, StackConfig, StackError
+
+DEMO_LOGINS = (
+    ("clinician", "CLIN", "a clinician: patient search, charts, the appointment book"),
+    ("scheduler", "SCHED", "a scheduler: books and reschedules appointments"),
+    ("billing", "BILL", "a billing clerk: the billing report"),
+    ("operator", "OPER", "a Ficus operator: moves routes between phases"),
+    ("auditor", "AUDIT", "an auditor: reads the migration history, changes nothing"),
+)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m demo",
+        description="Run the Ficus demo: a legacy hospital app with one route strangled out.",
+    )
+    parser.add_argument("--var", type=Path, default=REPO_ROOT / "var", help="data and log directory (default: var/)")
+    parser.add_argument("--proxy-port", type=int, default=8000, help="where clinicians connect (default: 8000)")
+    parser.add_argument("--legacy-port", type=int, default=8001, help="the legacy monolith (default: 8001)")
+    parser.add_argument("--service-port", type=int, default=8101, help="the appointments service (default: 8101)")
+    parser.add_argument("--patients", type=int, default=2000, help="patients to seed on first run (default: 2000)")
+    parser.add_argument(
+        "--appointments", type=int, default=20000, help="appointments to seed on first run (default: 20000)"
+    )
+    return parser.parse_args(argv)
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex((host, port)) == 0
+
+
+def _banner(config: StackConfig) -> str:
+    logins = "\n".join(f"    {login:<10} {role:<6} {what}" for login, role, what in DEMO_LOGINS)
+    return f"""
+Ficus demo is running.
+
+  Open {config.proxy_url}/ in a browser (the clinicians' front end, through the Ficus proxy).
+  Log in as any of these synthetic users; the password of each is "demo":
+{logins}
+
+  What is where:
+    {config.proxy_url:<26} Ficus routing proxy (mitmproxy, reverse mode)
+    {config.url(config.ports.legacy):<26} legacy monolith (demo/legacy)
+    {config.url(config.ports.appointments):<26} appointments service (extracted/appointments)
+  GET /api/appointments/{{id}} is served by the appointments service; everything else by the
+  legacy app. Every request's route and upstream is in {config.access_log}.
+  Logs: {config.log_dir}/
+
+Press Ctrl-C to stop everything.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    config = StackConfig(
+        var_dir=args.var,
+        ports=Ports(proxy=args.proxy_port, legacy=args.legacy_port, appointments=args.service_port),
+        patients=args.patients,
+        appointments=args.appointments,
+    )
+    busy = [str(p) for p in (args.proxy_port, args.legacy_port, args.service_port) if _port_in_use(config.host, p)]
+    if busy:
+        print(
+            f"demo: port(s) {', '.join(busy)} on {config.host} are already in use "
+            "(is another demo running?). Stop it, or pick others with --proxy-port/--legacy-port/--service-port.",
+            file=sys.stderr,
+        )
+        return 2
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stop
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    stack = Stack(config)
+    try:
+        print("demo: preparing databases under", config.var_dir, "(the first run seeds them) ...", flush=True)
+        stack.prepare()
+        print("demo: starting the legacy app, the appointments service, the proxy and the sync worker ...", flush=True)
+        stack.start()
+        print(_banner(config), flush=True)
+        while True:
+            stack.check_alive()
+            time.sleep(1)
+    except _Stop:
+        print("\ndemo: stopping ...", flush=True)
+        stack.stop()
+        print("demo: stopped.")
+        return 0
+    except StackError as e:
+        stack.stop()
+        print(f"demo: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Settings for Ficus's Django project: the extracted services and the control plane.
+
+Everything a deployment changes comes from the environment (see `extracted/env.py` and
+docs/configuration.md). Each extracted service owns one database alias, named after its app
+label, and `extracted.routers.ServiceRouter` keeps every app on its own alias.
+
+`FICUS_SERVICE` narrows a process to one service: `manage.py runservice appointments` sets it so
+that the process installs, routes and connects to that service only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from extracted.env import env_bool, env_database, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("FICUS_VAR_DIR", str(BASE_DIR / "var")))
+
+# Services that exist, in the order they are documented. Each is an app `extracted.<name>`.
+ALL_SERVICES = ("appointments",)
+_selected = env_str("FICUS_SERVICE", "")
+SERVICES = (_selected,) if _selected else ALL_SERVICES
+
+DEBUG = env_bool("FICUS_DEBUG", False)
+# Only used for Django's own signing (admin sessions are not used); identity comes from the proxy.
+SECRET_KEY = env_str("FICUS_SECRET_KEY", "ficus-development-only-not-a-secret")
+ALLOWED_HOSTS = env_list("FICUS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+# HMAC key shared with the proxy for the identity bridge (proxy/identity.py). Empty means the
+# services refuse every request: they trust nothing but a header signed with this key.
+FICUS_IDENTITY_KEY = env_str("FICUS_IDENTITY_KEY", "")
+FICUS_HOSPITAL_TZ = env_str("FICUS_HOSPITAL_TZ", "America/Chicago")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "rest_framework",
+    "extracted.core",
+    "legacy_adapter",
+    "migration_plans",
+    *(f"extracted.{name}" for name in SERVICES),
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "extracted.urls"
+WSGI_APPLICATION = "extracted.wsgi.application"
+
+DATABASES = {
+    # The control plane's own database (route states, history, audit chain).
+    "default": env_database("FICUS_DB_DEFAULT_URL", VAR_DIR / "control.sqlite3"),
+    **{
+        name: env_database(f"FICUS_DB_{name.upper()}_URL", VAR_DIR / f"{name}.sqlite3")
+        for name in SERVICES
+    },
+}
+DATABASE_ROUTERS = ["extracted.routers.ServiceRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The legacy database, reached through SQLAlchemy in legacy_adapter/, never through Django.
+LEGACY_DATABASE_URL = env_str("LEGACY_DATABASE_URL", f"sqlite:///{VAR_DIR / 'legacy.sqlite3'}")
+FICUS_PLANS_DIR = Path(env_str("FICUS_PLANS_DIR", str(BASE_DIR / "migration_plans" / "plans")))
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# Structured logs on stderr; request ids and route templates only, never bodies or query strings.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": env_str("FICUS_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

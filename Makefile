@@ -57,7 +57,9 @@ test-databases: $(STAMP)
 	FICUS_DB_DEFAULT_URL=$(PG_URL)/ficus_control FICUS_DB_APPOINTMENTS_URL=$(PG_URL)/ficus_appointments \
 		$(call pytest,-m "not databases and not e2e" tests/extracted tests/migration_plans)
 
+# wrk is Debian's HTTP load generator; install it here rather than by hand.
 bench: $(STAMP)
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) -m bench
 
 clean-demo:

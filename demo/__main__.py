@@ -26,8 +26,8 @@ DEMO_LOGINS = (
 )
 
 
-class _Stop(Exception):
-    pass
+class _StopRequestedError(Exception):
+    """Raised from the SIGINT/SIGTERM handler to unwind into the clean shutdown path."""
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -35,13 +35,26 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         prog="python -m demo",
         description="Run the Ficus demo: a legacy hospital app with one route strangled out.",
     )
-    parser.add_argument("--var", type=Path, default=REPO_ROOT / "var", help="data and log directory (default: var/)")
-    parser.add_argument("--proxy-port", type=int, default=8000, help="where clinicians connect (default: 8000)")
-    parser.add_argument("--legacy-port", type=int, default=8001, help="the legacy monolith (default: 8001)")
-    parser.add_argument("--service-port", type=int, default=8101, help="the appointments service (default: 8101)")
-    parser.add_argument("--patients", type=int, default=2000, help="patients to seed on first run (default: 2000)")
     parser.add_argument(
-        "--appointments", type=int, default=20000, help="appointments to seed on first run (default: 20000)"
+        "--var", type=Path, default=REPO_ROOT / "var", help="data and log directory (default: var/)"
+    )
+    parser.add_argument(
+        "--proxy-port", type=int, default=8000, help="where clinicians connect (default: 8000)"
+    )
+    parser.add_argument(
+        "--legacy-port", type=int, default=8001, help="the legacy monolith (default: 8001)"
+    )
+    parser.add_argument(
+        "--service-port", type=int, default=8101, help="the appointments service (default: 8101)"
+    )
+    parser.add_argument(
+        "--patients", type=int, default=2000, help="patients to seed on first run (default: 2000)"
+    )
+    parser.add_argument(
+        "--appointments",
+        type=int,
+        default=20000,
+        help="appointments to seed on first run (default: 20000)",
     )
     return parser.parse_args(argv)
 
@@ -80,31 +93,44 @@ def main(argv: list[str] | None = None) -> int:
         patients=args.patients,
         appointments=args.appointments,
     )
-    busy = [str(p) for p in (args.proxy_port, args.legacy_port, args.service_port) if _port_in_use(config.host, p)]
+    busy = [
+        str(p)
+        for p in (args.proxy_port, args.legacy_port, args.service_port)
+        if _port_in_use(config.host, p)
+    ]
     if busy:
         print(
             f"demo: port(s) {', '.join(busy)} on {config.host} are already in use "
-            "(is another demo running?). Stop it, or pick others with --proxy-port/--legacy-port/--service-port.",
+            "(is another demo running?). Stop it, or pick other ports with "
+            "--proxy-port, --legacy-port and --service-port.",
             file=sys.stderr,
         )
         return 2
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        raise _Stop
+        raise _StopRequestedError
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     stack = Stack(config)
     try:
-        print("demo: preparing databases under", config.var_dir, "(the first run seeds them) ...", flush=True)
+        print(
+            "demo: preparing databases under",
+            config.var_dir,
+            "(the first run seeds them) ...",
+            flush=True,
+        )
         stack.prepare()
-        print("demo: starting the legacy app, the appointments service, the proxy and the sync worker ...", flush=True)
+        print(
+            "demo: starting the legacy app, the appointments service, the proxy, the sync worker",
+            flush=True,
+        )
         stack.start()
         print(_banner(config), flush=True)
         while True:
             stack.check_alive()
             time.sleep(1)
-    except _Stop:
+    except _StopRequestedError:
         print("\ndemo: stopping ...", flush=True)
         stack.stop()
         print("demo: stopped.")

@@ -41,7 +41,8 @@ def env_database(name: str, default_sqlite_path: Path) -> dict[str, Any]:
     """A Django DATABASES entry from a database URL (sqlite://, postgresql://, mysql://)."""
     url = os.environ.get(name) or f"sqlite:///{default_sqlite_path}"
     try:
-        config: dict[str, Any] = dj_database_url.parse(url, conn_max_age=60)
+        # dict(): dj-database-url returns its own TypedDict; settings add keys it does not know.
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
     except ValueError as e:
         raise ImproperlyConfigured(f"{name} is not a usable database URL: {e}") from e
     if config["ENGINE"] == "django.db.backends.sqlite3":

@@ -11,6 +11,7 @@ that the process installs, routes and connects to that service only.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from extracted.env import env_bool, env_database, env_list, env_str
 
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it times everything and logs route templates (never paths with ids).
+    "extracted.core.access_log.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
@@ -79,7 +82,7 @@ TEMPLATES = [
     }
 ]
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
@@ -92,5 +95,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": env_str("FICUS_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # Alembic narrates every plugin it loads at INFO; `sync -v 2` turns it back on.
+        "alembic": {"level": "WARNING"},
+    },
 }

@@ -1,0 +1,52 @@
+"""The appointments service's own model: clean names, aware datetimes, no legacy codes.
+
+`id` is the legacy APPT_ID, deliberately not auto-generated: the legacy URL
+`/api/appointments/{id}` keeps working whichever side serves it, and forward sync, reconcile
+and rollback compare rows key for key. (When this service starts creating appointments, ids
+will still come from the legacy LEGACY_SEQ through legacy_adapter, so both sides agree.)
+
+There are no foreign keys: patients and providers live in other services' databases (or still
+in the legacy one), so `patient_id` and `provider_id` are plain integers, and the patient's
+`LAST, FIRST` name is kept as a snapshot because the legacy contract returns it (PAT_NM).
+`source_updated_at` is the legacy UPD_TS, the version every apply compares against.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        # Values are those of legacy_adapter.mapping.AppointmentStatus (a test keeps them equal).
+        BOOKED = "booked", "Booked"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+        ARRIVED = "arrived", "Arrived"
+
+    id = models.IntegerField(primary_key=True, help_text="The legacy APPT_ID.")
+    patient_id = models.IntegerField()
+    patient_display_name = models.CharField(max_length=62, help_text="'LAST, FIRST' snapshot.")
+    provider_id = models.IntegerField()
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.CharField(max_length=80, blank=True, default="")
+    source_updated_at = models.DateTimeField(help_text="The legacy UPD_TS: the version guard.")
+
+    class Meta:
+        indexes = [
+            # The legacy book view: one provider's day, in time order.
+            models.Index(fields=["provider_id", "starts_at"], name="appt_provider_start_ix"),
+            models.Index(fields=["patient_id"], name="appt_patient_ix"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=1, duration_minutes__lte=24 * 60),
+                name="appt_duration_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # No PHI: this string can reach logs and error reports.
+        return f"Appointment {self.pk}"

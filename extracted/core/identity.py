@@ -1,0 +1,109 @@
+"""The service side of the identity bridge: who is asking, as signed by the proxy, and nothing else.
+
+A service never sees the legacy session cookie. The proxy resolves it and sends
+`X-Ficus-Identity`, HMAC-signed with FICUS_IDENTITY_KEY (proxy/identity.py); `require_identity`
+verifies it, puts the `Identity` on the request (`request.ficus_identity`) and applies the
+endpoint's role list, answering exactly as the legacy app would: 401 NOT LOGGED IN for a missing,
+forged, malformed or expired header, 403 ACCESS DENIED for a role the endpoint does not admit.
+
+A view decorator rather than middleware, so each endpoint declares its roles next to its code
+and unauthenticated endpoints (the health check) need no exemption list.
+
+A missing or too-short key makes every request 401: a service that cannot check signatures
+must not guess (runservice refuses to start in that state, see `usable_identity_key`). Refusals
+are logged with their reason and the route template; never the header, never the URL's ids.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, cast
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from extracted.core.legacy_errors import ACCESS_DENIED, NOT_LOGGED_IN, legacy_error_response
+from proxy.identity import (
+    IDENTITY_HEADER,
+    Identity,
+    InvalidIdentityError,
+    check_key,
+    verify_identity,
+)
+
+logger = logging.getLogger("ficus.identity")
+
+P = ParamSpec("P")
+
+# Django exposes request headers in META as HTTP_<NAME>, upper case, dashes as underscores.
+_META_KEY = "HTTP_" + IDENTITY_HEADER.upper().replace("-", "_")
+
+
+class IdentifiedRequest(HttpRequest):
+    """An HttpRequest that passed `require_identity` (for type checkers; same object at runtime)."""
+
+    ficus_identity: Identity
+
+
+def usable_identity_key() -> bytes | None:
+    """FICUS_IDENTITY_KEY as bytes, or None when it is empty or too short to be safe."""
+    raw = settings.FICUS_IDENTITY_KEY.encode("utf-8")
+    try:
+        return check_key(raw)
+    except ValueError:
+        return None
+
+
+def _route(request: HttpRequest) -> str:
+    match = request.resolver_match
+    return f"/{match.route}" if match is not None else "<unrouted>"
+
+
+def require_identity(
+    *roles: str, clock: Callable[[], float] = time.time
+) -> Callable[
+    [Callable[Concatenate[IdentifiedRequest, P], HttpResponse]],
+    Callable[Concatenate[HttpRequest, P], HttpResponse],
+]:
+    """Admit only requests with a valid identity whose role is one of `roles`."""
+    allowed = frozenset(roles)
+
+    def decorate(
+        view: Callable[Concatenate[IdentifiedRequest, P], HttpResponse],
+    ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            key = usable_identity_key()
+            if key is None:
+                logger.error(
+                    "identity refused on %s: FICUS_IDENTITY_KEY is unset or too short",
+                    _route(request),
+                )
+                return legacy_error_response(NOT_LOGGED_IN)
+            try:
+                identity = verify_identity(request.META.get(_META_KEY), key, clock())
+            except InvalidIdentityError as e:
+                # The reason comes from the codec and never contains the token itself.
+                logger.warning("identity refused on %s: %s", _route(request), e)
+                return legacy_error_response(NOT_LOGGED_IN)
+            # Verified, so it goes on the request even if the role is refused: the access log
+            # then carries the request id of denied requests too.
+            identified = cast(IdentifiedRequest, request)
+            identified.ficus_identity = identity
+            if identity.role not in allowed:
+                logger.warning(
+                    "access denied on %s: role %s (user %s, rid %s)",
+                    _route(request),
+                    identity.role,
+                    identity.user_id,
+                    identity.request_id,
+                )
+                return legacy_error_response(ACCESS_DENIED)
+            return view(identified, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

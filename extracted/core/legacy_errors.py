@@ -1,0 +1,52 @@
+"""JSON responses in the legacy app's exact format: the error catalog and one way to send them.
+
+The legacy face of a service must be indistinguishable from the legacy endpoint it replaces, so
+errors are not "similar" but identical: the same status, the same `{"ERR": ..., "CODE": n}`
+body with the same key order and the same separators, `Content-Type: application/json`
+and `Cache-Control: no-store`. Every legacy-face view builds its responses here, never with
+JsonResponse (whose encoder and headers are Django's, not the legacy app's).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpResponse
+
+# The legacy app writes json.dumps(obj, separators=(", ", ": ")) (demo/legacy/http.py): a space
+# after each comma and colon, non-ASCII as \uXXXX escapes. Byte for byte means the same here.
+_SEPARATORS = (", ", ": ")
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyError:
+    status: int
+    code: int
+    message: str
+
+
+NO_SUCH_SERVICE = LegacyError(404, 100, "NO SUCH SERVICE")
+NOT_LOGGED_IN = LegacyError(401, 101, "NOT LOGGED IN")
+ACCESS_DENIED = LegacyError(403, 102, "ACCESS DENIED")
+METHOD_NOT_ALLOWED = LegacyError(405, 103, "METHOD NOT ALLOWED")
+APPOINTMENT_NOT_FOUND = LegacyError(404, 201, "APPOINTMENT NOT FOUND")
+# Not in the contract table, but what the legacy app answers on an unexpected failure.
+INTERNAL_ERROR = LegacyError(500, 900, "INTERNAL ERROR")
+
+
+def legacy_json_response(payload: Any, *, status: int = 200) -> HttpResponse:
+    """`payload` serialized as the legacy app does, with the legacy JSON headers."""
+    body = json.dumps(payload, separators=_SEPARATORS)
+    response = HttpResponse(body, status=status, content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def legacy_error_response(error: LegacyError, *, allow: str | None = None) -> HttpResponse:
+    """The legacy error body; `allow` is the `Allow` header the legacy app adds to a 405."""
+    response = legacy_json_response({"ERR": error.message, "CODE": error.code}, status=error.status)
+    if allow is not None:
+        response["Allow"] = allow
+    return response

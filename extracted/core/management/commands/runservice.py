@@ -1,0 +1,105 @@
+"""`manage.py runservice NAME`: serve one extracted service with gunicorn.
+
+The command checks what it can before serving (a known service, a usable identity key), then
+*replaces itself* with gunicorn (`os.execvpe`) with FICUS_SERVICE=NAME in the environment, so
+the settings install, route and connect that one service only, and the process a launcher
+started is the gunicorn master: SIGTERM stops it gracefully (in-flight requests finish),
+SIGINT stops it at once, both exiting 0. There is no wrapper process to forward signals.
+
+Logging: Ficus's access log (extracted/core/access_log.py) records route templates, not paths,
+since a path holds record ids. gunicorn's own access log is off unless `--access-log` asks for
+it, and even then it is written without query strings (`%(U)s`, never `%(r)s`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from extracted.core.identity import usable_identity_key
+from proxy.identity import MIN_KEY_BYTES
+
+# The demo's port for each service (docs/internal/brief.md); tests pass --port explicitly.
+DEFAULT_PORTS = {"appointments": 8101}
+GUNICORN_ACCESS_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve one extracted service with gunicorn (a production WSGI server). "
+        "The process only installs, routes and connects to that service. "
+        "Needs FICUS_IDENTITY_KEY (the secret shared with the proxy, at least "
+        f"{MIN_KEY_BYTES} bytes). Run `manage.py migrate --database NAME` first."
+    )
+    # The checks run in this process would see every service; gunicorn's process is the one
+    # that matters, and Django runs no checks there. The identity key is checked explicitly.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help=f"the service: {', '.join(settings.ALL_SERVICES)}")
+        parser.add_argument("--host", default="127.0.0.1", help="address to bind [127.0.0.1]")
+        parser.add_argument("--port", type=int, help="port to bind [the service's demo port]")
+        parser.add_argument("--workers", type=int, default=2, help="worker processes [2]")
+        parser.add_argument(
+            "--access-log",
+            action="store_true",
+            help="also write gunicorn's access log (paths without query strings) to stderr",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        name: str = options["name"]
+        if name not in settings.ALL_SERVICES:
+            raise CommandError(
+                f"unknown service {name!r}; the services are: {', '.join(settings.ALL_SERVICES)}"
+            )
+        if usable_identity_key() is None:
+            raise CommandError(
+                "FICUS_IDENTITY_KEY is unset or shorter than "
+                f"{MIN_KEY_BYTES} bytes, so the service would refuse every request. "
+                "Set it to the same secret the proxy signs identities with, e.g. "
+                "FICUS_IDENTITY_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        workers: int = options["workers"]
+        if workers < 1:
+            raise CommandError("--workers must be at least 1")
+        port: int = options["port"] or DEFAULT_PORTS.get(name, 8100)
+        bind = (
+            f"[{options['host']}]:{port}" if ":" in options["host"] else f"{options['host']}:{port}"
+        )
+
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            bind,
+            "--workers",
+            str(workers),
+            "--name",
+            f"ficus-{name}",
+            "--error-logfile",
+            "-",
+            # gunicorn 27 opens a control socket in ~/.gunicorn by default; two services
+            # (or two tests) would fight over the same path.
+            "--no-control-socket",
+        ]
+        if options["access_log"]:
+            argv += ["--access-logfile", "-", "--access-logformat", GUNICORN_ACCESS_FORMAT]
+        argv.append("extracted.wsgi:application")
+
+        env = {
+            **os.environ,
+            "FICUS_SERVICE": name,
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "DJANGO_SETTINGS_MODULE", "extracted.settings"
+            ),
+        }
+        self.stdout.write(f"runservice: serving {name} with gunicorn on http://{bind}/")
+        self.stdout.flush()
+        sys.stderr.flush()
+        # No shell, and every argument was built or validated above.
+        os.execvpe(sys.executable, argv, env)  # noqa: S606

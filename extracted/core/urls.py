@@ -1,0 +1,11 @@
+"""Ficus's own endpoints under /__ficus/, a prefix no legacy URL uses."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from extracted.core import views
+
+urlpatterns: list[URLPattern] = [
+    path("__ficus/health", views.health, name="ficus-health"),
+]

@@ -1,0 +1,193 @@
+"""The walking skeleton end to end: real processes on free loopback ports, as `make demo` runs them.
+
+A clinician logs in through the proxy and uses the unchanged legacy front end. The one migrated
+route, `GET /api/appointments/{id}`, is answered by the extracted appointments service, and
+every other request by the legacy app: the proxy's access log says which upstream served each.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, select
+
+from demo.launcher import Ports, Stack, StackConfig
+from legacy_adapter.schema import ApptSched, PatientMaster
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.e2e
+
+ANCHOR = "20261116"  # a Monday: a full working day of appointments
+MIGRATED_TEMPLATE = "/api/appointments/{id:int}"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    config = StackConfig(
+        var_dir=tmp_path_factory.mktemp("demo-var"),
+        ports=Ports(proxy=free_port(), legacy=free_port(), appointments=free_port()),
+        patients=80,
+        appointments=600,
+        anchor=ANCHOR,
+        sync_interval_seconds=0.5,
+    )
+    running = Stack(config)
+    running.prepare()
+    running.start()
+    try:
+        yield running
+    finally:
+        exits = dict(running.stop())
+        # Every process must have stopped on SIGTERM, not been killed after the grace period.
+        assert all(code in (0, -15) for code in exits.values()), exits
+
+
+@contextmanager
+def _logged_in(base_url: str, login: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        response = client.post("/login", data={"login": login, "password": "demo"})
+        assert response.status_code == 302, response.text
+        assert "SESSID" in client.cookies
+        yield client
+
+
+def _booked_appointment(stack: Stack) -> tuple[int, int]:
+    """(APPT_ID, PROV_ID) of a booked appointment on the anchor day, read from the legacy DB."""
+    engine = create_engine(stack.config.legacy_database_url)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(ApptSched.APPT_ID, ApptSched.PROV_ID)
+            .where(ApptSched.APPT_DT == ANCHOR, ApptSched.STATUS_CD == "B")
+            .order_by(ApptSched.APPT_ID)
+            .limit(1)
+        ).one()
+    engine.dispose()
+    return row.APPT_ID, row.PROV_ID
+
+
+def _access_log(stack: Stack) -> list[dict[str, Any]]:
+    lines = stack.config.access_log.read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _wait_for_log_lines(stack: Stack, count: int) -> list[dict[str, Any]]:
+    # The proxy writes its log line as the response completes; allow it a moment to land.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        entries = _access_log(stack)
+        if len(entries) >= count:
+            return entries
+        time.sleep(0.05)
+    return _access_log(stack)
+
+
+def test_the_clinicians_appointment_book_loads_unchanged_through_the_proxy(stack: Stack) -> None:
+    _, provider = _booked_appointment(stack)
+    page = f"/schedule?prov={provider}&date={ANCHOR}"
+    with _logged_in(stack.config.proxy_url, "clinician") as via_proxy:
+        proxied = via_proxy.get(page)
+        with httpx.Client(
+            base_url=stack.config.url(stack.config.ports.legacy), timeout=10
+        ) as direct:
+            direct.cookies.set("SESSID", via_proxy.cookies["SESSID"])
+            original = direct.get(page)
+            script = (
+                direct.get("/static/schedule.js")
+                if "/static/schedule.js" in original.text
+                else None
+            )
+        assert proxied.status_code == original.status_code == 200
+        assert proxied.headers["content-type"] == original.headers["content-type"]
+        assert proxied.text == original.text
+        if script is not None:
+            assert via_proxy.get("/static/schedule.js").content == script.content
+
+
+def test_the_migrated_route_is_served_by_the_service_and_everything_else_by_legacy(
+    stack: Stack,
+) -> None:
+    appointment, provider = _booked_appointment(stack)
+    before = len(_access_log(stack))
+    with _logged_in(stack.config.proxy_url, "clinician") as clinician:
+        day = clinician.get("/api/appointments", params={"prov": provider, "date": ANCHOR})
+        one = clinician.get(f"/api/appointments/{appointment}")
+        chart = clinician.get("/patients", params={"q": "ZZ"})
+    assert day.status_code == one.status_code == chart.status_code == 200
+    listed = {item["APPT_ID"]: item for item in day.json()["APPTS"]}
+    # The service answers in the legacy contract, with the data the legacy app holds.
+    assert one.json() == listed[appointment]
+
+    entries = _wait_for_log_lines(stack, before + 4)[before:]
+    served = {(e["method"], e["route"]): e["upstream"] for e in entries}
+    assert served[("GET", MIGRATED_TEMPLATE)] == "appointments"
+    others = [e for e in entries if e["route"] != MIGRATED_TEMPLATE]
+    assert len(others) >= 3  # login, the day list and the patient search
+    assert {e["upstream"] for e in others} == {"legacy"}
+    # The access log names route templates, never raw paths or query strings (PHI).
+    raw = stack.config.access_log.read_text()
+    assert "q=ZZ" not in raw
+    assert f"/api/appointments/{appointment}" not in raw
+
+
+def test_an_outsider_gets_the_legacy_401_from_the_service(stack: Stack) -> None:
+    appointment, _ = _booked_appointment(stack)
+    with httpx.Client(base_url=stack.config.proxy_url, timeout=10) as outsider:
+        anonymous = outsider.get(f"/api/appointments/{appointment}")
+        forged = outsider.get(
+            f"/api/appointments/{appointment}", headers={"X-Ficus-Identity": "v1.e30.forged"}
+        )
+    legacy_401 = {"ERR": "NOT LOGGED IN", "CODE": 101}
+    assert (anonymous.status_code, anonymous.json()) == (401, legacy_401)
+    assert (forged.status_code, forged.json()) == (401, legacy_401)
+
+
+def test_an_auditor_is_refused_patient_data_by_the_service(stack: Stack) -> None:
+    appointment, _ = _booked_appointment(stack)
+    with _logged_in(stack.config.proxy_url, "auditor") as auditor:
+        response = auditor.get(f"/api/appointments/{appointment}")
+    assert (response.status_code, response.json()) == (403, {"ERR": "ACCESS DENIED", "CODE": 102})
+
+
+def test_a_reschedule_in_the_legacy_app_reaches_the_service(stack: Stack) -> None:
+    appointment, _ = _booked_appointment(stack)
+    with _logged_in(stack.config.proxy_url, "scheduler") as scheduler:
+        current = scheduler.get(f"/api/appointments/{appointment}").json()
+        # Move it to a slot no one else can hold: 1945 on the anchor day is outside clinic hours.
+        moved = scheduler.put(
+            f"/api/appointments/{appointment}",
+            json={"APPT_DT": current["APPT_DT"], "APPT_TM": "1945", "DUR_MIN": current["DUR_MIN"]},
+        )
+        assert moved.status_code == 200, moved.text
+        # The write went to legacy; the forward sync worker carries it to the service's DB.
+        deadline = time.monotonic() + 30
+        seen = current["APPT_TM"]
+        while time.monotonic() < deadline and seen != "1945":
+            time.sleep(0.2)
+            seen = scheduler.get(f"/api/appointments/{appointment}").json()["APPT_TM"]
+    assert seen == "1945"
+
+
+def test_the_stack_logs_no_patient_identifiers(stack: Stack) -> None:
+    # Runs after the other tests in this module, so the logs hold a whole session's traffic.
+    engine = create_engine(stack.config.legacy_database_url)
+    with engine.connect() as conn:
+        patients = conn.execute(
+            select(
+                PatientMaster.MRN, PatientMaster.SSN, PatientMaster.LAST_NM, PatientMaster.FIRST_NM
+            )
+        ).all()
+    engine.dispose()
+    logs = "\n".join(p.read_text(errors="replace") for p in stack.config.log_dir.glob("*.log"))
+    assert logs  # the processes did log; the check below is not vacuous
+    for patient in patients:
+        if patient.SSN:
+            assert patient.SSN not in logs
+        assert patient.MRN not in logs
+        assert f"{patient.LAST_NM}, {patient.FIRST_NM}" not in logs
+    assert "q=ZZ" not in logs

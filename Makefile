@@ -31,6 +31,13 @@ $(STAMP): requirements.lock
 	echo "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ficus-checkout.pth"
 	touch $(STAMP)
 
+# The front-end tests drive Debian's chromium (never a browser downloaded by a test tool).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null || { \
+		echo "make: the front-end tests need Debian's chromium package; install it with: sudo apt-get install chromium" >&2; exit 1; }
+	apt-get update -qq && apt-get install -y -qq chromium
+
 demo: $(STAMP)
 	$(PY) -m demo
 
@@ -43,7 +50,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(CHROMIUM)
 	$(call pytest,-m "not databases")
 
 test: lint typecheck unit

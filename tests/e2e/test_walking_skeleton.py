@@ -17,35 +17,13 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
-from demo.launcher import Ports, Stack, StackConfig
+from demo.launcher import Stack
 from legacy_adapter.schema import ApptSched, PatientMaster
-from tests.support.ports import free_port
+from tests.e2e.conftest import ANCHOR
 
 pytestmark = pytest.mark.e2e
 
-ANCHOR = "20261116"  # a Monday: a full working day of appointments
 MIGRATED_TEMPLATE = "/api/appointments/{id:int}"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    config = StackConfig(
-        var_dir=tmp_path_factory.mktemp("demo-var"),
-        ports=Ports(proxy=free_port(), legacy=free_port(), appointments=free_port()),
-        patients=80,
-        appointments=600,
-        anchor=ANCHOR,
-        sync_interval_seconds=0.5,
-    )
-    running = Stack(config)
-    running.prepare()
-    running.start()
-    try:
-        yield running
-    finally:
-        exits = dict(running.stop())
-        # Every process must have stopped on SIGTERM, not been killed after the grace period.
-        assert all(code in (0, -15) for code in exits.values()), exits
 
 
 @contextmanager

@@ -1,0 +1,88 @@
+"""`manage.py runproxy`: start Ficus's proxy in front of the legacy app.
+
+Resolves the defaults from Ficus's settings (so the proxy reads the same plans directory and
+legacy database as the rest of Ficus), then replaces this process with `python -m proxy.server`:
+the proxy runs without Django loaded, signals reach it directly, and the Django apps never import
+mitmproxy (an import-linter contract). Secrets travel in the environment, never on a command
+line where process lists show them: the identity key (`FICUS_IDENTITY_KEY`) and the legacy
+database URL, which may hold a password (`LEGACY_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+DEFAULT_LEGACY_URL = "http://127.0.0.1:8001"
+
+
+class Command(BaseCommand):
+    help = (
+        "Run Ficus's proxy (mitmproxy in reverse mode, curated addons) in front of the legacy "
+        "app: routes from the plan files go to their extracted services, everything else to "
+        "legacy. Needs FICUS_IDENTITY_KEY in the environment when a route is served by a service."
+    )
+    requires_system_checks: list[str] = []  # the proxy uses no models
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+        )
+        parser.add_argument(
+            "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
+        )
+        parser.add_argument(
+            "--legacy",
+            default=DEFAULT_LEGACY_URL,
+            help="URL of the legacy app; every request that no plan routes elsewhere goes "
+            "there (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--plans",
+            default=str(settings.FICUS_PLANS_DIR),
+            help="directory of plan files (default: FICUS_PLANS_DIR, %(default)s)",
+        )
+        parser.add_argument(
+            "--legacy-db",
+            default=None,
+            help="SQLAlchemy URL of the legacy database, read for session lookups "
+            "(default: LEGACY_DATABASE_URL; not shown, it may hold a password)",
+        )
+        parser.add_argument(
+            "--access-log",
+            default="-",
+            help="file to append the JSON-lines access log to, or - for stderr "
+            "(default: %(default)s)",
+        )
+        parser.add_argument(
+            "--confdir",
+            default=str(Path(settings.VAR_DIR) / "mitmproxy"),
+            help="where mitmproxy keeps the CA that signs certificates for TLS clients "
+            "(default: %(default)s)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        argv = [
+            sys.executable,
+            "-m",
+            "proxy.server",
+            *("--host", options["host"]),
+            *("--port", str(options["port"])),
+            *("--legacy", options["legacy"]),
+            *("--plans", options["plans"]),
+            *("--access-log", options["access_log"]),
+            *("--confdir", options["confdir"]),
+        ]
+        env = {
+            **os.environ,
+            "LEGACY_DATABASE_URL": options["legacy_db"] or settings.LEGACY_DATABASE_URL,
+        }
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # exec, not a child process: one PID to signal, and no Django in the proxy's memory.
+        os.execve(sys.executable, argv, env)  # noqa: S606 - argv is a list, no shell involved

@@ -1,0 +1,323 @@
+"""The routing core: which route a request belongs to, and which upstream serves it.
+
+`decide(request, table) -> Decision` is pure (standard library only; an import-linter contract
+keeps mitmproxy, Django, httpx and SQLAlchemy out), so the proxy, the plan checker and the future
+route exporters (nginx, envoy) all share one definition of "which route is this".
+
+Templates are `/api/appointments/{id:int}`: each segment is a literal or one whole parameter of
+type `int` (ASCII digits) or `str` (any one non-empty segment; `{name}` means `{name:str}`).
+The most specific template wins, segment by segment from the left: a literal beats `int`, which
+beats `str`. Two templates with the same shape (same literals, same parameter types in the same
+places) would match the same requests with nothing to choose between them, so building a table
+with both is an error. HEAD follows GET unless a route declares HEAD itself.
+
+The table compiles to one segment trie per method, so a lookup costs a dict probe per segment
+(plus bounded backtracking from literal to int to str), not a scan over every route: the
+design target is <= 10 us per decision with 10,000 routes.
+
+Unmatched requests go to the legacy default route, which is itself a `Route` (feature `legacy`)
+so that it shows up in inventories and access logs like any other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+from urllib.parse import unquote
+
+LEGACY_FEATURE: Final = "legacy"
+LEGACY_UPSTREAM: Final = "legacy"
+ANY_METHOD: Final = "*"
+# Not a parseable template: the default route is matched by falling off the trie, not by it.
+CATCH_ALL_TEMPLATE: Final = "/**"
+# Longer digit runs do not fit a 64-bit integer column, so they are not ids: let them fall
+# through to a str parameter or to legacy, which answers its own 404.
+MAX_INT_DIGITS: Final = 18
+
+_METHOD_RE = re.compile(r"[A-Z]+")
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# RFC 3986 pchar minus '%' (no encoded literals) and ';' (path parameters are refused upstream
+# of here), so a literal is already in the canonical form that proxy.canonical_path produces.
+_LITERAL_RE = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,=:@]+")
+
+
+class Phase(StrEnum):
+    """Where a route is in its migration. The order is the order of a migration."""
+
+    LEGACY = "legacy"
+    SHADOW = "shadow"
+    CANARY = "canary"
+    MIGRATED = "migrated"
+    RETIRED = "retired"
+
+
+class ParamType(StrEnum):
+    INT = "int"
+    STR = "str"
+
+
+class TemplateError(ValueError):
+    """A path template that cannot be compiled; the message quotes the offending segment."""
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    type: ParamType
+
+
+# A segment is a literal string or a parameter; the shape key replaces names by types.
+Segment = str | Param
+ShapeKey = tuple[str | ParamType, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    text: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def key(self) -> ShapeKey:
+        """Templates with equal keys match exactly the same paths: they overlap."""
+        return tuple(s.type if isinstance(s, Param) else s for s in self.segments)
+
+
+def parse_template(text: str) -> Template:
+    """Compile `/a/{id:int}/b` into segments, or raise TemplateError naming the bad segment."""
+    if not text.startswith("/"):
+        raise TemplateError(f"{text!r} must start with '/'")
+    parts = text[1:].split("/")
+    segments: list[Segment] = []
+    names: set[str] = set()
+    for index, part in enumerate(parts):
+        if part == "":
+            if index == len(parts) - 1:
+                segments.append("")  # a trailing slash (or the root "/") is a literal
+                continue
+            raise TemplateError(f"{text!r} has an empty segment ('//')")
+        if "{" in part or "}" in part:
+            param = _parse_param(part)
+            if param.name in names:
+                raise TemplateError(f"{text!r} uses the parameter name {param.name!r} twice")
+            names.add(param.name)
+            segments.append(param)
+        elif part in (".", ".."):
+            raise TemplateError(f"{part!r} is a dot segment, which no canonical path contains")
+        elif not _LITERAL_RE.fullmatch(part):
+            raise TemplateError(
+                f"{part!r} contains characters a template literal may not use "
+                "(letters, digits and -._~!$&'()*+,=:@ only; no '%', ';' or spaces)"
+            )
+        else:
+            segments.append(part)
+    return Template(text=text, segments=tuple(segments))
+
+
+def _parse_param(part: str) -> Param:
+    if not (part.startswith("{") and part.endswith("}")) or part.count("{") != 1:
+        raise TemplateError(f"{part!r} mixes a parameter with text; a parameter is a whole segment")
+    name, _, type_name = part[1:-1].partition(":")
+    if not _NAME_RE.fullmatch(name):
+        raise TemplateError(f"{part!r} needs a parameter name (letters, digits, '_')")
+    try:
+        param_type = ParamType(type_name or ParamType.STR)
+    except ValueError:
+        raise TemplateError(
+            f"{part!r} has an unknown parameter type {type_name!r} (use int or str)"
+        ) from None
+    return Param(name=name, type=param_type)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One method + template of one feature. `source` says where it was declared, for errors."""
+
+    feature: str
+    method: str
+    template: str
+    upstream: str
+    phase: Phase
+    source: str = ""
+
+    def describe(self) -> str:
+        where = f", {self.source}" if self.source else ""
+        return f"{self.method} {self.template} ({self.feature}{where})"
+
+
+LEGACY_DEFAULT_ROUTE: Final = Route(
+    feature=LEGACY_FEATURE,
+    method=ANY_METHOD,
+    template=CATCH_ALL_TEMPLATE,
+    upstream=LEGACY_UPSTREAM,
+    phase=Phase.LEGACY,
+    source="built-in default",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """What routing looks at. `path` must already be canonical (proxy.canonical_path).
+
+    Cohort keys (session, patient, ward) join this next, when canary routing arrives.
+    """
+
+    method: str
+    path: str
+
+
+ParamValue = int | str
+Params = tuple[tuple[str, ParamValue], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    route: Route
+    upstream: str
+    params: Params = ()
+
+    @property
+    def feature(self) -> str:
+        return self.route.feature
+
+    @property
+    def phase(self) -> Phase:
+        return self.route.phase
+
+    @property
+    def template(self) -> str:
+        return self.route.template
+
+    @property
+    def to_legacy(self) -> bool:
+        return self.upstream == LEGACY_UPSTREAM
+
+
+def serving_upstream(route: Route) -> str:
+    """Which upstream serves a route's requests in its phase.
+
+    `shadow` is served by legacy (the copy to the new service comes with shadowing); `canary`
+    is served by legacy until cohorts arrive with the control plane, so that no person or
+    chart is ever split between systems by accident; `retired` is served by the new service,
+    which is all that is left.
+    """
+    if route.phase in (Phase.MIGRATED, Phase.RETIRED):
+        return route.upstream
+    return LEGACY_UPSTREAM
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    route: Route
+    params: tuple[tuple[int, Param], ...]  # (segment index in the split path, parameter)
+
+
+class _Node:
+    __slots__ = ("int_child", "leaf", "literals", "str_child")
+
+    def __init__(self) -> None:
+        self.literals: dict[str, _Node] = {}
+        self.int_child: _Node | None = None
+        self.str_child: _Node | None = None
+        self.leaf: _Leaf | None = None
+
+    def insert(self, template: Template, leaf: _Leaf) -> None:
+        node = self
+        for segment in template.segments:
+            if isinstance(segment, str):
+                node = node.literals.setdefault(segment, _Node())
+            elif segment.type is ParamType.INT:
+                node.int_child = node = node.int_child or _Node()
+            else:
+                node.str_child = node = node.str_child or _Node()
+        node.leaf = leaf
+
+
+def _is_int(segment: str) -> bool:
+    # str.isdigit() alone accepts other scripts' digits ('٣', '²'); ids are ASCII.
+    return segment.isascii() and segment.isdigit() and len(segment) <= MAX_INT_DIGITS
+
+
+def _find(node: _Node, segments: list[str], index: int) -> _Leaf | None:
+    if index == len(segments):
+        return node.leaf
+    segment = segments[index]
+    child = node.literals.get(segment)
+    if child is not None and (leaf := _find(child, segments, index + 1)) is not None:
+        return leaf
+    child = node.int_child
+    if (
+        child is not None
+        and _is_int(segment)
+        and (leaf := _find(child, segments, index + 1)) is not None
+    ):
+        return leaf
+    child = node.str_child
+    if child is not None and segment:
+        return _find(child, segments, index + 1)
+    return None
+
+
+class RouteTable:
+    """Compiled routes. Build with `RouteTable.build(routes)`; immutable once built."""
+
+    __slots__ = ("_roots", "default", "routes")
+
+    def __init__(self, roots: dict[str, _Node], routes: tuple[Route, ...], default: Route):
+        self._roots = roots
+        self.routes = routes  # every declared route, then the default: the inventory
+        self.default = default
+
+    @classmethod
+    def build(cls, routes: Iterable[Route], *, default: Route = LEGACY_DEFAULT_ROUTE) -> RouteTable:
+        declared = tuple(routes)
+        by_method: dict[str, dict[ShapeKey, tuple[Route, Template]]] = {}
+        for route in declared:
+            if route.method == ANY_METHOD or not _METHOD_RE.fullmatch(route.method):
+                raise ValueError(f"{route.describe()}: {route.method!r} is not an HTTP method")
+            try:
+                template = parse_template(route.template)
+            except TemplateError as e:
+                raise TemplateError(f"{route.describe()}: {e}") from e
+            shapes = by_method.setdefault(route.method, {})
+            if (other := shapes.get(template.key)) is not None:
+                raise ValueError(
+                    f"{route.describe()} overlaps {other[0].describe()}: "
+                    "both match exactly the same requests"
+                )
+            shapes[template.key] = (route, template)
+        # HEAD follows GET: a GET route answers HEAD too, unless a HEAD route has that shape.
+        if "GET" in by_method:
+            by_method["HEAD"] = {**by_method["GET"], **by_method.get("HEAD", {})}
+        roots: dict[str, _Node] = {}
+        for method, shapes in by_method.items():
+            root = roots[method] = _Node()
+            for route, template in shapes.values():
+                params = tuple(
+                    (index + 1, s)
+                    for index, s in enumerate(template.segments)
+                    if isinstance(s, Param)
+                )
+                root.insert(template, _Leaf(route, params))
+        return cls(roots, (*declared, default), default)
+
+    def match(self, method: str, path: str) -> tuple[Route, Params]:
+        """The route for a canonical path, with its typed parameters; the default if none."""
+        root = self._roots.get(method)
+        if root is None:
+            return self.default, ()
+        segments = path.split("/")  # segments[0] is the "" before the leading slash
+        leaf = _find(root, segments, 1)
+        if leaf is None:
+            return self.default, ()
+        return leaf.route, tuple(
+            (p.name, int(segments[i]) if p.type is ParamType.INT else unquote(segments[i]))
+            for i, p in leaf.params
+        )
+
+
+def decide(request: RequestInfo, table: RouteTable) -> Decision:
+    route, params = table.match(request.method, request.path)
+    return Decision(route=route, upstream=serving_upstream(route), params=params)

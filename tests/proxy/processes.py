@@ -1,0 +1,140 @@
+"""Start `manage.py runproxy` as a real process for integration tests, and talk to it raw.
+
+`running_proxy()` picks a free port, starts the proxy with its access log, mitmproxy confdir
+and stderr under a temporary directory, waits until it listens, and stops it with SIGTERM.
+`raw_exchange()` sends bytes exactly as given (for smuggling shapes and paths that HTTP clients
+would normalize) and reads until the proxy closes the connection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.ports import LOOPBACK, free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_PLANS = ROOT / "migration_plans" / "plans"
+
+
+@dataclass
+class RunningProxy:
+    port: int
+    process: subprocess.Popen[bytes]
+    access_log: Path
+    stderr_path: Path
+    confdir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def log_lines(self) -> list[dict[str, object]]:
+        if not self.access_log.exists():
+            return []
+        return [json.loads(line) for line in self.access_log.read_text().splitlines()]
+
+    def log_line(self, request_id: str) -> dict[str, object]:
+        (line,) = [x for x in self.log_lines() if x["request_id"] == request_id]
+        return line
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def runproxy_command(
+    port: int,
+    *,
+    legacy_url: str,
+    plans_dir: Path,
+    legacy_db_url: str,
+    access_log: Path,
+    confdir: Path,
+) -> list[str]:
+    return [
+        sys.executable,
+        str(ROOT / "manage.py"),
+        "runproxy",
+        *("--port", str(port)),
+        *("--legacy", legacy_url),
+        *("--plans", str(plans_dir)),
+        *("--legacy-db", legacy_db_url),
+        *("--access-log", str(access_log)),
+        *("--confdir", str(confdir)),
+    ]
+
+
+@contextmanager
+def running_proxy(
+    workdir: Path,
+    *,
+    legacy_url: str,
+    plans_dir: Path = SHIPPED_PLANS,
+    legacy_db_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[RunningProxy]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    access_log = workdir / "access.log"
+    stderr_path = workdir / "proxy.stderr"
+    confdir = workdir / "mitmproxy"
+    command = runproxy_command(
+        port,
+        legacy_url=legacy_url,
+        plans_dir=plans_dir,
+        legacy_db_url=legacy_db_url or f"sqlite:///{workdir / 'legacy.sqlite3'}",
+        access_log=access_log,
+        confdir=confdir,
+    )
+    # HOME too: nothing of mitmproxy's may land in the real home directory.
+    environment = {**os.environ, "HOME": str(workdir), **(env or {})}
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=stderr, stderr=subprocess.STDOUT
+        )
+    proxy = RunningProxy(port, process, access_log, stderr_path, confdir)
+    try:
+        try:
+            wait_for_port(port, process=process)
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}\n{stderr_path.read_text()}") from e
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def raw_exchange(port: int, data: bytes, *, timeout: float = 10.0) -> bytes:
+    """Send data on a fresh connection and return everything received until the peer closes."""
+    with socket.create_connection((LOOPBACK, port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_of(raw_response: bytes) -> int:
+    """The status code of the first response in raw bytes (0 if there is none)."""
+    parts = raw_response.split(b" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[0].startswith(b"HTTP/") else 0

@@ -1,0 +1,426 @@
+"""The addon on mitmproxy's own test harness: real flows through real hooks, no mocks.
+
+A real SQLite legacy database holds the personas' sessions; the plan directory holds the
+appointments plan; the identity header is checked with the services' own `verify_identity`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from mitmproxy import exceptions, http
+from mitmproxy.proxy.layers.http import _http1, _http2
+from mitmproxy.test import taddons, tflow, tutils
+from sqlalchemy import create_engine, delete
+
+from legacy_adapter.schema import UserSession
+from proxy.addon import FicusAddon, _generic_error_page
+from proxy.identity import IDENTITY_HEADER, InvalidIdentityError, verify_identity
+from tests.migration_plans.test_plans import GOOD
+from tests.proxy.personas import USER_IDS, seed_sessions
+
+KEY = "an-identity-key-for-tests-only-0123456789"
+SERVICE = ("127.0.0.1", 18101)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def plans_dir(tmp_path, monkeypatch):
+    directory = tmp_path / "plans"
+    directory.mkdir()
+    (directory / "appointments.yaml").write_text(GOOD)
+    monkeypatch.setenv("FICUS_UPSTREAM_APPOINTMENTS", f"http://{SERVICE[0]}:{SERVICE[1]}")
+    return directory
+
+
+@pytest.fixture
+def sessions(legacy_database_url) -> dict[str, str]:
+    return seed_sessions(legacy_database_url)
+
+
+@pytest.fixture
+def access_log(tmp_path):
+    return tmp_path / "access.log"
+
+
+@pytest.fixture
+def configured(plans_dir, legacy_database_url, access_log, sessions):
+    """Options for a fully configured addon (sessions are seeded first)."""
+    return {
+        "ficus_plans": str(plans_dir),
+        "ficus_legacy_db": legacy_database_url,
+        "ficus_access_log": str(access_log),
+        "ficus_identity_key": KEY,
+    }
+
+
+@pytest.fixture
+async def ficus(configured):
+    """A configured addon inside mitmproxy's test context, on the test's event loop."""
+    addon = FicusAddon()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, **configured)
+        try:
+            yield addon
+        finally:
+            addon.done()  # closes the access log and the engine, as mitmproxy's `done` would
+
+
+def make_flow(
+    path: bytes = b"/api/appointments/7",
+    *,
+    method: bytes = b"GET",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    content: bytes = b"",
+) -> http.HTTPFlow:
+    request = tutils.treq(
+        method=method,
+        path=path,
+        headers=http.Headers([(b"Host", b"hospital.example:8000"), *(headers or [])]),
+        content=content,
+    )
+    # The reverse-mode target: mitmproxy points every flow at the legacy app before hooks run,
+    # and (keep_host_header) leaves the client's Host header alone.
+    request.data.host, request.data.port = "legacy.internal", 8001
+    return tflow.tflow(req=request)
+
+
+def session_cookie(session_id: str) -> tuple[bytes, bytes]:
+    return (b"Cookie", f"theme=dark; SESSID={session_id}".encode())
+
+
+async def run_request(addon: FicusAddon, flow: http.HTTPFlow) -> http.HTTPFlow:
+    await addon.request(flow)
+    return flow
+
+
+def log_lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.anyio
+async def test_a_migrated_route_goes_to_its_service_with_the_canonical_path(ficus):
+    flow = await run_request(ficus, make_flow(b"/api/appointments/%37?prov=3&x=%2F"))
+    request = flow.request
+    assert (request.scheme, request.host, request.port) == ("http", *SERVICE)
+    assert request.path == "/api/appointments/7?prov=3&x=%2F"  # the query is untouched
+    assert request.headers["Host"] == f"{SERVICE[0]}:{SERVICE[1]}"
+    assert flow.response is None
+
+
+@pytest.mark.anyio
+async def test_unrouted_requests_stay_on_legacy_without_an_identity(ficus, sessions):
+    flow = await run_request(
+        ficus, make_flow(b"/api/patients/3", headers=[session_cookie(sessions["clinician"])])
+    )
+    assert (flow.request.host, flow.request.port) == ("legacy.internal", 8001)
+    assert flow.request.headers["Host"] == "legacy.internal:8001"
+    assert IDENTITY_HEADER not in flow.request.headers
+
+
+@pytest.mark.anyio
+async def test_forwarding_headers_are_the_proxys_own(ficus):
+    forged = [
+        (b"X-Forwarded-For", b"10.9.9.9"),
+        (b"X-Forwarded-Host", b"evil.example"),
+        (b"X-Forwarded-Proto", b"https"),
+        (b"Forwarded", b"for=10.9.9.9"),
+    ]
+    flow = await run_request(ficus, make_flow(headers=forged))
+    headers = flow.request.headers
+    assert headers.get_all("X-Forwarded-For") == ["127.0.0.1"]
+    assert headers.get_all("X-Forwarded-Host") == ["hospital.example:8000"]
+    assert headers.get_all("X-Forwarded-Proto") == ["http"]
+    assert "Forwarded" not in headers
+    assert len(headers["X-Ficus-Request-Id"]) == 32
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("persona", "role"), [("clinician", "CLIN"), ("operator", "OPER"), ("auditor", "AUDIT")]
+)
+async def test_a_live_session_becomes_a_signed_identity(ficus, sessions, persona, role):
+    flow = await run_request(ficus, make_flow(headers=[session_cookie(sessions[persona])]))
+    headers = flow.request.headers
+    identity = verify_identity(headers[IDENTITY_HEADER], KEY.encode(), now=time.time())
+    assert (identity.user_id, identity.login, identity.role) == (USER_IDS[persona], persona, role)
+    assert identity.request_id == headers["X-Ficus-Request-Id"]
+    # Short-lived: a minute at most, however long the legacy session still has.
+    assert identity.expires_at <= time.time() + 61
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        None,
+        "SESSID=forged-0000",
+        "SESSID=",
+        "expired",
+        "two-sessions",
+    ],
+)
+async def test_an_outsider_gets_no_identity(ficus, sessions, cookie):
+    if cookie == "expired":
+        cookie = f"SESSID={sessions['expired']}"
+    elif cookie == "two-sessions":
+        cookie = f"SESSID={sessions['clinician']}; SESSID={sessions['operator']}"
+    headers = [(b"Cookie", cookie.encode())] if cookie else []
+    flow = await run_request(ficus, make_flow(headers=headers))
+    # Still forwarded to the service, which answers the legacy 401 itself.
+    assert (flow.request.host, flow.request.port) == SERVICE
+    assert IDENTITY_HEADER not in flow.request.headers
+    assert flow.response is None
+
+
+@pytest.mark.anyio
+async def test_client_ficus_headers_never_pass_even_with_a_session(ficus, sessions):
+    forged_headers = [
+        (b"X-Ficus-Identity", b"v1.forged.forged"),
+        (b"x-ficus-request-id", b"chosen-by-client"),
+        (b"X-FICUS-DRY-RUN", b"1"),
+    ]
+    outsider = await run_request(ficus, make_flow(headers=forged_headers))
+    clinician = await run_request(
+        ficus, make_flow(headers=[*forged_headers, session_cookie(sessions["clinician"])])
+    )
+    legacy = await run_request(ficus, make_flow(b"/login", headers=forged_headers))
+    for flow in (outsider, legacy):
+        assert IDENTITY_HEADER not in flow.request.headers
+    for flow in (outsider, clinician, legacy):
+        assert "X-Ficus-Dry-Run" not in flow.request.headers
+        assert flow.request.headers.get_all("X-Ficus-Request-Id") != ["chosen-by-client"]
+    (identity,) = clinician.request.headers.get_all(IDENTITY_HEADER)
+    verify_identity(identity, KEY.encode(), now=time.time())
+    with pytest.raises(InvalidIdentityError):
+        verify_identity("v1.forged.forged", KEY.encode(), now=time.time())
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        (b"/api/appointments%2F7", b"encoded slashes"),
+        (b"/api/x/../appointments/7", b"dot segments"),
+        (b"/api/appointments/7%00", b"NUL"),
+        (b"/api/appointments/%C0%AF", b"not valid UTF-8"),
+        (b"/api/appointments/7;jsessionid=x", b"path parameters"),
+        (b"/api\\appointments/7", b"backslashes"),
+    ],
+)
+async def test_ambiguous_paths_get_a_400_with_the_reason(ficus, path, reason):
+    flow = await run_request(ficus, make_flow(path))
+    assert flow.response is not None
+    assert flow.response.status_code == 400
+    assert reason in (flow.response.content or b"")
+    assert (flow.request.host, flow.request.port) == ("legacy.internal", 8001)
+
+
+@pytest.mark.anyio
+async def test_a_lower_case_method_is_refused_rather_than_guessed(ficus):
+    flow = await run_request(ficus, make_flow(method=b"get"))
+    assert flow.response is not None
+    assert flow.response.status_code == 400
+
+
+@pytest.mark.anyio
+async def test_hop_by_hop_headers_are_stripped_and_close_is_kept(ficus):
+    hop = [
+        (b"Connection", b"close, X-Hop-Secret"),
+        (b"X-Hop-Secret", b"1"),
+        (b"Keep-Alive", b"timeout=5"),
+        (b"TE", b"trailers"),
+        (b"Upgrade", b"h2c"),
+        (b"Proxy-Authorization", b"Basic eDp5"),
+        (b"Proxy-Connection", b"keep-alive"),
+    ]
+    flow = await run_request(ficus, make_flow(headers=hop))
+    headers = flow.request.headers
+    for name in ("X-Hop-Secret", "Keep-Alive", "TE", "Upgrade", "Proxy-Authorization"):
+        assert name not in headers, name
+    assert "Proxy-Connection" not in headers
+    assert headers.get_all("Connection") == ["close"]
+
+
+@pytest.mark.anyio
+async def test_a_chunked_body_is_reframed_with_a_content_length(ficus):
+    flow = make_flow(
+        b"/api/appointments",
+        method=b"POST",
+        headers=[(b"Transfer-Encoding", b"chunked")],
+        content=b'{"PAT_ID": 1}',
+    )
+    await run_request(ficus, flow)
+    assert "Transfer-Encoding" not in flow.request.headers
+    assert flow.request.headers["Content-Length"] == str(len(b'{"PAT_ID": 1}'))
+    assert flow.request.raw_content == b'{"PAT_ID": 1}'
+
+
+@pytest.mark.anyio
+async def test_the_access_log_names_the_template_and_never_the_path(ficus, access_log, sessions):
+    migrated = await run_request(
+        ficus,
+        make_flow(b"/api/appointments/7?q=DOE", headers=[session_cookie(sessions["clinician"])]),
+    )
+    migrated.response = tutils.tresp()
+    ficus.response(migrated)
+    legacy = await run_request(ficus, make_flow(b"/api/patients?q=SMITH,JOHN"))
+    legacy.response = tutils.tresp()
+    ficus.response(legacy)
+    refused = await run_request(ficus, make_flow(b"/api/x/../patients?q=DOE"))
+    ficus.response(refused)
+    text = access_log.read_text()
+    assert "DOE" not in text
+    assert "SMITH" not in text
+    assert "?" not in text
+    first, second, third = log_lines(access_log)
+    assert first["route"] == "/api/appointments/{id:int}"
+    assert (first["feature"], first["upstream"], first["phase"]) == (
+        "appointments",
+        "appointments",
+        "migrated",
+    )
+    assert first["status"] == 200
+    assert first["request_id"] == migrated.request.headers["X-Ficus-Request-Id"]
+    assert (second["route"], second["feature"], second["upstream"]) == ("/**", "legacy", "legacy")
+    assert (third["status"], third["route"], third["error"]) == (400, "-", "bad_request")
+    assert migrated.response.headers["X-Ficus-Request-Id"] == first["request_id"]
+
+
+@pytest.mark.anyio
+async def test_responses_lose_hop_by_hop_and_ficus_headers_but_keep_framing(ficus):
+    flow = await run_request(ficus, make_flow())
+    flow.response = tutils.tresp(
+        headers=http.Headers(
+            [
+                (b"Connection", b"keep-alive, X-Internal"),
+                (b"X-Internal", b"secret"),
+                (b"Keep-Alive", b"timeout=5"),
+                (b"Transfer-Encoding", b"chunked"),
+                (b"X-Ficus-Identity", b"v1.leaked.leaked"),
+            ]
+        )
+    )
+    ficus.response(flow)
+    headers = flow.response.headers
+    assert "X-Internal" not in headers
+    assert "Keep-Alive" not in headers
+    assert IDENTITY_HEADER not in headers
+    assert headers["Connection"] == "keep-alive, X-Internal"  # mitmproxy frames the hop with it
+    assert headers["Transfer-Encoding"] == "chunked"
+
+
+@pytest.mark.anyio
+async def test_an_upstream_failure_is_logged_as_502(ficus, access_log):
+    flow = await run_request(ficus, make_flow())
+    flow.error = tflow.terr("Bad HTTP response line: b'PATIENT DOE'")
+    ficus.error(flow)
+    (line,) = log_lines(access_log)
+    assert (line["status"], line["error"], line["upstream"]) == (
+        502,
+        "upstream_failed",
+        "appointments",
+    )
+    assert "DOE" not in access_log.read_text()
+
+
+@pytest.mark.anyio
+async def test_positive_session_lookups_are_cached_for_a_few_seconds(
+    ficus, sessions, legacy_database_url
+):
+    first = await run_request(ficus, make_flow(headers=[session_cookie(sessions["clinician"])]))
+    engine = create_engine(legacy_database_url)
+    with engine.begin() as conn:
+        conn.execute(delete(UserSession))
+    engine.dispose()
+    cached = await run_request(ficus, make_flow(headers=[session_cookie(sessions["clinician"])]))
+    uncached = await run_request(ficus, make_flow(headers=[session_cookie(sessions["operator"])]))
+    assert IDENTITY_HEADER in first.request.headers
+    assert IDENTITY_HEADER in cached.request.headers
+    assert IDENTITY_HEADER not in uncached.request.headers
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_session_store_answers_503_not_401(configured, tmp_path, sessions):
+    addon = FicusAddon()
+    options = {**configured, "ficus_legacy_db": f"sqlite:///{tmp_path / 'no-tables.sqlite3'}"}
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, **options)
+        flow = await run_request(addon, make_flow(headers=[session_cookie(sessions["clinician"])]))
+        addon.done()
+    assert flow.response is not None
+    assert flow.response.status_code == 503
+    assert IDENTITY_HEADER not in flow.request.headers
+
+
+@pytest.mark.anyio
+async def test_the_key_falls_back_to_the_environment(configured, sessions, monkeypatch):
+    env_key = "another-identity-key-from-the-environment"
+    monkeypatch.setenv("FICUS_IDENTITY_KEY", env_key)
+    addon = FicusAddon()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, **{**configured, "ficus_identity_key": ""})
+        flow = await run_request(addon, make_flow(headers=[session_cookie(sessions["clinician"])]))
+        addon.done()
+    verify_identity(flow.request.headers[IDENTITY_HEADER], env_key.encode(), now=time.time())
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"ficus_identity_key": "short"}, "at least 32 bytes"),
+        ({"ficus_legacy_db": "not a url"}, "ficus_legacy_db"),
+        ({"ficus_access_log": "/nonexistent-dir/access.log"}, "ficus_access_log"),
+        ({"ficus_plans": "/nonexistent-dir"}, "is not a directory"),
+    ],
+)
+async def test_bad_options_fail_fast(configured, monkeypatch, change, complaint):
+    monkeypatch.delenv("FICUS_IDENTITY_KEY", raising=False)
+    addon = FicusAddon()
+    with taddons.context(addon) as tctx:
+        try:
+            with pytest.raises(exceptions.OptionsError, match=complaint):
+                tctx.configure(addon, **{**configured, **change})
+        finally:
+            addon.done()
+
+
+@pytest.mark.anyio
+async def test_a_bad_plan_fails_configuration_with_its_location(configured, plans_dir):
+    (plans_dir / "appointments.yaml").write_text(GOOD.replace("{id:int}", "{id:integer}"))
+    addon = FicusAddon()
+    with taddons.context(addon) as tctx:
+        try:
+            with pytest.raises(exceptions.OptionsError) as info:
+                tctx.configure(addon, **configured)
+        finally:
+            addon.done()
+    assert "appointments.yaml:10: routes[0].path:" in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_loading_the_addon_makes_mitmproxys_error_pages_generic(configured):
+    addon = FicusAddon()
+    with taddons.context(addon):
+        assert _http1.format_error is _generic_error_page  # type: ignore[attr-defined]
+        assert _http2.format_error is _generic_error_page  # type: ignore[attr-defined]
+    page = _generic_error_page(502, "Bad HTTP response line: b'SSN 900-12-3456'")
+    assert b"502 Bad Gateway" in page
+    assert b"900-12-3456" not in page
+    assert b"Bad HTTP" not in page
+    # Client errors keep mitmproxy's reason: it is about the client's own request.
+    assert b"Invalid header" in _generic_error_page(400, "Invalid header")
+
+
+def test_the_module_exposes_its_addon_for_mitmdump_s():
+    from proxy import addon as module
+
+    assert [type(a) for a in module.addons] == [FicusAddon]

@@ -1,0 +1,67 @@
+"""The curated master: only the addons Ficus needs, with the hardening options set."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy.server import ProxyConfig, build_master, mitmproxy_options, parse_args
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def config(tmp_path) -> ProxyConfig:
+    return ProxyConfig(
+        listen_host="127.0.0.1",
+        listen_port=0,
+        legacy_url="http://127.0.0.1:8001",
+        plans_dir=tmp_path,
+        legacy_db_url=f"sqlite:///{tmp_path / 'legacy.sqlite3'}",
+        access_log=str(tmp_path / "access.log"),
+        confdir=tmp_path / "mitmproxy",
+    )
+
+
+@pytest.mark.anyio
+async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
+    proxy = build_master(config(tmp_path))
+    try:
+        names = [type(addon).__name__ for addon in proxy.addons.chain]
+        assert names == [
+            "TermLog",
+            "ErrorCheck",
+            "Proxyserver",
+            "NextLayer",
+            "TlsConfig",
+            "FicusAddon",
+            "_Announce",
+        ]
+        options = proxy.options
+        assert options.mode == ["reverse:http://127.0.0.1:8001"]
+        assert options.connection_strategy == "lazy"
+        assert options.validate_inbound_headers is True
+        assert options.keep_host_header is True
+        assert options.upstream_cert is False
+        assert options.ficus_plans == str(tmp_path)
+    finally:
+        proxy.addons.get("errorcheck").finish()
+        await proxy.done()
+
+
+def test_the_identity_key_is_only_an_option_when_given(tmp_path):
+    assert "ficus_identity_key" not in mitmproxy_options(config(tmp_path))
+
+
+def test_the_process_entry_point_takes_every_setting_explicitly(tmp_path):
+    parsed = parse_args(
+        [
+            *("--host", "127.0.0.1", "--port", "8000"),
+            *("--legacy", "http://127.0.0.1:8001", "--plans", str(tmp_path)),
+            *("--legacy-db", "sqlite://", "--access-log", "-", "--confdir", str(tmp_path)),
+        ]
+    )
+    assert (parsed.listen_port, parsed.plans_dir, parsed.access_log) == (8000, tmp_path, "-")
+    with pytest.raises(SystemExit):
+        parse_args(["--host", "127.0.0.1"])

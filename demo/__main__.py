@@ -21,8 +21,10 @@ DEMO_LOGINS = (
     ("clinician", "CLIN", "a clinician: patient search, charts, the appointment book"),
     ("scheduler", "SCHED", "a scheduler: books and reschedules appointments"),
     ("billing", "BILL", "a billing clerk: the billing report"),
-    ("operator", "OPER", "a Ficus operator: moves routes between phases"),
-    ("auditor", "AUDIT", "an auditor: reads the migration history, changes nothing"),
+    # The control plane's views for these two roles arrive with phases in the control-plane DB;
+    # today they show what the legacy app does for staff without clinical access: nothing.
+    ("operator", "OPER", "a Ficus operator: no clinical access (refused patient data)"),
+    ("auditor", "AUDIT", "an auditor: no clinical access (refused patient data)"),
 )
 
 

@@ -12,6 +12,10 @@ plans, and an upstream name declared with two different instance lists. Template
 with the routing core's own parser (`proxy.routing`, pure), so the plan checker and the proxy
 can never disagree about what a template means.
 
+`pin_reads_after_write_seconds` (optional, default 5, 0 turns it off) is how long the proxy
+keeps a session's reads of the feature on legacy after that session wrote to the feature through
+legacy (read-your-writes while forward sync catches up; see `proxy.pins`).
+
 Instance URLs can be replaced per deployment with `FICUS_UPSTREAM_<NAME>=url,url` (the
 environment is passed in, so tests and `plan check` see exactly what the proxy will).
 
@@ -20,6 +24,7 @@ No Django, no SQLAlchemy: this module is imported by the proxy as well as by the
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -29,8 +34,10 @@ from typing import Final
 from urllib.parse import urlsplit
 
 import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from proxy.pins import MAX_PIN_SECONDS
 from proxy.routing import LEGACY_FEATURE, LEGACY_UPSTREAM, Phase, ShapeKey, parse_template
 
 PLAN_SUFFIX: Final = ".yaml"
@@ -40,8 +47,19 @@ PHASES: Final = tuple(p.value for p in Phase)
 _NAME_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _TABLE_RE: Final = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 _STR_TAG: Final = "tag:yaml.org,2002:str"
+_INT_TAG: Final = "tag:yaml.org,2002:int"
+_FLOAT_TAG: Final = "tag:yaml.org,2002:float"
+DEFAULT_PIN_SECONDS: Final = 5.0
 
-_TOP_FIELDS: Final = ("feature", "owner", "description", "upstream", "legacy_tables", "routes")
+_TOP_FIELDS: Final = (
+    "feature",
+    "owner",
+    "description",
+    "upstream",
+    "legacy_tables",
+    "pin_reads_after_write_seconds",
+    "routes",
+)
 _TOP_REQUIRED: Final = frozenset({"feature", "owner", "upstream", "legacy_tables", "routes"})
 _UPSTREAM_FIELDS: Final = ("name", "instances")
 _ROUTE_FIELDS: Final = ("method", "path", "phase")
@@ -83,6 +101,9 @@ class Plan:
     upstream: Upstream
     legacy_tables: tuple[str, ...]
     routes: tuple[PlanRoute, ...]
+    # Read-your-writes: how long a session's reads of this feature stay on legacy after the
+    # session wrote to it through legacy. 0 turns pinning off.
+    pin_reads_after_write_seconds: float = DEFAULT_PIN_SECONDS
     # The line of each field read ("upstream.instances", "legacy_tables[0]", ...), for errors
     # that are found only when plans are compared.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)
@@ -269,12 +290,53 @@ class _Reader:
             description = self.string(fields["description"], "description") or ""
         upstream = self.upstream(fields["upstream"], environ) if "upstream" in fields else None
         tables = self.tables(fields["legacy_tables"]) if "legacy_tables" in fields else None
+        pin_seconds: float | None = DEFAULT_PIN_SECONDS
+        if "pin_reads_after_write_seconds" in fields:
+            pin_seconds = self.seconds(
+                fields["pin_reads_after_write_seconds"],
+                "pin_reads_after_write_seconds",
+                maximum=MAX_PIN_SECONDS,
+            )
         routes = self.routes(fields["routes"]) if "routes" in fields else None
         if feature is None or owner is None or upstream is None:
             return None
-        if tables is None or routes is None:
+        if tables is None or routes is None or pin_seconds is None:
             return None
-        return Plan(self.file, feature, owner, description, upstream, tables, routes, self.lines)
+        return Plan(
+            self.file,
+            feature,
+            owner,
+            description,
+            upstream,
+            tables,
+            routes,
+            pin_reads_after_write_seconds=pin_seconds,
+            lines=self.lines,
+        )
+
+    def seconds(self, node: Node, field: str, *, maximum: float) -> float | None:
+        """A duration in seconds: a plain YAML int or float, 0 <= value <= maximum."""
+        self.lines[field] = _line(node)
+        if not isinstance(node, ScalarNode) or node.tag not in (_INT_TAG, _FLOAT_TAG):
+            self.fail(node, field, f"expected a number of seconds, got {_kind(node)}")
+            return None
+        try:
+            constructor = SafeConstructor()
+            if node.tag == _INT_TAG:
+                value = float(constructor.construct_yaml_int(node))
+            else:
+                value = float(constructor.construct_yaml_float(node))
+        except (ConstructorError, ValueError, OverflowError):
+            self.fail(node, field, f"{node.value!r} is not a number of seconds")
+            return None
+        if not math.isfinite(value) or not 0 <= value <= maximum:
+            self.fail(
+                node,
+                field,
+                f"{node.value!r} is out of range (0 to {maximum:g} seconds; 0 turns it off)",
+            )
+            return None
+        return value
 
     def upstream(self, node: Node, environ: Mapping[str, str]) -> Upstream | None:
         fields = self.mapping(node, "upstream", _UPSTREAM_FIELDS, frozenset(_UPSTREAM_FIELDS))

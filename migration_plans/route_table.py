@@ -1,4 +1,5 @@
-"""Glue from parsed plans to the routing core: routes, the compiled table, upstream instances.
+"""Glue from parsed plans to the routing core: routes, the compiled table, upstream instances,
+and each feature's read-your-writes pin window.
 
 Kept apart from `plans.py` so the parser stays about files and errors, and from the proxy so
 that `plan check`, the proxy and (next) the route exporters build the table the same way.
@@ -35,3 +36,8 @@ def build_route_table(plans: Iterable[Plan]) -> RouteTable:
 def upstream_instances(plans: Iterable[Plan]) -> dict[str, tuple[str, ...]]:
     """Instance URLs by upstream name, after environment overrides."""
     return {plan.upstream.name: plan.upstream.instances for plan in plans}
+
+
+def pin_windows(plans: Iterable[Plan]) -> dict[str, float]:
+    """Seconds a session's reads of each feature stay on legacy after it wrote there (0: off)."""
+    return {plan.feature: plan.pin_reads_after_write_seconds for plan in plans}

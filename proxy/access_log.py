@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import IO, Final
 
 STDERR: Final = "-"
-NONE: Final = "-"  # route/feature/upstream/phase of a request refused before routing
+NONE: Final = "-"  # route/feature/upstream/phase/reason of a request refused before routing
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +29,15 @@ class AccessRecord:
     feature: str
     upstream: str
     phase: str
+    # Why that upstream: "route" (the phase), "pinned" (read-your-writes), "fallback".
+    reason: str
     status: int | None
     duration_ms: float
     # Set only when the proxy itself answered or failed: a fixed reason, never upstream text.
     error: str | None = None
+    # The service whose failed read legacy answered instead (reason "fallback"); `upstream`
+    # then says "legacy".
+    fallback_from: str | None = None
 
 
 def iso_timestamp(epoch_seconds: float) -> str:

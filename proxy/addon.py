@@ -1,10 +1,11 @@
 """Ficus's mitmproxy addon: the thin adapter between mitmproxy flows and the routing core.
 
 Shaped like mitmproxy's own addons: `load()` declares options, `configure()` validates them and
-fails fast with `OptionsError`, `request()` acts, `response()`/`error()` log. Everything that
-decides is pure and lives elsewhere (`proxy.canonical_path`, `proxy.routing`, `proxy.headers`,
-`proxy.identity`, `migration_plans.plans`); this module only moves data between them and the
-flow. Besides `proxy/server.py` it is the only module that imports mitmproxy.
+fails fast with `OptionsError`, `request()` acts, `response()` may fall back and logs, `error()`
+logs. Everything that decides is pure and lives elsewhere (`proxy.canonical_path`,
+`proxy.routing`, `proxy.headers`, `proxy.identity`, `proxy.pins`, `migration_plans.plans`); this
+module only moves data between them and the flow. Besides `proxy/server.py` it is the only
+module that imports mitmproxy.
 
 Per request (the `request` hook, after mitmproxy has read and validated the whole request):
 
@@ -12,13 +13,23 @@ Per request (the `request` hook, after mitmproxy has read and validated the whol
    canonicalize the path (400 with the reason if it is ambiguous);
 2. strip hop-by-hop headers, client `Forwarded`/`X-Forwarded-*` and every client `X-Ficus-*`,
    and re-frame a body with `Content-Length` (no chunked framing reaches an upstream);
-3. decide the route; point the flow at the chosen upstream instance with the canonical path;
+3. decide the route, with the features the session's recent legacy writes pin to legacy
+   (read-your-writes); point the flow at the chosen upstream instance with the canonical path;
 4. add `X-Ficus-Request-Id`, `X-Forwarded-For/Proto/Host`, and for an extracted service the
    signed `X-Ficus-Identity` resolved from the legacy `SESSID` (looked up off the event loop,
    positive answers cached for a few seconds). No live session: no identity header, and the
    service answers the legacy 401 itself.
 
-mitmproxy then forwards the flow. Its own error pages for upstream failures quote upstream
+mitmproxy then forwards the flow. On the response (the `response` hook):
+
+5. a read that a service answered 404 or 5xx in `canary`/`migrated` is re-sent once to the
+   legacy app (`proxy.fallback`), whose answer replaces the service's (a generic 502 if legacy
+   cannot answer either);
+6. a write that legacy accepted (< 400) on a route of feature F pins the session's reads of F
+   to legacy for the plan's `pin_reads_after_write_seconds`;
+7. hop-by-hop and `X-Ficus-*` headers are removed, and the access log line is written.
+
+mitmproxy's own error pages for upstream failures quote upstream
 bytes ("Bad HTTP response line: b'...'"), so `load()` replaces them with generic ones.
 
 Load it with `runproxy` (proxy/server.py, the curated master) or, for debugging, with
@@ -33,6 +44,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -45,9 +57,10 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from legacy_adapter.sessions import LegacySession, LegacySessionStore
 from migration_plans.plans import load_plans
-from migration_plans.route_table import build_route_table, upstream_instances
+from migration_plans.route_table import build_route_table, pin_windows, upstream_instances
 from proxy.access_log import NONE, STDERR, AccessLog, AccessRecord, iso_timestamp
 from proxy.canonical_path import PathError, canonicalize_path, split_target
+from proxy.fallback import LegacyRetry, LegacyRetryError
 from proxy.headers import (
     CLIENT_FORWARDING,
     REQUEST_ID_HEADER,
@@ -56,13 +69,17 @@ from proxy.headers import (
     is_ficus_header,
 )
 from proxy.identity import DEFAULT_TTL_SECONDS, IDENTITY_HEADER, Identity, check_key, sign_identity
+from proxy.pins import ReadPins
 from proxy.routing import (
     LEGACY_UPSTREAM,
     Decision,
     RequestInfo,
     RouteTable,
     decide,
+    fall_back,
+    pinned_feature,
     serving_upstream,
+    should_fall_back,
 )
 from proxy.ttl_cache import TTLCache
 from proxy.upstreams import Instance, UpstreamPool, build_pools
@@ -85,19 +102,28 @@ class _FlowState:
     sys.modules, and dataclasses look their module up there.
     """
 
-    __slots__ = ("decision", "error", "request_id")
+    __slots__ = ("decision", "error", "legacy_origin", "pin", "request_id")
 
     def __init__(self, request_id: str, error: str | None = None) -> None:
         self.request_id = request_id
         self.decision: Decision | None = None
         # A fixed reason for the access log, never request or upstream text.
         self.error = error
+        # The legacy app's address, saved before the flow is pointed at a service: where a
+        # failed read falls back to.
+        self.legacy_origin: Instance | None = None
+        # (session ids, feature, seconds): what to pin if legacy accepts this write.
+        self.pin: tuple[frozenset[str], str, float] | None = None
 
 
 class FicusAddon:
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.table = RouteTable.build(())
         self.pools: dict[str, UpstreamPool] = {}
+        self.pin_seconds: dict[str, float] = {}
+        # Read-your-writes pins by session digest; the clock is injectable for tests.
+        self.pins = ReadPins(clock=clock)
+        self._retry = LegacyRetry()
         self.access_log: AccessLog | None = None
         self._key: bytes | None = None
         self._engine: Engine | None = None
@@ -194,8 +220,8 @@ class FicusAddon:
             pools = build_pools(upstream_instances(plans))
         except ValueError as e:
             raise _options_error(f"ficus_plans: {e}") from e
-        # Swap both at once: a request sees the old table with the old pools or the new with new.
-        self.table, self.pools = table, pools
+        # Swap them at once: a request sees the old table with the old pools or the new with new.
+        self.table, self.pools, self.pin_seconds = table, pools, pin_windows(plans)
 
     def _open_sessions(self, url: str) -> None:
         try:
@@ -217,13 +243,19 @@ class FicusAddon:
             self.access_log.close()
         self.access_log = access_log
 
-    def done(self) -> None:
+    def done(self) -> asyncio.Task[None] | None:
+        """Close what the addon opened. Returns the task closing the fallback's connections.
+
+        Not a coroutine: mitmproxy calls `done` synchronously when it unloads a script, and
+        awaits an awaitable a hook returns when it calls it from the event loop (at shutdown).
+        """
         if self.access_log is not None:
             self.access_log.close()
             self.access_log = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+        return self._retry.close()
 
     async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or _STATE in flow.metadata:
@@ -239,9 +271,17 @@ class FicusAddon:
             return
         forwarded_host = request.host_header
         _sanitize_request_headers(request)
-        decision = state.decision = decide(RequestInfo(request.method, path), self.table)
+        pinned: frozenset[str] = frozenset()
+        if len(self.pins):  # no cookie parsing and hashing while nobody is pinned
+            pinned = self.pins.pinned(_session_ids(request))
+        decision = state.decision = decide(RequestInfo(request.method, path, pinned), self.table)
+        if (feature := pinned_feature(decision, request.method)) is not None:
+            seconds = self.pin_seconds.get(feature, 0.0)
+            if seconds > 0 and (session_ids := _session_ids(request)):
+                state.pin = (session_ids, feature, seconds)
         request.data.path = path.encode("ascii") + (b"?" + query if query is not None else b"")
         if not decision.to_legacy:
+            state.legacy_origin = Instance(request.scheme, request.host, request.port)
             instance = self.pools[decision.upstream].pick()
             request.scheme = instance.scheme
             request.host = instance.host
@@ -288,11 +328,22 @@ class FicusAddon:
         identity = Identity(session.user_id, session.login, session.role, expires_at, request_id)
         return sign_identity(identity, self._key)
 
-    def response(self, flow: http.HTTPFlow) -> None:
+    async def response(self, flow: http.HTTPFlow) -> None:
         response = flow.response
         state = flow.metadata.get(_STATE)
         if response is None or not isinstance(state, _FlowState):
             return
+        decision = state.decision
+        if (
+            decision is not None
+            and state.error is None  # an upstream's answer, not one the proxy made itself
+            and state.legacy_origin is not None
+            and not response.stream  # a streamed body has already gone to the client
+            and should_fall_back(decision, flow.request.method, response.status_code)
+        ):
+            response = await self._fall_back(flow, state, decision, state.legacy_origin)
+        if state.pin is not None and state.error is None and response.status_code < 400:
+            self.pins.pin(*state.pin)
         # Connection and Transfer-Encoding stay: mitmproxy frames the client hop with them.
         remove = hop_by_hop_names(response.headers.get_all("connection")) - {
             "connection",
@@ -303,6 +354,42 @@ class FicusAddon:
                 del response.headers[name]
         response.headers[REQUEST_ID_HEADER] = state.request_id
         self._log(flow, state, response.status_code)
+
+    async def _fall_back(
+        self, flow: http.HTTPFlow, state: _FlowState, decision: Decision, origin: Instance
+    ) -> http.Response:
+        """Ask legacy the read the service failed, once; its answer becomes the flow's."""
+        state.decision = fall_back(decision)
+        request = flow.request
+        started = time.time()
+        try:
+            answer = await self._retry.send(
+                origin,
+                request.method,
+                request.data.path,
+                request.headers.fields,
+                request.raw_content or b"",
+            )
+        except LegacyRetryError:
+            state.error = "fallback_failed"
+            response = http.Response.make(
+                502,
+                _generic_error_page(502, ""),
+                {"Content-Type": "text/html", "Cache-Control": "no-store"},
+            )
+        else:
+            response = http.Response(
+                http_version=answer.http_version.encode("ascii", "replace"),
+                status_code=answer.status_code,
+                reason=answer.reason,
+                headers=answer.headers,
+                content=answer.body,
+                trailers=None,
+                timestamp_start=started,
+                timestamp_end=time.time(),
+            )
+        flow.response = response
+        return response
 
     def error(self, flow: http.HTTPFlow) -> None:
         state = flow.metadata.get(_STATE)
@@ -332,9 +419,11 @@ class FicusAddon:
                 feature=decision.feature if decision else NONE,
                 upstream=decision.upstream if decision else NONE,
                 phase=decision.phase.value if decision else NONE,
+                reason=decision.reason.value if decision else NONE,
                 status=status,
                 duration_ms=round((time.time() - started) * 1000, 1),
                 error=state.error,
+                fallback_from=decision.fallback_from if decision else None,
             )
         )
 
@@ -351,6 +440,11 @@ def _canonical_target(request: http.Request) -> tuple[str, bytes | None]:
         raise PathError("absolute-form request targets are not accepted")
     raw_path, query = split_target(request.data.path)
     return canonicalize_path(raw_path), query
+
+
+def _session_ids(request: http.Request) -> frozenset[str]:
+    """The request's legacy session ids: usually one; several when cookies were tossed."""
+    return frozenset(v for v in request.cookies.get_all(SESSION_COOKIE) if v)
 
 
 def _header_names(headers: http.Headers) -> set[str]:

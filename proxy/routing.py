@@ -17,13 +17,27 @@ design target is <= 10 us per decision with 10,000 routes.
 
 Unmatched requests go to the legacy default route, which is itself a `Route` (feature `legacy`)
 so that it shows up in inventories and access logs like any other.
+
+While the legacy app still owns a feature's data (it takes the writes, and forward sync copies
+them to the service a moment later), the legacy app is also the safest reader of it. Two rules
+use that, and both are decided here so that they are the same wherever routing is decided:
+
+- *read-your-writes pinning*: a session that has just written to a feature through legacy has
+  its reads of that feature sent to legacy too for a few seconds (`RequestInfo.pinned_features`
+  in, `Reason.PINNED` out; the proxy remembers the pins, see `proxy.pins`);
+- *read fallback*: a read that a service answered 404 or 5xx may be asked of legacy once
+  (`should_fall_back`, `fall_back`; the proxy re-sends it, see `proxy.fallback`).
+
+Both apply only to reads (`SAFE_METHODS`) of routes in `canary` or `migrated`: a write is never
+moved to another system (RFC 9110 9.2.2, and one writer per record), and a `retired` route has
+no legacy side left to ask.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
 from urllib.parse import unquote
@@ -36,6 +50,11 @@ CATCH_ALL_TEMPLATE: Final = "/**"
 # Longer digit runs do not fit a 64-bit integer column, so they are not ids: let them fall
 # through to a str parameter or to legacy, which answers its own 404.
 MAX_INT_DIGITS: Final = 18
+
+# Reads: the methods whose requests a proxy may send to another upstream or send twice. RFC 9110
+# also calls PUT and DELETE idempotent, but replaying a write on a second system would give a
+# record two writers, so only the safe methods (9.2.1) count here. TRACE is never routed.
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _METHOD_RE = re.compile(r"[A-Z]+")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -52,6 +71,18 @@ class Phase(StrEnum):
     CANARY = "canary"
     MIGRATED = "migrated"
     RETIRED = "retired"
+
+
+# Phases whose service-served reads legacy may answer instead: legacy still holds the data.
+LEGACY_READABLE_PHASES: Final = frozenset({Phase.CANARY, Phase.MIGRATED})
+
+
+class Reason(StrEnum):
+    """Why a request went where it went; the access log shows it."""
+
+    ROUTE = "route"  # the route's phase chose the upstream
+    PINNED = "pinned"  # the session wrote to this feature through legacy moments ago
+    FALLBACK = "fallback"  # the service failed a read, and legacy answered it instead
 
 
 class ParamType(StrEnum):
@@ -161,11 +192,14 @@ LEGACY_DEFAULT_ROUTE: Final = Route(
 class RequestInfo:
     """What routing looks at. `path` must already be canonical (proxy.canonical_path).
 
-    Cohort keys (session, patient, ward) join this next, when canary routing arrives.
+    `pinned_features` are the features this request's session wrote to through legacy within
+    their pin window (read-your-writes). Cohort keys (session, patient, ward) join this next,
+    when canary routing arrives.
     """
 
     method: str
     path: str
+    pinned_features: frozenset[str] = frozenset()
 
 
 ParamValue = int | str
@@ -177,6 +211,9 @@ class Decision:
     route: Route
     upstream: str
     params: Params = ()
+    reason: Reason = Reason.ROUTE
+    # The service that failed the read, when legacy answered it instead (Reason.FALLBACK).
+    fallback_from: str | None = None
 
     @property
     def feature(self) -> str:
@@ -318,6 +355,56 @@ class RouteTable:
         )
 
 
+def _legacy_may_read(route: Route, method: str) -> bool:
+    """Whether legacy may answer this read of a service-served route in the service's place."""
+    return method in SAFE_METHODS and route.phase in LEGACY_READABLE_PHASES
+
+
 def decide(request: RequestInfo, table: RouteTable) -> Decision:
     route, params = table.match(request.method, request.path)
-    return Decision(route=route, upstream=serving_upstream(route), params=params)
+    upstream = serving_upstream(route)
+    if (
+        upstream != LEGACY_UPSTREAM
+        and route.feature in request.pinned_features
+        and _legacy_may_read(route, request.method)
+    ):
+        return Decision(route=route, upstream=LEGACY_UPSTREAM, params=params, reason=Reason.PINNED)
+    return Decision(route=route, upstream=upstream, params=params)
+
+
+def pinned_feature(decision: Decision, method: str) -> str | None:
+    """The feature whose reads this request pins to legacy if legacy accepts it (< 400).
+
+    A write (not a safe method) that legacy serves on a route a plan declares: the feature's
+    service will not see that change until forward sync copies it, so the writer's next reads
+    must come from legacy. Writes that fall through to the legacy default route belong to no
+    feature and pin nothing.
+    """
+    if method in SAFE_METHODS or not decision.to_legacy or decision.feature == LEGACY_FEATURE:
+        return None
+    return decision.feature
+
+
+def should_fall_back(decision: Decision, method: str, status: int) -> bool:
+    """Whether a service's answer to this request should be replaced by legacy's (at most once).
+
+    Only a read decided to a service by its route (not already pinned, not already a fallback)
+    in a phase where legacy still holds the data, and only when the service answered 404 (its
+    copy may lag behind legacy) or any 5xx (it failed).
+    """
+    return (
+        decision.reason is Reason.ROUTE
+        and not decision.to_legacy
+        and _legacy_may_read(decision.route, method)
+        and (status == 404 or status >= 500)
+    )
+
+
+def fall_back(decision: Decision) -> Decision:
+    """The decision once legacy has been asked in the service's place."""
+    return replace(
+        decision,
+        upstream=LEGACY_UPSTREAM,
+        reason=Reason.FALLBACK,
+        fallback_from=decision.upstream,
+    )

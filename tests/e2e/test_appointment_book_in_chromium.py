@@ -71,9 +71,15 @@ def _a_booked_appointment(stack: Stack) -> tuple[int, int, str]:
     return row.APPT_ID, row.PROV_ID, f"{row.LAST_NM}, {row.FIRST_NM}"
 
 
-def _upstreams_for(stack: Stack, template: str) -> set[str]:
-    entries = [json.loads(line) for line in stack.config.access_log.read_text().splitlines()]
-    return {e["upstream"] for e in entries if e["route"] == template}
+def _log_length(stack: Stack) -> int:
+    return len(stack.config.access_log.read_text().splitlines())
+
+
+def _served_since(stack: Stack, start: int, template: str) -> set[tuple[str, str]]:
+    """(upstream, reason) of every request on `template` logged after line `start`."""
+    lines = stack.config.access_log.read_text().splitlines()[start:]
+    entries = [json.loads(line) for line in lines]
+    return {(e["upstream"], e["reason"]) for e in entries if e["route"] == template}
 
 
 def test_a_clinician_opens_an_appointment_served_by_the_new_service(
@@ -82,6 +88,7 @@ def test_a_clinician_opens_an_appointment_served_by_the_new_service(
     appointment, provider, patient_name = _a_booked_appointment(stack)
     page = clinician_page
     page.goto(f"/schedule?prov={provider}&date={ANCHOR}")
+    start = _log_length(stack)
 
     row = page.locator(f"#day-rows tr[data-appt='{appointment}']")
     expect(row).to_contain_text(patient_name)
@@ -91,30 +98,45 @@ def test_a_clinician_opens_an_appointment_served_by_the_new_service(
     expect(detail.locator("h3")).to_have_text(f"Appointment #{appointment}")
     expect(detail).to_contain_text(patient_name)
     expect(page.locator("#msg")).not_to_have_class("msg error")
-    assert _upstreams_for(stack, "/api/appointments/{id:int}") == {"appointments"}
+    assert _served_since(stack, start, "/api/appointments/{id:int}") == {("appointments", "route")}
 
 
-def test_a_clinician_books_and_is_refused_a_double_booking_as_before(
+def test_a_clinician_books_reschedules_and_is_refused_a_double_booking_as_before(
     clinician_page: Page, stack: Stack
 ) -> None:
     _, provider, _ = _a_booked_appointment(stack)
     page = clinician_page
     page.goto(f"/schedule?prov={provider}&date={ANCHOR}")
     expect(page.locator("#day-rows tr.appt").first).to_be_visible()
+    message, detail = page.locator("#msg"), page.locator("#detail")
 
-    def book(time_hhmm: str) -> None:
+    def fill_and_click(button: str, time_hhmm: str) -> None:
         page.fill("#f-pat", "1")
         page.fill("#f-date", ANCHOR)
         page.fill("#f-time", time_hhmm)
         page.select_option("#f-dur", "15")
         page.fill("#f-reason", "BROWSER TEST")
-        page.click("#do-book")
+        page.click(button)
 
-    book("0630")  # before clinic hours, so the seed never holds this slot
-    message = page.locator("#msg")
+    # Before clinic hours, so the seed never holds these slots.
+    start = _log_length(stack)
+    fill_and_click("#do-book", "0630")
     expect(message).to_contain_text("Booked (appointment #")
+    booked = message.inner_text().split("#")[1].rstrip(").")
+    # The page shows the new appointment at once: its detail is a read of the migrated route,
+    # made before any sync could copy it, so the proxy must not let the service answer 404.
+    expect(detail.locator("h3")).to_have_text(f"Appointment #{booked}")
+    expect(message).to_have_class("msg ok")
     expect(page.locator("#day-rows")).to_contain_text("BROWSER TEST")
+    # The clinician's own write pinned their reads of the feature to legacy, the data owner.
+    assert _served_since(stack, start, "/api/appointments/{id:int}") == {("legacy", "pinned")}
 
-    book("0630")
+    fill_and_click("#do-move", "0645")
+    expect(message).to_contain_text(f"Rescheduled (appointment #{booked})")
+    # ...and the detail shows the new time, not the copy the service held a moment ago.
+    expect(detail).to_contain_text("06:45")
+    expect(message).to_have_class("msg ok")
+
+    fill_and_click("#do-book", "0645")
     expect(message).to_have_text("SLOT NOT AVAILABLE")
     expect(message).to_have_class("msg error")

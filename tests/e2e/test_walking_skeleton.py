@@ -142,13 +142,33 @@ def test_a_reschedule_in_the_legacy_app_reaches_the_service(stack: Stack) -> Non
             json={"APPT_DT": current["APPT_DT"], "APPT_TM": "1945", "DUR_MIN": current["DUR_MIN"]},
         )
         assert moved.status_code == 200, moved.text
-        # The write went to legacy; the forward sync worker carries it to the service's DB.
+        # The scheduler reads their own write at once: the proxy pins their reads to legacy.
+        own = scheduler.get(f"/api/appointments/{appointment}")
+        assert own.json()["APPT_TM"] == "1945"
+    # A clinician, who wrote nothing, is served by the service; the forward sync worker carries
+    # the legacy write to the service's database.
+    with _logged_in(stack.config.proxy_url, "clinician") as clinician:
         deadline = time.monotonic() + 30
-        seen = current["APPT_TM"]
+        before = len(_access_log(stack))
+        seen = clinician.get(f"/api/appointments/{appointment}").json()["APPT_TM"]
         while time.monotonic() < deadline and seen != "1945":
             time.sleep(0.2)
-            seen = scheduler.get(f"/api/appointments/{appointment}").json()["APPT_TM"]
+            seen = clinician.get(f"/api/appointments/{appointment}").json()["APPT_TM"]
     assert seen == "1945"
+    reads = [e for e in _access_log(stack)[before:] if e["route"] == MIGRATED_TEMPLATE]
+    assert reads
+    assert {(e["upstream"], e["reason"]) for e in reads} == {("appointments", "route")}
+
+
+def test_a_refused_write_does_not_pin_the_session(stack: Stack) -> None:
+    appointment, _ = _booked_appointment(stack)
+    with _logged_in(stack.config.proxy_url, "scheduler") as scheduler:
+        before = len(_access_log(stack))
+        cancelled_elsewhere = scheduler.post("/api/appointments/999999999/cancel")
+        assert cancelled_elsewhere.status_code == 404  # a refused write pins nothing
+        scheduler.get(f"/api/appointments/{appointment}")
+        reads = [e for e in _access_log(stack)[before:] if e["route"] == MIGRATED_TEMPLATE]
+    assert [(e["upstream"], e["reason"]) for e in reads] == [("appointments", "route")]
 
 
 def test_the_stack_logs_no_patient_identifiers(stack: Stack) -> None:

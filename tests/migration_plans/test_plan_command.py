@@ -63,7 +63,7 @@ def test_it_prints_each_error_located_and_exits_non_zero(tmp_path):
 def test_the_shipped_plans_pass():
     result = plan("check")
     assert result.returncode == 0, result.stderr
-    assert "appointments: 1 route" in result.stdout
+    assert "appointments: 5 routes" in result.stdout
     assert "migration_plans/plans/appointments.yaml" in result.stdout
 
 

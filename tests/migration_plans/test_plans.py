@@ -65,6 +65,55 @@ def test_a_good_plan_parses_into_dataclasses(tmp_path):
     )
 
 
+def test_the_pin_window_defaults_to_five_seconds(tmp_path):
+    write(tmp_path, "appointments.yaml", GOOD)
+    (plan,) = load_plans(tmp_path, environ={})
+    assert plan.pin_reads_after_write_seconds == 5
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("5", 5), ("0", 0), ("2.5", 2.5), ("300", 300)])
+def test_the_pin_window_can_be_set_or_turned_off(tmp_path, text, seconds):
+    write(tmp_path, "appointments.yaml", GOOD + f"pin_reads_after_write_seconds: {text}\n")
+    (plan,) = load_plans(tmp_path, environ={})
+    assert plan.pin_reads_after_write_seconds == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("-1", "'-1' is out of range (0 to 300 seconds; 0 turns it off)"),
+        ("301", "out of range"),
+        (".inf", "out of range"),
+        (".nan", "out of range"),
+        ("'5'", "expected a number of seconds, got str"),
+        ("five", "expected a number of seconds, got str"),
+        ("yes", "expected a number of seconds, got a boolean"),
+        ("~", "expected a number of seconds, got nothing (null)"),
+        ("[5]", "expected a number of seconds, got a list"),
+        ("!!int five", "'five' is not a number of seconds"),
+    ],
+)
+def test_a_bad_pin_window_names_file_line_and_field(tmp_path, text, complaint):
+    path = write(tmp_path, "appointments.yaml", GOOD + f"pin_reads_after_write_seconds: {text}\n")
+    assert_located(only_error(tmp_path), path, 12, "pin_reads_after_write_seconds", complaint)
+
+
+def test_a_misspelt_pin_window_is_an_unknown_field(tmp_path):
+    path = write(tmp_path, "appointments.yaml", GOOD + "pin_reads_after_write_second: 5\n")
+    error = only_error(tmp_path)
+    assert_located(error, path, 12, "pin_reads_after_write_second", "unknown field")
+    assert "pin_reads_after_write_seconds" in error.message  # the list of fields it expected
+
+
+def test_a_pin_window_given_twice_is_refused(tmp_path):
+    path = write(
+        tmp_path,
+        "appointments.yaml",
+        GOOD + "pin_reads_after_write_seconds: 5\npin_reads_after_write_seconds: 1\n",
+    )
+    assert_located(only_error(tmp_path), path, 13, "pin_reads_after_write_seconds", "given twice")
+
+
 def test_the_environment_replaces_the_instances(tmp_path):
     write(tmp_path, "appointments.yaml", GOOD)
     environ = {"FICUS_UPSTREAM_APPOINTMENTS": "http://127.0.0.1:18101, http://127.0.0.1:18102"}
@@ -351,3 +400,16 @@ def test_the_shipped_plans_are_valid():
         Path(__file__).resolve().parents[2] / "migration_plans" / "plans", environ={}
     )
     assert {p.feature for p in plans} >= {"appointments"}
+
+
+def test_the_shipped_appointments_plan_declares_every_route_of_the_feature():
+    directory = Path(__file__).resolve().parents[2] / "migration_plans" / "plans"
+    (plan,) = [p for p in load_plans(directory, environ={}) if p.feature == "appointments"]
+    assert [(r.method, r.path, r.phase) for r in plan.routes] == [
+        ("GET", "/api/appointments", Phase.LEGACY),
+        ("POST", "/api/appointments", Phase.LEGACY),
+        ("GET", "/api/appointments/{id:int}", Phase.MIGRATED),
+        ("PUT", "/api/appointments/{id:int}", Phase.LEGACY),
+        ("POST", "/api/appointments/{id:int}/cancel", Phase.LEGACY),
+    ]
+    assert plan.pin_reads_after_write_seconds == 5

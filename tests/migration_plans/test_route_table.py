@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from migration_plans.plans import load_plans
-from migration_plans.route_table import build_route_table, routes_from_plans, upstream_instances
-from proxy.routing import LEGACY_DEFAULT_ROUTE, Phase, RequestInfo, decide
+from migration_plans.route_table import (
+    build_route_table,
+    pin_windows,
+    routes_from_plans,
+    upstream_instances,
+)
+from proxy.routing import LEGACY_DEFAULT_ROUTE, Phase, Reason, RequestInfo, decide
 
 PLAN = """\
 feature: appointments
@@ -53,3 +58,29 @@ def test_upstream_instances_follow_the_environment(tmp_path):
         plans(tmp_path, {"FICUS_UPSTREAM_APPOINTMENTS": "http://127.0.0.1:18101"})
     )
     assert found == {"appointments": ("http://127.0.0.1:18101",)}
+
+
+def test_pin_windows_are_per_feature(tmp_path):
+    assert pin_windows(plans(tmp_path)) == {"appointments": 5}
+    (tmp_path / "appointments.yaml").write_text(PLAN + "pin_reads_after_write_seconds: 0\n")
+    assert pin_windows(load_plans(tmp_path, environ={})) == {"appointments": 0}
+
+
+def test_the_shipped_plan_builds_a_table_where_head_follows_get():
+    directory = Path(__file__).resolve().parents[2] / "migration_plans" / "plans"
+    table = build_route_table(load_plans(directory, environ={}))
+    for method, path, template, upstream in [
+        ("GET", "/api/appointments", "/api/appointments", "legacy"),
+        ("HEAD", "/api/appointments", "/api/appointments", "legacy"),
+        ("POST", "/api/appointments", "/api/appointments", "legacy"),
+        ("GET", "/api/appointments/7", "/api/appointments/{id:int}", "appointments"),
+        ("HEAD", "/api/appointments/7", "/api/appointments/{id:int}", "appointments"),
+        ("PUT", "/api/appointments/7", "/api/appointments/{id:int}", "legacy"),
+        ("POST", "/api/appointments/7/cancel", "/api/appointments/{id:int}/cancel", "legacy"),
+        ("DELETE", "/api/appointments/7", "/**", "legacy"),
+    ]:
+        decision = decide(RequestInfo(method, path), table)
+        assert (decision.template, decision.upstream) == (template, upstream), (method, path)
+        assert decision.reason is Reason.ROUTE
+    pinned = decide(RequestInfo("GET", "/api/appointments/7", frozenset({"appointments"})), table)
+    assert (pinned.upstream, pinned.reason) == ("legacy", Reason.PINNED)

@@ -59,3 +59,26 @@ def seed_sessions(url: str) -> dict[str, str]:
     finally:
         engine.dispose()
     return sessions
+
+
+def add_session(url: str, persona: str) -> str:
+    """Another live session for a seeded persona (a second browser): returns its SESSID.
+
+    For tests that change per-session state in a shared proxy (read-your-writes pins), so that
+    they do not change it for the persona's main session.
+    """
+    engine = create_engine(url)
+    session_id = secrets.token_hex(16)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(UserSession).values(
+                    SESS_ID=session_id,
+                    USER_ID=USER_IDS[persona],
+                    ROLE_CD=ROLES[persona],
+                    EXPIRES_TS=_ts(datetime.now(UTC) + timedelta(hours=8)),
+                )
+            )
+    finally:
+        engine.dispose()
+    return session_id

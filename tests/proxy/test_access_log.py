@@ -17,6 +17,7 @@ def record(**changes) -> AccessRecord:
         feature="appointments",
         upstream="appointments",
         phase="migrated",
+        reason="route",
         status=200,
         duration_ms=1.5,
     )
@@ -34,6 +35,7 @@ def test_a_record_is_one_line_of_json_with_every_field():
         "feature": "appointments",
         "upstream": "appointments",
         "phase": "migrated",
+        "reason": "route",
         "status": 200,
         "duration_ms": 1.5,
     }
@@ -43,6 +45,18 @@ def test_error_appears_only_when_set_and_status_is_always_there():
     fields = json.loads(format_record(record(status=None, error="upstream_failed")))
     assert fields["status"] is None
     assert fields["error"] == "upstream_failed"
+
+
+def test_a_fallback_names_the_service_that_failed_and_legacy_as_the_upstream():
+    fields = json.loads(
+        format_record(record(upstream="legacy", reason="fallback", fallback_from="appointments"))
+    )
+    assert (fields["upstream"], fields["reason"], fields["fallback_from"]) == (
+        "legacy",
+        "fallback",
+        "appointments",
+    )
+    assert "fallback_from" not in json.loads(format_record(record()))
 
 
 def test_a_record_has_no_field_that_could_carry_a_path_or_query():

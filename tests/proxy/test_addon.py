@@ -1,7 +1,10 @@
 """The addon on mitmproxy's own test harness: real flows through real hooks, no mocks.
 
 A real SQLite legacy database holds the personas' sessions; the plan directory holds the
-appointments plan; the identity header is checked with the services' own `verify_identity`.
+appointments plan and a `charts` plan with writes in `migrated` and `legacy`, a `retired` read
+and pinning turned off; the identity header is checked with the services' own
+`verify_identity`. The service's answers are set on the flow, as mitmproxy would after
+forwarding it; when the addon falls back, it asks a real recording backend on loopback.
 """
 
 from __future__ import annotations
@@ -21,9 +24,52 @@ from proxy.addon import FicusAddon, _generic_error_page
 from proxy.identity import IDENTITY_HEADER, InvalidIdentityError, verify_identity
 from tests.migration_plans.test_plans import GOOD
 from tests.proxy.personas import USER_IDS, seed_sessions
+from tests.proxy.test_ttl_cache import Clock
+from tests.support.backends import RecordingBackend, recording_backend
+from tests.support.ports import free_port
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 SERVICE = ("127.0.0.1", 18101)
+# The appointments plan as shipped: every route of the feature, writes still on legacy.
+APPOINTMENTS = (
+    GOOD
+    + """\
+  - method: GET
+    path: /api/appointments
+    phase: legacy
+  - method: POST
+    path: /api/appointments
+    phase: legacy
+  - method: PUT
+    path: /api/appointments/{id:int}
+    phase: legacy
+  - method: POST
+    path: /api/appointments/{id:int}/cancel
+    phase: legacy
+"""
+)
+CHARTS = f"""\
+feature: charts
+owner: Test
+upstream:
+  name: charts
+  instances: [http://{SERVICE[0]}:{SERVICE[1]}]
+legacy_tables: []
+pin_reads_after_write_seconds: 0
+routes:
+  - method: GET
+    path: /api/charts/{{id:int}}
+    phase: migrated
+  - method: POST
+    path: /api/charts/{{id:int}}
+    phase: migrated
+  - method: POST
+    path: /api/charts
+    phase: legacy
+  - method: GET
+    path: /api/charts/{{id:int}}/archive
+    phase: retired
+"""
 
 
 @pytest.fixture
@@ -35,7 +81,8 @@ def anyio_backend():
 def plans_dir(tmp_path, monkeypatch):
     directory = tmp_path / "plans"
     directory.mkdir()
-    (directory / "appointments.yaml").write_text(GOOD)
+    (directory / "appointments.yaml").write_text(APPOINTMENTS)
+    (directory / "charts.yaml").write_text(CHARTS)
     monkeypatch.setenv("FICUS_UPSTREAM_APPOINTMENTS", f"http://{SERVICE[0]}:{SERVICE[1]}")
     return directory
 
@@ -62,15 +109,31 @@ def configured(plans_dir, legacy_database_url, access_log, sessions):
 
 
 @pytest.fixture
-async def ficus(configured):
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+async def ficus(configured, clock):
     """A configured addon inside mitmproxy's test context, on the test's event loop."""
-    addon = FicusAddon()
+    addon = FicusAddon(clock=clock)
     with taddons.context(addon) as tctx:
         tctx.configure(addon, **configured)
         try:
             yield addon
         finally:
-            addon.done()  # closes the access log and the engine, as mitmproxy's `done` would
+            # Closes the access log, the engine and the fallback's client, as mitmproxy's
+            # `done` would (it awaits what `done` returns).
+            closing = addon.done()
+            if closing is not None:
+                await closing
+
+
+@pytest.fixture
+def legacy():
+    """A real legacy stand-in on loopback, for the fallback's second try."""
+    with recording_backend("legacy") as backend:
+        yield backend
 
 
 def make_flow(
@@ -79,6 +142,7 @@ def make_flow(
     method: bytes = b"GET",
     headers: list[tuple[bytes, bytes]] | None = None,
     content: bytes = b"",
+    legacy: RecordingBackend | None = None,
 ) -> http.HTTPFlow:
     request = tutils.treq(
         method=method,
@@ -89,6 +153,8 @@ def make_flow(
     # The reverse-mode target: mitmproxy points every flow at the legacy app before hooks run,
     # and (keep_host_header) leaves the client's Host header alone.
     request.data.host, request.data.port = "legacy.internal", 8001
+    if legacy is not None:
+        request.data.host, request.data.port = "127.0.0.1", legacy.port
     return tflow.tflow(req=request)
 
 
@@ -99,6 +165,25 @@ def session_cookie(session_id: str) -> tuple[bytes, bytes]:
 async def run_request(addon: FicusAddon, flow: http.HTTPFlow) -> http.HTTPFlow:
     await addon.request(flow)
     return flow
+
+
+async def exchange(
+    addon: FicusAddon,
+    flow: http.HTTPFlow,
+    status: int = 200,
+    content: bytes = b'{"RESULT": "OK"}',
+) -> http.HTTPFlow:
+    """The request hook, then the upstream's answer as mitmproxy would set it, then the
+    response hook (unless the addon answered the request itself)."""
+    await addon.request(flow)
+    if flow.response is None:
+        flow.response = tutils.tresp(status_code=status, content=content)
+    await addon.response(flow)
+    return flow
+
+
+def served_by_service(flow: http.HTTPFlow) -> bool:
+    return (flow.request.host, flow.request.port) == SERVICE
 
 
 def log_lines(path: Path) -> list[dict[str, object]]:
@@ -270,12 +355,12 @@ async def test_the_access_log_names_the_template_and_never_the_path(ficus, acces
         make_flow(b"/api/appointments/7?q=DOE", headers=[session_cookie(sessions["clinician"])]),
     )
     migrated.response = tutils.tresp()
-    ficus.response(migrated)
+    await ficus.response(migrated)
     legacy = await run_request(ficus, make_flow(b"/api/patients?q=SMITH,JOHN"))
     legacy.response = tutils.tresp()
-    ficus.response(legacy)
+    await ficus.response(legacy)
     refused = await run_request(ficus, make_flow(b"/api/x/../patients?q=DOE"))
-    ficus.response(refused)
+    await ficus.response(refused)
     text = access_log.read_text()
     assert "DOE" not in text
     assert "SMITH" not in text
@@ -287,10 +372,12 @@ async def test_the_access_log_names_the_template_and_never_the_path(ficus, acces
         "appointments",
         "migrated",
     )
-    assert first["status"] == 200
+    assert (first["status"], first["reason"]) == (200, "route")
+    assert "fallback_from" not in first
     assert first["request_id"] == migrated.request.headers["X-Ficus-Request-Id"]
     assert (second["route"], second["feature"], second["upstream"]) == ("/**", "legacy", "legacy")
     assert (third["status"], third["route"], third["error"]) == (400, "-", "bad_request")
+    assert third["reason"] == "-"
     assert migrated.response.headers["X-Ficus-Request-Id"] == first["request_id"]
 
 
@@ -308,7 +395,7 @@ async def test_responses_lose_hop_by_hop_and_ficus_headers_but_keep_framing(ficu
             ]
         )
     )
-    ficus.response(flow)
+    await ficus.response(flow)
     headers = flow.response.headers
     assert "X-Internal" not in headers
     assert "Keep-Alive" not in headers
@@ -424,3 +511,283 @@ def test_the_module_exposes_its_addon_for_mitmdump_s():
     from proxy import addon as module
 
     assert [type(a) for a in module.addons] == [FicusAddon]
+
+
+# Read-your-writes pinning ---------------------------------------------------------------------
+
+WRITES = [
+    (b"POST", b"/api/appointments"),
+    (b"PUT", b"/api/appointments/7"),
+    (b"POST", b"/api/appointments/7/cancel"),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("method", "path"), WRITES)
+async def test_a_clinicians_accepted_write_pins_their_reads_of_the_feature_to_legacy(
+    ficus, sessions, access_log, method, path
+):
+    clinician = [session_cookie(sessions["clinician"])]
+    write = await exchange(
+        ficus, make_flow(path, method=method, headers=clinician, content=b"{}"), 200
+    )
+    assert (write.request.host, write.request.port) == ("legacy.internal", 8001)
+
+    read = await run_request(ficus, make_flow(headers=clinician))
+    assert (read.request.host, read.request.port) == ("legacy.internal", 8001)
+    assert read.request.headers["Host"] == "legacy.internal:8001"
+    # Legacy reads its own cookie; the identity bridge is for the services only.
+    assert IDENTITY_HEADER not in read.request.headers
+    read.response = tutils.tresp()
+    await ficus.response(read)
+    line = log_lines(access_log)[-1]
+    assert (line["route"], line["feature"], line["phase"]) == (
+        "/api/appointments/{id:int}",
+        "appointments",
+        "migrated",
+    )
+    assert (line["upstream"], line["reason"]) == ("legacy", "pinned")
+    # HEAD follows GET here too.
+    head = await run_request(ficus, make_flow(method=b"HEAD", headers=clinician))
+    assert (head.request.host, head.request.port) == ("legacy.internal", 8001)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("persona", ["auditor", "operator", None])
+async def test_other_sessions_still_read_from_the_service(ficus, sessions, persona):
+    clinician = [session_cookie(sessions["clinician"])]
+    await exchange(ficus, make_flow(b"/api/appointments", method=b"POST", headers=clinician))
+    other = [session_cookie(sessions[persona])] if persona else []
+    read = await run_request(ficus, make_flow(headers=other))
+    assert served_by_service(read)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [400, 401, 403, 409, 500, 503])
+async def test_a_write_legacy_refuses_or_fails_pins_nothing(ficus, sessions, status):
+    clinician = [session_cookie(sessions["clinician"])]
+    await exchange(
+        ficus, make_flow(b"/api/appointments", method=b"POST", headers=clinician), status
+    )
+    assert len(ficus.pins) == 0
+    assert served_by_service(await run_request(ficus, make_flow(headers=clinician)))
+
+
+@pytest.mark.anyio
+async def test_a_write_legacy_never_answered_pins_nothing(ficus, sessions):
+    clinician = [session_cookie(sessions["clinician"])]
+    flow = await run_request(
+        ficus, make_flow(b"/api/appointments", method=b"POST", headers=clinician)
+    )
+    flow.error = tflow.terr("Server disconnected.")
+    ficus.error(flow)
+    assert served_by_service(await run_request(ficus, make_flow(headers=clinician)))
+
+
+@pytest.mark.anyio
+async def test_the_pin_expires_after_the_plans_window(ficus, sessions, clock):
+    clinician = [session_cookie(sessions["clinician"])]
+    await exchange(ficus, make_flow(b"/api/appointments", method=b"POST", headers=clinician))
+    clock.now += 4.9
+    assert not served_by_service(await run_request(ficus, make_flow(headers=clinician)))
+    clock.now += 0.2
+    assert served_by_service(await run_request(ficus, make_flow(headers=clinician)))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        (b"POST", b"/api/patients"),  # the legacy default route: no feature
+        (b"DELETE", b"/api/appointments/7"),  # no such route in the plan
+        (b"POST", b"/login"),
+        (b"GET", b"/api/appointments"),  # a read of the feature's legacy route
+    ],
+)
+async def test_requests_that_are_not_a_features_legacy_writes_pin_nothing(
+    ficus, sessions, method, path
+):
+    clinician = [session_cookie(sessions["clinician"])]
+    await exchange(ficus, make_flow(path, method=method, headers=clinician))
+    assert len(ficus.pins) == 0
+    assert served_by_service(await run_request(ficus, make_flow(headers=clinician)))
+
+
+@pytest.mark.anyio
+async def test_a_write_without_a_session_pins_nothing(ficus):
+    await exchange(ficus, make_flow(b"/api/appointments", method=b"POST"))
+    assert len(ficus.pins) == 0
+
+
+@pytest.mark.anyio
+async def test_a_pin_window_of_zero_turns_pinning_off(ficus, sessions):
+    clinician = [session_cookie(sessions["clinician"])]
+    await exchange(ficus, make_flow(b"/api/charts", method=b"POST", headers=clinician))
+    assert len(ficus.pins) == 0
+    assert served_by_service(
+        await run_request(ficus, make_flow(b"/api/charts/3", headers=clinician))
+    )
+
+
+@pytest.mark.anyio
+async def test_a_pin_covers_only_the_feature_written_to(ficus, sessions):
+    clinician = [session_cookie(sessions["clinician"])]
+    await exchange(ficus, make_flow(b"/api/appointments", method=b"POST", headers=clinician))
+    assert served_by_service(
+        await run_request(ficus, make_flow(b"/api/charts/3", headers=clinician))
+    )
+
+
+# Read fallback -------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [404, 500, 503])
+async def test_a_read_the_service_failed_is_answered_by_legacy(
+    ficus, sessions, legacy, access_log, status
+):
+    cookie = session_cookie(sessions["clinician"])
+    flow = make_flow(b"/api/appointments/%37?prov=1", headers=[cookie], legacy=legacy)
+    await exchange(ficus, flow, status, b'{"ERR": "APPOINTMENT NOT FOUND", "CODE": 201}')
+
+    assert flow.response is not None
+    assert flow.response.status_code == 200
+    assert json.loads(flow.response.content or b"") == {
+        "backend": "legacy",
+        "path": "/api/appointments/7?prov=1",
+    }
+    assert flow.response.headers["X-Ficus-Request-Id"] == flow.request.headers["X-Ficus-Request-Id"]
+    (received,) = legacy.requests
+    assert (received.method, received.path) == ("GET", "/api/appointments/7?prov=1")
+    assert received.header("Host") == f"127.0.0.1:{legacy.port}"
+    assert received.header(IDENTITY_HEADER) is None
+    assert received.header("Cookie") == f"theme=dark; SESSID={sessions['clinician']}"
+    assert received.header("X-Ficus-Request-Id") == flow.request.headers["X-Ficus-Request-Id"]
+    assert received.header("X-Forwarded-Host") == "hospital.example:8000"
+    # Nothing the client did not send: no Accept-Encoding, User-Agent or Connection of httpx's.
+    for name in ("Accept-Encoding", "User-Agent", "Accept"):
+        assert received.header(name) is None, name
+    (line,) = log_lines(access_log)
+    assert (line["upstream"], line["reason"], line["fallback_from"], line["status"]) == (
+        "legacy",
+        "fallback",
+        "appointments",
+        200,
+    )
+    assert (line["route"], line["phase"]) == ("/api/appointments/{id:int}", "migrated")
+    assert "error" not in line
+
+
+@pytest.mark.anyio
+async def test_legacys_own_answer_is_passed_on_whole_and_still_encoded(ficus, legacy):
+    gzipped = bytes.fromhex("1f8b08000000000000034b4c4a0600c241243503000000")  # "abc"
+    legacy.answer(
+        "/api/appointments/7",
+        status=404,
+        body=gzipped,
+        headers=(("Content-Encoding", "gzip"), ("Set-Cookie", "LEGACY=1; Path=/")),
+    )
+    flow = make_flow(headers=[(b"Accept-Encoding", b"gzip")], legacy=legacy)
+    await exchange(ficus, flow, 503)
+    assert flow.response is not None
+    assert flow.response.status_code == 404
+    assert flow.response.raw_content == gzipped
+    assert flow.response.content == b"abc"
+    assert flow.response.headers["Content-Encoding"] == "gzip"
+    assert flow.response.headers["Content-Length"] == str(len(gzipped))
+    assert flow.response.headers["Set-Cookie"] == "LEGACY=1; Path=/"
+    # The fallback's client serves every user: it keeps no cookie for the next one.
+    second = make_flow(legacy=legacy)
+    await exchange(ficus, second, 404)
+    assert legacy.requests[-1].header("Cookie") is None
+
+
+@pytest.mark.anyio
+async def test_a_head_falls_back_too(ficus, legacy):
+    flow = make_flow(method=b"HEAD", legacy=legacy)
+    await exchange(ficus, flow, 404, b"")
+    assert flow.response is not None
+    assert flow.response.status_code == 200
+    assert [(r.method, r.path) for r in legacy.requests] == [("HEAD", "/api/appointments/7")]
+
+
+@pytest.mark.anyio
+async def test_if_legacy_cannot_answer_either_the_client_gets_a_generic_502(
+    ficus, access_log, tmp_path
+):
+    flow = make_flow(b"/api/appointments/7?q=DOE")
+    flow.request.data.host, flow.request.data.port = "127.0.0.1", free_port()  # nobody there
+    await exchange(ficus, flow, 503, b"PATIENT DOE SSN 900-12-3456")
+    assert flow.response is not None
+    assert flow.response.status_code == 502
+    assert b"DOE" not in (flow.response.content or b"")
+    assert b"127.0.0.1" not in (flow.response.content or b"")
+    (line,) = log_lines(access_log)
+    assert (line["status"], line["upstream"], line["fallback_from"], line["error"]) == (
+        502,
+        "legacy",
+        "appointments",
+        "fallback_failed",
+    )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        (b"POST", b"/api/charts/3", 500),  # a write: never retried (RFC 9110 9.2.2)
+        (b"POST", b"/api/charts/3", 404),
+        (b"GET", b"/api/charts/3/archive", 404),  # retired: legacy is never used again
+        (b"GET", b"/api/appointments/7", 401),  # the service's own answers
+        (b"GET", b"/api/appointments/7", 403),
+        (b"GET", b"/api/appointments/7", 400),
+        (b"GET", b"/api/appointments/7", 200),
+    ],
+)
+async def test_other_answers_stay_the_services(ficus, legacy, access_log, method, path, status):
+    flow = make_flow(path, method=method, content=b"{}", legacy=legacy)
+    await exchange(ficus, flow, status, b"service")
+    assert served_by_service(flow)
+    assert flow.response is not None
+    assert (flow.response.status_code, flow.response.content) == (status, b"service")
+    assert legacy.requests == []
+    (line,) = log_lines(access_log)
+    assert line["reason"] == "route"
+    assert "fallback_from" not in line
+
+
+@pytest.mark.anyio
+async def test_a_pinned_read_legacy_cannot_find_is_not_asked_twice(ficus, sessions, legacy):
+    clinician = [session_cookie(sessions["clinician"])]
+    await exchange(ficus, make_flow(b"/api/appointments", method=b"POST", headers=clinician))
+    flow = make_flow(headers=clinician, legacy=legacy)
+    await exchange(ficus, flow, 404)
+    assert flow.response is not None
+    assert flow.response.status_code == 404
+    assert legacy.requests == []  # the flow itself went to legacy; nothing re-sent
+
+
+@pytest.mark.anyio
+async def test_a_response_the_proxy_made_itself_is_not_retried(configured, tmp_path, legacy):
+    addon = FicusAddon()
+    options = {**configured, "ficus_legacy_db": f"sqlite:///{tmp_path / 'no-tables.sqlite3'}"}
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, **options)
+        flow = make_flow(headers=[session_cookie("any")], legacy=legacy)
+        await exchange(addon, flow)
+        addon.done()
+    assert flow.response is not None
+    assert flow.response.status_code == 503
+    assert legacy.requests == []
+
+
+@pytest.mark.anyio
+async def test_done_closes_the_fallbacks_connections(configured, legacy):
+    addon = FicusAddon()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, **configured)
+        await exchange(addon, make_flow(legacy=legacy), 404)
+        closing = addon.done()
+        assert closing is not None
+        await closing
+        assert addon.done() is None  # nothing left to close

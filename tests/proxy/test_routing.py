@@ -11,12 +11,16 @@ from proxy.routing import (
     Param,
     ParamType,
     Phase,
+    Reason,
     RequestInfo,
     Route,
     RouteTable,
     TemplateError,
     decide,
+    fall_back,
     parse_template,
+    pinned_feature,
+    should_fall_back,
 )
 
 
@@ -31,8 +35,28 @@ def route(template: str, *, method: str = "GET", feature: str = "appointments", 
     )
 
 
-def decide_path(table: RouteTable, path: str, method: str = "GET") -> Decision:
-    return decide(RequestInfo(method=method, path=path), table)
+def decide_path(
+    table: RouteTable, path: str, method: str = "GET", pinned: frozenset[str] = frozenset()
+) -> Decision:
+    return decide(RequestInfo(method=method, path=path, pinned_features=pinned), table)
+
+
+def appointments_table(read_phase: Phase = Phase.MIGRATED) -> RouteTable:
+    """The appointments feature as its plan declares it, plus another migrated feature."""
+    return RouteTable.build(
+        [
+            route("/api/appointments", phase=Phase.LEGACY),
+            route("/api/appointments", method="POST", phase=Phase.LEGACY),
+            route("/api/appointments/{id:int}", phase=read_phase),
+            route("/api/appointments/{id:int}", method="PUT", phase=Phase.LEGACY),
+            route("/api/appointments/{id:int}/cancel", method="POST", phase=Phase.LEGACY),
+            route("/api/patients/{id:int}", feature="patients"),
+            route("/api/patients/{id:int}", method="PUT", feature="patients"),
+        ]
+    )
+
+
+PINNED = frozenset({"appointments"})
 
 
 def test_it_routes_a_migrated_route_to_its_service_with_typed_params():
@@ -142,6 +166,147 @@ def test_the_phase_decides_the_upstream_but_the_route_is_still_reported(phase, u
     assert decision.upstream == upstream
     assert decision.feature == "appointments"
     assert decision.phase is phase
+
+
+def test_an_ordinary_decision_says_the_route_chose_it():
+    decision = decide_path(appointments_table(), "/api/appointments/7")
+    assert (decision.upstream, decision.reason, decision.fallback_from) == (
+        "appointments",
+        Reason.ROUTE,
+        None,
+    )
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
+def test_a_pinned_feature_sends_its_reads_to_legacy_and_says_why(method):
+    table = RouteTable.build(
+        [route("/api/appointments/{id:int}", method=m) for m in ("GET", "OPTIONS")]
+    )
+    decision = decide_path(table, "/api/appointments/7", method, pinned=PINNED)
+    assert decision.to_legacy
+    assert decision.reason is Reason.PINNED
+    # Still the feature's route and phase: the access log shows what was overridden.
+    assert (decision.feature, decision.template, decision.phase) == (
+        "appointments",
+        "/api/appointments/{id:int}",
+        Phase.MIGRATED,
+    )
+    assert decision.params == (("id", 7),)
+
+
+def test_pins_leave_other_features_and_unpinned_sessions_alone():
+    table = appointments_table()
+    assert decide_path(table, "/api/patients/3", pinned=PINNED).upstream == "patients"
+    assert decide_path(table, "/api/appointments/7").upstream == "appointments"
+    other = decide_path(table, "/api/appointments/7", pinned=frozenset({"patients"}))
+    assert (other.upstream, other.reason) == ("appointments", Reason.ROUTE)
+
+
+def test_pins_never_move_a_write():
+    table = RouteTable.build(
+        [route("/api/appointments/{id:int}", method=m) for m in ("PUT", "POST", "DELETE")]
+    )
+    for method in ("PUT", "POST", "DELETE"):
+        decision = decide_path(table, "/api/appointments/7", method, pinned=PINNED)
+        assert (decision.upstream, decision.reason) == ("appointments", Reason.ROUTE), method
+
+
+@pytest.mark.parametrize(
+    ("phase", "upstream"),
+    [
+        (Phase.LEGACY, "legacy"),
+        (Phase.SHADOW, "legacy"),
+        (Phase.CANARY, "legacy"),
+        (Phase.RETIRED, "appointments"),  # no legacy side left to read from
+    ],
+)
+def test_pins_change_nothing_in_other_phases(phase, upstream):
+    decision = decide_path(appointments_table(phase), "/api/appointments/7", pinned=PINNED)
+    assert (decision.upstream, decision.reason) == (upstream, Reason.ROUTE)
+
+
+def test_pins_leave_the_legacy_default_route_alone():
+    decision = decide_path(appointments_table(), "/api/other", pinned=frozenset({"legacy"}))
+    assert (decision.route, decision.reason) == (LEGACY_DEFAULT_ROUTE, Reason.ROUTE)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/appointments"),
+        ("PUT", "/api/appointments/7"),
+        ("POST", "/api/appointments/7/cancel"),
+    ],
+)
+def test_a_write_legacy_serves_on_a_features_route_pins_that_feature(method, path):
+    decision = decide_path(appointments_table(), path, method)
+    assert decision.to_legacy
+    assert pinned_feature(decision, method) == "appointments"
+
+
+def test_reads_unmatched_writes_and_service_served_writes_pin_nothing():
+    table = appointments_table()
+    for method, path in [
+        ("GET", "/api/appointments"),  # a read, even on a legacy route
+        ("HEAD", "/api/appointments/7"),
+        ("DELETE", "/api/appointments/7"),  # no such route: the legacy default's
+        ("POST", "/login"),
+        ("PUT", "/api/patients/3"),  # served by the patients service, which sees its own write
+    ]:
+        assert pinned_feature(decide_path(table, path, method), method) is None, (method, path)
+
+
+@pytest.mark.parametrize("status", [404, 500, 502, 503, 504])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
+def test_a_read_the_service_failed_falls_back_to_legacy(method, status):
+    table = RouteTable.build(
+        [route("/api/appointments/{id:int}", method=m) for m in ("GET", "OPTIONS")]
+    )
+    decision = decide_path(table, "/api/appointments/7", method)
+    assert should_fall_back(decision, method, status)
+    after = fall_back(decision)
+    assert (after.upstream, after.reason, after.fallback_from) == (
+        "legacy",
+        Reason.FALLBACK,
+        "appointments",
+    )
+    assert (after.route, after.params) == (decision.route, decision.params)
+    assert not should_fall_back(after, method, status)  # at most once
+
+
+@pytest.mark.parametrize("status", [200, 204, 301, 304, 400, 401, 403, 405, 409, 410])
+def test_other_answers_are_the_services_to_give(status):
+    decision = decide_path(appointments_table(), "/api/appointments/7")
+    assert not should_fall_back(decision, "GET", status)
+
+
+def test_writes_never_fall_back():
+    table = RouteTable.build(
+        [route("/api/appointments/{id:int}", method=m) for m in ("PUT", "POST", "DELETE", "PATCH")]
+    )
+    for method in ("PUT", "POST", "DELETE", "PATCH"):
+        decision = decide_path(table, "/api/appointments/7", method)
+        assert not decision.to_legacy
+        assert not should_fall_back(decision, method, 503), method
+
+
+def test_only_canary_and_migrated_reads_fall_back():
+    retired = decide_path(appointments_table(Phase.RETIRED), "/api/appointments/7")
+    assert not retired.to_legacy
+    assert not should_fall_back(retired, "GET", 404)
+    migrated = decide_path(appointments_table(), "/api/appointments/7")
+    assert should_fall_back(migrated, "GET", 404)
+    # Canary cohorts arrive with the control plane; a canary route read by its service then
+    # falls back like a migrated one.
+    canary = Decision(route=route("/x", phase=Phase.CANARY), upstream="appointments")
+    assert should_fall_back(canary, "GET", 503)
+
+
+def test_what_legacy_or_a_pin_served_does_not_fall_back():
+    table = appointments_table()
+    assert not should_fall_back(decide_path(table, "/api/appointments"), "GET", 404)
+    pinned = decide_path(table, "/api/appointments/7", pinned=PINNED)
+    assert not should_fall_back(pinned, "GET", 404)
 
 
 def test_same_shape_templates_overlap_and_the_error_names_both():

@@ -2,8 +2,10 @@
 
 Two recording backends stand for the legacy app and the appointments service; the shipped
 appointments plan diverts `GET /api/appointments/{id:int}` through FICUS_UPSTREAM_APPOINTMENTS.
-Two more plans point at a backend that answers garbage and at a port where nothing listens.
-The legacy database is a real SQLite file with the personas' sessions.
+Two more plans point at a backend that answers garbage and at a port where nothing listens, and
+a `records` plan has a write in `migrated` (served by the same recording service). The legacy
+database is a real SQLite file with the personas' sessions. The recording backends can be told
+to answer a path with another status (a service that has not synced yet, or fails).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import httpx
 import pytest
 
 from proxy.identity import IDENTITY_HEADER, verify_identity
-from tests.proxy.personas import seed_sessions
+from tests.proxy.personas import add_session, seed_sessions
 from tests.proxy.processes import (
     ROOT,
     SHIPPED_PLANS,
@@ -48,6 +50,22 @@ routes:
     phase: migrated
 """
 
+RECORDS_PLAN = """\
+feature: records
+owner: Test
+upstream:
+  name: records
+  instances: [http://127.0.0.1:1]
+legacy_tables: []
+routes:
+  - method: GET
+    path: /api/records/{id:int}
+    phase: migrated
+  - method: POST
+    path: /api/records/{id:int}
+    phase: migrated
+"""
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
@@ -58,6 +76,7 @@ def world(tmp_path_factory):
     shutil.copy(SHIPPED_PLANS / "appointments.yaml", plans / "appointments.yaml")
     for name in ("garbage", "down"):
         (plans / f"{name}.yaml").write_text(EXTRA_PLAN.format(name=name))
+    (plans / "records.yaml").write_text(RECORDS_PLAN)
     db_url = f"sqlite:///{workdir / 'legacy.sqlite3'}"
     sessions = seed_sessions(db_url)
     with (
@@ -70,6 +89,7 @@ def world(tmp_path_factory):
             "FICUS_UPSTREAM_APPOINTMENTS": service.url,
             "FICUS_UPSTREAM_GARBAGE": garbage.url,
             "FICUS_UPSTREAM_DOWN": f"http://127.0.0.1:{free_port()}",
+            "FICUS_UPSTREAM_RECORDS": service.url,
         }
         with (
             running_proxy(
@@ -83,13 +103,15 @@ def world(tmp_path_factory):
                 "legacy": legacy,
                 "service": service,
                 "sessions": sessions,
+                "db_url": db_url,
             }
 
 
 @pytest.fixture
 def w(world):
-    world["legacy"].clear()
-    world["service"].clear()
+    for backend in (world["legacy"], world["service"]):
+        backend.clear()
+        backend.forget_answers()
     return world
 
 
@@ -206,6 +228,112 @@ def test_a_forged_identity_header_never_reaches_a_backend(w):
         assert received.header("X-Ficus-Dry-Run") is None
 
 
+NOT_FOUND = b'{"ERR": "APPOINTMENT NOT FOUND", "CODE": 201}'
+
+
+@pytest.mark.parametrize(("status", "body"), [(404, NOT_FOUND), (503, b"Service Unavailable")])
+def test_a_read_the_service_fails_is_answered_by_legacy_once(w, status, body):
+    w["service"].answer("/api/appointments/7", status=status, body=body)
+    cookie = {"Cookie": f"SESSID={w['sessions']['clinician']}"}
+    response = w["client"].get("/api/appointments/7?prov=1", headers=cookie)
+    assert response.status_code == 200
+    assert response.json() == {"backend": "legacy", "path": "/api/appointments/7?prov=1"}
+    assert w["service"].paths() == ["/api/appointments/7?prov=1"]
+    (legacy,) = w["legacy"].requests
+    assert (legacy.method, legacy.path) == ("GET", "/api/appointments/7?prov=1")
+    assert legacy.header(IDENTITY_HEADER) is None
+    assert legacy.header("Host") == f"127.0.0.1:{w['legacy'].port}"
+    assert legacy.header("Cookie") == f"SESSID={w['sessions']['clinician']}"
+    request_id = response.headers["X-Ficus-Request-Id"]
+    assert legacy.header("X-Ficus-Request-Id") == request_id
+    line = w["proxy"].log_line(request_id)
+    assert (line["route"], line["phase"], line["status"]) == (
+        "/api/appointments/{id:int}",
+        "migrated",
+        200,
+    )
+    assert (line["upstream"], line["reason"], line["fallback_from"]) == (
+        "legacy",
+        "fallback",
+        "appointments",
+    )
+    assert "?" not in w["proxy"].access_log.read_text()
+
+
+def test_a_head_the_service_fails_is_answered_by_legacy(w):
+    w["service"].answer("/api/appointments/8", status=404)
+    response = w["client"].head("/api/appointments/8")
+    assert response.status_code == 200
+    assert [(r.method, r.path) for r in w["service"].requests] == [("HEAD", "/api/appointments/8")]
+    assert [(r.method, r.path) for r in w["legacy"].requests] == [("HEAD", "/api/appointments/8")]
+
+
+def test_when_legacy_also_has_nothing_the_client_gets_legacys_answer(w):
+    w["service"].answer("/api/appointments/9", status=404, body=NOT_FOUND)
+    w["legacy"].answer("/api/appointments/9", status=404, body=NOT_FOUND)
+    response = w["client"].get("/api/appointments/9")
+    assert (response.status_code, response.content) == (404, NOT_FOUND)
+    assert len(w["service"].requests) == len(w["legacy"].requests) == 1
+
+
+def test_a_write_a_service_fails_is_never_retried(w):
+    w["service"].answer("/api/records/5", status=500, body=b"service failed")
+    response = w["client"].post("/api/records/5", json={"x": 1})
+    assert (response.status_code, response.content) == (500, b"service failed")
+    assert [r.method for r in w["service"].requests] == ["POST"]
+    assert w["legacy"].requests == []
+    line = w["proxy"].log_line(response.headers["X-Ficus-Request-Id"])
+    assert (line["upstream"], line["reason"], line["status"]) == ("records", "route", 500)
+    assert "fallback_from" not in line
+
+
+def test_a_clinicians_booking_pins_their_reads_to_legacy_but_not_an_auditors(w):
+    # A second clinician session: the pin must not leak into the other tests' shared session.
+    clinician = {"Cookie": f"SESSID={add_session(w['db_url'], 'clinician')}"}
+    auditor = {"Cookie": f"SESSID={w['sessions']['auditor']}"}
+    client, proxy = w["client"], w["proxy"]
+    booked = client.post("/api/appointments", json={"PAT_ID": 1}, headers=clinician)
+    assert booked.json()["backend"] == "legacy"
+    mine = client.get("/api/appointments/7", headers=clinician)
+    theirs = client.get("/api/appointments/7", headers=auditor)
+    assert mine.json()["backend"] == "legacy"
+    assert theirs.json()["backend"] == "appointments"
+    assert w["service"].paths() == ["/api/appointments/7"]
+    assert [(r.method, r.path) for r in w["legacy"].requests] == [
+        ("POST", "/api/appointments"),
+        ("GET", "/api/appointments/7"),
+    ]
+    write_line = proxy.log_line(booked.headers["X-Ficus-Request-Id"])
+    assert (write_line["route"], write_line["feature"], write_line["upstream"]) == (
+        "/api/appointments",
+        "appointments",
+        "legacy",
+    )
+    mine_line = proxy.log_line(mine.headers["X-Ficus-Request-Id"])
+    assert (mine_line["route"], mine_line["upstream"], mine_line["reason"]) == (
+        "/api/appointments/{id:int}",
+        "legacy",
+        "pinned",
+    )
+    theirs_line = proxy.log_line(theirs.headers["X-Ficus-Request-Id"])
+    assert (theirs_line["upstream"], theirs_line["reason"]) == ("appointments", "route")
+
+
+def test_a_refused_booking_pins_nothing(w):
+    clinician = {"Cookie": f"SESSID={add_session(w['db_url'], 'clinician')}"}
+    w["legacy"].answer(
+        "/api/appointments",
+        method="POST",
+        status=409,
+        body=b'{"ERR": "SLOT NOT AVAILABLE", "CODE": 401}',
+    )
+    refused = w["client"].post("/api/appointments", json={"PAT_ID": 1}, headers=clinician)
+    assert refused.status_code == 409
+    assert w["client"].get("/api/appointments/7", headers=clinician).json()["backend"] == (
+        "appointments"
+    )
+
+
 def test_upstream_garbage_gives_a_generic_502(w):
     response = w["client"].get("/api/garbage/1")
     assert response.status_code == 502
@@ -240,15 +368,16 @@ def test_the_proxy_stops_cleanly_on_sigint(tmp_path):
 def test_a_bad_plan_stops_the_proxy_from_starting(tmp_path):
     plans = tmp_path / "plans"
     plans.mkdir()
-    (plans / "appointments.yaml").write_text(
-        (SHIPPED_PLANS / "appointments.yaml").read_text().replace("{id:int}", "{id:integer}")
-    )
+    shipped = (SHIPPED_PLANS / "appointments.yaml").read_text()
+    (plans / "appointments.yaml").write_text(shipped.replace("{id:int}", "{id:integer}", 1))
+    line = shipped[: shipped.index("{id:int}")].count("\n") + 1
+    index = shipped[: shipped.index("{id:int}")].count("- method:") - 1
     with (
         pytest.raises(RuntimeError) as info,
         running_proxy(tmp_path, legacy_url="http://127.0.0.1:1", plans_dir=plans),
     ):
         pass
-    assert "appointments.yaml:13: routes[0].path: '{id:integer}'" in str(info.value)
+    assert f"appointments.yaml:{line}: routes[{index}].path: '{{id:integer}}'" in str(info.value)
 
 
 def test_a_service_route_without_an_identity_key_stops_the_proxy_from_starting(tmp_path):

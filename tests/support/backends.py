@@ -3,7 +3,9 @@
 `RecordingBackend` is a threaded `http.server` that answers every request with a small JSON body
 naming itself, and keeps each request it got (method, path with query, headers, body) so a test
 can assert which backend saw what. It speaks HTTP/1.1 keep-alive like a real upstream, and
-reads chunked request bodies too, in case something forwards them.
+reads chunked request bodies too, in case something forwards them. `answer(path, ...)` makes it
+answer one path (query ignored, optionally one method) with another status, body or headers,
+e.g. a service that does not have a record yet (404) or fails (503).
 
 `RawBackend` answers every connection with fixed bytes (garbage, a truncated response ...) to
 see how a proxy copes with a broken upstream.
@@ -34,15 +36,27 @@ class ReceivedRequest:
         return values[0] if values else None
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes | None = None  # None: the usual JSON naming the backend
+    headers: tuple[tuple[str, str], ...] = ()  # sent after Content-Type and Content-Length
+    content_type: str = "application/json"
+
+
 class RecordingBackend:
     def __init__(self, name: str, *, status: int = 200) -> None:
         self.name = name
         self.status = status
         self._lock = threading.Lock()
         self._requests: list[ReceivedRequest] = []
+        self._answers: dict[tuple[str | None, str], Answer] = {}
         self._server = ThreadingHTTPServer((LOOPBACK, 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: stop() waits up to one interval for serve_forever to notice.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -63,6 +77,30 @@ class RecordingBackend:
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
+
+    def answer(
+        self,
+        path: str,
+        *,
+        status: int,
+        body: bytes | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        content_type: str = "application/json",
+        method: str | None = None,
+    ) -> None:
+        """Answer requests for path (any query; only `method`, if given) this way from now on."""
+        with self._lock:
+            self._answers[(method, path)] = Answer(status, body, headers, content_type)
+
+    def forget_answers(self) -> None:
+        with self._lock:
+            self._answers.clear()
+
+    def _answer_for(self, method: str, target: str) -> Answer:
+        path = target.split("?", 1)[0]
+        with self._lock:
+            found = self._answers.get((method, path)) or self._answers.get((None, path))
+        return found or Answer(self.status)
 
     def start(self) -> RecordingBackend:
         self._thread.start()
@@ -106,10 +144,15 @@ class RecordingBackend:
                 backend._record(
                     ReceivedRequest(self.command, self.path, headers, self._read_body())
                 )
-                body = json.dumps({"backend": backend.name, "path": self.path}).encode()
-                self.send_response(backend.status)
-                self.send_header("Content-Type", "application/json")
+                answer = backend._answer_for(self.command, self.path)
+                body = answer.body
+                if body is None:
+                    body = json.dumps({"backend": backend.name, "path": self.path}).encode()
+                self.send_response(answer.status)
+                self.send_header("Content-Type", answer.content_type)
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in answer.headers:
+                    self.send_header(name, value)
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)

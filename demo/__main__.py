@@ -90,7 +90,7 @@ Press Ctrl-C to stop everything.
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     config = StackConfig(
-        var_dir=args.var,
+        var_dir=args.var.resolve(),  # children run from the repo root; keep paths absolute
         ports=Ports(proxy=args.proxy_port, legacy=args.legacy_port, appointments=args.service_port),
         patients=args.patients,
         appointments=args.appointments,

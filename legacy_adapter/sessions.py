@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
+from legacy_adapter.mapping import MappingError, UtcTimestampCodec
 from legacy_adapter.schema import AppUser, UserSession
 
-LEGACY_TS_FORMAT = "%Y%m%d%H%M%S"
+_EXPIRES_TS = UtcTimestampCodec()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +52,8 @@ class LegacySessionStore:
         if row is None:
             return None
         try:
-            expires_at = datetime.strptime(row.EXPIRES_TS, LEGACY_TS_FORMAT).replace(tzinfo=UTC)
-        except ValueError:
+            expires_at = _EXPIRES_TS.decode(row.EXPIRES_TS)
+        except MappingError:
             return None  # a corrupt timestamp is no proof of a live session
         if expires_at <= self._clock():
             return None

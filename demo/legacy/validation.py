@@ -32,37 +32,37 @@ def present(body: Body, name: str) -> bool:
     return body.get(name) is not None
 
 
-def id_field(body: Body, name: str) -> int:
+def _required(body: Body, name: str) -> Any:
+    """The field's value; an absent field and a JSON null are both MISSING FIELD (301)."""
     value = body.get(name)
     if value is None:
         raise errors.missing_field(name)
+    return value
+
+
+def id_field(body: Body, name: str) -> int:
+    value = _required(body, name)
     if not _is_int(value) or not 1 <= value <= MAX_ID:
         raise errors.invalid_value(name)
     return int(value)
 
 
 def date_field(body: Body, name: str) -> str:
-    value = body.get(name)
-    if value is None:
-        raise errors.missing_field(name)
+    value = _required(body, name)
     if parse_legacy_date(value) is None:
         raise errors.invalid_date()
     return str(value)
 
 
 def time_field(body: Body, name: str) -> str:
-    value = body.get(name)
-    if value is None:
-        raise errors.missing_field(name)
+    value = _required(body, name)
     if parse_legacy_time(value) is None:
         raise errors.invalid_time()
     return str(value)
 
 
 def duration_field(body: Body, name: str) -> int:
-    value = body.get(name)
-    if value is None:
-        raise errors.missing_field(name)
+    value = _required(body, name)
     if not _is_int(value) or not MIN_DURATION <= value <= MAX_DURATION:
         raise errors.invalid_value(name)
     return int(value)

@@ -12,16 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+
 pytestmark = pytest.mark.e2e
 
 SECRET_NAME = "ZZQUIETNAME"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

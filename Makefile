@@ -38,6 +38,14 @@ $(CHROMIUM):
 		echo "make: the front-end tests need Debian's chromium package; install it with: sudo apt-get install chromium" >&2; exit 1; }
 	apt-get update -qq && apt-get install -y -qq chromium
 
+# nginx (Debian's package) is the reference reverse proxy in the benchmarks; each bench run starts
+# its own instance with its own config on loopback, never the system service.
+NGINX := /usr/sbin/nginx
+$(NGINX):
+	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null || { \
+		echo "make: the benchmarks need Debian's nginx package; install it with: sudo apt-get install nginx" >&2; exit 1; }
+	apt-get update -qq && apt-get install -y -qq nginx-light || apt-get install -y -qq nginx
+
 demo: $(STAMP)
 	$(PY) -m demo
 
@@ -65,7 +73,7 @@ test-databases: $(STAMP)
 		$(call pytest,-m "not databases and not e2e" tests/extracted tests/migration_plans)
 
 # wrk is Debian's HTTP load generator; install it here rather than by hand.
-bench: $(STAMP)
+bench: $(STAMP) $(NGINX)
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(PY) -m bench
 

@@ -15,9 +15,9 @@ endef
 .PHONY: demo test lint typecheck unit bench test-databases clean-demo help
 
 help:
-	@echo "make demo            run the legacy app, the appointments service and the proxy on SQLite"
+	@echo "make demo            run the legacy app, both services, the control plane, the proxy and sync on SQLite"
 	@echo "make test            lint, type-check, check plans and run the whole test suite"
-	@echo "make lint            ruff, ruff format --check, import-linter, plan check, alembic check"
+	@echo "make lint            ruff, ruff format --check, import-linter, plan check"
 	@echo "make bench           run the benchmarks in bench/ and print their ratios"
 	@echo "make test-databases  run the database-backed tests on PostgreSQL and MariaDB"
 	@echo "make clean-demo      delete the demo's databases and logs under var/"
@@ -70,6 +70,7 @@ test-databases: $(STAMP)
 	FICUS_TEST_BACKENDS=postgresql,mariadb FICUS_REQUIRE_DATABASES=1 \
 		$(call pytest,-m databases)
 	FICUS_DB_DEFAULT_URL=$(PG_URL)/ficus_control FICUS_DB_APPOINTMENTS_URL=$(PG_URL)/ficus_appointments \
+		FICUS_DB_PATIENTS_URL=$(PG_URL)/ficus_patients \
 		$(call pytest,-m "not databases and not e2e" tests/extracted tests/migration_plans)
 
 # wrk is Debian's HTTP load generator; install it here rather than by hand.

@@ -1,29 +1,72 @@
-"""Proxy throughput and latency: direct vs stock mitmdump vs Ficus's proxy, in one run.
+"""Proxy throughput, latency and memory, side by side in one run.
 
-The backend (bench/backend.py) answers a small JSON body. Each proxy runs pinned to CPU 1 while
-wrk and the backend share CPU 0, so "one core" means the same for stock mitmdump and for Ficus.
-Ficus is measured on two routes: an unmatched path (forwarded to the legacy upstream) and the
-migrated `GET /api/appointments/{id}` with a clinician's session (routing plus the identity
-bridge's session lookup and signing).
+The upstream is nginx answering `return 200` with a small JSON body (bench/nginx.py), so the
+thing measured is the proxy. Measured, each with wrk at 1 and at `connections` connections:
+
+- `direct`: wrk straight to the upstream;
+- `stock mitmdump`: `mitmdump --mode reverse:UPSTREAM`, all its default addons;
+- `Ficus 1w`: `manage.py runproxy` (guard, routing, headers, forwarder, access log), on an
+  unmatched path (forwarded to the legacy upstream: the same work as stock mitmdump, plus
+  Ficus's), and `Ficus 1w, migrated + identity` on `GET /api/appointments/{id}` with a
+  clinician's session (routing plus the identity bridge's session lookup and signing);
+- `Ficus 2w`: `runproxy --workers 2`, on the unmatched path;
+- `nginx`: Debian's nginx as a keep-alive reverse proxy, one worker;
+- `Ficus 1w, mitmproxy forwarding` and `Ficus 1w, httpx forwarding`: the same proxy with
+  `--forwarding mitmproxy|httpx`, to compare who sends the request upstream.
+
+CPU placement, on this 2-core machine: the one-process proxies (stock mitmdump, Ficus 1w, nginx)
+are pinned to CPU 1 while wrk and the upstream share CPU 0, so "one core" means the same for
+each; Ficus 2w may use both CPUs (it shares CPU 0 with wrk and the upstream, which take a few
+percent at these rates). For each proxy the peak RSS of every worker process is read from /proc
+after the load, and again after 1,000 idle keep-alive connections have been opened to it.
+
+All proxies run at once (idle while another is measured) and are measured in turn, `rounds`
+times; each figure is the median of its rounds, so that other work on the machine weighs on all
+of them alike.
 """
 
 from __future__ import annotations
 
 import secrets
+import statistics
 import sys
 import tempfile
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import create_engine, insert
 
-from bench.processes import REPO_ROOT, free_port, running
+from bench import nginx
+from bench.processes import (
+    REPO_ROOT,
+    cpu_seconds,
+    free_port,
+    idle_keepalive_connections,
+    memory_kib,
+    running,
+    worker_pids,
+)
 from bench.wrk import LoadResult, run_wrk
 from legacy_adapter.schema import AppUser, LegacyBase, UserSession
 
-PROXY_CPU = 1
+PROXY_CPU = "1"
+BOTH_CPUS = "0,1"
 LOAD_CPU = 0
+IDLE_CONNECTIONS = 1000
 SESSION_ID = "bench-session-" + "0" * 40
+LEGACY_PATH = "/api/visits/1"  # in no plan: Ficus forwards it to the legacy upstream
+MIGRATED_PATH = "/api/appointments/1"
+
+
+@dataclass(frozen=True)
+class Memory:
+    workers: int
+    peak_rss_mib: list[float]  # per worker, after the load
+    idle_connections: int  # how many of IDLE_CONNECTIONS were open and answered
+    peak_rss_idle_mib: list[float]  # per worker, with the idle connections open
 
 
 @dataclass(frozen=True)
@@ -31,6 +74,10 @@ class ProxyRun:
     name: str
     throughput: LoadResult
     single_connection: LoadResult
+    memory: Memory | None = field(default=None)
+    # CPUs each worker kept busy during the load at many connections (median of the rounds):
+    # 1.0 is a whole core. Shows whether a proxy was starved by other work on the machine.
+    cpu_per_worker: list[float] | None = None
 
 
 def _legacy_db_with_a_session(directory: Path) -> str:
@@ -58,103 +105,185 @@ def _legacy_db_with_a_session(directory: Path) -> str:
     return url
 
 
-def _measure(
-    name: str, url: str, *, connections: int, seconds: float, headers: dict[str, str] | None = None
-) -> ProxyRun:
-    return ProxyRun(
-        name=name,
-        throughput=run_wrk(
-            url, connections=connections, seconds=seconds, cpu=LOAD_CPU, headers=headers
-        ),
-        single_connection=run_wrk(
-            url, connections=1, seconds=seconds, cpu=LOAD_CPU, headers=headers
-        ),
+def _median(results: list[LoadResult]) -> LoadResult:
+    return LoadResult(
+        requests_per_second=statistics.median(r.requests_per_second for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results),
     )
 
 
-def run(*, seconds: float, connections: int) -> list[ProxyRun]:
-    py = sys.executable
-    results: list[ProxyRun] = []
-    with tempfile.TemporaryDirectory(prefix="ficus-bench-") as tmp:
+def _memory(pid: int, port: int, path: str) -> Memory:
+    pids = worker_pids(pid)
+    after_load = [memory_kib(p)[1] / 1024 for p in pids]
+    with idle_keepalive_connections(port, IDLE_CONNECTIONS, path) as alive:
+        time.sleep(0.5)
+        with_idle = [memory_kib(p)[1] / 1024 for p in pids]
+    return Memory(len(pids), after_load, alive, with_idle)
+
+
+def _wait_for_workers(pid: int, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(worker_pids(pid)) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.0)  # every worker has its socket open (the supervisor waits for them too)
+
+
+@contextmanager
+def _ficus(
+    tmp_path: Path,
+    backend: str,
+    legacy_db: str,
+    *,
+    workers: int,
+    cpu: str,
+    forwarding: str = "ficus",
+) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    runproxy = [
+        sys.executable,
+        str(REPO_ROOT / "manage.py"),
+        "runproxy",
+        *("--host", "127.0.0.1", "--port", str(port), "--legacy", backend),
+        *("--legacy-db", legacy_db, "--access-log", str(tmp_path / f"access-{workers}.log")),
+        *("--workers", str(workers), "--forwarding", forwarding),
+    ]
+    env = {
+        "FICUS_UPSTREAM_APPOINTMENTS": backend,
+        "FICUS_UPSTREAM_PATIENTS": backend,
+        "FICUS_IDENTITY_KEY": secrets.token_urlsafe(48),
+        "FICUS_VAR_DIR": str(tmp_path),
+    }
+    with running(runproxy, port=port, cpu=cpu, env=env) as process:
+        _wait_for_workers(process.pid, workers)
+        yield port, process.pid
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    url: str
+    headers: dict[str, str] | None = None
+    pid: int | None = None  # for the memory figures
+    port: int | None = None
+
+
+def run(*, seconds: float, connections: int, rounds: int = 3) -> list[ProxyRun]:
+    """Start every proxy, then measure them in turn `rounds` times and keep the medians.
+
+    Interleaving the rounds, rather than measuring one proxy after another, spreads whatever
+    else the machine does over all of them alike.
+    """
+    with tempfile.TemporaryDirectory(prefix="ficus-bench-") as tmp, ExitStack() as stack:
         tmp_path = Path(tmp)
         legacy_db = _legacy_db_with_a_session(tmp_path)
-        backend_port = free_port()
-        backend = f"http://127.0.0.1:{backend_port}"
-        with running(
-            [py, "-m", "bench.backend", "--port", str(backend_port)],
-            port=backend_port,
-            cpu=LOAD_CPU,
-        ):
-            results.append(
-                _measure(
-                    "direct",
-                    f"{backend}/api/appointments/1",
-                    connections=connections,
-                    seconds=seconds,
+        upstream_port = free_port()
+        backend = f"http://127.0.0.1:{upstream_port}"
+        stack.enter_context(
+            running(
+                nginx.upstream_command(tmp_path / "nginx-upstream", upstream_port),
+                port=upstream_port,
+                cpu=LOAD_CPU,
+            )
+        )
+        targets = [_Target("direct", f"{backend}{LEGACY_PATH}")]
+
+        port = free_port()
+        mitmdump = [
+            str(Path(sys.executable).parent / "mitmdump"),
+            "--quiet",
+            *("--mode", f"reverse:{backend}"),
+            *("--listen-host", "127.0.0.1", "--listen-port", str(port)),
+            *("--set", f"confdir={tmp_path / 'mitmproxy'}"),
+        ]
+        process = stack.enter_context(running(mitmdump, port=port, cpu=PROXY_CPU))
+        targets.append(
+            _Target(
+                "stock mitmdump", f"http://127.0.0.1:{port}{LEGACY_PATH}", None, process.pid, port
+            )
+        )
+
+        port, pid = stack.enter_context(
+            _ficus(tmp_path, backend, legacy_db, workers=1, cpu=PROXY_CPU)
+        )
+        base = f"http://127.0.0.1:{port}"
+        targets.append(_Target("Ficus 1w", f"{base}{LEGACY_PATH}", None, pid, port))
+        targets.append(
+            _Target(
+                "Ficus 1w, migrated + identity",
+                f"{base}{MIGRATED_PATH}",
+                {"Cookie": f"SESSID={SESSION_ID}"},
+            )
+        )
+        # Who sends upstream: Ficus's forwarder (above) against mitmproxy's own and httpx.
+        for forwarding in ("mitmproxy", "httpx"):
+            port, _pid = stack.enter_context(
+                _ficus(
+                    tmp_path, backend, legacy_db, workers=1, cpu=PROXY_CPU, forwarding=forwarding
+                )
+            )
+            targets.append(
+                _Target(
+                    f"Ficus 1w, {forwarding} forwarding", f"http://127.0.0.1:{port}{LEGACY_PATH}"
                 )
             )
 
-            port = free_port()
-            mitmdump = [
-                str(Path(py).parent / "mitmdump"),
-                "--quiet",
-                "--mode",
-                f"reverse:{backend}",
-                "--listen-host",
-                "127.0.0.1",
-                "--listen-port",
-                str(port),
-                "--set",
-                f"confdir={tmp_path / 'mitmproxy'}",
-            ]
-            with running(mitmdump, port=port, cpu=PROXY_CPU):
-                results.append(
-                    _measure(
-                        "stock mitmdump",
-                        f"http://127.0.0.1:{port}/api/appointments/1",
-                        connections=connections,
-                        seconds=seconds,
-                    )
-                )
+        port, pid = stack.enter_context(
+            _ficus(tmp_path, backend, legacy_db, workers=2, cpu=BOTH_CPUS)
+        )
+        targets.append(
+            _Target("Ficus 2w", f"http://127.0.0.1:{port}{LEGACY_PATH}", None, pid, port)
+        )
 
-            port = free_port()
-            runproxy = [
-                py,
-                str(REPO_ROOT / "manage.py"),
-                "runproxy",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--legacy",
-                backend,
-                "--legacy-db",
-                legacy_db,
-                "--access-log",
-                str(tmp_path / "access.log"),
-            ]
-            env = {
-                "FICUS_UPSTREAM_APPOINTMENTS": backend,
-                "FICUS_IDENTITY_KEY": secrets.token_urlsafe(48),
-                "FICUS_VAR_DIR": str(tmp_path),
-            }
-            with running(runproxy, port=port, cpu=PROXY_CPU, env=env):
-                base = f"http://127.0.0.1:{port}"
-                results.append(
-                    _measure(
-                        "Ficus, legacy route",
-                        f"{base}/api/patients/17",
-                        connections=connections,
-                        seconds=seconds,
-                    )
+        port = free_port()
+        proxy = nginx.proxy_command(tmp_path / "nginx-proxy", port, upstream_port)
+        process = stack.enter_context(running(proxy, port=port, cpu=PROXY_CPU))
+        targets.append(
+            _Target("nginx", f"http://127.0.0.1:{port}{LEGACY_PATH}", None, process.pid, port)
+        )
+
+        loads: dict[str, list[tuple[LoadResult, LoadResult]]] = {t.name: [] for t in targets}
+        busy: dict[str, list[list[float]]] = {t.name: [] for t in targets}
+        for round_number in range(1, rounds + 1):
+            for target in targets:
+                pids = worker_pids(target.pid) if target.pid is not None else []
+                before = [cpu_seconds(p) for p in pids]
+                started = time.monotonic()
+                throughput = run_wrk(
+                    target.url,
+                    connections=connections,
+                    seconds=seconds,
+                    cpu=LOAD_CPU,
+                    headers=target.headers,
                 )
-                results.append(
-                    _measure(
-                        "Ficus, migrated route + identity",
-                        f"{base}/api/appointments/1",
-                        connections=connections,
-                        seconds=seconds,
-                        headers={"Cookie": f"SESSID={SESSION_ID}"},
-                    )
+                elapsed = time.monotonic() - started
+                busy[target.name].append(
+                    [(cpu_seconds(p) - b) / elapsed for p, b in zip(pids, before, strict=True)]
                 )
+                single = run_wrk(
+                    target.url, connections=1, seconds=seconds, cpu=LOAD_CPU, headers=target.headers
+                )
+                loads[target.name].append((throughput, single))
+                print(
+                    f"  round {round_number}/{rounds} {target.name}: "
+                    f"{throughput.requests_per_second:.0f} req/s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        results = []
+        for target in targets:
+            memory = None
+            if target.pid is not None and target.port is not None:
+                memory = _memory(target.pid, target.port, LEGACY_PATH)
+            measured = loads[target.name]
+            results.append(
+                ProxyRun(
+                    target.name,
+                    _median([t for t, _ in measured]),
+                    _median([one for _, one in measured]),
+                    memory,
+                    [statistics.median(r) for r in zip(*busy[target.name], strict=True)] or None,
+                )
+            )
     return results

@@ -1,8 +1,9 @@
 """`make demo`: seed, start and supervise the whole Ficus demo stack on embedded SQLite.
 
-Runs the legacy hospital monolith, the extracted appointments service, the routing proxy and
-the forward sync worker, prints where to point a browser, and stops them all on Ctrl-C. A
-second run reuses the seeded databases under var/; `make clean-demo` starts from scratch.
+Runs the legacy hospital monolith, the extracted appointments and patients services, the
+control plane, the routing proxy and the sync worker, prints where to point a browser, and
+stops them all on Ctrl-C. A second run reuses the seeded databases under var/; `make
+clean-demo` starts from scratch.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ DEMO_LOGINS = (
     ("clinician", "CLIN", "a clinician: patient search, charts, the appointment book"),
     ("scheduler", "SCHED", "a scheduler: books and reschedules appointments"),
     ("billing", "BILL", "a billing clerk: the billing report"),
-    # The control plane's views for these two roles arrive with phases in the control-plane DB;
-    # today they show what the legacy app does for staff without clinical access: nothing.
-    ("operator", "OPER", "a Ficus operator: no clinical access (refused patient data)"),
-    ("auditor", "AUDIT", "an auditor: no clinical access (refused patient data)"),
+    # Neither has clinical access; their tools are the control plane's commands and API.
+    ("operator", "OPER", "a Ficus operator: moves routes (plan advance / rollback, API token)"),
+    ("auditor", "AUDIT", "an auditor: reads route states, history and the audit chain"),
 )
 
 
@@ -47,7 +47,17 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "--legacy-port", type=int, default=8001, help="the legacy monolith (default: 8001)"
     )
     parser.add_argument(
-        "--service-port", type=int, default=8101, help="the appointments service (default: 8101)"
+        "--control-port", type=int, default=8100, help="the control plane API (default: 8100)"
+    )
+    parser.add_argument(
+        "--appointments-port",
+        "--service-port",
+        type=int,
+        default=8101,
+        help="the appointments service (default: 8101)",
+    )
+    parser.add_argument(
+        "--patients-port", type=int, default=8102, help="the patients service (default: 8102)"
     )
     parser.add_argument(
         "--patients", type=int, default=2000, help="patients to seed on first run (default: 2000)"
@@ -67,6 +77,7 @@ def _port_in_use(host: str, port: int) -> bool:
 
 
 def _banner(config: StackConfig) -> str:
+    tokens = config.var_dir / "secrets"
     logins = "\n".join(f"    {login:<10} {role:<6} {what}" for login, role, what in DEMO_LOGINS)
     return f"""
 Ficus demo is running.
@@ -79,8 +90,12 @@ Ficus demo is running.
     {config.proxy_url:<26} Ficus routing proxy (mitmproxy, reverse mode)
     {config.url(config.ports.legacy):<26} legacy monolith (demo/legacy)
     {config.url(config.ports.appointments):<26} appointments service (extracted/appointments)
-  GET /api/appointments/{{id}} is served by the appointments service; everything else by the
-  legacy app. Every request's route and upstream is in {config.access_log}.
+    {config.url(config.ports.patients):<26} patients service (extracted/patients)
+    {config.url(config.ports.control) + "/control/v1/":<26} control plane API (tokens in {tokens}/)
+  GET /api/appointments/{{id}} and the patient reads are served by the services; everything
+  else by the legacy app. Every request's route and upstream is in {config.access_log}.
+  Move a feature and roll it back from another terminal: `.venv/bin/python manage.py plan
+  status`, then `plan advance appointments --reason "..."` (README, "Moving a feature").
   Logs: {config.log_dir}/
 
 Press Ctrl-C to stop everything.
@@ -91,20 +106,32 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     config = StackConfig(
         var_dir=args.var.resolve(),  # children run from the repo root; keep paths absolute
-        ports=Ports(proxy=args.proxy_port, legacy=args.legacy_port, appointments=args.service_port),
+        ports=Ports(
+            proxy=args.proxy_port,
+            legacy=args.legacy_port,
+            control=args.control_port,
+            appointments=args.appointments_port,
+            patients=args.patients_port,
+        ),
         patients=args.patients,
         appointments=args.appointments,
     )
     busy = [
         str(p)
-        for p in (args.proxy_port, args.legacy_port, args.service_port)
+        for p in (
+            args.proxy_port,
+            args.legacy_port,
+            args.control_port,
+            args.appointments_port,
+            args.patients_port,
+        )
         if _port_in_use(config.host, p)
     ]
     if busy:
         print(
             f"demo: port(s) {', '.join(busy)} on {config.host} are already in use "
             "(is another demo running?). Stop it, or pick other ports with "
-            "--proxy-port, --legacy-port and --service-port.",
+            "--proxy-port, --legacy-port, --control-port, --appointments-port and --patients-port.",
             file=sys.stderr,
         )
         return 2
@@ -124,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         stack.prepare()
         print(
-            "demo: starting the legacy app, the appointments service, the proxy, the sync worker",
+            "demo: starting the control plane, the legacy app, both services, the proxy and the "
+            "sync worker",
             flush=True,
         )
         stack.start()

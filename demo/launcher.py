@@ -1,15 +1,17 @@
 """Starts the whole demo stack as real processes, and stops every one of them cleanly.
 
-One `Stack` is the legacy monolith, the appointments service, the routing proxy and the forward
-sync worker, each its own OS process in its own process group, logging to `<var>/log/`. `make
-demo` runs it on the fixed demo ports; the end-to-end tests run the very same stack on free
-loopback ports in a temporary directory, so the demo and the tests cannot drift apart.
+One `Stack` is the legacy monolith, the appointments and patients services, the routing
+proxy and the sync worker, each its own OS process in its own process group, logging to
+`<var>/log/`. `make demo` runs it on the fixed demo ports; the end-to-end tests run the very same
+stack on free loopback ports in a temporary directory, so the demo and the tests cannot drift
+apart.
 
 The launcher knows Ficus only by its command lines: it imports nothing from Ficus.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import secrets
@@ -19,7 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +37,9 @@ class StackError(RuntimeError):
 class Ports:
     proxy: int = 8000
     legacy: int = 8001
+    control: int = 8100
     appointments: int = 8101
+    patients: int = 8102
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class StackConfig:
     patients: int = 2000
     appointments: int = 20000
     anchor: str | None = None  # YYYYMMDD; None seeds around today
-    sync_interval_seconds: float = 2.0
+    sync_interval_seconds: float = 0.5
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     def url(self, port: int) -> str:
@@ -82,6 +86,27 @@ def _identity_key(env: Mapping[str, str]) -> str:
     return env.get("FICUS_IDENTITY_KEY") or secrets.token_urlsafe(48)
 
 
+def _kept_secret(var_dir: Path, name: str, make: Callable[[], str]) -> str:
+    """A secret generated on the first run and kept under var/secrets/ (mode 0600).
+
+    Unlike the identity key, these must outlive a restart: the PHI key decrypts what the
+    patients service stored, and the audit key verifies digests signed on earlier runs.
+    """
+    path = var_dir / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def _fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
 class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -96,9 +121,18 @@ class Stack:
             "LEGACY_DATABASE_URL": config.legacy_database_url,
             "FICUS_DB_DEFAULT_URL": f"sqlite:///{var / 'control.sqlite3'}",
             "FICUS_DB_APPOINTMENTS_URL": f"sqlite:///{var / 'appointments.sqlite3'}",
+            "FICUS_DB_PATIENTS_URL": f"sqlite:///{var / 'patients.sqlite3'}",
             "FICUS_IDENTITY_KEY": _identity_key(base),
             "FICUS_UPSTREAM_APPOINTMENTS": config.url(config.ports.appointments),
+            "FICUS_UPSTREAM_PATIENTS": config.url(config.ports.patients),
+            "FICUS_FHIR_BASE_URL": config.proxy_url + "/fhir",
         }
+        if not self.env.get("FICUS_PHI_KEY"):
+            self.env["FICUS_PHI_KEY"] = _kept_secret(var, "phi.key", _fernet_key)
+        if not self.env.get("FICUS_AUDIT_KEY"):
+            self.env["FICUS_AUDIT_KEY"] = _kept_secret(
+                var, "audit.key", lambda: secrets.token_urlsafe(48)
+            )
 
     # -- preparing the databases -------------------------------------------------------------
 
@@ -120,15 +154,43 @@ class Stack:
                 "seed the legacy database",
                 [sys.executable, "-m", "demo.legacy", "init-db", *seed_args],
             )
-        for alias in ("default", "appointments"):
+        for alias in ("default", "appointments", "patients"):
             self._step(
                 f"migrate the {alias} database",
                 [sys.executable, MANAGE, "migrate", "--database", alias, "--no-input", "-v", "0"],
             )
-        self._step(
-            "copy legacy appointments to the service",
-            [sys.executable, MANAGE, "sync", "backfill", "appointments"],
+        # Capture first (triggers on the owned legacy tables), then the copy: a change made
+        # while the copy runs is queued by the triggers, and version guards make overlap harmless.
+        self._step("install change capture", [sys.executable, MANAGE, "sync", "install"])
+        for feature in ("appointments", "patients"):
+            self._step(
+                f"copy legacy {feature} to the service",
+                [sys.executable, MANAGE, "sync", "backfill", feature],
+            )
+        # Registers every plan route in the control plane (a recorded transition from the plan
+        # file), so the first `plan status` an operator runs already has its history.
+        self._step("register plan routes", [sys.executable, MANAGE, "plan", "status"])
+        for login, role in (("operator", "operator"), ("auditor", "auditor")):
+            self._api_token(login, role)
+
+    def token_path(self, login: str) -> Path:
+        return self.config.var_dir / "secrets" / f"{login}.token"
+
+    def _api_token(self, login: str, role: str) -> None:
+        """A control-plane API token for a demo login, made once and kept under var/secrets/."""
+        path = self.token_path(login)
+        if path.exists():
+            return
+        argv = [sys.executable, MANAGE, "controlplane", "token", "create"]
+        argv += ["--user", login, "--role", role, "--actor", "demo"]
+        result = subprocess.run(
+            argv, cwd=REPO_ROOT, env=self.env, capture_output=True, text=True, check=False
         )
+        if result.returncode != 0:
+            raise StackError(f"could not create the {role} API token: {result.stderr.strip()}")
+        # "token for operator (operator): <key>" is its first line.
+        token = result.stdout.splitlines()[0].rsplit(" ", 1)[-1]
+        _kept_secret(self.config.var_dir, path.name, lambda: token)
 
     def _step(self, what: str, argv: Sequence[str]) -> None:
         log_path = self.config.log_dir / "setup.log"
@@ -149,6 +211,11 @@ class Stack:
         ports = cfg.ports
         return [
             (
+                "control",
+                [py, MANAGE, "runservice", "control", "--host", host, "--port", str(ports.control)],
+                cfg.url(ports.control) + "/__ficus/health",
+            ),
+            (
                 "legacy",
                 [py, "-m", "demo.legacy", "serve", "--host", host, "--port", str(ports.legacy)],
                 cfg.url(ports.legacy) + "/login",
@@ -166,6 +233,20 @@ class Stack:
                     str(ports.appointments),
                 ],
                 cfg.url(ports.appointments) + "/__ficus/health",
+            ),
+            (
+                "patients",
+                [
+                    py,
+                    MANAGE,
+                    "runservice",
+                    "patients",
+                    "--host",
+                    host,
+                    "--port",
+                    str(ports.patients),
+                ],
+                cfg.url(ports.patients) + "/__ficus/health",
             ),
             (
                 "proxy",
@@ -191,10 +272,10 @@ class Stack:
                     MANAGE,
                     "sync",
                     "run",
-                    "--feature",
-                    "appointments",
+                    # auto: forward while legacy owns a feature's writes, reverse once the
+                    # control plane has migrated them, and back again on rollback.
                     "--direction",
-                    "forward",
+                    "auto",
                     "--interval",
                     str(cfg.sync_interval_seconds),
                 ],
@@ -251,6 +332,26 @@ class Stack:
                     f"{running.name} stopped unexpectedly (exit {running.process.returncode}); "
                     f"see {running.log_path}"
                 )
+
+    def signal(self, name: str, signum: int) -> None:
+        """Send a signal to one process group (tests pause the sync worker with SIGSTOP)."""
+        for running in self._running:
+            if running.name == name:
+                _signal_group(running.process, signum)
+                return
+        raise StackError(f"no running process named {name!r}")
+
+    def manage(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        """Run `manage.py ARGS` against this stack's databases, as an operator would."""
+        return subprocess.run(
+            [sys.executable, MANAGE, *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def stop(self, *, grace_seconds: float = 10.0) -> list[tuple[str, int]]:
         """SIGTERM every process group (newest first), SIGKILL what outlives the grace period."""

@@ -49,6 +49,9 @@ def env_database(name: str, default_sqlite_path: Path) -> dict[str, Any]:
         # Several processes (service, sync worker) share a SQLite file; wait instead of failing.
         config.setdefault("OPTIONS", {})["timeout"] = 20
         config["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        # Take the write lock when a transaction begins: a read-then-write transaction that
+        # started deferred cannot wait for the lock, and fails with "database is locked".
+        config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
         config["CONN_MAX_AGE"] = 0
     if config["ENGINE"] == "django.db.backends.mysql":
         config.setdefault("OPTIONS", {})["charset"] = "utf8mb4"

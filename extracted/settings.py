@@ -13,15 +13,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 from extracted.env import env_bool, env_database, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FICUS_VAR_DIR", str(BASE_DIR / "var")))
 
 # Services that exist, in the order they are documented. Each is an app `extracted.<name>`.
-ALL_SERVICES = ("appointments",)
+ALL_SERVICES = ("appointments", "patients")
+# `control` narrows a process to the control plane (its API under /control/v1/), no service.
+CONTROL_PLANE = "control"
 _selected = env_str("FICUS_SERVICE", "")
-SERVICES = (_selected,) if _selected else ALL_SERVICES
+if _selected and _selected not in (*ALL_SERVICES, CONTROL_PLANE):
+    raise ImproperlyConfigured(
+        f"FICUS_SERVICE={_selected!r} is not one of: {', '.join((*ALL_SERVICES, CONTROL_PLANE))}"
+    )
+SERVICES: tuple[str, ...] = (
+    () if _selected == CONTROL_PLANE else (_selected,) if _selected else ALL_SERVICES
+)
+SERVES_CONTROL = _selected in ("", CONTROL_PLANE)
 
 DEBUG = env_bool("FICUS_DEBUG", False)
 # Only used for Django's own signing (admin sessions are not used); identity comes from the proxy.
@@ -37,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",  # the OpenAPI schema and docs of the /v2 faces (extracted/core/schema.py)
     "extracted.core",
     "legacy_adapter",
     "migration_plans",
@@ -48,6 +61,8 @@ MIDDLEWARE = [
     "extracted.core.access_log.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A signed X-Ficus-Dry-Run runs the request in rolled-back transactions (shadowed writes).
+    "extracted.core.dry_run.DryRunMiddleware",
 ]
 
 ROOT_URLCONF = "extracted.urls"
@@ -62,11 +77,19 @@ DATABASES = {
     },
 }
 DATABASE_ROUTERS = ["extracted.routers.ServiceRouter"]
+# Every service has its own `ficus_outbox` and `ficus_access_audit`, each in its own database
+# (the router keeps them apart), so Django's "db_table used by several models" warning is
+# expected here; tests/extracted/test_routers.py proves each lands in its own alias.
+SILENCED_SYSTEM_CHECKS = ["models.W035"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The legacy database, reached through SQLAlchemy in legacy_adapter/, never through Django.
 LEGACY_DATABASE_URL = env_str("LEGACY_DATABASE_URL", f"sqlite:///{VAR_DIR / 'legacy.sqlite3'}")
 FICUS_PLANS_DIR = Path(env_str("FICUS_PLANS_DIR", str(BASE_DIR / "migration_plans" / "plans")))
+# Contract C3: dotted paths of `(feature) -> {key: number}` callables read by the gates.
+FICUS_EVIDENCE_PROVIDERS = env_list(
+    "FICUS_EVIDENCE_PROVIDERS", ["legacy_adapter.evidence.sync_evidence"]
+)
 
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -86,7 +109,30 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    # Only the schema generator is global; /v2 auth, errors and paging are per view
+    # (extracted/core/v2.py), so the legacy faces keep their byte-exact behaviour.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+# The modern faces' OpenAPI document, served at /v2/schema/ (docs/modern-api.md).
+SPECTACULAR_SETTINGS: dict[str, Any] = {
+    "TITLE": "Ficus extracted services: modern API",
+    "DESCRIPTION": (
+        "The /v2 and FHIR R4 faces of the extracted services. Every call needs the identity "
+        "header the Ficus proxy adds; errors are application/problem+json (RFC 9457) on /v2 "
+        "and OperationOutcome on /fhir."
+    ),
+    "VERSION": "2",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema describes endpoints and carries no data, so it needs no identity.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"/(v2|fhir)",
+    "PREPROCESSING_HOOKS": ["extracted.core.schema.only_modern_faces"],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# The public base URL of the FHIR face (Bundle links and fullUrl); empty: from the request.
+FICUS_FHIR_BASE_URL = env_str("FICUS_FHIR_BASE_URL", "")
 
 # Structured logs on stderr; request ids and route templates only, never bodies or query strings.
 LOGGING = {

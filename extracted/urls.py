@@ -5,9 +5,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, include, path
 
+from extracted.core.fhir import unknown_endpoint as unknown_fhir_endpoint
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("extracted.core.urls")),
+    path("", include("extracted.core.schema")),  # /v2/schema/ and /v2/docs/
     *(path("", include(f"extracted.{name}.urls")) for name in settings.SERVICES),
+    *([path("control/v1/", include("migration_plans.urls"))] if settings.SERVES_CONTROL else []),
+    # Last: a /fhir path no service above matched gets a FHIR OperationOutcome 404.
+    path("fhir/<path:rest>", unknown_fhir_endpoint),
 ]
 
 # Unknown paths (and non-numeric ids) answer like the legacy app: 404 NO SUCH SERVICE under /api,

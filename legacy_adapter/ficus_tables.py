@@ -5,13 +5,27 @@ compares this metadata, and nothing else, with the database: the legacy tables (
 a separate MetaData that Alembic never sees as a target, and `include_object` hides them when
 they are reflected. Lower-case names need no quoting on any backend, unlike the legacy ones.
 
-Today there is one table; change capture (triggers and change rows), the dead-letter table and
-the reverse-sync outbox bookkeeping arrive with later issues, each as a new Alembic revision.
+Besides the copy checkpoints there are the change-capture tables (revision 0002; the triggers
+that fill them are revision 0003, see capture.py), the dead letters and the reconcile history.
+Times written by triggers are integer microseconds since the epoch (`*_us`): every backend can
+compute them in a trigger, and integers compare the same everywhere.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import CHAR, BigInteger, Column, DateTime, MetaData, String, Table
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from legacy_adapter.schema import is_legacy_table
 
@@ -43,6 +57,75 @@ sync_checkpoint = Table(
     Column("last_key", BigInteger, nullable=True),
     Column("watermark", CHAR(14), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# SQLite needs INTEGER (not BIGINT) for an auto-incrementing rowid key.
+_BigId = BigInteger().with_variant(Integer, "sqlite")
+
+# One row per captured change, written by the triggers in the writer's own transaction. A row
+# means "this key changed": appliers read the current row (state-based), so the row carries no
+# values. `origin` is the applier's marker (NULL for the legacy app's own writes): rows that
+# carry it are echoes of Ficus's writes and are skipped. `done_at_us` is set only after the
+# target committed. AUTOINCREMENT on SQLite: ids are never reused after pruning, so an id
+# recorded as applied on the target can never stand for a different, later change.
+change = Table(
+    "ficus_change",
+    ficus_metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("tbl", String(40), nullable=False),
+    Column("pk", BigInteger, nullable=False),
+    Column("op", CHAR(1), nullable=False),
+    Column("origin", String(20), nullable=True),
+    Column("txid", BigInteger, nullable=True),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_at_us", BigInteger, nullable=True),
+    Column("done_at_us", BigInteger, nullable=True),
+    Index("ix_ficus_change_pending", "done_at_us", "id"),
+    sqlite_autoincrement=True,
+)
+
+# The SQLite origin marker: SQLite has no session variables and its triggers cannot call a
+# function the legacy app's connections lack, but it has one writer at a time, so a row the
+# applier inserts and deletes inside its own write transaction is seen by exactly its triggers.
+origin_marker = Table(
+    "ficus_origin",
+    ficus_metadata,
+    Column("marker", String(20), primary_key=True),
+)
+
+# A key whose row cannot be mapped or is refused by the service: one row per (direction, tbl,
+# pk), open while `resolved_at_us` is NULL. Only that key waits; every other key flows.
+dead_letter = Table(
+    "ficus_dead_letter",
+    ficus_metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("feature", String(40), nullable=False),
+    Column("direction", String(10), nullable=False),
+    Column("tbl", String(40), nullable=False),
+    Column("pk", BigInteger, nullable=False),
+    Column("change_id", BigInteger, nullable=True),
+    Column("reason", String(500), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_seen_us", BigInteger, nullable=False),
+    Column("last_seen_us", BigInteger, nullable=False),
+    Column("resolved_at_us", BigInteger, nullable=True),
+    UniqueConstraint("direction", "tbl", "pk"),
+)
+
+# Every reconcile run, for `sync status` and the gates' `drift_rows` evidence.
+reconcile_run = Table(
+    "ficus_reconcile_run",
+    ficus_metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("feature", String(40), nullable=False),
+    Column("started_at_us", BigInteger, nullable=False),
+    Column("finished_at_us", BigInteger, nullable=False),
+    Column("compared", BigInteger, nullable=False),
+    Column("drift_rows", BigInteger, nullable=False),
+    Column("repaired", BigInteger, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_ficus_reconcile_run_feature", "feature", "id"),
 )
 
 

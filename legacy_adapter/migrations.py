@@ -57,6 +57,12 @@ def upgrade(target: Engine | str, revision: str = "head") -> None:
         command.upgrade(alembic_config(connection=conn), revision)
 
 
+def downgrade(target: Engine | str, revision: str) -> None:
+    """Go back to `revision` (e.g. "0002": drop the capture triggers, keep the tables)."""
+    with _engine(target) as engine, engine.begin() as conn:
+        command.downgrade(alembic_config(connection=conn), revision)
+
+
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

@@ -1,16 +1,20 @@
 """Plan files: one YAML file per feature, parsed into dataclasses, every error located.
 
-Plans are code that a change-advisory board reviews, so a mistake must be reported like a
-compiler would: `file:line: field: message`. The parser therefore works on `yaml.compose`
-nodes, which carry their line numbers, rather than on the plain dicts `yaml.safe_load` returns,
-and it checks every field it can instead of stopping at the first problem. Only YAML's standard
-scalar types are accepted (no tags), so a plan can never construct objects.
+Plans are code that a change-advisory board reviews, so a mistake is reported like a compiler
+would: `file:line: field: message`, every one of them (`migration_plans.plan_yaml` does the
+located reading). This module is the grammar: which fields a plan has, what values they take,
+and which combinations make no sense. Unknown fields are errors at every level, so a typo
+never silently does nothing. docs/plans.md is the reference; docs/plan.schema.json describes
+the same format for YAML editors (a test keeps the two field lists equal).
 
-Checks across files belong here too, because only here are both files known: a route that
-overlaps another plan's route (same method, same template shape), a legacy table owned by two
-plans, and an upstream name declared with two different instance lists. Templates are checked
-with the routing core's own parser (`proxy.routing`, pure), so the plan checker and the proxy
-can never disagree about what a template means.
+Checks that need the whole plan run after its fields are read: a path cohort naming a
+parameter no route has, `canary_writes` with a cohort that is not the data owner's key (one
+writer per record), a contract difference naming a route the plan does not declare. Checks
+across files belong here too, because only here are both files known: a route that overlaps
+another plan's route (same method, same template shape), a legacy table owned by two plans,
+and an upstream declared twice with different instances or health checks. Templates are
+checked with the routing core's own parser (`proxy.routing`, pure), so the plan checker and
+the proxy can never disagree about what a template means.
 
 `pin_reads_after_write_seconds` (optional, default 5, 0 turns it off) is how long the proxy
 keeps a session's reads of the feature on legacy after that session wrote to the feature through
@@ -19,37 +23,99 @@ legacy (read-your-writes while forward sync catches up; see `proxy.pins`).
 Instance URLs can be replaced per deployment with `FICUS_UPSTREAM_<NAME>=url,url` (the
 environment is passed in, so tests and `plan check` see exactly what the proxy will).
 
+The pieces: `plan_yaml` reads located values, `plan_model` holds the dataclasses (re-exported
+here, so `from migration_plans.plans import Plan, Gate` is the one import callers need),
+`plan_sections` reads the optional sections; this module is the plan grammar and the checks.
+
 No Django, no SQLAlchemy: this module is imported by the proxy as well as by the control plane.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Final
 from urllib.parse import urlsplit
 
-import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node, ScalarNode, SequenceNode
 
+from migration_plans.plan_model import (
+    DEFAULT_PIN_SECONDS,
+    GATED_PHASES,
+    METHODS,
+    AllowedDifference,
+    CohortKey,
+    CohortKind,
+    ContractSettings,
+    Gate,
+    HealthCheck,
+    Plan,
+    PlanCheck,
+    PlanRoute,
+    ShadowSettings,
+    Upstream,
+    VolatileField,
+    no_gates,
+)
+from migration_plans.plan_sections import (
+    COHORT_FIELDS,
+    CONTRACT_FIELDS,
+    DIFFERENCE_FIELDS,
+    GATE_FIELDS,
+    HEALTH_FIELDS,
+    SHADOW_FIELDS,
+    VOLATILE_FIELDS,
+    SectionReader,
+)
+from migration_plans.plan_yaml import PlanError, compose, line_of
 from proxy.pins import MAX_PIN_SECONDS
-from proxy.routing import LEGACY_FEATURE, LEGACY_UPSTREAM, Phase, ShapeKey, parse_template
+from proxy.routing import (
+    LEGACY_FEATURE,
+    LEGACY_UPSTREAM,
+    Param,
+    Phase,
+    ShapeKey,
+    TemplateError,
+    TrailingSlash,
+    parse_template,
+)
+
+__all__ = [
+    "DEFAULT_PIN_SECONDS",
+    "FIELDS",
+    "GATED_PHASES",
+    "METHODS",
+    "AllowedDifference",
+    "CohortKey",
+    "CohortKind",
+    "ContractSettings",
+    "Gate",
+    "HealthCheck",
+    "Plan",
+    "PlanCheck",
+    "PlanError",
+    "PlanRoute",
+    "ShadowSettings",
+    "TrailingSlash",
+    "Upstream",
+    "VolatileField",
+    "check_plans",
+    "display_path",
+    "instance_url_problem",
+    "load_plans",
+    "parse_plan",
+    "upstream_env_var",
+]
 
 PLAN_SUFFIX: Final = ".yaml"
 ENV_PREFIX: Final = "FICUS_UPSTREAM_"
-METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 PHASES: Final = tuple(p.value for p in Phase)
 _NAME_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _TABLE_RE: Final = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
-_STR_TAG: Final = "tag:yaml.org,2002:str"
-_INT_TAG: Final = "tag:yaml.org,2002:int"
-_FLOAT_TAG: Final = "tag:yaml.org,2002:float"
-DEFAULT_PIN_SECONDS: Final = 5.0
 
 _TOP_FIELDS: Final = (
     "feature",
@@ -58,71 +124,42 @@ _TOP_FIELDS: Final = (
     "upstream",
     "legacy_tables",
     "pin_reads_after_write_seconds",
+    "cohort",
+    "data_owner",
+    "canary_writes",
+    "trailing_slash",
+    "allow_path_params",
     "routes",
+    "gates",
+    "shadow",
+    "contract",
 )
 _TOP_REQUIRED: Final = frozenset({"feature", "owner", "upstream", "legacy_tables", "routes"})
-_UPSTREAM_FIELDS: Final = ("name", "instances")
+_UPSTREAM_FIELDS: Final = ("name", "instances", "health")
+_UPSTREAM_REQUIRED: Final = frozenset({"name", "instances"})
 _ROUTE_FIELDS: Final = ("method", "path", "phase")
+_ROUTE_REQUIRED: Final = frozenset({"method", "path"})
+
+# Field lists by place in the document, for the test that keeps docs/plan.schema.json equal.
+FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "plan": _TOP_FIELDS,
+        "upstream": _UPSTREAM_FIELDS,
+        "upstream.health": HEALTH_FIELDS,
+        "routes[]": _ROUTE_FIELDS,
+        "cohort": COHORT_FIELDS,
+        "gates": tuple(p.value for p in GATED_PHASES),
+        "gates.*": GATE_FIELDS,
+        "shadow": SHADOW_FIELDS,
+        "contract": CONTRACT_FIELDS,
+        "contract.volatile_fields[]": VOLATILE_FIELDS,
+        "contract.differences[]": DIFFERENCE_FIELDS,
+    }
+)
 
 
-class PlanError(ValueError):
-    """One problem in one plan file, located to the line and the field."""
-
-    def __init__(self, file: str, line: int, field: str, message: str) -> None:
-        super().__init__(f"{file}:{line}: {field}: {message}")
-        self.file = file
-        self.line = line
-        self.field = field
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class PlanRoute:
-    method: str
-    path: str
-    phase: Phase
-    line: int
-
-
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    name: str
-    instances: tuple[str, ...]
-    # "plan" or the environment variable that replaced the plan's list, for `plan check`.
-    instances_from: str = "plan"
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    file: str
-    feature: str
-    owner: str
-    description: str
-    upstream: Upstream
-    legacy_tables: tuple[str, ...]
-    routes: tuple[PlanRoute, ...]
-    # Read-your-writes: how long a session's reads of this feature stay on legacy after the
-    # session wrote to it through legacy. 0 turns pinning off.
-    pin_reads_after_write_seconds: float = DEFAULT_PIN_SECONDS
-    # The line of each field read ("upstream.instances", "legacy_tables[0]", ...), for errors
-    # that are found only when plans are compared.
-    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
-
-    def line_of(self, field_name: str) -> int:
-        return self.lines.get(field_name, 0)
-
-    def where(self, line: int) -> str:
-        return f"{self.file}:{line}"
-
-
-@dataclass(frozen=True, slots=True)
-class PlanCheck:
-    plans: tuple[Plan, ...]
-    errors: tuple[PlanError, ...] = field(default=())
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+# Upstream.instances_from of a plan that names another plan's upstream, until it is resolved.
+UPSTREAM_REFERENCE: Final = "reference"
 
 
 def upstream_env_var(upstream_name: str) -> str:
@@ -160,8 +197,42 @@ def check_plans(directory: Path, *, environ: Mapping[str, str]) -> PlanCheck:
         errors.extend(file_errors)
         if plan is not None:
             plans.append(plan)
+    plans, unknown = _resolve_upstream_references(plans)
+    errors.extend(unknown)
     errors.extend(_check_across(plans))
     return PlanCheck(tuple(plans), tuple(errors))
+
+
+def _resolve_upstream_references(plans: list[Plan]) -> tuple[list[Plan], list[PlanError]]:
+    """Plans whose `upstream: NAME` is replaced by the upstream another plan declares.
+
+    A reference to an upstream no plan declares is an error, and that plan is left out, since
+    the proxy could not send its routes anywhere.
+    """
+    declared = {p.upstream.name: p.upstream for p in plans if not _refers(p)}
+    resolved: list[Plan] = []
+    errors: list[PlanError] = []
+    for plan in plans:
+        if not _refers(plan):
+            resolved.append(plan)
+        elif (upstream := declared.get(plan.upstream.name)) is not None:
+            resolved.append(replace(plan, upstream=upstream))
+        else:
+            known = ", ".join(sorted(declared)) or "none"
+            errors.append(
+                PlanError(
+                    plan.file,
+                    plan.line_of("upstream"),
+                    "upstream",
+                    f"unknown upstream {plan.upstream.name!r}: no plan declares it with a name "
+                    f"and instances (declared: {known})",
+                )
+            )
+    return resolved, errors
+
+
+def _refers(plan: Plan) -> bool:
+    return plan.upstream.instances_from == UPSTREAM_REFERENCE
 
 
 def load_plans(directory: Path, *, environ: Mapping[str, str]) -> tuple[Plan, ...]:
@@ -176,88 +247,22 @@ def parse_plan(
     text: str, *, file: str, feature: str | None = None, environ: Mapping[str, str]
 ) -> tuple[Plan | None, list[PlanError]]:
     """Parse one plan's text. `feature`, when given, is what the file name says it must be."""
-    reader = _Reader(file)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        reader.errors.append(PlanError(file, line, "(yaml)", e.problem or str(e)))
-        return None, reader.errors
-    except yaml.YAMLError as e:
-        reader.errors.append(PlanError(file, 0, "(yaml)", str(e)))
-        return None, reader.errors
+    root, errors = compose(text, file)
     if root is None:
-        reader.errors.append(PlanError(file, 1, "(document)", "the file is empty"))
-        return None, reader.errors
+        return None, errors
+    reader = _PlanReader(file)
     plan = reader.plan(root, expected_feature=feature, environ=environ)
+    # In the order found: each field's own problems in document order (an unknown field
+    # before the "is required" it explains), then the checks that relate fields.
     return (plan if not reader.errors else None), reader.errors
 
 
-def _line(node: Node) -> int:
-    return int(node.start_mark.line) + 1
+def _template_params(path: str) -> dict[str, Param]:
+    return {s.name: s for s in parse_template(path).segments if isinstance(s, Param)}
 
 
-def _kind(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    tag = str(node.tag).rsplit(":", 1)[-1]
-    return {"null": "nothing (null)", "bool": "a boolean", "int": "a number"}.get(tag, tag)
-
-
-class _Reader:
-    """Walks composed nodes, turning each problem into a PlanError and carrying on."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.errors: list[PlanError] = []
-        self.lines: dict[str, int] = {}
-
-    def fail(self, node_or_line: Node | int, field: str, message: str) -> None:
-        line = node_or_line if isinstance(node_or_line, int) else _line(node_or_line)
-        self.errors.append(PlanError(self.file, line, field, message))
-
-    def mapping(
-        self, node: Node, prefix: str, allowed: tuple[str, ...], required: frozenset[str]
-    ) -> dict[str, Node] | None:
-        if not isinstance(node, MappingNode):
-            self.fail(node, prefix or "(document)", f"expected a mapping, got {_kind(node)}")
-            return None
-        values: dict[str, Node] = {}
-        first_line: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, ScalarNode) else None
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if not isinstance(key, str) or key not in allowed:
-                self.fail(key_node, name, f"unknown field (expected {', '.join(allowed)})")
-            elif key in values:
-                self.fail(key_node, name, f"is given twice (first on line {first_line[key]})")
-            else:
-                values[key] = value_node
-                first_line[key] = _line(key_node)
-        for missing in sorted(required - values.keys()):
-            self.fail(node, f"{prefix}.{missing}" if prefix else missing, "is required")
-        return values
-
-    def string(self, node: Node, field: str) -> str | None:
-        self.lines[field] = _line(node)
-        if not isinstance(node, ScalarNode) or node.tag != _STR_TAG:
-            self.fail(node, field, f"expected a string, got {_kind(node)}")
-            return None
-        value = str(node.value).strip()
-        if not value:
-            self.fail(node, field, "must not be empty")
-            return None
-        return value
-
-    def items(self, node: Node, field: str) -> list[Node] | None:
-        self.lines[field] = _line(node)
-        if not isinstance(node, SequenceNode):
-            self.fail(node, field, f"expected a list, got {_kind(node)}")
-            return None
-        return list(node.value)
+class _PlanReader(SectionReader):
+    """The plan grammar: the fields every plan has, and the checks that relate fields."""
 
     def name(self, node: Node, field: str) -> str | None:
         value = self.string(node, field)
@@ -292,15 +297,55 @@ class _Reader:
         tables = self.tables(fields["legacy_tables"]) if "legacy_tables" in fields else None
         pin_seconds: float | None = DEFAULT_PIN_SECONDS
         if "pin_reads_after_write_seconds" in fields:
-            pin_seconds = self.seconds(
+            pin_seconds = self.number(
                 fields["pin_reads_after_write_seconds"],
                 "pin_reads_after_write_seconds",
+                minimum=0,
                 maximum=MAX_PIN_SECONDS,
+                unit="seconds",
+                note="0 turns it off",
             )
+        cohort: CohortKey | None = CohortKey()
+        if "cohort" in fields:
+            cohort = self.cohort_key(fields["cohort"], "cohort")
+        data_owner = None
+        if "data_owner" in fields:
+            data_owner = self.cohort_key(fields["data_owner"], "data_owner")
+        canary_writes: bool | None = False
+        if "canary_writes" in fields:
+            canary_writes = self.boolean(fields["canary_writes"], "canary_writes")
+        trailing_slash = TrailingSlash.STRICT
+        if "trailing_slash" in fields:
+            choice = self.choice(
+                fields["trailing_slash"], "trailing_slash", tuple(t.value for t in TrailingSlash)
+            )
+            trailing_slash = TrailingSlash(choice) if choice else trailing_slash
+        allow_path_params: bool | None = False
+        if "allow_path_params" in fields:
+            allow_path_params = self.boolean(fields["allow_path_params"], "allow_path_params")
         routes = self.routes(fields["routes"]) if "routes" in fields else None
-        if feature is None or owner is None or upstream is None:
+        gates = self.gates(fields["gates"]) if "gates" in fields else no_gates()
+        shadow: ShadowSettings | None = ShadowSettings()
+        if "shadow" in fields:
+            shadow = self.shadow(fields["shadow"])
+        contract: ContractSettings | None = ContractSettings()
+        if "contract" in fields:
+            contract = self.contract(fields["contract"])
+
+        # Checks that relate fields to each other, once each field is known to be well formed.
+        if routes is not None:
+            self.check_routes_fit(routes, trailing_slash, cohort, data_owner)
+        owner_known = "data_owner" not in fields or data_owner is not None
+        if cohort is not None and canary_writes and owner_known:
+            self.check_canary_writes(fields["canary_writes"], cohort, data_owner)
+
+        if feature is None or owner is None or upstream is None or tables is None:
             return None
-        if tables is None or routes is None or pin_seconds is None:
+        if routes is None or pin_seconds is None or cohort is None or gates is None:
+            return None
+        if canary_writes is None or allow_path_params is None or shadow is None:
+            return None
+        if contract is None or ("data_owner" in fields and data_owner is None):
             return None
         return Plan(
             self.file,
@@ -311,36 +356,31 @@ class _Reader:
             tables,
             routes,
             pin_reads_after_write_seconds=pin_seconds,
+            cohort=cohort,
+            data_owner=data_owner,
+            canary_writes=canary_writes,
+            trailing_slash=trailing_slash,
+            allow_path_params=allow_path_params,
+            gates=gates,
+            shadow=shadow,
+            contract=contract,
             lines=self.lines,
         )
 
-    def seconds(self, node: Node, field: str, *, maximum: float) -> float | None:
-        """A duration in seconds: a plain YAML int or float, 0 <= value <= maximum."""
-        self.lines[field] = _line(node)
-        if not isinstance(node, ScalarNode) or node.tag not in (_INT_TAG, _FLOAT_TAG):
-            self.fail(node, field, f"expected a number of seconds, got {_kind(node)}")
-            return None
-        try:
-            constructor = SafeConstructor()
-            if node.tag == _INT_TAG:
-                value = float(constructor.construct_yaml_int(node))
-            else:
-                value = float(constructor.construct_yaml_float(node))
-        except (ConstructorError, ValueError, OverflowError):
-            self.fail(node, field, f"{node.value!r} is not a number of seconds")
-            return None
-        if not math.isfinite(value) or not 0 <= value <= maximum:
-            self.fail(
-                node,
-                field,
-                f"{node.value!r} is out of range (0 to {maximum:g} seconds; 0 turns it off)",
-            )
-            return None
-        return value
+    # -- upstream ---------------------------------------------------------------------------
 
     def upstream(self, node: Node, environ: Mapping[str, str]) -> Upstream | None:
-        fields = self.mapping(node, "upstream", _UPSTREAM_FIELDS, frozenset(_UPSTREAM_FIELDS))
-        if fields is None or "name" not in fields or "instances" not in fields:
+        if isinstance(node, ScalarNode):
+            # `upstream: NAME` shares the upstream another plan declares (resolved across files).
+            name = self.name(node, "upstream")
+            return None if name is None else Upstream(name, (), UPSTREAM_REFERENCE)
+        fields = self.mapping(node, "upstream", _UPSTREAM_FIELDS, _UPSTREAM_REQUIRED)
+        if fields is None:
+            return None
+        health: HealthCheck | None = HealthCheck()
+        if "health" in fields:
+            health = self.health(fields["health"])
+        if "name" not in fields or "instances" not in fields:
             return None
         name = self.name(fields["name"], "upstream.name")
         instances: list[str] = []
@@ -352,7 +392,7 @@ class _Reader:
                 instances.append(url)
         if isinstance(fields["instances"], SequenceNode) and not fields["instances"].value:
             self.fail(fields["instances"], "upstream.instances", "lists no instance")
-        if name is None:
+        if name is None or health is None:
             return None
         var = upstream_env_var(name)
         override = environ.get(var, "").strip()
@@ -361,8 +401,10 @@ class _Reader:
             problems = [p for u in urls if (p := instance_url_problem(u))]
             for problem in problems or ([] if urls else ["lists no instance"]):
                 self.fail(fields["instances"], "upstream.instances", f"{var}: {problem}")
-            return Upstream(name, tuple(urls), var)
-        return Upstream(name, tuple(instances))
+            return Upstream(name, tuple(urls), var, health)
+        return Upstream(name, tuple(instances), health=health)
+
+    # -- tables and routes ------------------------------------------------------------------
 
     def tables(self, node: Node) -> tuple[str, ...] | None:
         nodes = self.items(node, "legacy_tables")
@@ -393,13 +435,14 @@ class _Reader:
             route = self.route(item, f"routes[{index}]")
             if route is not None:
                 routes.append(route)
-        return tuple(routes)
+        return tuple(routes) if len(routes) == len(nodes) else None
 
     def route(self, node: Node, prefix: str) -> PlanRoute | None:
-        fields = self.mapping(node, prefix, _ROUTE_FIELDS, frozenset(_ROUTE_FIELDS))
+        fields = self.mapping(node, prefix, _ROUTE_FIELDS, _ROUTE_REQUIRED)
         if fields is None:
             return None
-        method = path = phase = None
+        method = path = None
+        phase: Phase | None = Phase.LEGACY
         if "method" in fields and (value := self.string(fields["method"], f"{prefix}.method")):
             if value in METHODS:
                 method = value
@@ -416,22 +459,75 @@ class _Reader:
         if "path" in fields and (value := self.string(fields["path"], f"{prefix}.path")):
             try:
                 parse_template(value)
-            except ValueError as e:
+            except TemplateError as e:
                 self.fail(fields["path"], f"{prefix}.path", str(e))
             else:
                 path = value
-        if "phase" in fields and (value := self.string(fields["phase"], f"{prefix}.phase")):
-            if value in PHASES:
-                phase = Phase(value)
-            else:
-                self.fail(
-                    fields["phase"],
-                    f"{prefix}.phase",
-                    f"{value!r} is not a phase (use {', '.join(PHASES)})",
-                )
+        if "phase" in fields:
+            phase = None
+            if value := self.string(fields["phase"], f"{prefix}.phase"):
+                if value in PHASES:
+                    phase = Phase(value)
+                else:
+                    self.fail(
+                        fields["phase"],
+                        f"{prefix}.phase",
+                        f"{value!r} is not a phase (use {', '.join(PHASES)})",
+                    )
         if method is None or path is None or phase is None:
             return None
-        return PlanRoute(method, path, phase, _line(node))
+        return PlanRoute(method, path, phase, line_of(node))
+
+    # -- fields that must fit the routes --------------------------------------------------
+
+    def check_routes_fit(
+        self,
+        routes: tuple[PlanRoute, ...],
+        trailing_slash: TrailingSlash,
+        cohort: CohortKey | None,
+        data_owner: CohortKey | None,
+    ) -> None:
+        params = [_template_params(route.path) for route in routes]
+        if trailing_slash is TrailingSlash.MATCH:
+            for index, route in enumerate(routes):
+                if route.path != "/" and route.path.endswith("/"):
+                    self.fail(
+                        self.lines[f"routes[{index}].path"],
+                        f"routes[{index}].path",
+                        f"{route.path!r} ends in '/', but with trailing_slash: match the route "
+                        "of /x also takes /x/: write the template without the trailing slash",
+                    )
+        for prefix, key in (("cohort", cohort), ("data_owner", data_owner)):
+            if key is None or key.kind is not CohortKind.PATH or key.name is None:
+                continue
+            if not any(key.name in p for p in params):
+                known = sorted({name for p in params for name in p})
+                self.fail(
+                    self.lines[f"{prefix}.name"],
+                    f"{prefix}.name",
+                    f"no route template has a parameter {key.name!r} "
+                    f"(parameters: {', '.join(known) or 'none'})",
+                )
+        if cohort is not None and cohort.kind is CohortKind.PATH and cohort.name is not None:
+            for index, route in enumerate(routes):
+                # A route without the parameter has no cohort: while in canary its requests
+                # could only stay on legacy, so a plan must not *start* it there.
+                if route.phase is Phase.CANARY and cohort.name not in params[index]:
+                    self.fail(
+                        route.line,
+                        f"routes[{index}].phase",
+                        f"{route.describe()} has no parameter {cohort.name!r}, the plan's "
+                        "path cohort, so a canary cannot split its requests",
+                    )
+        declared = {route.describe() for route in routes}
+        for index, difference in self.differences:
+            if difference.route not in declared:
+                self.fail(
+                    self.lines[f"contract.differences[{index}].route"],
+                    f"contract.differences[{index}].route",
+                    f"{difference.route!r} is not one of this plan's routes "
+                    f"({', '.join(sorted(declared))})",
+                )
 
 
 def instance_url_problem(url: str) -> str | None:
@@ -450,6 +546,14 @@ def instance_url_problem(url: str) -> str | None:
     return None
 
 
+def _shape_keys(plan: Plan, route: PlanRoute) -> list[ShapeKey]:
+    """The shapes a route answers: with trailing_slash: match, `/x` also takes `/x/`."""
+    key = parse_template(route.path).key
+    if plan.trailing_slash is TrailingSlash.MATCH and key[-1:] != ("",):
+        return [key, (*key, "")]
+    return [key]
+
+
 def _check_across(plans: list[Plan]) -> list[PlanError]:
     """Problems only visible with every plan at hand: overlaps and double ownership."""
     errors: list[PlanError] = []
@@ -458,9 +562,10 @@ def _check_across(plans: list[Plan]) -> list[PlanError]:
     upstreams: dict[str, Plan] = {}
     for plan in plans:
         for index, route in enumerate(plan.routes):
-            key = (route.method, parse_template(route.path).key)
-            if (other := seen_shapes.get(key)) is not None:
-                other_plan, other_index = other
+            keys = [(route.method, key) for key in _shape_keys(plan, route)]
+            clash = next((seen_shapes[k] for k in keys if k in seen_shapes), None)
+            if clash is not None:
+                other_plan, other_index = clash
                 other_route = other_plan.routes[other_index]
                 other_line = other_plan.line_of(f"routes[{other_index}].path")
                 errors.append(
@@ -474,7 +579,8 @@ def _check_across(plans: list[Plan]) -> list[PlanError]:
                     )
                 )
             else:
-                seen_shapes[key] = (plan, index)
+                for k in keys:
+                    seen_shapes[k] = (plan, index)
         for index, table in enumerate(plan.legacy_tables):
             if (owner := table_owner.get(table)) is not None:
                 errors.append(
@@ -488,21 +594,32 @@ def _check_across(plans: list[Plan]) -> list[PlanError]:
                 )
             else:
                 table_owner[table] = plan
-        name = plan.upstream.name
-        if (first := upstreams.get(name)) is not None:
-            if first.upstream.instances != plan.upstream.instances:
-                errors.append(
-                    PlanError(
-                        plan.file,
-                        plan.line_of("upstream.instances"),
-                        "upstream.instances",
-                        f"upstream {name!r} is also declared by feature {first.feature!r} "
-                        f"({first.where(first.line_of('upstream.instances'))}) "
-                        "with other instances",
-                    )
+        errors.extend(_check_shared_upstream(plan, upstreams))
+    return errors
+
+
+def _check_shared_upstream(plan: Plan, upstreams: dict[str, Plan]) -> list[PlanError]:
+    name = plan.upstream.name
+    first = upstreams.setdefault(name, plan)
+    if first is plan:
+        return []
+    errors: list[PlanError] = []
+    for field_name, differs in (
+        ("upstream.instances", first.upstream.instances != plan.upstream.instances),
+        ("upstream.health", first.upstream.health != plan.upstream.health),
+    ):
+        if differs:
+            what = field_name.split(".")[1]
+            errors.append(
+                PlanError(
+                    plan.file,
+                    plan.line_of(field_name) or plan.line_of("upstream"),
+                    field_name,
+                    f"upstream {name!r} is also declared by feature {first.feature!r} "
+                    f"({first.where(first.line_of(field_name) or first.line_of('upstream'))}) "
+                    f"with other {what}",
                 )
-        else:
-            upstreams[name] = plan
+            )
     return errors
 
 

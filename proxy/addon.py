@@ -10,11 +10,14 @@ module that imports mitmproxy.
 Per request (the `request` hook, after mitmproxy has read and validated the whole request):
 
 1. refuse method spellings and request-target forms two servers could read differently, then
-   canonicalize the path (400 with the reason if it is ambiguous);
+   canonicalize the path (400 with the reason if it is ambiguous; `;` path parameters are kept
+   for now, and matched without them);
 2. strip hop-by-hop headers, client `Forwarded`/`X-Forwarded-*` and every client `X-Ficus-*`,
    and re-frame a body with `Content-Length` (no chunked framing reaches an upstream);
 3. decide the route, with the features the session's recent legacy writes pin to legacy
-   (read-your-writes); point the flow at the chosen upstream instance with the canonical path;
+   (read-your-writes); a path with `;params` gets a 400 unless the route's plan sets
+   `allow_path_params` (the legacy default route allows none); point the flow at the chosen
+   upstream instance with the canonical path;
 4. add `X-Ficus-Request-Id`, `X-Forwarded-For/Proto/Host`, and for an extracted service the
    signed `X-Ficus-Identity` resolved from the legacy `SESSID` (looked up off the event loop,
    positive answers cached for a few seconds). No live session: no identity header, and the
@@ -22,12 +25,27 @@ Per request (the `request` hook, after mitmproxy has read and validated the whol
 
 mitmproxy then forwards the flow. On the response (the `response` hook):
 
-5. a read that a service answered 404 or 5xx in `canary`/`migrated` is re-sent once to the
-   legacy app (`proxy.fallback`), whose answer replaces the service's (a generic 502 if legacy
-   cannot answer either);
+5. a read that a service answered 404 or 5xx in `canary`/`migrated`, or that the forwarder
+   could not get answered (`upstream_*`: refused, timed out, reset, garbage, breaker open), is
+   re-sent once to the legacy app (`proxy.fallback`, its own per-try deadline), whose answer
+   replaces the service's (a generic 502 if legacy cannot answer either). Writes never;
 6. a write that legacy accepted (< 400) on a route of feature F pins the session's reads of F
    to legacy for the plan's `pin_reads_after_write_seconds`;
-7. hop-by-hop and `X-Ficus-*` headers are removed, and the access log line is written.
+7. hop-by-hop and `X-Ficus-*` headers are removed, the request is counted in route stats
+   (feature, method, template, side; the service's answer before any fallback), and the access
+   log line is written.
+
+Routing state comes from two places: the plan files (`ficus_plans`: routes and their initial
+phases) and, when `ficus_control_db` names a control-plane database, its route states (phase,
+canary weight). `proxy.control_plane` polls that database from a thread, and on a change the
+new table is compiled in that thread and swapped in by one assignment (`_apply_states`): no
+restart, and a request sees the old table or the new one. Route stats go the other way
+(`proxy.route_stats`, flushed from a thread about once a second).
+
+Canary cohorts are looked up lazily (`_cohort_lookup`): the legacy `SESSID` cookie, a header, a
+cookie or a query parameter (a path parameter is the routing core's own). A value given twice
+with different contents is no value: the request goes to legacy. In `shadow`, a copy of the
+request goes to the service in the background (`proxy.shadow`) while legacy answers.
 
 mitmproxy's own error pages for upstream failures quote upstream
 bytes ("Bad HTTP response line: b'...'"), so `load()` replaces them with generic ones.
@@ -39,11 +57,12 @@ Load it with `runproxy` (proxy/server.py, the curated master) or, for debugging,
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import os
+import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -56,11 +75,20 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from legacy_adapter.sessions import LegacySession, LegacySessionStore
-from migration_plans.plans import load_plans
-from migration_plans.route_table import build_route_table, pin_windows, upstream_instances
+from migration_plans.plans import Plan, ShadowSettings, load_plans
+from migration_plans.route_table import (
+    RouteStates,
+    build_route_table,
+    pin_windows,
+    shadow_settings,
+    upstream_health,
+    upstream_instances,
+)
 from proxy.access_log import NONE, STDERR, AccessLog, AccessRecord, iso_timestamp
-from proxy.canonical_path import PathError, canonicalize_path, split_target
+from proxy.canonical_path import PathError, canonicalize_path, split_target, strip_params
+from proxy.control_plane import ControlPlane, control_db_url, control_engine
 from proxy.fallback import LegacyRetry, LegacyRetryError
+from proxy.forwarder import FAILURES
 from proxy.headers import (
     CLIENT_FORWARDING,
     REQUEST_ID_HEADER,
@@ -68,19 +96,33 @@ from proxy.headers import (
     hop_by_hop_names,
     is_ficus_header,
 )
-from proxy.identity import DEFAULT_TTL_SECONDS, IDENTITY_HEADER, Identity, check_key, sign_identity
+from proxy.identity import (
+    DEFAULT_TTL_SECONDS,
+    DRY_RUN_HEADER,
+    IDENTITY_HEADER,
+    DryRun,
+    Identity,
+    check_key,
+    sign_dry_run,
+    sign_identity,
+)
 from proxy.pins import ReadPins
+from proxy.route_stats import RouteStats, StatsFlusher
 from proxy.routing import (
-    LEGACY_UPSTREAM,
+    SAFE_METHODS,
+    CohortLookup,
     Decision,
+    Phase,
     RequestInfo,
     RouteTable,
     decide,
     fall_back,
     pinned_feature,
-    serving_upstream,
+    reaches_service,
     should_fall_back,
 )
+from proxy.shadow import ShadowSender, shadow_headers, should_shadow
+from proxy.tasks import spawn
 from proxy.ttl_cache import TTLCache
 from proxy.upstreams import Instance, UpstreamPool, build_pools
 
@@ -93,6 +135,14 @@ SESSION_CACHE_SECONDS: Final = 5.0
 SESSION_CACHE_ENTRIES: Final = 10_000
 _STATE: Final = "ficus"
 _CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py
+_REQUEST_ID: Final = REQUEST_ID_HEADER.encode("ascii")
+_FORWARDED_FOR: Final = b"X-Forwarded-For"
+_FORWARDED_PROTO: Final = b"X-Forwarded-Proto"
+_FORWARDED_HOST: Final = b"X-Forwarded-Host"
+# What goes when no Connection header lists more (the common case: computed once).
+_REQUEST_DROPPED: Final = hop_by_hop_names(()) | CLIENT_FORWARDING
+_FRAMING: Final = frozenset({"connection", "transfer-encoding"})
+_RESPONSE_HOP_BY_HOP: Final = hop_by_hop_names(()) - _FRAMING
 
 
 class _FlowState:
@@ -102,7 +152,7 @@ class _FlowState:
     sys.modules, and dataclasses look their module up there.
     """
 
-    __slots__ = ("decision", "error", "legacy_origin", "pin", "request_id")
+    __slots__ = ("counted", "decision", "error", "legacy_origin", "logged", "pin", "request_id")
 
     def __init__(self, request_id: str, error: str | None = None) -> None:
         self.request_id = request_id
@@ -114,6 +164,10 @@ class _FlowState:
         self.legacy_origin: Instance | None = None
         # (session ids, feature, seconds): what to pin if legacy accepts this write.
         self.pin: tuple[frozenset[str], str, float] | None = None
+        # Whether route stats and the access log have this request already (the response
+        # hook, then the error hook when the client leaves while it is sent, is possible).
+        self.counted = False
+        self.logged = False
 
 
 class FicusAddon:
@@ -131,6 +185,19 @@ class FicusAddon:
         self._cache: TTLCache[str, LegacySession] = TTLCache(
             ttl=SESSION_CACHE_SECONDS, max_entries=SESSION_CACHE_ENTRIES
         )
+        # Plans and the control plane's states: the two inputs of the table, kept so that a
+        # change of either recompiles with the other. The lock orders the two writers (the
+        # configure hook and the control-plane thread); readers just read `self.table`.
+        self._plans: tuple[Plan, ...] = ()
+        self._states: RouteStates | None = None
+        self._table_lock = threading.Lock()
+        self._control: ControlPlane | None = None
+        self._control_engine: Engine | None = None
+        self.stats = RouteStats()
+        self._flusher: StatsFlusher | None = None
+        self.shadow = ShadowSender()
+        self.shadow_settings: dict[str, ShadowSettings] = {}
+        self._closing: asyncio.Task[None] | None = None
         self._configured = False
 
     def load(self, loader: Loader) -> None:
@@ -149,6 +216,15 @@ class FicusAddon:
             ),
             "SQLAlchemy URL of the legacy database, read for USER_SESSION when a request goes to "
             "an extracted service. Defaults to $LEGACY_DATABASE_URL.",
+        )
+        loader.add_option(
+            "ficus_control_db",
+            str,
+            control_db_url(),
+            "SQLAlchemy URL of the control-plane database whose route states (phase, canary "
+            "weight) the proxy follows, polled every 0.2 s, and where it writes route stats. "
+            "Defaults to $FICUS_CONTROL_DB_URL, else $FICUS_DB_DEFAULT_URL; empty: plan-file "
+            "phases only.",
         )
         loader.add_option(
             "ficus_access_log",
@@ -173,9 +249,12 @@ class FicusAddon:
                 "ficus_legacy_db",
                 "ficus_access_log",
                 "ficus_identity_key",
+                "ficus_control_db",
             }
         if "ficus_plans" in updated:
             self._load_plans(Path(ctx.options.ficus_plans))
+        if "ficus_control_db" in updated:
+            self._open_control_plane(ctx.options.ficus_control_db)
         if "ficus_legacy_db" in updated:
             self._open_sessions(ctx.options.ficus_legacy_db)
         if "ficus_access_log" in updated:
@@ -187,7 +266,7 @@ class FicusAddon:
             except ValueError as e:
                 raise _options_error(f"ficus_identity_key: {e}") from e
         if self._key is None and any(
-            serving_upstream(r) != LEGACY_UPSTREAM for r in self.table.routes
+            reaches_service(r) or r.phase is Phase.SHADOW for r in self.table.routes
         ):
             # Logged, not raised, for the reason given in running(); at start-up errorcheck
             # still turns this into exit status 1.
@@ -214,14 +293,49 @@ class FicusAddon:
             )
 
     def _load_plans(self, directory: Path) -> None:
+        with self._table_lock:
+            try:
+                plans = load_plans(directory, environ=os.environ)
+                table = build_route_table(plans, self._states)
+                pools = build_pools(upstream_instances(plans), upstream_health(plans))
+            except ValueError as e:
+                raise _options_error(f"ficus_plans: {e}") from e
+            # Swap at once: a request sees the old table with the old pools or the new with new.
+            self._plans = plans
+            self.shadow_settings = shadow_settings(plans)
+            self.table, self.pools, self.pin_seconds = table, pools, pin_windows(plans)
+
+    def _apply_states(self, states: RouteStates) -> None:
+        """A new generation of route states (control-plane thread): compile, then swap."""
+        with self._table_lock:
+            table = build_route_table(self._plans, states)  # ValueError: the poller logs it
+            self._states = states
+            self.table = table
+
+    def _open_control_plane(self, url: str) -> None:
+        self._close_control_plane()
+        if not url:
+            return
         try:
-            plans = load_plans(directory, environ=os.environ)
-            table = build_route_table(plans)
-            pools = build_pools(upstream_instances(plans))
+            engine = control_engine(url)
         except ValueError as e:
-            raise _options_error(f"ficus_plans: {e}") from e
-        # Swap them at once: a request sees the old table with the old pools or the new with new.
-        self.table, self.pools, self.pin_seconds = table, pools, pin_windows(plans)
+            raise _options_error(f"ficus_control_db: {e}") from e
+        self._control_engine = engine
+        self._flusher = StatsFlusher(self.stats, engine)
+        self._flusher.start()
+        self._control = ControlPlane(engine, self._apply_states)
+        self._control.start()
+
+    def _close_control_plane(self) -> None:
+        if self._control is not None:
+            self._control.stop()
+            self._control = None
+        if self._flusher is not None:
+            self._flusher.stop()  # after one last flush
+            self._flusher = None
+        if self._control_engine is not None:
+            self._control_engine.dispose()
+            self._control_engine = None
 
     def _open_sessions(self, url: str) -> None:
         try:
@@ -255,12 +369,26 @@ class FicusAddon:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
-        return self._retry.close()
+        self._close_control_plane()
+        retry_closing = self._retry.close()
+        if self.shadow.idle:
+            return retry_closing
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return retry_closing  # no loop left: the shadow client's sockets went with it
+        self._closing = spawn(self._close_async(retry_closing))
+        return self._closing
+
+    async def _close_async(self, retry_closing: asyncio.Task[None] | None) -> None:
+        await self.shadow.aclose()
+        if retry_closing is not None:
+            await retry_closing
 
     async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or _STATE in flow.metadata:
             return  # answered by another addon, or a replay we have already handled
-        state = _FlowState(request_id=uuid.uuid4().hex)
+        state = _FlowState(request_id=new_request_id())
         flow.metadata[_STATE] = state
         request = flow.request
         try:
@@ -274,24 +402,50 @@ class FicusAddon:
         pinned: frozenset[str] = frozenset()
         if len(self.pins):  # no cookie parsing and hashing while nobody is pinned
             pinned = self.pins.pinned(_session_ids(request))
-        decision = state.decision = decide(RequestInfo(request.method, path, pinned), self.table)
+        # `;params` are matched without their parameters, as servers that allow them read them.
+        has_params = ";" in path
+        matched = strip_params(path) if has_params else path
+        decision = state.decision = decide(
+            RequestInfo(request.method, matched, pinned, _cohort_lookup(request)), self.table
+        )
+        if has_params and not decision.route.allow_path_params:
+            state.error = "bad_request"
+            state.counted = True  # refused by the proxy: nothing for the route's gates
+            flow.response = _plain_response(
+                400, "Bad Request: ';' path parameters are not allowed on this route"
+            )
+            return
         if (feature := pinned_feature(decision, request.method)) is not None:
             seconds = self.pin_seconds.get(feature, 0.0)
             if seconds > 0 and (session_ids := _session_ids(request)):
                 state.pin = (session_ids, feature, seconds)
-        request.data.path = path.encode("ascii") + (b"?" + query if query is not None else b"")
-        if not decision.to_legacy:
-            state.legacy_origin = Instance(request.scheme, request.host, request.port)
+        if decision.forward_path is not None:
+            # A `match` trailing slash dropped: with parameters, drop its (empty) last segment.
+            path = path[: path.rfind("/")] if has_params else decision.forward_path
+        data = request.data
+        data.path = path.encode("ascii") + (b"?" + query if query is not None else b"")
+        if decision.to_legacy:
+            authority = _authority(request.scheme, data.host, data.port)
+        else:
+            state.legacy_origin = Instance(request.scheme, data.host, data.port)
             instance = self.pools[decision.upstream].pick()
-            request.scheme = instance.scheme
-            request.host = instance.host
-            request.port = instance.port
-        request.host_header = Instance(request.scheme, request.host, request.port).authority
-        request.headers[REQUEST_ID_HEADER] = state.request_id
-        request.headers["X-Forwarded-For"] = str(flow.client_conn.peername[0])
-        request.headers["X-Forwarded-Proto"] = "https" if flow.client_conn.tls else "http"
+            # The data fields, then Host once: the property setters would rewrite Host each.
+            data.scheme = instance.scheme.encode("ascii")
+            data.host = instance.host
+            data.port = instance.port
+            authority = instance.authority
+        request.host_header = authority
+        # The sanitizer removed every client X-Ficus-* and X-Forwarded-* header: append.
+        added = [
+            (_REQUEST_ID, state.request_id.encode("ascii")),
+            (_FORWARDED_FOR, str(flow.client_conn.peername[0]).encode("ascii", "replace")),
+            (_FORWARDED_PROTO, b"https" if flow.client_conn.tls else b"http"),
+        ]
         if forwarded_host:
-            request.headers["X-Forwarded-Host"] = forwarded_host
+            added.append((_FORWARDED_HOST, forwarded_host.encode("utf-8", "surrogateescape")))
+        data.headers.fields += tuple(added)
+        if decision.shadowed:
+            self._shadow(request, decision, state.request_id)
         if decision.to_legacy:
             return
         if self._key is None:
@@ -310,7 +464,9 @@ class FicusAddon:
 
     async def _identity(self, request: http.Request, request_id: str) -> str | None:
         """The signed identity for the request's legacy session, or None if it has none."""
-        session_ids = set(request.cookies.get_all(SESSION_COOKIE))
+        return await self._identity_for(set(request.cookies.get_all(SESSION_COOKIE)), request_id)
+
+    async def _identity_for(self, session_ids: set[str], request_id: str) -> str | None:
         # Two different SESSID cookies (cookie tossing from a sibling path) prove nothing.
         if len(session_ids) != 1 or self._key is None or self._sessions is None:
             return None
@@ -328,15 +484,90 @@ class FicusAddon:
         identity = Identity(session.user_id, session.login, session.role, expires_at, request_id)
         return sign_identity(identity, self._key)
 
+    def _shadow(self, request: http.Request, decision: Decision, request_id: str) -> None:
+        """Send a copy of this request to the route's service in the background, if the plan
+        samples it; never waits, never fails the request."""
+        settings = self.shadow_settings.get(decision.feature)
+        pool = self.pools.get(decision.route.upstream)
+        key = self._key
+        if settings is None or pool is None or key is None:
+            return
+        method = request.method
+        if not should_shadow(method, settings, request_id, can_sign_dry_run=True):
+            return
+        # A snapshot: the flow's request is re-pointed and may change after this hook.
+        fields = list(request.headers.fields)
+        session_ids = set(request.cookies.get_all(SESSION_COOKIE))
+        instance = pool.pick()
+        timeout = settings.timeout_seconds
+        route = decision.route
+
+        async def headers() -> list[tuple[bytes, bytes]] | None:
+            extra: list[tuple[str, str]] = []
+            try:
+                identity = await self._identity_for(session_ids, request_id)
+            except SQLAlchemyError:
+                return None  # no session store: the copy would only measure a refusal
+            if identity is not None:
+                extra.append((IDENTITY_HEADER, identity))
+            if method not in SAFE_METHODS:
+                expires_at = int(time.time() + timeout) + 1
+                extra.append((DRY_RUN_HEADER, sign_dry_run(DryRun(request_id, expires_at), key)))
+            return shadow_headers(fields, instance.authority, extra)
+
+        def outcome(status: int | None, latency_ms: float) -> None:
+            if self._flusher is not None:
+                error = status is None or status >= 500
+                self.stats.record(
+                    route.feature,
+                    method,
+                    route.template,
+                    "shadow",
+                    error=error,
+                    latency_ms=latency_ms,
+                )
+
+        self.shadow.submit(
+            route.feature,
+            settings.max_in_flight,
+            headers,
+            instance=instance,
+            method=method,
+            target=request.data.path,
+            body=request.raw_content or b"",
+            deadline=timeout,
+            outcome=outcome,
+        )
+
+    def _count(self, flow: http.HTTPFlow, state: _FlowState, status: int | None) -> None:
+        """Route stats for this request, once: its route, and the side that answered first."""
+        decision = state.decision
+        if self._flusher is None or decision is None or state.counted:
+            return
+        state.counted = True
+        route = decision.route
+        self.stats.record(
+            route.feature,
+            flow.request.method,
+            route.template,
+            "legacy" if decision.to_legacy else "service",
+            # A forwarder failure (`upstream_*`) is the side's error whatever status it got.
+            error=status is None or status >= 500 or state.error in FAILURES,
+            latency_ms=(time.time() - flow.request.timestamp_start) * 1000,
+        )
+
     async def response(self, flow: http.HTTPFlow) -> None:
         response = flow.response
         state = flow.metadata.get(_STATE)
         if response is None or not isinstance(state, _FlowState):
             return
+        self._count(flow, state, response.status_code)
         decision = state.decision
         if (
             decision is not None
-            and state.error is None  # an upstream's answer, not one the proxy made itself
+            # The service's answer, or the forwarder's failure to get one (refused, timed out,
+            # reset, garbage, breaker open); not an answer the proxy made itself (400, 503).
+            and (state.error is None or state.error in FAILURES)
             and state.legacy_origin is not None
             and not response.stream  # a streamed body has already gone to the client
             and should_fall_back(decision, flow.request.method, response.status_code)
@@ -345,20 +576,24 @@ class FicusAddon:
         if state.pin is not None and state.error is None and response.status_code < 400:
             self.pins.pin(*state.pin)
         # Connection and Transfer-Encoding stay: mitmproxy frames the client hop with them.
-        remove = hop_by_hop_names(response.headers.get_all("connection")) - {
-            "connection",
-            "transfer-encoding",
-        }
-        for name in _header_names(response.headers):
-            if name in remove or is_ficus_header(name):
-                del response.headers[name]
-        response.headers[REQUEST_ID_HEADER] = state.request_id
+        headers = response.headers
+        fields = headers.fields
+        connection = _values(fields, b"connection")
+        remove = hop_by_hop_names(connection) - _FRAMING if connection else _RESPONSE_HOP_BY_HOP
+        headers.fields = (
+            *_without(fields, remove),
+            (_REQUEST_ID, state.request_id.encode("ascii")),
+        )
         self._log(flow, state, response.status_code)
 
     async def _fall_back(
         self, flow: http.HTTPFlow, state: _FlowState, decision: Decision, origin: Instance
     ) -> http.Response:
-        """Ask legacy the read the service failed, once; its answer becomes the flow's."""
+        """Ask legacy the read the service failed, once; its answer becomes the flow's.
+
+        `state.error` keeps the service's failure (`upstream_timeout` ...) when legacy answers,
+        so the access log shows it next to `fallback_from`; `fallback_failed` if legacy fails.
+        """
         state.decision = fall_back(decision)
         request = flow.request
         started = time.time()
@@ -395,17 +630,23 @@ class FicusAddon:
         state = flow.metadata.get(_STATE)
         if not isinstance(state, _FlowState):
             # Refused by mitmproxy before the request hook (malformed head or body).
-            state = _FlowState(request_id=uuid.uuid4().hex, error="bad_request")
+            state = _FlowState(request_id=new_request_id(), error="bad_request")
             self._log(flow, state, None)
             return
+        if state.logged:
+            return  # answered and logged; the client left while the answer was sent
         if flow.error is not None and flow.error.msg == _CLIENT_DISCONNECTED:
             state.error = "client_disconnected"
             self._log(flow, state, None)
             return
+        # Only with `ficus_forwarding=mitmproxy`: Ficus's forwarder answers every failure
+        # itself (a 502/503/504 with its `upstream_*` reason), and the response hook logs it.
         state.error = "upstream_failed"
+        self._count(flow, state, None)
         self._log(flow, state, 502)
 
     def _log(self, flow: http.HTTPFlow, state: _FlowState, status: int | None) -> None:
+        state.logged = True
         if self.access_log is None:
             return
         decision = state.decision
@@ -439,7 +680,31 @@ def _canonical_target(request: http.Request) -> tuple[str, bytes | None]:
     if request.first_line_format == "absolute" and not (request.is_http2 or request.is_http3):
         raise PathError("absolute-form request targets are not accepted")
     raw_path, query = split_target(request.data.path)
-    return canonicalize_path(raw_path), query
+    # `;params` are kept here and refused after routing unless the route's plan allows them.
+    return canonicalize_path(raw_path, allow_params=True), query
+
+
+def _cohort_lookup(request: http.Request) -> CohortLookup:
+    """The request's cohort values, parsed only when a canary route asks for one.
+
+    A value sent twice with different contents (two SESSID cookies, a repeated header) could
+    put the request on either side, so it counts as no value, and legacy serves.
+    """
+
+    def lookup(kind: str, name: str) -> str | None:
+        if kind == "session":
+            values = set(request.cookies.get_all(SESSION_COOKIE))
+        elif kind == "cookie":
+            values = set(request.cookies.get_all(name))
+        elif kind == "header":
+            values = set(request.headers.get_all(name))
+        elif kind == "query":
+            values = set(request.query.get_all(name))
+        else:
+            return None
+        return values.pop() if len(values) == 1 else None
+
+    return lookup
 
 
 def _session_ids(request: http.Request) -> frozenset[str]:
@@ -447,21 +712,49 @@ def _session_ids(request: http.Request) -> frozenset[str]:
     return frozenset(v for v in request.cookies.get_all(SESSION_COOKIE) if v)
 
 
-def _header_names(headers: http.Headers) -> set[str]:
-    return {name.lower() for name in headers.keys()}  # noqa: SIM118 - a multidict view
+def new_request_id() -> str:
+    """32 random hex digits: unique, and the first 8 a uniform draw (shadow sampling uses it).
+
+    `os.urandom(16).hex()` rather than `uuid.uuid4().hex`: the same randomness, a quarter of
+    the cost (no UUID object per request).
+    """
+    return os.urandom(16).hex()
+
+
+@functools.lru_cache(maxsize=64)
+def _authority(scheme: str, host: str, port: int) -> str:
+    """The Host header for an origin (the legacy app is the same one request after request)."""
+    return Instance(scheme, host, port).authority
+
+
+def _values(fields: tuple[tuple[bytes, bytes], ...], lower_name: bytes) -> list[str]:
+    """The values of one header, straight from the raw fields (no multidict lookups)."""
+    return [v.decode("latin-1") for n, v in fields if n.lower() == lower_name]
+
+
+def _without(
+    fields: tuple[tuple[bytes, bytes], ...], remove: frozenset[str]
+) -> tuple[tuple[bytes, bytes], ...]:
+    """The fields minus the named headers and every X-Ficus-* header, in one pass."""
+    return tuple(
+        (n, v)
+        for n, v in fields
+        if (name := n.decode("latin-1").lower()) not in remove and not is_ficus_header(name)
+    )
 
 
 def _sanitize_request_headers(request: http.Request) -> None:
     headers = request.headers
-    connection = headers.get_all("connection")
+    fields = headers.fields
+    connection = _values(fields, b"connection")
     close = "close" in connection_tokens(connection)
-    remove = hop_by_hop_names(connection) | CLIENT_FORWARDING
-    for name in _header_names(headers):
-        if name in remove or is_ficus_header(name):
-            del headers[name]
+    remove = hop_by_hop_names(connection) | CLIENT_FORWARDING if connection else _REQUEST_DROPPED
+    kept = _without(fields, remove)
     if close:
         # Keep the client's wish: mitmproxy reads it to close both hops after this exchange.
-        headers["Connection"] = "close"
+        kept += ((b"Connection", b"close"),)
+    if kept != fields:
+        headers.fields = kept
     # The body is fully read; send it with a Content-Length so no chunked framing travels on.
     content = request.raw_content
     if content is not None and (content or "content-length" in headers or request.trailers):

@@ -63,7 +63,7 @@ class LegacyAnswer:
     body: bytes  # raw: still in its Content-Encoding
 
 
-class _NoCookies(CookiePolicy):
+class NoCookies(CookiePolicy):
     """A jar policy that keeps nothing and sends nothing: the client serves many users."""
 
     netscape = True
@@ -95,7 +95,7 @@ def retry_headers(
     return [(b"Host", authority.encode("idna")), *kept]
 
 
-def _target(raw: bytes) -> bytes:
+def ascii_target(raw: bytes) -> bytes:
     # httpx takes an ASCII target only: percent-encode what is not, as a browser would.
     return _NOT_IN_TARGET.sub(lambda m: b"%%%02X" % m[0][0], raw)
 
@@ -110,7 +110,7 @@ class LegacyRetry:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout),
-                cookies=CookieJar(policy=_NoCookies()),
+                cookies=CookieJar(policy=NoCookies()),
                 trust_env=False,
                 follow_redirects=False,
             )
@@ -132,7 +132,7 @@ class LegacyRetry:
                     scheme=origin.scheme,
                     host=origin.host,
                     port=origin.port,
-                    raw_path=_target(target),
+                    raw_path=ascii_target(target),
                 )
                 request = httpx.Request(
                     method,

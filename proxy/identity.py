@@ -92,3 +92,49 @@ def verify_identity(header: str | None, key: bytes, now: float) -> Identity:
     if identity.expires_at <= now:
         raise InvalidIdentityError("identity has expired")
     return identity
+
+
+# --- Dry-run tokens (contract C4) --------------------------------------------------------------
+# `X-Ficus-Dry-Run: v1.<b64url json {"rid", "exp"}>.<b64url hmac>`: the proxy's promise that this
+# request is a shadow copy whose effects must be rolled back. Same key and framing as the identity
+# token, but the MAC covers a distinct label, so an identity token (which also carries rid and
+# exp) can never be replayed as a dry-run token, nor the other way round.
+DRY_RUN_HEADER = "X-Ficus-Dry-Run"
+_DRY_RUN_LABEL = "ficus-dry-run."
+
+
+class InvalidDryRunError(ValueError):
+    """The dry-run header is malformed, forged, expired or for another request (message: which)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    request_id: str
+    expires_at: int
+
+
+def sign_dry_run(dry_run: DryRun, key: bytes) -> str:
+    payload = {"rid": dry_run.request_id, "exp": dry_run.expires_at}
+    body = _b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+    signed_part = f"{VERSION}.{body}"
+    return f"{signed_part}.{_mac(key, _DRY_RUN_LABEL + signed_part)}"
+
+
+def verify_dry_run(header: str, key: bytes, now: float, *, request_id: str) -> DryRun:
+    """The verified token; its rid must be `request_id` (the verified identity's rid)."""
+    parts = header.split(".")
+    if len(parts) != 3 or parts[0] != VERSION:
+        raise InvalidDryRunError("malformed dry-run header")
+    signed_part = f"{parts[0]}.{parts[1]}"
+    if not hmac.compare_digest(_mac(key, _DRY_RUN_LABEL + signed_part), parts[2]):
+        raise InvalidDryRunError("dry-run signature does not match")
+    try:
+        payload = json.loads(_b64decode(parts[1]))
+        dry_run = DryRun(request_id=str(payload["rid"]), expires_at=int(payload["exp"]))
+    except (binascii.Error, ValueError, KeyError, TypeError) as e:
+        raise InvalidDryRunError("dry-run payload is unreadable") from e
+    if dry_run.expires_at <= now:
+        raise InvalidDryRunError("dry-run token has expired")
+    if not hmac.compare_digest(dry_run.request_id.encode(), request_id.encode()):
+        raise InvalidDryRunError("dry-run token belongs to another request")
+    return dry_run

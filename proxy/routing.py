@@ -16,7 +16,31 @@ The table compiles to one segment trie per method, so a lookup costs a dict prob
 design target is <= 10 us per decision with 10,000 routes.
 
 Unmatched requests go to the legacy default route, which is itself a `Route` (feature `legacy`)
-so that it shows up in inventories and access logs like any other.
+so that it shows up in inventories and access logs like any other (and in route stats, where
+unknown routes are counted).
+
+Method rules: HEAD follows GET unless a route declares HEAD; OPTIONS follows its route (a
+declared OPTIONS route first, else the path's GET route, else the first other method's route
+with that shape) and goes wherever a request of that route's method would go.
+
+Trailing slash, per route (`Route.trailing_slash`): `strict` (the default) means `/x/` is a
+different path from `/x` and falls through to legacy unless a template says `/x/`; `match` means
+`/x/` matches the route of `/x` and is forwarded as `/x` (`Decision.forward_path`). An exact
+match always wins over the slash-stripped one.
+
+Canary by cohort (`canary` phase, `Route.weight` = w%): the request's cohort value (the plan's
+cohort key: session, a header, a cookie, a path or query parameter) is hashed with the feature
+name by BLAKE2b into one of 10,000 buckets, and the cohort is on the service side iff its bucket
+is below w * 100. The hash is stable (not Python's salted `hash()`), so a cohort lands on the
+same side in every worker and after every restart; and since a cohort's bucket never changes,
+raising w only moves cohorts from legacy to the service, never back. Hashing the feature rather
+than the route keeps one person or chart on one side for all routes of a feature. A request with
+no cohort value (no session yet, no header) goes to legacy below 100%: it cannot be kept on one
+side, and legacy is the side that still has everything. Writes join the canary only if the
+route's plan says `canary_writes` (allowed only when the cohort key is the data owner's key, so
+each record has one writer); otherwise writes in `canary` go to legacy. Cohort values are
+looked up lazily through `RequestInfo.cohort` (a callable the proxy fills from the flow), so
+requests on routes that are not in canary pay nothing for it.
 
 While the legacy app still owns a feature's data (it takes the writes, and forward sync copies
 them to the service a moment later), the legacy app is also the safest reader of it. Two rules
@@ -35,8 +59,9 @@ no legacy side left to ask.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
@@ -81,8 +106,37 @@ class Reason(StrEnum):
     """Why a request went where it went; the access log shows it."""
 
     ROUTE = "route"  # the route's phase chose the upstream
+    COHORT = "cohort"  # a canary route: the cohort's bucket against the weight chose
+    NO_COHORT = "no_cohort"  # a canary route, but the request carries no cohort value: legacy
     PINNED = "pinned"  # the session wrote to this feature through legacy moments ago
     FALLBACK = "fallback"  # the service failed a read, and legacy answered it instead
+
+
+class TrailingSlash(StrEnum):
+    STRICT = "strict"  # `/x/` is not `/x`
+    MATCH = "match"  # `/x/` matches the route of `/x`, and is forwarded as `/x`
+
+
+# Cohort keys a plan may name. `session` needs no name: it is the legacy SESSID cookie.
+COHORT_KINDS: Final = ("session", "header", "cookie", "path", "query")
+# (kind, name): where a request's cohort value comes from, e.g. ("header", "X-Ward").
+CohortKey = tuple[str, str]
+SESSION_COHORT: Final[CohortKey] = ("session", "")
+# Looks a cohort value up in the request: (kind, name) -> value, or None if it has none.
+CohortLookup = Callable[[str, str], str | None]
+BUCKETS: Final = 10_000
+
+
+def cohort_bucket(feature: str, value: str) -> int:
+    """The cohort's bucket in 0..9999: the same in every process, on every machine, forever."""
+    data = f"{feature}\x00{value}".encode("utf-8", "surrogatepass")
+    digest = hashlib.blake2b(data, digest_size=8).digest()
+    return int.from_bytes(digest, "big") % BUCKETS
+
+
+def in_canary(bucket: int, weight: int) -> bool:
+    """Whether a bucket is on the service side at weight w% (monotone in w)."""
+    return bucket < weight * (BUCKETS // 100)
 
 
 class ParamType(StrEnum):
@@ -172,6 +226,13 @@ class Route:
     upstream: str
     phase: Phase
     source: str = ""
+    weight: int = 0  # the canary percentage, 0-100; only read in `canary`
+    cohort: CohortKey = SESSION_COHORT
+    canary_writes: bool = False
+    trailing_slash: TrailingSlash = TrailingSlash.STRICT
+    # Whether `;params` in the path are allowed on this route (the proxy's guard refuses them
+    # with 400 otherwise); routing itself matches the canonical path either way.
+    allow_path_params: bool = False
 
     def describe(self) -> str:
         where = f", {self.source}" if self.source else ""
@@ -193,13 +254,14 @@ class RequestInfo:
     """What routing looks at. `path` must already be canonical (proxy.canonical_path).
 
     `pinned_features` are the features this request's session wrote to through legacy within
-    their pin window (read-your-writes). Cohort keys (session, patient, ward) join this next,
-    when canary routing arrives.
+    their pin window (read-your-writes). `cohort` looks up the request's cohort value for a
+    (kind, name) key; it is only called for routes in `canary`, so it may parse lazily.
     """
 
     method: str
     path: str
     pinned_features: frozenset[str] = frozenset()
+    cohort: CohortLookup | None = None
 
 
 ParamValue = int | str
@@ -214,6 +276,13 @@ class Decision:
     reason: Reason = Reason.ROUTE
     # The service that failed the read, when legacy answered it instead (Reason.FALLBACK).
     fallback_from: str | None = None
+    # The path to forward when it is not the request's (a `match` trailing slash removed).
+    forward_path: str | None = None
+
+    @property
+    def shadowed(self) -> bool:
+        """Legacy serves, and a copy may go to the service (the proxy decides which)."""
+        return self.route.phase is Phase.SHADOW
 
     @property
     def feature(self) -> str:
@@ -235,14 +304,20 @@ class Decision:
 def serving_upstream(route: Route) -> str:
     """Which upstream serves a route's requests in its phase.
 
-    `shadow` is served by legacy (the copy to the new service comes with shadowing); `canary`
-    is served by legacy until cohorts arrive with the control plane, so that no person or
-    chart is ever split between systems by accident; `retired` is served by the new service,
-    which is all that is left.
+    `shadow` is served by legacy (a copy goes to the new service, see `proxy.shadow`);
+    `canary` is split by cohort in `decide` (here: legacy, the side every cohort starts on);
+    `retired` is served by the new service, which is all that is left.
     """
     if route.phase in (Phase.MIGRATED, Phase.RETIRED):
         return route.upstream
     return LEGACY_UPSTREAM
+
+
+def reaches_service(route: Route) -> bool:
+    """Whether some request of this route may be forwarded to its service."""
+    return route.phase in (Phase.MIGRATED, Phase.RETIRED) or (
+        route.phase is Phase.CANARY and route.weight > 0
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +403,13 @@ class RouteTable:
         # HEAD follows GET: a GET route answers HEAD too, unless a HEAD route has that shape.
         if "GET" in by_method:
             by_method["HEAD"] = {**by_method["GET"], **by_method.get("HEAD", {})}
+        # OPTIONS follows its route: a declared OPTIONS route, else GET's, else the first other.
+        follow: dict[ShapeKey, tuple[Route, Template]] = {}
+        for method in ("OPTIONS", "GET", *by_method):
+            for key, entry in by_method.get(method, {}).items():
+                follow.setdefault(key, entry)
+        if follow:
+            by_method["OPTIONS"] = follow
         roots: dict[str, _Node] = {}
         for method, shapes in by_method.items():
             root = roots[method] = _Node()
@@ -342,16 +424,33 @@ class RouteTable:
 
     def match(self, method: str, path: str) -> tuple[Route, Params]:
         """The route for a canonical path, with its typed parameters; the default if none."""
+        route, params, _ = self.lookup(method, path)
+        return route, params
+
+    def lookup(self, method: str, path: str) -> tuple[Route, Params, str | None]:
+        """`match`, plus the path to forward when a `match` trailing slash was dropped."""
         root = self._roots.get(method)
         if root is None:
-            return self.default, ()
+            return self.default, (), None
         segments = path.split("/")  # segments[0] is the "" before the leading slash
+        forward: str | None = None
         leaf = _find(root, segments, 1)
         if leaf is None:
-            return self.default, ()
-        return leaf.route, tuple(
-            (p.name, int(segments[i]) if p.type is ParamType.INT else unquote(segments[i]))
-            for i, p in leaf.params
+            # `/x/` may match the route of `/x`, if that route's policy says so.
+            if len(segments) < 3 or segments[-1] != "":
+                return self.default, (), None
+            segments.pop()
+            leaf = _find(root, segments, 1)
+            if leaf is None or leaf.route.trailing_slash is not TrailingSlash.MATCH:
+                return self.default, (), None
+            forward = path[:-1]
+        return (
+            leaf.route,
+            tuple(
+                (p.name, int(segments[i]) if p.type is ParamType.INT else unquote(segments[i]))
+                for i, p in leaf.params
+            ),
+            forward,
         )
 
 
@@ -361,15 +460,46 @@ def _legacy_may_read(route: Route, method: str) -> bool:
 
 
 def decide(request: RequestInfo, table: RouteTable) -> Decision:
-    route, params = table.match(request.method, request.path)
-    upstream = serving_upstream(route)
+    route, params, forward = table.lookup(request.method, request.path)
+    reason = Reason.ROUTE
+    if route.phase is Phase.CANARY:
+        upstream, reason = _canary_side(route, request, params)
+    else:
+        upstream = serving_upstream(route)
     if (
         upstream != LEGACY_UPSTREAM
         and route.feature in request.pinned_features
         and _legacy_may_read(route, request.method)
     ):
-        return Decision(route=route, upstream=LEGACY_UPSTREAM, params=params, reason=Reason.PINNED)
-    return Decision(route=route, upstream=upstream, params=params)
+        reason = Reason.PINNED
+        upstream = LEGACY_UPSTREAM
+    return Decision(
+        route=route, upstream=upstream, params=params, reason=reason, forward_path=forward
+    )
+
+
+def _canary_side(route: Route, request: RequestInfo, params: Params) -> tuple[str, Reason]:
+    """Which side of a canary serves this request, and why.
+
+    The write check uses the route's method, not the request's: an OPTIONS that follows a
+    write route goes where that route's writes go. A `path` cohort is the matched template's
+    parameter of that name; every other kind is looked up in the request.
+    """
+    if route.weight <= 0 or (route.method not in SAFE_METHODS and not route.canary_writes):
+        return LEGACY_UPSTREAM, Reason.ROUTE
+    if route.weight >= 100:
+        return route.upstream, Reason.COHORT  # every cohort, so no value is needed
+    kind, name = route.cohort
+    value: str | None
+    if kind == "path":
+        value = next((str(v) for n, v in params if n == name), None)
+    else:
+        value = request.cohort(kind, name) if request.cohort is not None else None
+    if not value:
+        return LEGACY_UPSTREAM, Reason.NO_COHORT
+    if in_canary(cohort_bucket(route.feature, value), route.weight):
+        return route.upstream, Reason.COHORT
+    return LEGACY_UPSTREAM, Reason.COHORT
 
 
 def pinned_feature(decision: Decision, method: str) -> str | None:
@@ -388,12 +518,12 @@ def pinned_feature(decision: Decision, method: str) -> str | None:
 def should_fall_back(decision: Decision, method: str, status: int) -> bool:
     """Whether a service's answer to this request should be replaced by legacy's (at most once).
 
-    Only a read decided to a service by its route (not already pinned, not already a fallback)
+    Only a read decided to a service by its route or cohort (not pinned, not already a fallback)
     in a phase where legacy still holds the data, and only when the service answered 404 (its
     copy may lag behind legacy) or any 5xx (it failed).
     """
     return (
-        decision.reason is Reason.ROUTE
+        decision.reason in (Reason.ROUTE, Reason.COHORT)
         and not decision.to_legacy
         and _legacy_may_read(decision.route, method)
         and (status == 404 or status >= 500)

@@ -4,13 +4,20 @@ Stock `mitmdump` loads about 40 addons, and mitmproxy offers every event of ever
 of them; measured on this machine that dispatch is about half of its time per request. Ficus
 builds a `mitmproxy.master.Master` itself with:
 
-- `termlog` (Master's own, `with_termlog=True`): mitmproxy's warnings and errors on stderr;
+- `termlog` (Master's own): mitmproxy's warnings and errors on stderr;
 - `errorcheck`: exit with status 1 when start-up logs an error (a port in use, a bad option);
 - `proxyserver`: the listening socket and the connection handlers, and the options
   `connection_strategy`, `validate_inbound_headers`, `keep_host_header`;
 - `nextlayer`: picks the protocol stack for each connection (reverse proxy, TLS or not, HTTP);
 - `tlsconfig`: certificates for clients that speak TLS to the proxy (and so HTTP/2 by ALPN);
-- Ficus's own addon (`proxy.addon`), and a one-line announcement once the port is open.
+- Ficus's addons, in hook order: `proxy.guard` (refuses ambiguous heads with a 400),
+  `proxy.addon` (routing, headers, identity, fallback, access log), `proxy.forwarder` (sends
+  the request upstream with connect/read timeouts, breaker and health checks), and a one-line
+  announcement once the port is open.
+
+Events are dispatched by `proxy.dispatch.CuratedAddonManager`, which offers each event only to
+the addons that handle it and skips mitmproxy's per-flow `update` events (no addon here has
+that hook).
 
 Left out on purpose: `core` (interactive commands), `script` (Ficus is not a script host),
 `dumper` (the access log replaces it), `disable_h2c` (Ficus strips `Upgrade` itself),
@@ -21,6 +28,20 @@ smuggling-prone heads), `connection_strategy=lazy` (no connection to the legacy 
 request has been routed, possibly elsewhere), `keep_host_header` (the addon sets Host for the
 upstream itself and reports the client's in X-Forwarded-Host), `upstream_cert` off (no
 upstream round trip during a client's TLS handshake).
+
+Limits: `body_size_limit` (mitmproxy's own check, before any upstream connection) answers
+413 with its reason for a body over `--max-body`.
+
+Workers (`--workers N`, N > 1): this process becomes a small supervisor that starts N worker
+processes (`python -m proxy.server ... --worker-index I`), each a full curated master on the
+same port. mitmproxy 11.0.2 binds with `asyncio.start_server(handler, host, port)` in
+`ReverseInstance.listen`; a worker replaces that one method so its socket gets SO_REUSEPORT,
+and the kernel spreads new connections over the workers' accept queues (evenly, by a hash of
+the 4-tuple, unlike one shared queue where the busiest worker keeps winning). The supervisor
+restarts a worker that dies, stops all of them with SIGTERM on SIGTERM/SIGINT and then exits
+0, and exits with a worker's status if one fails before every worker has opened the port (a
+bad plan, a port in use). Each worker reports its readiness on an inherited pipe and finds its
+index in `FICUS_WORKER` (for per-worker stats).
 
 `python -m proxy.server` is what `manage.py runproxy` execs once it has resolved Ficus's
 settings, so the proxy process carries no Django (and import-linter keeps mitmproxy out of the
@@ -34,16 +55,31 @@ import argparse
 import asyncio
 import logging
 import os
+import select
 import signal
+import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
 
 from mitmproxy import ctx, exceptions, master, options
-from mitmproxy.addons import errorcheck, next_layer, proxyserver, tlsconfig
+from mitmproxy.addons import errorcheck, next_layer, proxyserver, termlog, tlsconfig
+from mitmproxy.proxy import mode_servers
 
 from proxy.addon import FicusAddon
+from proxy.dispatch import CuratedAddonManager, skip_debug_typechecks
+from proxy.forwarder import FICUS, HTTPX, MITMPROXY, Forwarder
+from proxy.guard import Guard
+
+READY_FD_ENV: Final = "FICUS_READY_FD"
+WORKER_ENV: Final = "FICUS_WORKER"
+LISTEN_BACKLOG: Final = 1024
+# A worker that dies sooner than this after its start is restarted after a pause that grows.
+CRASH_LOOP_SECONDS: Final = 2.0
+STOP_GRACE_SECONDS: Final = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,22 +93,56 @@ class ProxyConfig:
     confdir: Path
     # None: the addon reads FICUS_IDENTITY_KEY from the environment (never put it on argv).
     identity_key: str | None = None
+    workers: int = 1
+    # Set in the worker processes a supervisor starts (then the socket gets SO_REUSEPORT).
+    worker_index: int | None = None
+    forwarding: str = FICUS
+    connect_timeout: float = 3.0
+    read_timeout: float = 30.0
+    max_body: str = "10m"
+    breaker_failures: int = 5
+    breaker_cooldown: float = 10.0
 
 
 class _Announce:
-    """Say where the proxy listens once the socket is open (termlog is quiet below warnings)."""
+    """Say where the proxy listens once the socket is open (termlog is quiet below warnings),
+    and tell a supervisor this worker is ready."""
 
-    def __init__(self, legacy_url: str) -> None:
+    def __init__(self, legacy_url: str, worker_index: int | None = None) -> None:
         self._legacy_url = legacy_url
+        self._worker_index = worker_index
 
     def running(self) -> None:
         server = ctx.master.addons.get("proxyserver")  # type: ignore[no-untyped-call]
+        who = (
+            "Ficus proxy"
+            if self._worker_index is None
+            else f"Ficus proxy worker {self._worker_index}"
+        )
         for host, port, *_ in server.listen_addrs():
             print(
-                f"Ficus proxy listening on http://{host}:{port} (legacy: {self._legacy_url})",
+                f"{who} listening on http://{host}:{port} (legacy: {self._legacy_url})",
                 file=sys.stderr,
                 flush=True,
             )
+        ready_fd = os.environ.pop(READY_FD_ENV, None)
+        if ready_fd is not None:
+            try:
+                os.write(int(ready_fd), b"r")
+                os.close(int(ready_fd))
+            except (OSError, ValueError):
+                pass  # the supervisor is gone or was not ours; nothing to tell
+
+
+async def _listen_reuse_port(
+    self: mode_servers.AsyncioServerInstance[Any], host: str, port: int
+) -> list[asyncio.Server]:
+    """`AsyncioServerInstance.listen` for a reverse-mode TCP server, with SO_REUSEPORT."""
+    return [
+        await asyncio.start_server(
+            self.handle_stream, host, port, reuse_port=True, backlog=LISTEN_BACKLOG
+        )
+    ]
 
 
 def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
@@ -85,10 +155,16 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
         "validate_inbound_headers": True,
         "keep_host_header": True,
         "upstream_cert": False,
+        "body_size_limit": config.max_body,
         "termlog_verbosity": "warn",
         "ficus_plans": str(config.plans_dir),
         "ficus_legacy_db": config.legacy_db_url,
         "ficus_access_log": config.access_log,
+        "ficus_forwarding": config.forwarding,
+        "ficus_connect_timeout": config.connect_timeout,
+        "ficus_read_timeout": config.read_timeout,
+        "ficus_breaker_failures": config.breaker_failures,
+        "ficus_breaker_cooldown": config.breaker_cooldown,
     }
     if config.identity_key is not None:
         values["ficus_identity_key"] = config.identity_key
@@ -98,18 +174,38 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
 def build_master(config: ProxyConfig) -> master.Master:
     """The curated master, configured. Call from inside a running event loop."""
     config.confdir.mkdir(parents=True, exist_ok=True)
+    if config.worker_index is not None:
+        # Pinned to mitmproxy 11.0.2's ReverseInstance (tests/proxy/test_workers.py fails if a
+        # new mitmproxy stops calling it): the only place mitmproxy binds the reverse socket.
+        mode_servers.ReverseInstance.listen = _listen_reuse_port  # type: ignore[method-assign,assignment]
     opts = options.Options()
-    proxy = master.Master(opts, with_termlog=True)
+    # Deferred: each value is applied as soon as the addon declaring it is loaded, so the first
+    # `configure` an addon sees already has Ficus's values, never the defaults (the default
+    # plans directory could hold routes this proxy is not meant to serve).
+    opts.update_defer(**mitmproxy_options(config))  # type: ignore[no-untyped-call]
+    skip_debug_typechecks()
+    proxy = master.Master(opts)
+    # Events go only to the addons that handle them (proxy/dispatch.py); termlog is added here,
+    # as Master(with_termlog=True) would, but on the curated manager.
+    opts.changed.disconnect(proxy.addons._configure_all)
+    proxy.addons = CuratedAddonManager(proxy)
+    proxy._termlog_addon = termlog.TermLog()  # Master.done() uninstalls it
+    proxy.addons.add(proxy._termlog_addon)  # type: ignore[no-untyped-call]
     # mitmproxy's AddonManager and OptManager are not annotated, hence the ignores.
     proxy.addons.add(  # type: ignore[no-untyped-call]
         errorcheck.ErrorCheck(repeat_errors_on_stderr=True),
         proxyserver.Proxyserver(),  # type: ignore[no-untyped-call]
         next_layer.NextLayer(),
         tlsconfig.TlsConfig(),
+        Guard(),
         FicusAddon(),
-        _Announce(config.legacy_url),
+        Forwarder(),
+        _Announce(config.legacy_url, config.worker_index),
     )
-    opts.update(**mitmproxy_options(config))  # type: ignore[no-untyped-call]
+    if opts.deferred:
+        raise exceptions.OptionsError(  # type: ignore[no-untyped-call]
+            f"options no addon declares: {', '.join(sorted(opts.deferred))}"
+        )
     return proxy
 
 
@@ -126,12 +222,109 @@ def run(config: ProxyConfig) -> None:
     """Serve until SIGINT or SIGTERM. Raises mitmproxy's OptionsError on a bad configuration."""
     # A client that goes away mid-response must not kill the proxy.
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    for name in ("hpack", "asyncio"):
+    for name in ("hpack", "asyncio", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
     asyncio.run(serve(config))
 
 
-def parse_args(argv: Sequence[str] | None = None) -> ProxyConfig:
+class Supervisor:
+    """Starts `workers` worker processes on one port, restarts the dead, stops them all."""
+
+    def __init__(self, worker_argv: Sequence[str], workers: int) -> None:
+        self._argv = list(worker_argv)
+        self._count = workers
+        self._workers: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
+        self._pauses: dict[int, float] = {}
+        self._stopping = False
+
+    def _start(self, index: int, ready_fd: int | None) -> None:
+        env = {**os.environ, WORKER_ENV: str(index)}
+        env.pop(READY_FD_ENV, None)
+        pass_fds: tuple[int, ...] = ()
+        if ready_fd is not None:
+            env[READY_FD_ENV] = str(ready_fd)
+            pass_fds = (ready_fd,)
+        process = subprocess.Popen(
+            [*self._argv, "--worker-index", str(index)], env=env, pass_fds=pass_fds
+        )
+        self._workers[index] = (process, time.monotonic())
+
+    def _stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def _terminate_all(self) -> None:
+        for process, _started in self._workers.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process, _started in self._workers.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        read_end, write_end = os.pipe()
+        try:
+            for index in range(1, self._count + 1):
+                self._start(index, write_end)
+        finally:
+            os.close(write_end)  # only the workers hold it now
+        status = self._wait_until_ready(read_end)
+        os.close(read_end)
+        if status is not None:
+            self._terminate_all()
+            return status
+        print(f"Ficus proxy: {self._count} workers running", file=sys.stderr, flush=True)
+        while not self._stopping:
+            self._restart_the_dead()
+            time.sleep(0.2)
+        self._terminate_all()
+        return 0
+
+    def _wait_until_ready(self, read_end: int) -> int | None:
+        """None once every worker is ready; a failing worker's exit status otherwise."""
+        ready = 0
+        while ready < self._count and not self._stopping:
+            try:
+                readable, _, _ = select.select([read_end], [], [], 0.2)
+            except InterruptedError:
+                continue
+            if readable:
+                data = os.read(read_end, 64)
+                ready += len(data)
+            for process, _started in self._workers.values():
+                code = process.poll()
+                if code is not None:
+                    return code or 1
+        return None
+
+    def _restart_the_dead(self) -> None:
+        now = time.monotonic()
+        for index, (process, started) in list(self._workers.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            pause_until = self._pauses.get(index)
+            if pause_until is None:
+                quick = now - started < CRASH_LOOP_SECONDS
+                print(
+                    f"Ficus proxy: worker {index} exited with status {code}; restarting it",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                self._pauses[index] = now + (CRASH_LOOP_SECONDS if quick else 0.0)
+                continue
+            if now >= pause_until:
+                del self._pauses[index]
+                self._start(index, None)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str]]:
+    """The configuration, and the arguments a worker process is started with."""
     parser = argparse.ArgumentParser(
         prog="python -m proxy.server",
         description="Ficus's proxy process. Use `manage.py runproxy`, which fills in defaults.",
@@ -148,10 +341,28 @@ def parse_args(argv: Sequence[str] | None = None) -> ProxyConfig:
     )
     parser.add_argument("--access-log", required=True, help="access log path, or - for stderr")
     parser.add_argument("--confdir", required=True, type=Path, help="mitmproxy's CA directory")
-    args = parser.parse_args(argv)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--forwarding", choices=[FICUS, HTTPX, MITMPROXY], default=FICUS, help="who sends upstream"
+    )
+    parser.add_argument("--connect-timeout", type=float, default=3.0, help="seconds (504)")
+    parser.add_argument("--read-timeout", type=float, default=30.0, help="seconds (504)")
+    parser.add_argument("--max-body", default="10m", help="largest request body (413 above)")
+    parser.add_argument("--breaker-failures", type=int, default=5, help="to open a breaker")
+    parser.add_argument("--breaker-cooldown", type=float, default=10.0, help="seconds open")
+    parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(raw)
     if not args.legacy_db:
         parser.error("--legacy-db or LEGACY_DATABASE_URL is required")
-    return ProxyConfig(
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.breaker_failures < 1:
+        parser.error("--breaker-failures must be at least 1")
+    for name in ("connect_timeout", "read_timeout", "breaker_cooldown"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be more than 0 seconds")
+    config = ProxyConfig(
         listen_host=args.host,
         listen_port=args.port,
         legacy_url=args.legacy,
@@ -159,11 +370,23 @@ def parse_args(argv: Sequence[str] | None = None) -> ProxyConfig:
         legacy_db_url=args.legacy_db,
         access_log=args.access_log,
         confdir=args.confdir,
+        workers=args.workers,
+        worker_index=args.worker_index,
+        forwarding=args.forwarding,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        max_body=args.max_body,
+        breaker_failures=args.breaker_failures,
+        breaker_cooldown=args.breaker_cooldown,
     )
+    worker_argv = [sys.executable, "-m", "proxy.server", *raw]
+    return config, worker_argv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config = parse_args(argv)
+    config, worker_argv = parse_args(argv)
+    if config.workers > 1 and config.worker_index is None:
+        return Supervisor(worker_argv, config.workers).run()
     try:
         run(config)
     except exceptions.OptionsError as e:

@@ -4,16 +4,23 @@ Search takes what the front desk types: an MRN (`M0000123`, exact), a last-name 
 or `LAST,FIRST` prefixes (`korv,ma`). Names are stored upper case, so the query is upper-cased;
 LIKE wildcards in the input are escaped so `%` and `_` match themselves. At most 50 rows.
 SSNs leave this module masked as `XXX-XX-1234`; the full number is never rendered anywhere.
+
+`update_demographics` is the one write: contact details (and optionally the name parts) in a
+write transaction that locks the row first, stamping UPD_TS, so a concurrent edit is serialized
+and the later one wins whole (never a mix of two edits' fields).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
-from demo.legacy.db import Row, fetch_all, fetch_one
+from demo.legacy.db import Row, execute, fetch_all, fetch_one, for_update, write_transaction
+from demo.legacy.legacy_time import to_legacy_ts
 
 MIN_SEARCH_LENGTH = 2
 MAX_RESULTS = 50
@@ -24,6 +31,23 @@ _ORDER = f" ORDER BY LAST_NM, FIRST_NM, PAT_ID LIMIT {MAX_RESULTS}"
 
 class SearchTooShortError(ValueError):
     pass
+
+
+class PatientNotFoundError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Demographics:
+    """Validated contact details; `phone` "" clears it (NULL). None name parts stay unchanged."""
+
+    phone: str
+    addr1: str
+    city: str
+    st: str
+    zip: str
+    last_nm: str | None = None
+    first_nm: str | None = None
 
 
 def _like_prefix(text: str) -> str:
@@ -73,3 +97,33 @@ def mask_ssn(ssn: str | None) -> str | None:
         return None
     digits = re.sub(r"[^0-9]", "", ssn)
     return f"XXX-XX-{digits[-4:]}" if len(digits) >= 4 else "XXX-XX-XXXX"
+
+
+def update_demographics(engine: Engine, now: datetime, pat_id: int, change: Demographics) -> None:
+    """Write the contact details (and name parts given) and stamp UPD_TS, in one transaction."""
+    with write_transaction(engine) as conn:
+        current = fetch_one(
+            conn,
+            "SELECT PAT_ID, LAST_NM, FIRST_NM FROM PATIENT_MASTER"
+            f" WHERE PAT_ID = :pat_id{for_update(conn)}",
+            {"pat_id": pat_id},
+        )
+        if current is None:
+            raise PatientNotFoundError
+        execute(
+            conn,
+            "UPDATE PATIENT_MASTER SET LAST_NM = :last_nm, FIRST_NM = :first_nm, PHONE = :phone,"
+            " ADDR1 = :addr1, CITY = :city, ST = :st, ZIP = :zip, UPD_TS = :upd_ts"
+            " WHERE PAT_ID = :pat_id",
+            {
+                "pat_id": pat_id,
+                "last_nm": change.last_nm or current["LAST_NM"],
+                "first_nm": change.first_nm or current["FIRST_NM"],
+                "phone": change.phone or None,
+                "addr1": change.addr1,
+                "city": change.city,
+                "st": change.st,
+                "zip": change.zip,
+                "upd_ts": to_legacy_ts(now),
+            },
+        )

@@ -98,3 +98,62 @@ def date_param(query: Mapping[str, str], name: str) -> str:
     if parse_legacy_date(value) is None:
         raise errors.invalid_date()
     return value
+
+
+# Demographics (PUT /api/patients/{id}). Each field is a string; anything else is 304.
+# PHONE may be "" (the front desk clears a number it knows to be wrong; stored as NULL).
+_PHONE_CHARS = frozenset("0123456789() -")
+MAX_PHONE, MAX_ADDR1, MAX_CITY, MAX_LAST_NM, MAX_FIRST_NM = 14, 60, 30, 35, 25
+
+
+def phone_field(body: Body, name: str) -> str:
+    """`(NNN) NNN-NNNN` exactly, or "" to clear it."""
+    value = _required(body, name)
+    if not isinstance(value, str):
+        raise errors.invalid_value(name)
+    if value == "":
+        return ""
+    digits = [c for c in value if c.isdigit()]
+    well_formed = (
+        len(value) == MAX_PHONE
+        and set(value) <= _PHONE_CHARS
+        and value[0] == "("
+        and value[4:6] == ") "
+        and value[9] == "-"
+        and len(digits) == 10
+    )
+    if not well_formed:
+        raise errors.invalid_value(name)
+    return value
+
+
+def required_text_field(body: Body, name: str, max_length: int) -> str:
+    """A non-blank string of at most `max_length` characters, stored upper case as the app does."""
+    value = _required(body, name)
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > max_length:
+        raise errors.invalid_value(name)
+    return value.strip().upper()
+
+
+def name_part_field(body: Body, name: str, max_length: int) -> str:
+    """A LAST_NM or FIRST_NM: like required text, and without a comma (search splits on it)."""
+    value = required_text_field(body, name, max_length)
+    if "," in value:
+        raise errors.invalid_value(name)
+    return value
+
+
+def state_field(body: Body, name: str) -> str:
+    """Two ASCII letters; lower case is accepted and stored upper case."""
+    value = _required(body, name)
+    if not isinstance(value, str) or len(value) != 2 or not (value.isascii() and value.isalpha()):
+        raise errors.invalid_value(name)
+    return value.upper()
+
+
+def zip_field(body: Body, name: str) -> str:
+    """Five ASCII digits (ZIP is CHAR(5): no ZIP+4)."""
+    value = _required(body, name)
+    if not isinstance(value, str) or len(value) != 5 or not (value.isascii() and value.isdigit()):
+        raise errors.invalid_value(name)
+    return value

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from django.db import models
 
+from extracted.core.access_audit import AccessAuditEntry
+from extracted.core.outbox import OutboxEntry
+
 
 class Appointment(models.Model):
     class Status(models.TextChoices):
@@ -50,3 +53,36 @@ class Appointment(models.Model):
     def __str__(self) -> str:
         # No PHI: this string can reach logs and error reports.
         return f"Appointment {self.pk}"
+
+
+class Outbox(OutboxEntry):
+    """Changes reverse sync must carry to the legacy APPT_SCHED (aggregate `appointment`)."""
+
+    class Meta(OutboxEntry.Meta):
+        db_table = "ficus_outbox"
+        indexes = [models.Index(fields=["processed_at", "id"], name="appt_outbox_pending_ix")]
+
+
+class AccessAudit(AccessAuditEntry):
+    """Who read, searched or changed which appointment (shown to auditors only)."""
+
+    class Meta(AccessAuditEntry.Meta):
+        db_table = "ficus_access_audit"
+
+
+class ProviderBookingLock(models.Model):
+    """One row per provider, updated first by every write that can occupy the provider's slots.
+
+    The slot check and the insert must not interleave with another booking for the same
+    provider. Updating this row takes a row lock on PostgreSQL/MariaDB and SQLite's write lock
+    before the check reads anything, on every backend alike (no advisory-lock dialects).
+    """
+
+    provider_id = models.IntegerField(primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "appointments_provider_lock"
+
+    def __str__(self) -> str:
+        return f"provider lock {self.pk}"

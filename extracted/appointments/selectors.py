@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from extracted.appointments.models import Appointment
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from extracted.appointments.models import AccessAudit, Appointment
 
 # APPT_ID is a 32-bit INTEGER; a larger id cannot exist, and asking PostgreSQL for one would
 # fail with "integer out of range" instead of simply finding nothing.
@@ -13,3 +16,31 @@ def appointment_get(*, appointment_id: int) -> Appointment | None:
     if not 0 < appointment_id <= _MAX_ID:
         return None
     return Appointment.objects.filter(pk=appointment_id).first()
+
+
+def appointments_for_day(*, provider_id: int, day: date, zone_name: str) -> list[Appointment]:
+    """One provider's appointments on one local day, in the legacy order (APPT_TM, APPT_ID).
+
+    Within a local day the UTC start orders exactly as the wall-clock time does (a DST gap time
+    cannot be stored, and an ambiguous one is read as its first occurrence).
+    """
+    zone = ZoneInfo(zone_name)
+    start = datetime.combine(day, time(0, 0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
+    return list(
+        Appointment.objects.filter(
+            provider_id=provider_id, starts_at__gte=start, starts_at__lt=end
+        ).order_by("starts_at", "id")
+    )
+
+
+def access_audit_entries(
+    *, record_id: str | None, login: str | None, limit: int
+) -> list[AccessAudit]:
+    """The newest audit rows (optionally of one record and/or one login), newest first."""
+    rows = AccessAudit.objects.all()
+    if record_id is not None:
+        rows = rows.filter(record_type="appointment", record_id=record_id)
+    if login is not None:
+        rows = rows.filter(login=login)
+    return list(rows.order_by("-id")[:limit])

@@ -13,18 +13,41 @@ Existing rows are locked (SELECT ... FOR UPDATE on PostgreSQL/MariaDB; SQLite se
 writers) so two appliers can never interleave read-compare-write on a key. A concurrent insert
 of the same new key makes the batch fail with IntegrityError and roll back as a whole; the
 caller has not advanced its checkpoint, so the next pass re-applies it (at-least-once delivery,
-exactly-once effect).
+exactly-once effect). The statements themselves are the shared `extracted.core.sink` (one
+version read per batch, then prepared UPDATE/INSERT through executemany).
+`delete_legacy_appointments` removes the copies whose legacy rows are gone (state-based, no
+version to compare: the row no longer exists).
+
+`book_appointment`, `reschedule_appointment` and `cancel_appointment` are the clinical writes
+of the service's own faces. Each runs in one transaction of the service database that also
+holds its outbox row (aggregate `appointment`, for reverse sync) and its access-audit row, and
+each follows the legacy app's rules in the legacy app's order: the patient must exist, then
+the provider, then the slot must be free (overlap with a booked or arrived appointment of the
+same provider on the same local day), and only then is an id taken from LEGACY_SEQ. A write
+first updates the provider's `ProviderBookingLock` row, so two bookings for one provider
+serialize on every backend instead of both passing the slot check. Every write moves
+`source_updated_at` strictly forward (whole seconds, like UPD_TS), so reverse sync's version
+guard sees it as newer than anything the legacy row had. What lies outside this database (the
+legacy patient/provider rows and the id counter) comes in through a `LegacyDirectory`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
 
-from extracted.appointments.models import Appointment
-from legacy_adapter.mapping import AppointmentRecord
+from extracted.appointments.models import AccessAudit, Appointment, Outbox, ProviderBookingLock
+from extracted.core import access_audit
+from extracted.core.outbox import UPSERT, record_change
+from extracted.core.sink import ApplyResult, VersionedTable
+from legacy_adapter.mapping import AppointmentRecord, LocalDateTimeCodec
+from proxy.identity import Identity
 
 APPOINTMENTS_DB = "appointments"
 _COPIED_FIELDS = (
@@ -39,56 +62,209 @@ _COPIED_FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ApplyResult:
-    """What one apply did; the three counts add up to the number of records given."""
-
-    applied: int = 0
-    unchanged: int = 0
-    skipped_older: int = 0
-
-
-def _same_content(row: Appointment, record: AppointmentRecord) -> bool:
-    return all(getattr(row, name) == getattr(record, name) for name in _COPIED_FIELDS)
-
-
-def _copy_into(row: Appointment, record: AppointmentRecord) -> Appointment:
-    for name in _COPIED_FIELDS:
-        setattr(row, name, getattr(record, name))
-    return row
+_SINK = VersionedTable(Appointment, _COPIED_FIELDS, using=APPOINTMENTS_DB)
 
 
 @transaction.atomic(using=APPOINTMENTS_DB)
 def apply_legacy_appointments(*, records: Iterable[AppointmentRecord]) -> ApplyResult:
     """Upsert `records` (one batch, one transaction) under the version guard described above."""
-    newest: dict[int, AppointmentRecord] = {}
-    older = 0
-    for record in records:
-        seen = newest.get(record.id)
-        if seen is not None and record.source_updated_at < seen.source_updated_at:
-            older += 1
-            continue
-        if seen is not None:
-            older += 1  # the batch itself holds an older copy of this key; it loses
-        newest[record.id] = record
+    return _SINK.upsert(records)
 
-    stored = Appointment.objects.select_for_update().in_bulk(list(newest))
-    to_create: list[Appointment] = []
-    to_update: list[Appointment] = []
-    unchanged = 0
-    for key, record in newest.items():
-        row = stored.get(key)
-        if row is None:
-            to_create.append(_copy_into(Appointment(id=key), record))
-        elif record.source_updated_at < row.source_updated_at:
-            older += 1
-        elif _same_content(row, record):
-            unchanged += 1
-        else:
-            to_update.append(_copy_into(row, record))
 
-    Appointment.objects.bulk_create(to_create, batch_size=500)
-    Appointment.objects.bulk_update(to_update, _COPIED_FIELDS, batch_size=500)
-    return ApplyResult(
-        applied=len(to_create) + len(to_update), unchanged=unchanged, skipped_older=older
+@transaction.atomic(using=APPOINTMENTS_DB)
+def delete_legacy_appointments(*, ids: Iterable[int]) -> int:
+    """Delete the copies of appointments whose legacy rows are gone; returns how many went."""
+    return _SINK.delete(ids)
+
+
+AGGREGATE = "appointment"
+_OCCUPYING = (Appointment.Status.BOOKED, Appointment.Status.ARRIVED)
+
+
+class BookingError(Exception):
+    """A write the legacy rules refuse; the legacy face maps each subclass to its error body."""
+
+
+class AppointmentNotFoundError(BookingError):
+    pass
+
+
+class UnknownPatientError(BookingError):
+    pass
+
+
+class UnknownProviderError(BookingError):
+    pass
+
+
+class SlotTakenError(BookingError):
+    pass
+
+
+class AlreadyCancelledError(BookingError):
+    pass
+
+
+class LegacyDirectory(Protocol):
+    """What a booking needs from outside the service database (see legacy_directory.py)."""
+
+    def patient_display_name(self, patient_id: int) -> str | None: ...
+
+    def provider_exists(self, provider_id: int) -> bool: ...
+
+    def next_appointment_id(self) -> int: ...
+
+
+def _codec() -> LocalDateTimeCodec:
+    return LocalDateTimeCodec(ZoneInfo(settings.FICUS_HOSPITAL_TZ))
+
+
+def _minutes(hhmm: str) -> int:
+    return int(hhmm[:2]) * 60 + int(hhmm[2:])
+
+
+def _next_version(previous: datetime | None, now: datetime) -> datetime:
+    """`now` in whole seconds, but always after `previous` (UPD_TS has one-second resolution)."""
+    candidate = now.replace(microsecond=0)
+    if previous is not None and candidate <= previous:
+        candidate = previous.replace(microsecond=0) + timedelta(seconds=1)
+    return candidate
+
+
+def _lock_provider(provider_id: int) -> None:
+    locks = ProviderBookingLock.objects.using(APPOINTMENTS_DB)
+    if locks.filter(pk=provider_id).update(version=F("version") + 1):
+        return
+    try:
+        with transaction.atomic(using=APPOINTMENTS_DB):
+            locks.create(provider_id=provider_id, version=1)
+    except IntegrityError:
+        # Another writer created it first and holds it now: wait for it like any other.
+        locks.filter(pk=provider_id).update(version=F("version") + 1)
+
+
+def _check_slot(
+    provider_id: int, starts_at: datetime, duration: int, *, ignore_id: int | None
+) -> None:
+    """SlotTakenError if [start, start + duration) meets a B/A appointment that local day.
+
+    The legacy rule compares wall-clock minutes within one APPT_DT, so this does the same on
+    the local date and time of each candidate (a generous UTC window, then the exact filter).
+    """
+    codec = _codec()
+    day, hhmm = codec.encode(starts_at)
+    start = _minutes(hhmm)
+    end = start + duration
+    candidates = Appointment.objects.filter(
+        provider_id=provider_id,
+        status__in=_OCCUPYING,
+        starts_at__gte=starts_at - timedelta(days=1),
+        starts_at__lt=starts_at + timedelta(days=1),
     )
+    if ignore_id is not None:
+        candidates = candidates.exclude(pk=ignore_id)
+    for other in candidates:
+        other_day, other_hhmm = codec.encode(other.starts_at)
+        if other_day != day:
+            continue
+        other_start = _minutes(other_hhmm)
+        if start < other_start + other.duration_minutes and other_start < end:
+            raise SlotTakenError
+
+
+def _record(appointment: Appointment, actor: Identity, action: str) -> None:
+    record_change(
+        Outbox,
+        aggregate=AGGREGATE,
+        key=appointment.pk,
+        operation=UPSERT,
+        request_id=actor.request_id,
+    )
+    access_audit.record_access(AccessAudit, actor, action, AGGREGATE, appointment.pk)
+
+
+@transaction.atomic(using=APPOINTMENTS_DB)
+def book_appointment(
+    *,
+    directory: LegacyDirectory,
+    patient_id: int,
+    provider_id: int,
+    starts_at: datetime,
+    duration_minutes: int,
+    reason: str,
+    actor: Identity,
+    now: datetime,
+) -> Appointment:
+    """Book a new appointment (status booked) with an id from LEGACY_SEQ."""
+    patient_name = directory.patient_display_name(patient_id)
+    if patient_name is None:
+        raise UnknownPatientError
+    if not directory.provider_exists(provider_id):
+        raise UnknownProviderError
+    _lock_provider(provider_id)
+    _check_slot(provider_id, starts_at, duration_minutes, ignore_id=None)
+    appointment = Appointment(
+        id=directory.next_appointment_id(),
+        patient_id=patient_id,
+        patient_display_name=patient_name,
+        provider_id=provider_id,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        status=Appointment.Status.BOOKED,
+        reason=reason,
+        source_updated_at=_next_version(None, now),
+    )
+    appointment.save(using=APPOINTMENTS_DB, force_insert=True)
+    _record(appointment, actor, access_audit.CREATE)
+    return appointment
+
+
+def _locked(appointment_id: int) -> Appointment:
+    found = Appointment.objects.select_for_update().filter(pk=appointment_id).first()
+    if found is None:
+        raise AppointmentNotFoundError
+    if found.status == Appointment.Status.CANCELLED:
+        raise AlreadyCancelledError
+    return found
+
+
+@transaction.atomic(using=APPOINTMENTS_DB)
+def reschedule_appointment(
+    *,
+    directory: LegacyDirectory,
+    appointment_id: int,
+    starts_at: datetime,
+    duration_minutes: int | None,
+    provider_id: int | None,
+    reason: str | None,
+    actor: Identity,
+    now: datetime,
+) -> Appointment:
+    """Move an appointment; None keeps the current duration, provider or reason."""
+    appointment = _locked(appointment_id)
+    # As legacy: only a provider the request names must exist.
+    if provider_id is not None and not directory.provider_exists(provider_id):
+        raise UnknownProviderError
+    new_provider = appointment.provider_id if provider_id is None else provider_id
+    new_duration = appointment.duration_minutes if duration_minutes is None else duration_minutes
+    _lock_provider(new_provider)
+    _check_slot(new_provider, starts_at, new_duration, ignore_id=appointment.pk)
+    appointment.provider_id = new_provider
+    appointment.starts_at = starts_at
+    appointment.duration_minutes = new_duration
+    if reason is not None:
+        appointment.reason = reason
+    appointment.source_updated_at = _next_version(appointment.source_updated_at, now)
+    appointment.save(using=APPOINTMENTS_DB)
+    _record(appointment, actor, access_audit.UPDATE)
+    return appointment
+
+
+@transaction.atomic(using=APPOINTMENTS_DB)
+def cancel_appointment(*, appointment_id: int, actor: Identity, now: datetime) -> Appointment:
+    appointment = _locked(appointment_id)
+    appointment.status = Appointment.Status.CANCELLED
+    appointment.source_updated_at = _next_version(appointment.source_updated_at, now)
+    appointment.save(using=APPOINTMENTS_DB, update_fields=["status", "source_updated_at"])
+    _record(appointment, actor, access_audit.CANCEL)
+    return appointment

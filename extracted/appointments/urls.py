@@ -1,15 +1,39 @@
-"""URLs of the appointments service. Legacy paths have no trailing slash, exactly as legacy."""
+"""URLs of the appointments service. Legacy paths have no trailing slash, exactly as legacy.
+
+The /v2 API and FHIR routes live in `urls_v2.py` (included when present); the auditors' query
+comes first so `access-audit` is never taken for an appointment id.
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path
+from importlib.util import find_spec
 
-from extracted.appointments import legacy_views
+from django.urls import URLPattern, URLResolver, include, path
 
-urlpatterns: list[URLPattern] = [
+from extracted.appointments import audit_views, legacy_views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path(
+        "api/appointments",
+        legacy_views.appointments_collection,
+        name="legacy-appointments",
+    ),
     path(
         "api/appointments/<legacy_id:appointment_id>",
         legacy_views.appointment_detail,
         name="legacy-appointment-detail",
     ),
+    path(
+        "api/appointments/<legacy_id:appointment_id>/cancel",
+        legacy_views.appointment_cancel,
+        name="legacy-appointment-cancel",
+    ),
+    path(
+        "v2/appointments/access-audit",
+        audit_views.access_audit,
+        name="appointments-access-audit",
+    ),
 ]
+
+if find_spec("extracted.appointments.urls_v2") is not None:
+    urlpatterns.append(path("", include("extracted.appointments.urls_v2")))

@@ -57,6 +57,18 @@ def usable_identity_key() -> bytes | None:
         return None
 
 
+def verified_identity(request: HttpRequest, *, now: float) -> Identity:
+    """The identity the proxy signed for this request; raises InvalidIdentityError.
+
+    Shared by `require_identity`, the dry-run middleware and the /v2 API's authentication, so
+    there is one reading of the header. A missing or short key is an error too (never a guess).
+    """
+    key = usable_identity_key()
+    if key is None:
+        raise InvalidIdentityError("FICUS_IDENTITY_KEY is unset or too short")
+    return verify_identity(request.META.get(_META_KEY), key, now)
+
+
 def _route(request: HttpRequest) -> str:
     match = request.resolver_match
     return f"/{match.route}" if match is not None else "<unrouted>"
@@ -76,15 +88,8 @@ def require_identity(
     ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-            key = usable_identity_key()
-            if key is None:
-                logger.error(
-                    "identity refused on %s: FICUS_IDENTITY_KEY is unset or too short",
-                    _route(request),
-                )
-                return legacy_error_response(NOT_LOGGED_IN)
             try:
-                identity = verify_identity(request.META.get(_META_KEY), key, clock())
+                identity = verified_identity(request, now=clock())
             except InvalidIdentityError as e:
                 # The reason comes from the codec and never contains the token itself.
                 logger.warning("identity refused on %s: %s", _route(request), e)

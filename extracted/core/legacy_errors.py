@@ -32,8 +32,33 @@ NOT_LOGGED_IN = LegacyError(401, 101, "NOT LOGGED IN")
 ACCESS_DENIED = LegacyError(403, 102, "ACCESS DENIED")
 METHOD_NOT_ALLOWED = LegacyError(405, 103, "METHOD NOT ALLOWED")
 APPOINTMENT_NOT_FOUND = LegacyError(404, 201, "APPOINTMENT NOT FOUND")
+PATIENT_NOT_FOUND = LegacyError(404, 202, "PATIENT NOT FOUND")
+BAD_REQUEST = LegacyError(400, 300, "BAD REQUEST")
+INVALID_DATE = LegacyError(400, 302, "INVALID DATE")
+INVALID_TIME = LegacyError(400, 303, "INVALID TIME")
+UNKNOWN_PATIENT = LegacyError(400, 305, "UNKNOWN PATIENT")
+UNKNOWN_PROVIDER = LegacyError(400, 305, "UNKNOWN PROVIDER")
+SEARCH_TOO_SHORT = LegacyError(400, 306, "SEARCH TOO SHORT")
+SLOT_NOT_AVAILABLE = LegacyError(409, 401, "SLOT NOT AVAILABLE")
+ALREADY_CANCELLED = LegacyError(409, 402, "APPOINTMENT ALREADY CANCELLED")
 # Not in the contract table, but what the legacy app answers on an unexpected failure.
 INTERNAL_ERROR = LegacyError(500, 900, "INTERNAL ERROR")
+
+
+def missing_field(name: str) -> LegacyError:
+    return LegacyError(400, 301, f"MISSING FIELD {name.upper()}")
+
+
+def invalid_value(name: str) -> LegacyError:
+    return LegacyError(400, 304, f"INVALID VALUE {name.upper()}")
+
+
+class LegacyApiError(Exception):
+    """Raised by legacy-face validation and caught by the view, which answers `error`."""
+
+    def __init__(self, error: LegacyError) -> None:
+        super().__init__(f"{error.status} {error.code} {error.message}")
+        self.error = error
 
 
 def legacy_json_response(payload: Any, *, status: int = 200) -> HttpResponse:

@@ -1,12 +1,15 @@
-"""One real demo stack (legacy app, appointments service, proxy, sync worker) for the e2e tests.
+"""Real demo stacks (legacy app, both services, proxy, sync worker) for the e2e tests.
 
-It runs on free loopback ports in a temporary directory, started and stopped by the same
-`demo.launcher.Stack` that `make demo` uses.
+They run on free loopback ports in temporary directories, started and stopped by the same
+`demo.launcher.Stack` that `make demo` uses. `stack` is shared by the package's read-mostly
+tests; a test that moves routes through the control plane starts its own with `started_stack`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -16,11 +19,17 @@ from tests.support.ports import free_port
 ANCHOR = "20261116"  # a Monday: a full working day of appointments
 
 
-@pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def started_stack(var_dir: Path) -> Iterator[Stack]:
     config = StackConfig(
-        var_dir=tmp_path_factory.mktemp("demo-var"),
-        ports=Ports(proxy=free_port(), legacy=free_port(), appointments=free_port()),
+        var_dir=var_dir,
+        ports=Ports(
+            proxy=free_port(),
+            legacy=free_port(),
+            control=free_port(),
+            appointments=free_port(),
+            patients=free_port(),
+        ),
         patients=80,
         appointments=600,
         anchor=ANCHOR,
@@ -35,3 +44,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         exits = dict(running.stop())
         # Every process must have stopped on SIGTERM, not been killed after the grace period.
         assert all(code in (0, -15) for code in exits.values()), exits
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with started_stack(tmp_path_factory.mktemp("demo-var")) as running:
+        yield running

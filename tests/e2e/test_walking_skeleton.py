@@ -1,17 +1,14 @@
 """The walking skeleton end to end: real processes on free loopback ports, as `make demo` runs them.
 
-A clinician logs in through the proxy and uses the unchanged legacy front end. The one migrated
-route, `GET /api/appointments/{id}`, is answered by the extracted appointments service, and
-every other request by the legacy app: the proxy's access log says which upstream served each.
+A clinician logs in through the proxy and uses the unchanged legacy front end. The migrated
+routes, `GET /api/appointments/{id}` and the patient reads, are answered by the extracted
+services, and every other request by the legacy app: the proxy's access log says which upstream
+served each.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import pytest
@@ -19,20 +16,12 @@ from sqlalchemy import create_engine, select
 
 from demo.launcher import Stack
 from legacy_adapter.schema import ApptSched, PatientMaster
+from tests.e2e.clients import access_log, logged_in, wait_for_log_lines
 from tests.e2e.conftest import ANCHOR
 
 pytestmark = pytest.mark.e2e
 
 MIGRATED_TEMPLATE = "/api/appointments/{id:int}"
-
-
-@contextmanager
-def _logged_in(base_url: str, login: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=10) as client:
-        response = client.post("/login", data={"login": login, "password": "demo"})
-        assert response.status_code == 302, response.text
-        assert "SESSID" in client.cookies
-        yield client
 
 
 def _booked_appointment(stack: Stack) -> tuple[int, int]:
@@ -49,26 +38,10 @@ def _booked_appointment(stack: Stack) -> tuple[int, int]:
     return row.APPT_ID, row.PROV_ID
 
 
-def _access_log(stack: Stack) -> list[dict[str, Any]]:
-    lines = stack.config.access_log.read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-def _wait_for_log_lines(stack: Stack, count: int) -> list[dict[str, Any]]:
-    # The proxy writes its log line as the response completes; allow it a moment to land.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        entries = _access_log(stack)
-        if len(entries) >= count:
-            return entries
-        time.sleep(0.05)
-    return _access_log(stack)
-
-
 def test_the_clinicians_appointment_book_loads_unchanged_through_the_proxy(stack: Stack) -> None:
     _, provider = _booked_appointment(stack)
     page = f"/schedule?prov={provider}&date={ANCHOR}"
-    with _logged_in(stack.config.proxy_url, "clinician") as via_proxy:
+    with logged_in(stack.config.proxy_url, "clinician") as via_proxy:
         proxied = via_proxy.get(page)
         with httpx.Client(
             base_url=stack.config.url(stack.config.ports.legacy), timeout=10
@@ -91,8 +64,8 @@ def test_the_migrated_route_is_served_by_the_service_and_everything_else_by_lega
     stack: Stack,
 ) -> None:
     appointment, provider = _booked_appointment(stack)
-    before = len(_access_log(stack))
-    with _logged_in(stack.config.proxy_url, "clinician") as clinician:
+    before = len(access_log(stack))
+    with logged_in(stack.config.proxy_url, "clinician") as clinician:
         day = clinician.get("/api/appointments", params={"prov": provider, "date": ANCHOR})
         one = clinician.get(f"/api/appointments/{appointment}")
         chart = clinician.get("/patients", params={"q": "ZZ"})
@@ -101,7 +74,7 @@ def test_the_migrated_route_is_served_by_the_service_and_everything_else_by_lega
     # The service answers in the legacy contract, with the data the legacy app holds.
     assert one.json() == listed[appointment]
 
-    entries = _wait_for_log_lines(stack, before + 4)[before:]
+    entries = wait_for_log_lines(stack, before + 4)[before:]
     served = {(e["method"], e["route"]): e["upstream"] for e in entries}
     assert served[("GET", MIGRATED_TEMPLATE)] == "appointments"
     others = [e for e in entries if e["route"] != MIGRATED_TEMPLATE]
@@ -127,14 +100,14 @@ def test_an_outsider_gets_the_legacy_401_from_the_service(stack: Stack) -> None:
 
 def test_an_auditor_is_refused_patient_data_by_the_service(stack: Stack) -> None:
     appointment, _ = _booked_appointment(stack)
-    with _logged_in(stack.config.proxy_url, "auditor") as auditor:
+    with logged_in(stack.config.proxy_url, "auditor") as auditor:
         response = auditor.get(f"/api/appointments/{appointment}")
     assert (response.status_code, response.json()) == (403, {"ERR": "ACCESS DENIED", "CODE": 102})
 
 
 def test_a_reschedule_in_the_legacy_app_reaches_the_service(stack: Stack) -> None:
     appointment, _ = _booked_appointment(stack)
-    with _logged_in(stack.config.proxy_url, "scheduler") as scheduler:
+    with logged_in(stack.config.proxy_url, "scheduler") as scheduler:
         current = scheduler.get(f"/api/appointments/{appointment}").json()
         # Move it to a slot no one else can hold: 1945 on the anchor day is outside clinic hours.
         moved = scheduler.put(
@@ -147,28 +120,42 @@ def test_a_reschedule_in_the_legacy_app_reaches_the_service(stack: Stack) -> Non
         assert own.json()["APPT_TM"] == "1945"
     # A clinician, who wrote nothing, is served by the service; the forward sync worker carries
     # the legacy write to the service's database.
-    with _logged_in(stack.config.proxy_url, "clinician") as clinician:
+    with logged_in(stack.config.proxy_url, "clinician") as clinician:
         deadline = time.monotonic() + 30
-        before = len(_access_log(stack))
+        before = len(access_log(stack))
         seen = clinician.get(f"/api/appointments/{appointment}").json()["APPT_TM"]
         while time.monotonic() < deadline and seen != "1945":
             time.sleep(0.2)
             seen = clinician.get(f"/api/appointments/{appointment}").json()["APPT_TM"]
     assert seen == "1945"
-    reads = [e for e in _access_log(stack)[before:] if e["route"] == MIGRATED_TEMPLATE]
+    reads = [e for e in access_log(stack)[before:] if e["route"] == MIGRATED_TEMPLATE]
     assert reads
     assert {(e["upstream"], e["reason"]) for e in reads} == {("appointments", "route")}
 
 
 def test_a_refused_write_does_not_pin_the_session(stack: Stack) -> None:
     appointment, _ = _booked_appointment(stack)
-    with _logged_in(stack.config.proxy_url, "scheduler") as scheduler:
-        before = len(_access_log(stack))
+    with logged_in(stack.config.proxy_url, "scheduler") as scheduler:
+        before = len(access_log(stack))
         cancelled_elsewhere = scheduler.post("/api/appointments/999999999/cancel")
         assert cancelled_elsewhere.status_code == 404  # a refused write pins nothing
         scheduler.get(f"/api/appointments/{appointment}")
-        reads = [e for e in _access_log(stack)[before:] if e["route"] == MIGRATED_TEMPLATE]
+        reads = [e for e in access_log(stack)[before:] if e["route"] == MIGRATED_TEMPLATE]
     assert [(e["upstream"], e["reason"]) for e in reads] == [("appointments", "route")]
+
+
+def test_patient_reads_are_served_by_the_patients_service(stack: Stack) -> None:
+    with logged_in(stack.config.proxy_url, "clinician") as clinician:
+        before = len(access_log(stack))
+        search = clinician.get("/api/patients", params={"q": "MO"})
+        assert search.status_code == 200, search.text
+        chart = clinician.get("/api/patients/1")
+        assert chart.status_code == 200, chart.text
+        assert chart.json()["SSN"].startswith("XXX-XX-")  # masked, as legacy does
+        entries = wait_for_log_lines(stack, before + 2)[before:]
+    served = {(e["route"], e["upstream"]) for e in entries}
+    assert ("/api/patients", "patients") in served
+    assert ("/api/patients/{id:int}", "patients") in served
 
 
 def test_the_stack_logs_no_patient_identifiers(stack: Stack) -> None:
@@ -177,7 +164,11 @@ def test_the_stack_logs_no_patient_identifiers(stack: Stack) -> None:
     with engine.connect() as conn:
         patients = conn.execute(
             select(
-                PatientMaster.MRN, PatientMaster.SSN, PatientMaster.LAST_NM, PatientMaster.FIRST_NM
+                PatientMaster.MRN,
+                PatientMaster.SSN,
+                PatientMaster.LAST_NM,
+                PatientMaster.FIRST_NM,
+                PatientMaster.DOB,
             )
         ).all()
     engine.dispose()
@@ -188,4 +179,10 @@ def test_the_stack_logs_no_patient_identifiers(stack: Stack) -> None:
             assert patient.SSN not in logs
         assert patient.MRN not in logs
         assert f"{patient.LAST_NM}, {patient.FIRST_NM}" not in logs
+        # Birth dates in both spellings (legacy CHAR(8) and the modern API's ISO date). Only
+        # pre-2020 ones: a recent birth date can equal a log timestamp's date by chance.
+        if patient.DOB < "2020":
+            iso = f"{patient.DOB[:4]}-{patient.DOB[4:6]}-{patient.DOB[6:]}"
+            assert patient.DOB not in logs
+            assert iso not in logs
     assert "q=ZZ" not in logs

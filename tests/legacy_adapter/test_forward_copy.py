@@ -1,9 +1,4 @@
-"""Forward copy legacy → appointments service, through the real service sink.
-
-Each test gets a fresh legacy database (SQLite file; PostgreSQL and MariaDB for the tests
-marked `databases`) and the service's test database, and checks what arrived on the service
-side, not just what the copier says.
-"""
+"""Backfill legacy → appointments service in checkpointed key ranges, through the real sink."""
 
 from __future__ import annotations
 
@@ -11,13 +6,15 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, select, update
 
 from extracted.appointments.models import Appointment
-from extracted.appointments.services import apply_legacy_appointments
 from legacy_adapter import migrations
-from legacy_adapter.checkpoints import BACKFILL, DONE, INCREMENTAL, RUNNING
-from legacy_adapter.forward_copy import FORWARD, AppointmentsForwardCopy
+from legacy_adapter.checkpoints import BACKFILL, DONE, RUNNING
+from legacy_adapter.features import feature_sync
+from legacy_adapter.ficus_tables import dead_letter
+from legacy_adapter.forward_apply import FORWARD
+from legacy_adapter.forward_copy import AppointmentsForwardCopy, Backfill
 from legacy_adapter.schema import ApptSched
 from tests.legacy_adapter.legacy_db import (
     add_appointments,
@@ -27,9 +24,6 @@ from tests.legacy_adapter.legacy_db import (
 )
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
-
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-ZONE = "America/Chicago"
 
 
 @pytest.fixture
@@ -43,7 +37,7 @@ def legacy(legacy_database_url):
     engine.dispose()
 
 
-def seed(engine, count: int, **changes) -> None:
+def seed(engine, count: int) -> None:
     add_appointments(
         engine,
         [
@@ -52,17 +46,15 @@ def seed(engine, count: int, **changes) -> None:
                 PAT_ID=1 + key % 2,
                 APPT_TM=f"{8 + key % 9:02d}{(key * 5) % 60:02d}",
                 UPD_TS=f"202611200{key % 10}{key % 60:02d}00",
-                **changes,
             )
             for key in range(1, count + 1)
         ],
     )
 
 
-def copier(engine, sink=apply_legacy_appointments, batch_size: int = 7) -> AppointmentsForwardCopy:
-    return AppointmentsForwardCopy(
-        engine, sink, zone_name=ZONE, batch_size=batch_size, clock=lambda: NOW
-    )
+def backfill(engine, sink=None, batch_size: int = 7) -> Backfill:
+    sync = feature_sync("appointments")
+    return Backfill(engine, sync.source, sink or sync.target.backfill_apply, batch_size=batch_size)
 
 
 def edit(engine, appt_id: int, **values) -> None:
@@ -76,82 +68,82 @@ def stored() -> dict[int, Appointment]:
 
 def test_backfill_copies_every_row_in_bounded_batches(legacy):
     seed(legacy, 25)
-    batch_sizes: list[int] = []
+    sizes: list[int] = []
+    sink = feature_sync("appointments").target.backfill_apply
 
     def counting_sink(*, records):
-        batch_sizes.append(len(records))
-        return apply_legacy_appointments(records=records)
+        sizes.append(len(records))
+        return sink(records=records)
 
-    report = copier(legacy, counting_sink).backfill()
+    report = backfill(legacy, counting_sink).run()
 
     assert (report.read, report.applied, report.failed, report.total) == (25, 25, 0, 25)
-    assert batch_sizes == [7, 7, 7, 4]
+    assert sizes == [7, 7, 7, 4]
     rows = stored()
     assert sorted(rows) == list(range(1, 26))
     assert rows[4].patient_display_name == "DOE, JANE"
-    assert rows[5].patient_display_name == "ROE, RICHARD"
     assert rows[5].starts_at == datetime(2026, 11, 21, 19, 25, tzinfo=UTC)  # 13:25 CST
-    assert rows[5].status == Appointment.Status.BOOKED
-
-
-def test_backfill_records_where_it_got_and_hands_the_watermark_over(legacy):
-    seed(legacy, 25)
-    job = copier(legacy)
-
-    job.backfill()
-
-    done = job.checkpoints.get("appointments", FORWARD, BACKFILL)
-    incremental = job.checkpoints.get("appointments", FORWARD, INCREMENTAL)
-    assert done is not None
-    assert (done.state, done.last_key) == (DONE, 25)
-    assert incremental is not None
-    assert (
-        incremental.watermark == "20261120091900"
-    )  # MAX(UPD_TS) when the backfill started (key 19)
 
 
 def test_an_interrupted_backfill_resumes_after_the_last_saved_key(legacy):
     seed(legacy, 25)
     calls = []
+    sink = feature_sync("appointments").target.backfill_apply
 
     def failing_on_third_batch(*, records):
-        calls.append([r.id for r in records])
-        if len(calls) == 3:
+        calls.append(len(records))
+        if len(calls) >= 3:  # and stays away: the chunk is tried three times, then given up
             raise RuntimeError("service database went away")
-        return apply_legacy_appointments(records=records)
+        return sink(records=records)
 
     with pytest.raises(RuntimeError):
-        copier(legacy, failing_on_third_batch).backfill()
-    job = copier(legacy)
+        backfill(legacy, failing_on_third_batch).run()
+    job = backfill(legacy)
     interrupted = job.checkpoints.get("appointments", FORWARD, BACKFILL)
     assert interrupted is not None
     assert (interrupted.state, interrupted.last_key) == (RUNNING, 14)
-    assert sorted(stored()) == list(range(1, 15))
+    assert calls == [7, 7, 7, 7, 7]
 
-    resumed = job.backfill()
+    resumed = job.run()
 
     assert resumed.resumed_after == 14
     assert (resumed.read, resumed.applied) == (11, 11)
     assert sorted(stored()) == list(range(1, 26))
+    done = job.checkpoints.get("appointments", FORWARD, BACKFILL)
+    assert done is not None
+    assert (done.state, done.last_key) == (DONE, 25)
 
 
 def test_a_finished_backfill_run_again_starts_over_and_changes_nothing(legacy):
     seed(legacy, 10)
-    copier(legacy).backfill()
+    backfill(legacy).run()
 
-    again = copier(legacy).backfill()
+    again = backfill(legacy).run()
 
     assert again.resumed_after is None
     assert (again.read, again.applied, again.unchanged) == (10, 0, 10)
 
 
-def test_a_poison_row_is_reported_and_every_other_row_copied(legacy, caplog):
+def test_backfill_never_overwrites_a_row_of_the_same_version(legacy):
+    # A live change applied first, then the backfill arrives with a read from just before it
+    # (same one-second UPD_TS, older content): the live change keeps the last word.
+    seed(legacy, 3)
+    backfill(legacy).run()
+    Appointment.objects.filter(pk=2).update(reason="LIVE EDIT")
+
+    report = backfill(legacy).run()
+
+    assert report.applied == 0
+    assert stored()[2].reason == "LIVE EDIT"
+
+
+def test_a_poison_row_is_dead_lettered_and_every_other_row_copied(legacy, caplog):
     seed(legacy, 20)
     edit(legacy, 5, APPT_TM="2500")
     edit(legacy, 9, APPT_DT="20260308", APPT_TM="0230")  # in Chicago's spring-forward gap
     caplog.set_level(logging.WARNING, logger="ficus.sync")
 
-    report = copier(legacy).backfill()
+    report = backfill(legacy).run()
 
     assert (report.read, report.applied, report.failed) == (20, 18, 2)
     assert [(f.key, f.problem) for f in report.failures] == [
@@ -160,93 +152,31 @@ def test_a_poison_row_is_reported_and_every_other_row_copied(legacy, caplog):
             "that local time never happened"),
     ]  # fmt: skip
     assert sorted(stored()) == [key for key in range(1, 21) if key not in (5, 9)]
-    logged = caplog.text
-    assert "appointments row 5 cannot be mapped" in logged
-    assert "2500" not in logged  # never the values
-    assert "0230" not in logged
+    with legacy.connect() as conn:
+        assert sorted(conn.execute(select(dead_letter.c.pk)).scalars()) == [5, 9]
+    assert "2500" not in caplog.text  # never the values
+    assert "0230" not in caplog.text
 
 
-def test_a_missing_patient_row_copies_with_the_empty_name_legacy_shows(legacy):
+def test_the_first_versions_interface_still_copies(legacy):
+    from extracted.appointments.services import apply_legacy_appointments
+
     add_appointments(legacy, [appointment_row(1, PAT_ID=999)])
 
-    copier(legacy).backfill()
+    report = AppointmentsForwardCopy(
+        legacy, apply_legacy_appointments, zone_name="America/Chicago"
+    ).backfill()
 
-    assert stored()[1].patient_display_name == ""
-
-
-def test_incremental_picks_up_an_edited_row(legacy):
-    seed(legacy, 12)
-    copier(legacy).backfill()
-    edit(legacy, 3, STATUS_CD="C", REASON_TXT="PATIENT CALLED", UPD_TS="20261121100000")
-
-    report = copier(legacy).incremental()
-
-    assert report.applied == 1
-    assert report.read >= 1  # plus whatever the overlap window re-read, unchanged
-    assert report.read == report.applied + report.unchanged
-    row = stored()[3]
-    assert (row.status, row.reason) == (Appointment.Status.CANCELLED, "PATIENT CALLED")
-    assert row.source_updated_at == datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
-    assert report.watermark == "20261121100000"
-
-
-def test_incremental_never_lets_an_older_upd_ts_overwrite_a_newer_one(legacy):
-    seed(legacy, 12)
-    copier(legacy).backfill()
-    edit(legacy, 3, STATUS_CD="A", UPD_TS="20261121100500")
-    copier(legacy).incremental()
-    # The legacy row now carries an older version (a restored backup, a skewed clock), still
-    # inside the overlap window the next pass re-reads.
-    edit(legacy, 3, STATUS_CD="N", UPD_TS="20261121100200")
-
-    report = copier(legacy).incremental()
-
-    assert report.skipped_older == 1
-    assert report.applied == 0
-    row = stored()[3]
-    assert row.status == Appointment.Status.ARRIVED
-    assert row.source_updated_at == datetime(2026, 11, 21, 10, 5, tzinfo=UTC)
-
-
-def test_incremental_pages_through_more_rows_than_one_batch(legacy):
-    seed(legacy, 30)
-    copier(legacy).backfill()
-    for key in range(1, 31):
-        edit(legacy, key, DUR_MIN=30, UPD_TS="20261121110000")  # all share one UPD_TS
-
-    report = copier(legacy, batch_size=4).incremental()
-
-    assert (report.read, report.applied) == (30, 30)
-    assert {row.duration_minutes for row in stored().values()} == {30}
-
-
-def test_the_watermark_never_moves_past_the_present(legacy):
-    seed(legacy, 3)
-    copier(legacy).backfill()
-    edit(legacy, 2, UPD_TS="20991231235959", STATUS_CD="C")  # a legacy server with a bad clock
-
-    report = copier(legacy).incremental()
-
-    assert report.applied == 1
-    assert report.watermark == "20261121120000"  # NOW, not 2099
-    edit(legacy, 1, UPD_TS="20261121115900", STATUS_CD="A")  # a later, honest edit is still seen
-    assert copier(legacy).incremental().applied == 1
-    assert stored()[1].status == Appointment.Status.ARRIVED
+    assert (report.read, report.failed) == (1, 0)
+    assert stored()[1].patient_display_name == ""  # the patient row is missing
 
 
 @pytest.mark.databases
-def test_backfill_and_incremental_on_servers(legacy):
+def test_backfill_on_servers(legacy):
     seed(legacy, 25)
     edit(legacy, 7, STATUS_CD="?")
 
-    first = copier(legacy).backfill()
-    edit(legacy, 3, STATUS_CD="C", UPD_TS="20261121100000")
-    second = copier(legacy).incremental()
+    report = backfill(legacy).run()
 
-    assert (first.read, first.applied, first.failed) == (25, 24, 1)
-    assert [f.key for f in first.failures] == [7]
-    assert second.applied == 1
-    rows = stored()
-    assert len(rows) == 24
-    assert rows[3].status == Appointment.Status.CANCELLED
-    assert rows[4].patient_display_name == "DOE, JANE"
+    assert (report.read, report.applied, report.failed) == (25, 24, 1)
+    assert len(stored()) == 24

@@ -67,9 +67,8 @@ def test_the_shipped_plans_pass():
     assert "migration_plans/plans/appointments.yaml" in result.stdout
 
 
-def test_help_lists_only_the_actions_that_exist():
+def test_help_lists_every_action():
     result = plan("--help")
     assert result.returncode == 0
-    assert "check" in result.stdout
-    for later in ("advance", "rollback", "status", "history"):
-        assert later not in result.stdout
+    for action in ("check", "advance", "rollback", "status", "history"):
+        assert action in result.stdout

@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +87,9 @@ def running_proxy(
     plans_dir: Path = SHIPPED_PLANS,
     legacy_db_url: str | None = None,
     env: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[RunningProxy]:
+    """`extra_args` go after runproxy's usual ones (e.g. `--workers 2`, `--read-timeout 1`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     access_log = workdir / "access.log"
@@ -101,6 +103,7 @@ def running_proxy(
         access_log=access_log,
         confdir=confdir,
     )
+    command += list(extra_args)
     # HOME too: nothing of mitmproxy's may land in the real home directory.
     environment = {**os.environ, "HOME": str(workdir), **(env or {})}
     with stderr_path.open("wb") as stderr:

@@ -105,6 +105,8 @@ def configured(plans_dir, legacy_database_url, access_log, sessions):
         "ficus_legacy_db": legacy_database_url,
         "ficus_access_log": str(access_log),
         "ficus_identity_key": KEY,
+        # Plan-file phases only, whatever FICUS_DB_DEFAULT_URL the environment may hold.
+        "ficus_control_db": "",
     }
 
 
@@ -416,6 +418,16 @@ async def test_an_upstream_failure_is_logged_as_502(ficus, access_log):
         "appointments",
     )
     assert "DOE" not in access_log.read_text()
+
+
+@pytest.mark.anyio
+async def test_a_client_leaving_after_its_answer_was_logged_adds_no_second_line(ficus, access_log):
+    flow = await exchange(ficus, make_flow(b"/api/patients/3"))
+    flow.error = tflow.terr("Client disconnected.")
+    ficus.error(flow)
+    (line,) = log_lines(access_log)
+    assert (line["status"], line["route"]) == (200, "/**")
+    assert "error" not in line
 
 
 @pytest.mark.anyio

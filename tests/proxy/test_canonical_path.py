@@ -21,7 +21,7 @@ from proxy.canonical_path import PathError, canonicalize_path, split_target
         ("/café", "/caf%C3%A9"),
         ("/a%3Bb", "/a%3Bb"),  # an encoded ';' is data, not a path parameter
         ("/a%25b", "/a%25b"),  # an encoded '%' stays encoded: no double decoding downstream
-        ("/a%252e%252e", "/a%252e%252e"),
+        ("/a%2561", "/a%2561"),
         ("/x:y@z!$&'()*+,=-._~", "/x:y@z!$&'()*+,=-._~"),
         ("/%7Euser", "/~user"),
     ],
@@ -56,6 +56,9 @@ def test_it_accepts_bytes_as_received():
         ("/api/x;jsessionid=1", "path parameters"),
         ("/api/x#frag", "'#'"),
         ("/api/x y", "spaces"),
+        ("/api/%252e%252e/admin", "double-encoded"),
+        ("/api/x%252Fy", "double-encoded"),
+        ("/api/x%255cy", "double-encoded"),
         ("/api/%zz", "malformed percent-encoding"),
         ("/api/%4", "malformed percent-encoding"),
         ("/api/%", "malformed percent-encoding"),

@@ -35,7 +35,9 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
             "Proxyserver",
             "NextLayer",
             "TlsConfig",
+            "Guard",
             "FicusAddon",
+            "Forwarder",
             "_Announce",
         ]
         options = proxy.options
@@ -45,6 +47,9 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
         assert options.keep_host_header is True
         assert options.upstream_cert is False
         assert options.ficus_plans == str(tmp_path)
+        assert options.body_size_limit == "10m"
+        assert (options.ficus_connect_timeout, options.ficus_read_timeout) == (3.0, 30.0)
+        assert options.ficus_forwarding == "ficus"
     finally:
         proxy.addons.get("errorcheck").finish()
         await proxy.done()
@@ -55,7 +60,7 @@ def test_the_identity_key_is_only_an_option_when_given(tmp_path):
 
 
 def test_the_process_entry_point_takes_every_setting_explicitly(tmp_path):
-    parsed = parse_args(
+    parsed, worker_argv = parse_args(
         [
             *("--host", "127.0.0.1", "--port", "8000"),
             *("--legacy", "http://127.0.0.1:8001", "--plans", str(tmp_path)),
@@ -63,5 +68,21 @@ def test_the_process_entry_point_takes_every_setting_explicitly(tmp_path):
         ]
     )
     assert (parsed.listen_port, parsed.plans_dir, parsed.access_log) == (8000, tmp_path, "-")
+    assert (parsed.workers, parsed.worker_index) == (1, None)
+    assert worker_argv[1:4] == ["-m", "proxy.server", "--host"]
     with pytest.raises(SystemExit):
         parse_args(["--host", "127.0.0.1"])
+
+
+@pytest.mark.parametrize(
+    "extra", [["--workers", "0"], ["--connect-timeout", "0"], ["--read-timeout", "-1"]]
+)
+def test_an_operator_gets_an_error_for_impossible_numbers(tmp_path, extra, capsys):
+    base = [
+        *("--host", "127.0.0.1", "--port", "8000"),
+        *("--legacy", "http://127.0.0.1:8001", "--plans", str(tmp_path)),
+        *("--legacy-db", "sqlite://", "--access-log", "-", "--confdir", str(tmp_path)),
+    ]
+    with pytest.raises(SystemExit):
+        parse_args([*base, *extra])
+    assert extra[0] in capsys.readouterr().err

@@ -5,7 +5,8 @@ naming itself, and keeps each request it got (method, path with query, headers, 
 can assert which backend saw what. It speaks HTTP/1.1 keep-alive like a real upstream, and
 reads chunked request bodies too, in case something forwards them. `answer(path, ...)` makes it
 answer one path (query ignored, optionally one method) with another status, body or headers,
-e.g. a service that does not have a record yet (404) or fails (503).
+e.g. a service that does not have a record yet (404) or fails (503). The proxy's health checks
+(`HEALTH_PATH`) are answered with `health_status` and not recorded.
 
 `RawBackend` answers every connection with fixed bytes (garbage, a truncated response ...) to
 see how a proxy copes with a broken upstream.
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.support.ports import LOOPBACK
+
+HEALTH_PATH = "/__ficus/health"  # the proxy's default health-check path (contract C1)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class RecordingBackend:
     def __init__(self, name: str, *, status: int = 200) -> None:
         self.name = name
         self.status = status
+        self.health_status = 200  # what the proxy's health checks get (HEALTH_PATH)
         self._lock = threading.Lock()
         self._requests: list[ReceivedRequest] = []
         self._answers: dict[tuple[str | None, str], Answer] = {}
@@ -138,6 +142,13 @@ class RecordingBackend:
                 return self.rfile.read(length) if length else b""
 
             def _serve(self) -> None:
+                if self.path == HEALTH_PATH:
+                    # The proxy's active health checks: answered, never recorded as traffic.
+                    self._read_body()
+                    self.send_response(backend.health_status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 headers: dict[str, list[str]] = {}
                 for name, value in self.headers.items():
                     headers.setdefault(name.lower(), []).append(value)

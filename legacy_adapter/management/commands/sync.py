@@ -1,111 +1,130 @@
-"""`manage.py sync`: install Ficus's tables in the legacy database and copy legacy → services.
+"""`manage.py sync`: keep the legacy database and the services' databases in step.
 
-    sync install                      create/upgrade the ficus_* tables (Alembic, head)
-    sync check                        list what Alembic would change (exit 1 if anything)
-    sync backfill appointments        install, then copy every row (resumes if interrupted)
-    sync run --feature appointments --direction forward [--interval 2] [--once]
-                                      copy changed rows, pass after pass (the stop-gap until
-                                      change-capture triggers land; see forward_copy.py)
+    sync install                  create/upgrade the ficus_* tables and capture triggers
+    sync check                    what Alembic would change (exit 1 if anything)
+    sync uninstall-capture        drop the capture triggers (Alembic downgrade to 0002)
+    sync run [--feature F] [--direction forward|reverse|auto] [--once] [--shard K/N]
+             [--metrics-port P]   apply changes until SIGTERM/SIGINT (or once, drained)
+    sync status                   per feature: backlog, lag, dead letters, last reconcile
+    sync backfill FEATURE         copy every legacy row (checkpointed, resumable)
+    sync reconcile FEATURE [--repair]
+                                  compare both sides by key-range checksums, report drift
+    sync dead-letters [--retry]   list open dead letters (and queue them again)
 
 The command is the composition root: it builds the legacy engine from
-settings.LEGACY_DATABASE_URL and hands it, with the service's sink, to the copier. Nothing in
-legacy_adapter opens a connection at import time.
+settings.LEGACY_DATABASE_URL and hands it to the appliers with each feature's target.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from datetime import UTC, datetime
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO, cast
 
-from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, connections
+from django.db import InterfaceError as DjangoInterfaceError
+from django.db import OperationalError as DjangoOperationalError
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
-from legacy_adapter import migrations
+from legacy_adapter import deadletters, migrations
 from legacy_adapter.engines import create_legacy_engine
-from legacy_adapter.forward_copy import (
-    DEFAULT_BATCH_SIZE,
-    FORWARD,
-    AppointmentsForwardCopy,
-    CopyReport,
-)
+from legacy_adapter.features import FEATURES, FeatureSync, UnknownFeatureError, feature_sync
+from legacy_adapter.features import installed_features as _installed
+from legacy_adapter.forward_apply import DEFAULT_BATCH, FORWARD, ForwardApplier, Shard, now_us
+from legacy_adapter.forward_copy import DEFAULT_BATCH_SIZE, Backfill, CopyReport
+from legacy_adapter.metrics import SyncMetrics
+from legacy_adapter.operations import prune, reconcile_feature, status_of
+from legacy_adapter.ownership import REVERSE, current_direction
+from legacy_adapter.reverse_apply import ReverseApplier
 
-FEATURES = ("appointments",)
-
-DIRECTIONS = (FORWARD, "reverse")
-
-
-def _appointments_copier(
-    engine: Engine, batch_size: int, progress: Callable[[CopyReport], None] | None
-) -> AppointmentsForwardCopy:
-    if not apps.is_installed("extracted.appointments"):
-        raise CommandError("the appointments service is not installed in this process")
-    # Imported here: the sink is Django code, and legacy_adapter's own modules stay free of it.
-    from extracted.appointments.services import apply_legacy_appointments
-
-    return AppointmentsForwardCopy(
-        engine,
-        apply_legacy_appointments,
-        zone_name=settings.FICUS_HOSPITAL_TZ,
-        batch_size=batch_size,
-        progress=progress,
-    )
+logger = logging.getLogger("ficus.sync")
+DIRECTIONS = (FORWARD, REVERSE, "auto")
+TRANSIENT = (DBAPIError, DjangoOperationalError, DjangoInterfaceError)
+MAX_BACKOFF_S = 5.0
 
 
 class Command(BaseCommand):
     help = (
-        "Keep the legacy database and the services' databases in step. "
-        "`install` creates Ficus's own ficus_* tables in the legacy database (Alembic; it never "
-        "touches a legacy table); `backfill FEATURE` installs, then copies every row; "
-        "`run --feature F --direction forward` copies changed rows every --interval seconds."
+        "Keep the legacy database and the services' databases in step: change capture, "
+        "forward and reverse apply, backfill, reconcile and dead letters."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        sub.add_parser("install", help="create or upgrade the ficus_* tables (Alembic head)")
+        sub.add_parser("install", help="create or upgrade the ficus_* tables and triggers")
         sub.add_parser("check", help="list what Alembic would change; exit 1 if anything")
+        sub.add_parser("uninstall-capture", help="drop the capture triggers (keep the tables)")
+        run = sub.add_parser("run", help="apply changes until stopped")
+        run.add_argument("--feature", choices=FEATURES, action="append")
+        run.add_argument("--direction", choices=DIRECTIONS, default="auto")
+        run.add_argument("--once", action="store_true", help="drain what is pending, then exit")
+        run.add_argument("--shard", default="0/1", help="K/N: this worker's share of the keys")
+        run.add_argument("--interval", type=float, default=0.2, help="seconds between polls")
+        run.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
+        run.add_argument("--metrics-port", type=int, default=None)
+        run.add_argument(
+            "--keep-done-hours", type=float, default=24.0,
+            help="how long applied change rows are kept (for status and audits)",
+        )  # fmt: skip
+        sub.add_parser("status", help="per feature: backlog, lag, dead letters, last reconcile")
         backfill = sub.add_parser("backfill", help="install, then copy every row of FEATURE")
         backfill.add_argument("feature", choices=FEATURES)
         backfill.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-        run = sub.add_parser("run", help="copy changed rows, pass after pass")
-        run.add_argument("--feature", choices=FEATURES, required=True)
-        run.add_argument("--direction", choices=DIRECTIONS, required=True)
-        run.add_argument("--interval", type=float, default=2.0, help="seconds between passes")
-        run.add_argument("--once", action="store_true", help="one pass, then exit")
-        run.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+        reconcile = sub.add_parser("reconcile", help="compare both sides of FEATURE")
+        reconcile.add_argument("feature", choices=FEATURES)
+        reconcile.add_argument("--repair", action="store_true")
+        reconcile.add_argument("--bucket", type=int, default=4096, help="keys per range")
+        letters = sub.add_parser("dead-letters", help="list (and --retry) open dead letters")
+        letters.add_argument("--feature", choices=FEATURES)
+        letters.add_argument("--retry", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["verbosity"] >= 2:
-            # Settings keep Alembic at WARNING (it narrates every plugin it loads at INFO).
             logging.getLogger("alembic").setLevel(logging.INFO)
         engine = create_legacy_engine(settings.LEGACY_DATABASE_URL)
         try:
-            action = options["action"]
-            if action == "install":
-                self._install(engine)
-            elif action == "check":
-                self._check(engine)
-            elif action == "backfill":
-                self._backfill(engine, options["batch_size"])
-            else:
-                self._run(engine, options)
+            action = options["action"].replace("-", "_")
+            if action not in {"install", "check"}:
+                self._require_installed(engine, action)
+            getattr(self, f"_{action}")(engine, options)
+        except UnknownFeatureError as e:
+            raise CommandError(str(e)) from e
         finally:
             engine.dispose()
 
-    def _install(self, engine: Engine) -> None:
+    # -- install / check ---------------------------------------------------------------------
+
+    def _require_installed(self, engine: Engine, action: str) -> None:
+        if action == "backfill":
+            self._install(engine, {})
+            return
+        if migrations.current_revision(engine) != migrations.head_revision():
+            raise CommandError(
+                "the ficus_* tables or capture triggers are missing or old: "
+                "run `manage.py sync install`"
+            )
+
+    def _install(self, engine: Engine, options: dict[str, Any]) -> None:
         before = migrations.current_revision(engine)
         migrations.upgrade(engine)
+        for name in _installed():
+            feature_sync(name).target.ensure_tables()
         after = migrations.current_revision(engine)
-        self.stdout.write(f"sync install: ficus_* tables at revision {after} (was {before})")
+        self.stdout.write(
+            f"sync install: ficus_* tables and capture triggers at revision {after} (was {before})"
+        )
 
-    def _check(self, engine: Engine) -> None:
+    def _check(self, engine: Engine, options: dict[str, Any]) -> None:
         diffs = migrations.check(engine)
         for diff in diffs:
             self.stdout.write(f"  {diff!r}")
@@ -113,45 +132,125 @@ class Command(BaseCommand):
             raise CommandError(f"{len(diffs)} difference(s); run `manage.py sync install`")
         self.stdout.write("sync check: the ficus_* tables match; no legacy table is touched")
 
-    def _backfill(self, engine: Engine, batch_size: int) -> None:
-        self._install(engine)
-        copier = _appointments_copier(engine, batch_size, self._progress_printer())
-        started = time.perf_counter()
-        report = copier.backfill()
-        elapsed = time.perf_counter() - started
-        if report.resumed_after is not None:
-            self.stdout.write(f"resumed after key {report.resumed_after}")
-        rate = report.read / elapsed if elapsed > 0 else 0.0
-        self.stdout.write(f"{report.summary()} in {elapsed:.1f}s ({rate:,.0f} rows/s)")
-        self._fail_on_unmappable(report)
+    def _uninstall_capture(self, engine: Engine, options: dict[str, Any]) -> None:
+        migrations.downgrade(engine, "0002")
+        self.stdout.write(
+            "sync uninstall-capture: triggers dropped (revision 0002); `sync install` puts "
+            "them back"
+        )
+
+    # -- run ---------------------------------------------------------------------------------
 
     def _run(self, engine: Engine, options: dict[str, Any]) -> None:
-        if options["direction"] != FORWARD:
-            raise CommandError(
-                "reverse sync (service → legacy) is not built yet; only --direction forward"
-            )
-        if migrations.current_revision(engine) != migrations.head_revision():
-            raise CommandError(
-                "the ficus_* tables are missing or old: run `manage.py sync install`"
-            )
-        copier = _appointments_copier(engine, options["batch_size"], None)
+        try:
+            shard = Shard.parse(options["shard"])
+        except ValueError as e:
+            raise CommandError(str(e)) from e
+        if shard.count > 1 and engine.dialect.name == "sqlite":
+            raise CommandError("--shard: SQLite has one writer; run a single worker (0/1)")
+        names = options["feature"] or _installed()
+        syncs = [feature_sync(name) for name in names]
+        for sync in syncs:
+            sync.target.ensure_tables()
+        worker = f"{socket.gethostname()}:{os.getpid()}:{shard.index}/{shard.count}"
+        metrics = SyncMetrics()
+        if options["metrics_port"] is not None:
+            metrics.serve(options["metrics_port"])
+            self.stderr.write(f"sync run: metrics on http://127.0.0.1:{options['metrics_port']}/")
         stop = threading.Event()
         if not options["once"]:
             self._stop_on_signals(stop)
-        while True:
-            report = copier.incremental()
-            if report.read or options["once"]:
-                self.stdout.write(f"{report.summary()}; watermark {report.watermark}")
-            if options["once"]:
-                self._fail_on_unmappable(report)
-                return
-            self._list_failures(report)  # and keep going: one bad row must not stop the rest
-            if stop.wait(options["interval"]):
-                self.stdout.write("sync run: stopped")
-                return
+        backoff = 0.0
+        last_status = 0.0
+        last_prune = time.monotonic()
+        while not stop.is_set():
+            try:
+                busy = False
+                for sync in syncs:
+                    busy |= self._step(engine, sync, options, shard, worker, metrics)
+                if time.monotonic() - last_status > 2.0:
+                    for sync in syncs:
+                        metrics.observe_status(status_of(engine, sync))
+                    last_status = time.monotonic()
+                if shard.index == 0 and time.monotonic() - last_prune > 60.0:
+                    keep_us = int(options["keep_done_hours"] * 3600 * 1e6)
+                    for sync in syncs:
+                        prune(engine, sync, older_than_us=now_us() - keep_us)
+                    last_prune = time.monotonic()
+                backoff = 0.0
+            except TRANSIENT as e:
+                if options["once"]:
+                    raise CommandError(f"a database is unavailable: {type(e).__name__}") from e
+                # Django keeps a broken connection until told: drop them all, reconnect later.
+                connections.close_all()
+                backoff = min(MAX_BACKOFF_S, max(0.25, backoff * 2))
+                logger.warning("sync run: database unavailable (%s); retry in %.2fs",
+                               type(e).__name__, backoff)  # fmt: skip
+                stop.wait(backoff)
+                continue
+            if options["once"] and not busy:
+                break
+            if not busy:
+                stop.wait(options["interval"])
+        self.stdout.write("sync run: stopped" if not options["once"] else "sync run: drained")
+
+    def _step(
+        self,
+        engine: Engine,
+        sync: FeatureSync,
+        options: dict[str, Any],
+        shard: Shard,
+        worker: str,
+        metrics: SyncMetrics,
+    ) -> bool:
+        """One batch in each direction that applies; True when anything was done."""
+        direction = options["direction"]
+        if direction == "auto":
+            direction = self._owner(sync.name)
+        busy = False
+        forward = ForwardApplier(
+            engine,
+            sync.source,
+            sync.target,
+            worker=worker,
+            shard=shard,
+            batch_size=options["batch_size"],
+            only_echoes=direction == REVERSE,
+        )
+        report = forward.run_batch()
+        if report is not None:
+            busy = True
+            metrics.applied.labels(sync.name, FORWARD).inc(report.applied + report.deleted)
+            for lag in report.lags_s:
+                metrics.apply_lag.labels(sync.name).observe(lag)
+            if options["once"] or options["verbosity"] >= 2:
+                self.stdout.write(f"{sync.name} {report.summary()}")
+        if direction == REVERSE and shard.index == 0:
+            reverse = ReverseApplier(engine, sync.target, batch_size=options["batch_size"])
+            back = reverse.run_batch()
+            if back is not None:
+                busy = True
+                metrics.applied.labels(sync.name, REVERSE).inc(back.written + back.deleted)
+                if options["once"] or options["verbosity"] >= 2:
+                    self.stdout.write(f"{sync.name} {back.summary()}")
+        return busy
+
+    def _owner(self, feature: str) -> str:
+        """The phase-driven direction, re-read at most once a second (it is a query and a
+        plan-file parse; a phase flip is seen within a second)."""
+        cache: dict[str, tuple[float, str]] = self.__dict__.setdefault("_owners", {})
+        now = time.monotonic()
+        hit = cache.get(feature)
+        if hit is None or hit[0] < now:
+            direction = current_direction(feature)
+            if hit is not None and hit[1] != direction:
+                logger.info("sync run: %s now syncs %s (phase change)", feature, direction)
+            cache[feature] = (now + 1.0, direction)
+            return direction
+        return hit[1]
 
     def _stop_on_signals(self, stop: threading.Event) -> None:
-        """SIGTERM/SIGINT end the loop between passes: a pass is never cut in half."""
+        """SIGTERM/SIGINT end the loop between batches: a batch is never cut in half."""
 
         def handler(signum: int, frame: FrameType | None) -> None:
             stop.set()
@@ -159,37 +258,136 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
-    def _progress_printer(self) -> Callable[[CopyReport], None]:
-        last = [0.0]
-        interactive = sys.stdout.isatty()
+    # -- status ------------------------------------------------------------------------------
 
-        def show(report: CopyReport) -> None:
-            now = time.monotonic()
-            done = report.total is not None and report.read >= report.total
-            if now - last[0] < 1.0 and not done:
-                return  # at most one line a second
-            last[0] = now
-            total = report.total or 0
-            percent = f" ({100 * report.read / total:.0f}%)" if total else ""
-            line = f"{report.mode}: {report.read}/{total}{percent}, failed {report.failed}"
+    def _status(self, engine: Engine, options: dict[str, Any]) -> None:
+        header = (
+            f"{'feature':<14}{'owner':<9}{'backlog':>9}{'lag s':>9}{'reverse':>9}"
+            f"{'dead':>6}  last reconcile"
+        )
+        self.stdout.write(header)
+        for name in _installed():
+            sync = feature_sync(name)
+            status = status_of(engine, sync)
+            try:
+                owner = current_direction(name)
+            except DatabaseError:  # the control plane cannot be read: say so, show the rest
+                owner = "?"
+            reverse = "?" if status.reverse_backlog is None else str(status.reverse_backlog)
+            last = status.last_reconcile
+            if last is None:
+                reconciled = "never"
+            else:
+                when = datetime.fromtimestamp(last.finished_at_us / 1e6, UTC)
+                tables = ", ".join(
+                    f"{table}: {sum(counts.values())}" for table, counts in last.per_table.items()
+                )
+                reconciled = f"{when:%Y-%m-%d %H:%M:%S}Z drift {last.drift_rows} ({tables})"
             self.stdout.write(
-                f"\r{line}" if interactive else line, ending="" if interactive else "\n"
+                f"{name:<14}{owner:<9}{status.forward_backlog:>9}{status.lag_seconds:>9.2f}"
+                f"{reverse:>9}{status.dead_letters:>6}  {reconciled}"
             )
-            if interactive and done:
-                self.stdout.write("")
 
-        return show
+    # -- backfill ----------------------------------------------------------------------------
 
-    def _list_failures(self, report: CopyReport) -> None:
-        for failure in report.failures:
-            self.stdout.write(f"  failed key {failure.key}: {failure.problem}")
-        if report.failed > len(report.failures):
-            self.stdout.write(f"  ... and {report.failed - len(report.failures)} more (see log)")
-
-    def _fail_on_unmappable(self, report: CopyReport) -> None:
+    def _backfill(self, engine: Engine, options: dict[str, Any]) -> None:
+        sync = feature_sync(options["feature"])
+        job = Backfill(
+            engine,
+            sync.source,
+            sync.target.backfill_apply,
+            batch_size=options["batch_size"],
+            progress=_ProgressBar(cast(TextIO, self.stderr._out)),
+        )
+        started = time.perf_counter()
+        report = job.run()
+        elapsed = time.perf_counter() - started
+        if report.resumed_after is not None:
+            self.stdout.write(f"resumed after key {report.resumed_after}")
+        rate = report.read / elapsed if elapsed > 0 else 0.0
+        self.stdout.write(f"{report.summary()} in {elapsed:.1f}s ({rate:,.0f} rows/s)")
         if report.failed:
-            self._list_failures(report)
+            for failure in report.failures:
+                self.stdout.write(f"  failed key {failure.key}: {failure.problem}")
             raise CommandError(
-                f"{report.failed} row(s) could not be mapped and were not copied; "
-                "the other rows were. Fix them in the legacy app and run again."
+                f"{report.failed} row(s) could not be mapped and were not copied (see "
+                "`sync dead-letters`); the other rows were. Fix them in the legacy app: the "
+                "fix is applied by `sync run`."
             )
+
+    # -- reconcile ---------------------------------------------------------------------------
+
+    def _reconcile(self, engine: Engine, options: dict[str, Any]) -> None:
+        sync = feature_sync(options["feature"])
+        direction = current_direction(sync.name)
+        outcome = reconcile_feature(
+            engine, sync, repair=options["repair"], direction=direction, bucket=options["bucket"]
+        )
+        report, drift = outcome.report, outcome.report.drift
+        self.stdout.write(
+            f"reconcile {sync.name}: compared {report.compared} legacy rows in "
+            f"{report.ranges} key ranges ({report.differing_ranges} differ) in "
+            f"{outcome.seconds:.1f}s"
+        )
+        self.stdout.write(
+            f"  {sync.source.table} -> {sync.target.alias}: missing in service "
+            f"{drift.missing_count}, extra in service {drift.extra_count}, different "
+            f"{drift.different_count}"
+        )
+        for label, keys in (
+            ("missing", drift.missing),
+            ("extra", drift.extra),
+            ("different", drift.different),
+        ):
+            if keys:
+                shown = ", ".join(str(k) for k in keys[:20])
+                more = f" (+{len(keys) - 20} more)" if len(keys) > 20 else ""
+                self.stdout.write(f"  {label} keys: {shown}{more}")
+        if options["repair"]:
+            self.stdout.write(
+                f"  repaired {outcome.repaired} key(s) ({direction}); run reconcile again to "
+                "confirm (dead-lettered keys stay until their row is fixed)"
+            )
+        self.stdout.write(f"drift rows: {outcome.drift_rows}")
+
+    # -- dead letters ------------------------------------------------------------------------
+
+    def _dead_letters(self, engine: Engine, options: dict[str, Any]) -> None:
+        letters = deadletters.open_letters(engine, options["feature"])
+        if not letters:
+            self.stdout.write("no open dead letters")
+        for d in letters:
+            self.stdout.write(
+                f"{d.feature} {d.direction} {d.tbl} key {d.pk}: {d.reason} (attempts {d.attempts})"
+            )
+        if options["retry"] and letters:
+            queued = deadletters.retry_forward(engine, now_us(), options["feature"])
+            self.stdout.write(
+                f"queued {queued} forward key(s) again; `sync run` applies them (reverse "
+                "ones are retried by the next change in the service)"
+            )
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr (a line a second when stderr is not a terminal)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._last = 0.0
+        self._tty = self._stream.isatty()
+
+    def __call__(self, report: CopyReport) -> None:
+        now = time.monotonic()
+        total = report.total or 0
+        done = total and report.read >= total
+        if now - self._last < (0.1 if self._tty else 1.0) and not done:
+            return
+        self._last = now
+        fraction = min(report.read / total, 1.0) if total else 1.0
+        bar = "#" * int(fraction * 30)
+        line = f"backfill [{bar:<30}] {fraction:>4.0%} {report.read}/{total} failed {report.failed}"
+        if self._tty:
+            self._stream.write(f"\r{line}" + ("\n" if done else ""))
+        else:
+            self._stream.write(line + "\n")
+        self._stream.flush()

@@ -1,26 +1,38 @@
-"""`manage.py plan check`: validate every plan file, as CI and reviewers do before a merge.
+"""`manage.py plan check|status|advance|rollback|history`: plans and the routes' phases.
 
-Prints one line per valid plan, or every error as `file:line: field: message` and exits 1.
-It builds the route table as the proxy would, so a plan that passes here loads in the proxy.
-The control-plane actions (status, advance, rollback, history) join this command next.
+`check` validates the plan files (CI runs it). The other actions drive the control plane:
+they read the plans, register routes seen for the first time (actor `plan-file`), and call
+`migration_plans.services` / `selectors`, which hold every rule. A refused advance or rollback
+prints every gate with its numbers on stderr and exits 1; bad input names what is wrong.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migration_plans.plans import Plan, check_plans, display_path
+from migration_plans import selectors, services
+from migration_plans.plans import Plan, PlanError, check_plans, display_path, load_plans
 from migration_plans.route_table import build_route_table
 
 
+def default_actor() -> str:
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
 class Command(BaseCommand):
-    help = "Work with migration plans. Actions: check."
-    requires_system_checks: list[str] = []  # reads files only
+    help = "Work with migration plans. Actions: check, status, advance, rollback, history."
+    requires_system_checks: list[str] = []  # reads files and the control-plane tables only
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -31,15 +43,73 @@ class Command(BaseCommand):
             "them against each other (overlapping routes, tables owned twice). Errors print as "
             "file:line: field: message and make the command exit 1.",
         )
-        check.add_argument(
-            "--plans",
-            default=str(settings.FICUS_PLANS_DIR),
-            help="directory of plan files (default: FICUS_PLANS_DIR, %(default)s)",
+        status = actions.add_parser(
+            "status", help="print each route's phase, weight, since when and by whom"
         )
+        status.add_argument("feature", nargs="?", help="one feature (default: all)")
+        history = actions.add_parser("history", help="print a feature's transitions")
+        history.add_argument("feature")
+        advance = actions.add_parser(
+            "advance",
+            help="move a feature's routes forward one phase, or raise a canary weight",
+            description="Move the feature's routes (or one with --route) forward one phase. "
+            "Gates for the phase entered are checked first; a failing gate refuses the advance "
+            "and prints every gate with its numbers, unless --force (recorded).",
+        )
+        rollback = actions.add_parser(
+            "rollback",
+            help="move a feature's routes back to an earlier phase",
+            description="Move the feature's routes (or one) back to an earlier phase (default: "
+            "one step). Leaving a phase where the service takes writes is refused while reverse "
+            "sync still has writes to bring to legacy, unless --force (recorded).",
+        )
+        for sub, word in ((advance, "advance"), (rollback, "roll back")):
+            sub.add_argument("feature")
+            sub.add_argument("--to", metavar="PHASE", help=f"phase to {word} to")
+            sub.add_argument(
+                "--weight",
+                type=int,
+                metavar="N",
+                help="canary weight, 1-99 percent of cohorts",
+            )
+            sub.add_argument(
+                "--route",
+                metavar='"METHOD /template"',
+                help="move this route only (default: all of the feature's routes)",
+            )
+            sub.add_argument("--reason", required=True, help="why; kept in the history")
+            sub.add_argument("--force", action="store_true", help="override failing gates")
+            sub.add_argument(
+                "--actor",
+                default=default_actor(),
+                help="who is acting (default: $USER, %(default)s)",
+            )
+        for sub in (check, status, history, advance, rollback):
+            sub.add_argument(
+                "--plans",
+                default=str(settings.FICUS_PLANS_DIR),
+                help="directory of plan files (default: FICUS_PLANS_DIR, %(default)s)",
+            )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] == "check":
-            self.check_plans(Path(options["plans"]))
+        action = options["action"]
+        directory = Path(options["plans"])
+        if action == "check":
+            self.check_plans(directory)
+            return
+        plans = _load(directory)
+        try:
+            if action == "status":
+                self.status(plans, options["feature"])
+            elif action == "history":
+                self.history(plans, options["feature"])
+            else:
+                self.move(plans, action, options)
+        except services.GateRefusalError as e:
+            self.stderr.write(render_gates(e.results))
+            raise CommandError(e.reason) from e
+        except services.ControlError as e:
+            raise CommandError(e.reason) from e
 
     def check_plans(self, directory: Path) -> None:
         result = check_plans(directory, environ=os.environ)
@@ -55,6 +125,122 @@ class Command(BaseCommand):
         for plan in result.plans:
             self.stdout.write(_summary(plan))
         self.stdout.write(f"{len(result.plans)} plan(s) OK in {display_path(directory)}")
+
+    def status(self, plans: Sequence[Plan], feature: str | None) -> None:
+        if feature:
+            services.find_plan(plans, feature)
+        services.register_routes(plans=plans)
+        rows = [
+            (
+                r.feature,
+                f"{r.method} {r.template}",
+                r.phase,
+                str(r.weight) if r.phase == "canary" else "-",
+                _when(r.since),
+                r.actor or "(plan file)",
+            )
+            for r in selectors.status(plans, feature)
+        ]
+        self.stdout.write(table(("FEATURE", "ROUTE", "PHASE", "WEIGHT", "SINCE", "BY"), rows))
+
+    def history(self, plans: Sequence[Plan], feature: str) -> None:
+        services.find_plan(plans, feature)
+        services.register_routes(plans=plans)
+        rows = [
+            (
+                str(t.audit_seq or ""),
+                _when(t.at),
+                t.actor,
+                t.action + (" (forced)" if t.forced else ""),
+                f"{t.method} {t.template}",
+                f"{t.from_phase or '-'} -> {t.to_phase}",
+                _weights(t.from_phase, t.from_weight, t.to_phase, t.to_weight),
+                t.reason,
+            )
+            for t in selectors.history(feature)
+        ]
+        self.stdout.write(
+            table(("AUDIT", "AT", "ACTOR", "ACTION", "ROUTE", "PHASE", "WEIGHT", "REASON"), rows)
+        )
+
+    def move(self, plans: Sequence[Plan], action: str, options: dict[str, Any]) -> None:
+        operation = services.advance if action == "advance" else services.rollback
+        outcome = operation(
+            plans=plans,
+            feature=options["feature"],
+            to=options["to"],
+            weight=options["weight"],
+            route=options["route"],
+            reason=options["reason"],
+            actor=options["actor"] or "",
+            force=options["force"],
+        )
+        if outcome.gate_results:
+            self.stdout.write(render_gates(outcome.gate_results))
+        for change in outcome.changes:
+            self.stdout.write(
+                f"{outcome.feature}: {change.method} {change.template} "
+                f"{change.from_phase} -> {change.to_phase}"
+                f"{_weight_note(change.to_phase, change.to_weight)}"
+            )
+        forced = " (FORCED past failing gates; recorded)" if outcome.forced else ""
+        self.stdout.write(
+            f"{action} recorded as audit record {outcome.audit_seq}, "
+            f"control generation {outcome.generation}{forced}"
+        )
+
+
+def _load(directory: Path) -> tuple[Plan, ...]:
+    try:
+        return load_plans(directory, environ=os.environ)
+    except PlanError as e:
+        raise CommandError(f"{e} (manage.py plan check lists every error)") from e
+
+
+def render_gates(results: Sequence[dict[str, Any]]) -> str:
+    rows = [
+        (
+            str(r["phase"]),
+            str(r["gate"]),
+            _number(r["threshold"]),
+            "-" if r["actual"] is None else _number(r["actual"]),
+            "pass" if r["passed"] else "FAIL",
+            str(r["reason"]),
+        )
+        for r in results
+    ]
+    return table(("PHASE", "GATE", "THRESHOLD", "ACTUAL", "RESULT", "WHY"), rows)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain text table: columns as wide as their widest cell, two spaces apart."""
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    head = "  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()
+    return "\n".join([head, *lines]) if rows else f"{head}\n(none)"
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "(plan file)"
+
+
+def _weights(from_phase: str, from_weight: int, to_phase: str, to_weight: int) -> str:
+    if "canary" not in (from_phase, to_phase):
+        return "-"
+    before = str(from_weight) if from_phase == "canary" else "-"
+    after = str(to_weight) if to_phase == "canary" else "-"
+    return f"{before} -> {after}"
+
+
+def _weight_note(phase: str, weight: int) -> str:
+    return f" (weight {weight}%)" if phase == "canary" else ""
 
 
 def _summary(plan: Plan) -> str:

@@ -21,6 +21,20 @@ from django.core.management.base import BaseCommand, CommandParser
 DEFAULT_LEGACY_URL = "http://127.0.0.1:8001"
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
+
+
 class Command(BaseCommand):
     help = (
         "Run Ficus's proxy (mitmproxy in reverse mode, curated addons) in front of the legacy "
@@ -60,6 +74,54 @@ class Command(BaseCommand):
             "(default: %(default)s)",
         )
         parser.add_argument(
+            "--workers",
+            type=_positive_int,
+            default=1,
+            help="worker processes serving the port, supervised: a dead worker is restarted "
+            "(default: %(default)s)",
+        )
+        parser.add_argument(
+            "--connect-timeout",
+            type=_positive_float,
+            default=3.0,
+            help="seconds to connect to an upstream before the client gets a 504 "
+            "(default: %(default)s)",
+        )
+        parser.add_argument(
+            "--read-timeout",
+            type=_positive_float,
+            default=30.0,
+            help="seconds an upstream may stay silent mid-answer before the client gets a 504 "
+            "(default: %(default)s)",
+        )
+        parser.add_argument(
+            "--max-body",
+            default="10m",
+            help="largest request body accepted, e.g. 512k or 10m; larger ones get a 413 "
+            "(default: %(default)s)",
+        )
+        parser.add_argument(
+            "--breaker-failures",
+            type=_positive_int,
+            default=5,
+            help="consecutive 5xx answers or connection failures that open a service "
+            "instance's circuit breaker (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--breaker-cooldown",
+            type=_positive_float,
+            default=10.0,
+            help="seconds an open breaker answers 503 before one probe request is let through "
+            "(default: %(default)s)",
+        )
+        parser.add_argument(
+            "--forwarding",
+            choices=["ficus", "httpx", "mitmproxy"],
+            default="ficus",
+            help="who sends requests upstream: Ficus's forwarder (timeouts, breaker), or httpx "
+            "or mitmproxy's own (no upstream timeouts) for benchmarks (default: %(default)s)",
+        )
+        parser.add_argument(
             "--confdir",
             default=str(Path(settings.VAR_DIR) / "mitmproxy"),
             help="where mitmproxy keeps the CA that signs certificates for TLS clients "
@@ -77,6 +139,13 @@ class Command(BaseCommand):
             *("--plans", options["plans"]),
             *("--access-log", options["access_log"]),
             *("--confdir", options["confdir"]),
+            *("--workers", str(options["workers"])),
+            *("--connect-timeout", str(options["connect_timeout"])),
+            *("--read-timeout", str(options["read_timeout"])),
+            *("--max-body", options["max_body"]),
+            *("--breaker-failures", str(options["breaker_failures"])),
+            *("--breaker-cooldown", str(options["breaker_cooldown"])),
+            *("--forwarding", options["forwarding"]),
         ]
         env = {
             **os.environ,
@@ -84,5 +153,6 @@ class Command(BaseCommand):
         }
         sys.stdout.flush()
         sys.stderr.flush()
-        # exec, not a child process: one PID to signal, and no Django in the proxy's memory.
+        # exec, not a child process: one PID to signal (the supervisor when --workers > 1), and
+        # no Django in the proxy's memory.
         os.execve(sys.executable, argv, env)  # noqa: S606 - argv is a list, no shell involved

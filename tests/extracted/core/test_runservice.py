@@ -162,3 +162,38 @@ def test_sigint_stops_it_at_once_and_cleanly(tmp_path):
             process.kill()
             process.wait()
         log.close()
+
+
+def test_it_serves_the_control_plane_api_alone_for_operators_and_auditors(tmp_path):
+    env = service_env(tmp_path, FICUS_IDENTITY_KEY="")  # the control plane has its own tokens
+    assert manage(env, "migrate", "--database", "default", "-v", "0").returncode == 0
+    created = manage(env, "controlplane", "token", "create", "--user", "ops", "--role", "operator")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.splitlines()[0].split()[-1]
+    port = free_port()
+    log = (tmp_path / "control.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, MANAGE, "runservice", "control", "--port", str(port), "--workers", "1"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, process=process)
+        base = f"http://{LOOPBACK}:{port}"
+        assert get(f"{base}/control/v1/routes")[0] == 401  # the outsider
+        status, _, body = get(f"{base}/control/v1/routes", {"Authorization": f"Token {token}"})
+        assert status == 200, body
+        assert b"/api/appointments" in body
+        # No service is served by this process.
+        assert get(f"{base}/api/appointments/1")[0] == 404
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        log.close()
+
+
+def test_the_patients_service_refuses_to_start_without_its_phi_key(tmp_path):
+    result = manage(service_env(tmp_path, FICUS_PHI_KEY=""), "runservice", "patients")
+
+    assert result.returncode == 1
+    assert "patients: FICUS_PHI_KEY is not set" in result.stderr
+    assert "gunicorn" not in result.stdout

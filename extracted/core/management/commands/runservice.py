@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -24,8 +25,12 @@ from extracted.core.identity import usable_identity_key
 from proxy.identity import MIN_KEY_BYTES
 
 # The demo's port for each service (docs/internal/brief.md); tests pass --port explicitly.
-DEFAULT_PORTS = {"appointments": 8101}
+DEFAULT_PORTS = {"control": 8100, "appointments": 8101, "patients": 8102}
 GUNICORN_ACCESS_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+def _servable() -> tuple[str, ...]:
+    return (*settings.ALL_SERVICES, settings.CONTROL_PLANE)
 
 
 class Command(BaseCommand):
@@ -40,7 +45,11 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name", help=f"the service: {', '.join(settings.ALL_SERVICES)}")
+        parser.add_argument(
+            "name",
+            help=f"the service: {', '.join(_servable())} ({settings.CONTROL_PLANE}: the "
+            "control plane's API, /control/v1/)",
+        )
         parser.add_argument("--host", default="127.0.0.1", help="address to bind [127.0.0.1]")
         parser.add_argument("--port", type=int, help="port to bind [the service's demo port]")
         parser.add_argument("--workers", type=int, default=2, help="worker processes [2]")
@@ -52,17 +61,23 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name: str = options["name"]
-        if name not in settings.ALL_SERVICES:
+        if name not in _servable():
             raise CommandError(
-                f"unknown service {name!r}; the services are: {', '.join(settings.ALL_SERVICES)}"
+                f"unknown service {name!r}; the services are: {', '.join(_servable())}"
             )
-        if usable_identity_key() is None:
+        # The control plane authenticates with its own tokens; the services trust only the proxy.
+        if name != settings.CONTROL_PLANE and usable_identity_key() is None:
             raise CommandError(
                 "FICUS_IDENTITY_KEY is unset or shorter than "
                 f"{MIN_KEY_BYTES} bytes, so the service would refuse every request. "
                 "Set it to the same secret the proxy signs identities with, e.g. "
                 "FICUS_IDENTITY_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        # A service may name configuration it cannot run without (patients: FICUS_PHI_KEY).
+        config = apps.get_app_config(name) if name in settings.ALL_SERVICES else None
+        preflight = getattr(config, "preflight", None)
+        if preflight is not None and (problems := preflight()):
+            raise CommandError(f"{name}: " + "; ".join(problems))
         workers: int = options["workers"]
         if workers < 1:
             raise CommandError("--workers must be at least 1")

@@ -1,0 +1,129 @@
+"""/v2 errors as RFC 9457 (ex-7807) problem documents, and the pieces /fhir reuses.
+
+`problem_exception_handler` is the DRF exception handler of every /v2 view: an
+`application/problem+json` body `{"type", "title", "status", "detail"}`, plus, for validation
+errors, `errors: [{"field", "message", "code"}]` naming every field at fault (`field` is a
+dotted path for nested fields and null for errors about the request as a whole). Unexpected
+exceptions are not handled here: they reach Django's handler500, whose body says nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "PROBLEM_SCHEMA",
+    "as_api_exception",
+    "exception_headers",
+    "field_errors",
+    "problem_exception_handler",
+    "problem_responses",
+]
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def _flatten(detail: Any, prefix: str | None) -> Iterator[dict[str, Any]]:
+    if isinstance(detail, Mapping):
+        for name, value in detail.items():
+            field = None if name == api_settings.NON_FIELD_ERRORS_KEY else str(name)
+            yield from _flatten(value, field if prefix is None else f"{prefix}.{field}")
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if isinstance(value, Mapping | list):
+                # A list of nested objects: the index is part of the field's path.
+                yield from _flatten(value, f"{prefix}.{index}" if prefix else str(index))
+            else:
+                yield from _flatten(value, prefix)
+    else:
+        yield {"field": prefix, "message": str(detail), "code": getattr(detail, "code", "invalid")}
+
+
+def field_errors(detail: Any) -> list[dict[str, Any]]:
+    """A ValidationError's detail as `[{"field", "message", "code"}]`, in declaration order."""
+    return list(_flatten(detail, None))
+
+
+def as_api_exception(exc: Exception) -> exceptions.APIException | None:
+    """Django's own 404/403 as DRF exceptions; None for anything unexpected (→ handler500)."""
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    return exc if isinstance(exc, exceptions.APIException) else None
+
+
+def exception_headers(exc: exceptions.APIException) -> dict[str, str]:
+    """The headers DRF's default handler would add: WWW-Authenticate and Retry-After."""
+    headers: dict[str, str] = {}
+    if auth_header := getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = str(auth_header)
+    if wait := getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(wait))
+    return headers
+
+
+def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER for /v2: an RFC 9457 problem document."""
+    api_exc = as_api_exception(exc)
+    if api_exc is None:
+        return None
+    status = api_exc.status_code
+    body: dict[str, Any] = {"type": "about:blank", "title": HTTPStatus(status).phrase}
+    body["status"] = status
+    if isinstance(api_exc, exceptions.ValidationError):
+        body["detail"] = "The request has invalid fields; see errors."
+        body["errors"] = field_errors(api_exc.detail)
+    else:
+        body["detail"] = str(api_exc.detail)
+    return Response(
+        body, status=status, headers=exception_headers(api_exc), content_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+# Schema only: the RFC 9457 problem document every /v2 error is. (Built inline because a
+# serializer field named `errors` would shadow Serializer.errors for type checkers.)
+PROBLEM_SCHEMA = inline_serializer(
+    "Problem",
+    fields={
+        "type": serializers.CharField(default="about:blank"),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.CharField(),
+        "errors": inline_serializer(
+            "FieldError",
+            fields={
+                "field": serializers.CharField(
+                    allow_null=True, help_text="Dotted path; null: the request as a whole."
+                ),
+                "message": serializers.CharField(),
+                "code": serializers.CharField(),
+            },
+            many=True,
+            required=False,
+        ),
+    },
+)
+
+_PROBLEM_WHEN = {
+    400: "Invalid query or body; `errors` names each field.",
+    401: "No valid identity header.",
+    403: "The identity's role may not use this endpoint.",
+    404: "No such record.",
+    409: "The change conflicts with the record's state.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """`extend_schema(responses=...)` entries documenting the problems an endpoint answers."""
+    return {s: OpenApiResponse(PROBLEM_SCHEMA, description=_PROBLEM_WHEN[s]) for s in statuses}

@@ -1,0 +1,90 @@
+"""Page-number pagination for /v2 lists: a total, relative links, and named 400s.
+
+Page numbers (`page`, `page_size` ≤ 200, default 50) rather than cursors, so a client sees
+`count`. Links are relative (path + query): behind the proxy, the service does not know the
+host the client used. A bad `page` or `page_size`, or a page past the end, is a 400 naming the
+parameter instead of DRF's silent fallback or 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.paginator import InvalidPage, Page
+from django.db.models import QuerySet
+from rest_framework import exceptions
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
+
+__all__ = ["V2Pagination"]
+
+
+class V2Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {"page_size": [f"Must be an integer from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any, Any] | Sequence[Any],
+        request: Request,
+        view: APIView | None = None,
+    ) -> list[Any] | None:
+        raw = request.query_params.get(self.page_query_param, "1")
+        if not raw.isdigit() or int(raw) < 1:
+            raise exceptions.ValidationError({"page": ["Must be a positive integer."]})
+        self.request = request
+        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        try:
+            self.page = paginator.page(int(raw))
+        except InvalidPage as e:
+            raise exceptions.ValidationError(
+                {"page": [f"There is no page {raw}; the last page is {paginator.num_pages}."]}
+            ) from e
+        return list(self.page)
+
+    def _current(self) -> tuple[Page[Any], str]:
+        assert self.page is not None, "paginate_queryset first"
+        assert self.request is not None, "paginate_queryset first"
+        return self.page, self.request.get_full_path()
+
+    def get_next_link(self) -> str | None:
+        page, url = self._current()
+        if not page.has_next():
+            return None
+        return replace_query_param(url, self.page_query_param, page.next_page_number())
+
+    def get_previous_link(self) -> str | None:
+        page, url = self._current()
+        if not page.has_previous():
+            return None
+        number = page.previous_page_number()
+        if number == 1:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, number)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "nullable": True, "format": "uri-reference"}
+        return {
+            "type": "object",
+            "required": ["count", "next", "previous", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "next": {**link, "example": "/v2/appointments?page=3"},
+                "previous": {**link, "example": "/v2/appointments?page=1"},
+                "results": schema,
+            },
+        }

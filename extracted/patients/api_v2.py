@@ -1,0 +1,171 @@
+"""The modern face of the patients service: /v2/patients (DRF), on the shared /v2 conventions.
+
+Identity, roles, RFC 9457 errors naming the field, page-number pagination and `no-store` come
+from extracted/core/v2.py. What is the service's own:
+* the list shows summaries only (no encrypted field is decrypted for a list), filterable by
+  exact `mrn`, `family` name prefix and exact `birth_date`; a bad filter is a 400 naming it;
+* the detail shows contact details too; the SSN is full for ADMIN only, masked for the others
+  (the legacy face masks it for everyone, as legacy did);
+* PATCH changes demographics through services.update_patient (outbox + audit, one transaction);
+* /v2/patients/access-audit: the access audit, for the auditor only (who reads no charts).
+Every read, list and update leaves an access-audit row.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from extracted.core.access_audit import READ, SEARCH, record_access, record_accesses
+from extracted.core.v2 import V2APIView, V2Pagination, identity_of
+from extracted.patients import selectors, services
+from extracted.patients.legacy_serializers import mask_ssn
+from extracted.patients.models import AccessAudit, Patient
+from extracted.patients.permissions import PERMISSIONS
+
+_PHONE = re.compile(r"^\([0-9]{3}\) [0-9]{3}-[0-9]{4}$")
+_NAME_CHECK = re.compile(r"^[^,]+$")
+
+
+class PatientSummarySerializer(serializers.ModelSerializer[Patient]):
+    class Meta:
+        model = Patient
+        fields = ["id", "mrn", "family_name", "given_name", "birth_date", "sex"]
+
+
+class PatientDetailSerializer(serializers.ModelSerializer[Patient]):
+    ssn = serializers.SerializerMethodField(help_text="Full for ADMIN, else XXX-XX-1234.")
+    updated_at = serializers.DateTimeField(source="source_updated_at", read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id", "mrn", "family_name", "given_name", "birth_date", "sex", "ssn", "phone",
+            "address_line", "city", "state", "postal_code", "updated_at",
+        ]  # fmt: skip
+
+    def get_ssn(self, patient: Patient) -> str | None:
+        full = bool(self.context.get("full_ssn"))
+        return patient.ssn if full else mask_ssn(patient.ssn)
+
+
+class PatientFilterSerializer(serializers.Serializer[Any]):
+    mrn = serializers.RegexField(r"^[A-Za-z][0-9]{7}$", required=False)
+    family = serializers.CharField(required=False, min_length=1, max_length=35)
+    birth_date = serializers.DateField(required=False, input_formats=["iso-8601"])
+
+
+class DemographicsPatchSerializer(serializers.Serializer[Any]):
+    """Every field optional (PATCH); the same rules as the legacy PUT, upper-cased alike."""
+
+    phone = serializers.RegexField(_PHONE, required=False, allow_blank=True)
+    address_line = serializers.CharField(required=False, max_length=60)
+    city = serializers.CharField(required=False, max_length=30)
+    state = serializers.RegexField(r"^[A-Za-z]{2}$", required=False)
+    postal_code = serializers.RegexField(r"^[0-9]{5}$", required=False)
+    family_name = serializers.RegexField(_NAME_CHECK, required=False, max_length=35)
+    given_name = serializers.RegexField(_NAME_CHECK, required=False, max_length=25)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Not an editable field."] for name in unknown}
+            )
+        if not attrs:
+            raise serializers.ValidationError("Give at least one field to change.")
+        return {
+            name: value if name == "phone" else value.strip().upper()
+            for name, value in attrs.items()
+        }
+
+
+class PatientList(V2APIView):
+    read_roles = PERMISSIONS.roles("read")
+
+    @extend_schema(
+        parameters=[PatientFilterSerializer],
+        responses=PatientSummarySerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filters = PatientFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        found = selectors.patient_list(**filters.validated_data).defer(*selectors.ENCRYPTED_FIELDS)
+        paginator = V2Pagination()
+        page = paginator.paginate_queryset(found, request, view=self)
+        assert page is not None
+        ids: list[int | None] = [patient.pk for patient in page] or [None]
+        record_accesses(AccessAudit, identity_of(request), SEARCH, services.AGGREGATE, ids)
+        return paginator.get_paginated_response(PatientSummarySerializer(page, many=True).data)
+
+
+class PatientDetail(V2APIView):
+    read_roles = PERMISSIONS.roles("read")
+    write_roles = PERMISSIONS.roles("update")
+
+    def _patient(self, patient_id: int) -> Patient:
+        patient = selectors.patient_get(patient_id=patient_id)
+        if patient is None:
+            raise exceptions.NotFound("No patient with this id.")
+        return patient
+
+    def _render(self, request: Request, patient: Patient) -> Response:
+        full = PERMISSIONS.allows(identity_of(request).role, "read_full_ssn")
+        return Response(PatientDetailSerializer(patient, context={"full_ssn": full}).data)
+
+    @extend_schema(responses=PatientDetailSerializer)
+    def get(self, request: Request, patient_id: int) -> Response:
+        patient = self._patient(patient_id)
+        record_access(AccessAudit, identity_of(request), READ, services.AGGREGATE, patient.pk)
+        return self._render(request, patient)
+
+    @extend_schema(request=DemographicsPatchSerializer, responses=PatientDetailSerializer)
+    def patch(self, request: Request, patient_id: int) -> Response:
+        self._patient(patient_id)
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError("The body must be a JSON object.")
+        change = DemographicsPatchSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        try:
+            patient = services.update_patient(
+                patient_id=patient_id,
+                changes=change.validated_data,
+                identity=identity_of(request),
+                now=datetime.now(UTC),
+            )
+        except services.PatientNotFoundError as e:
+            raise exceptions.NotFound("No patient with this id.") from e
+        return self._render(request, patient)
+
+
+class AccessAuditSerializer(serializers.ModelSerializer[AccessAudit]):
+    class Meta:
+        model = AccessAudit
+        fields = ["id", "at", "login", "role", "action", "record_type", "record_id", "request_id"]
+
+
+class AccessAuditList(V2APIView):
+    read_roles = PERMISSIONS.roles("audit")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("record_id", str, description="Only this patient id."),
+            OpenApiParameter("login", str, description="Only this staff login."),
+        ],
+        responses=AccessAuditSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        found = selectors.access_audit_list(
+            record_id=request.query_params.get("record_id"),
+            login=request.query_params.get("login"),
+        )
+        paginator = V2Pagination()
+        page = paginator.paginate_queryset(found, request, view=self)
+        assert page is not None
+        return paginator.get_paginated_response(AccessAuditSerializer(page, many=True).data)

@@ -1,0 +1,230 @@
+"""The control plane's DRF API (`/control/v1/`): the same operations as `manage.py plan`.
+
+Thin views over `services` (writes) and `selectors` (reads), with token authentication and two
+roles (Django groups): `operator` may change state, `auditor` may only read; anyone else gets
+401 (no or bad token) or 403 (no role), always as JSON `{"reason": ...}`. A refused advance or
+rollback is 409 with every gate and its numbers, exactly what the CLI prints.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from migration_plans import audit_chain, selectors, services
+from migration_plans.phases import ORDER
+from migration_plans.plans import Plan, PlanError, load_plans
+
+MAX_PAGE = 500
+
+
+class HasControlRole(BasePermission):
+    """Reads need operator or auditor; writes need operator."""
+
+    message = "your user has no control-plane role (operator or auditor)"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if user is None or not user.is_authenticated:
+            return False
+        roles = set(user.groups.values_list("name", flat=True))
+        if request.method in SAFE_METHODS:
+            return bool(roles & {"operator", "auditor"})
+        if "operator" not in roles:
+            self.message = "only an operator may change route state"
+            return False
+        return True
+
+
+class ControlView(APIView):
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [HasControlRole]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, services.GateRefusalError):
+            return Response(
+                {"reason": exc.reason, "gates": exc.results, "evidence": exc.evidence},
+                status=exc.status,
+            )
+        if isinstance(exc, services.ControlError):
+            return Response({"reason": exc.reason}, status=exc.status)
+        if isinstance(exc, ValidationError):
+            return Response({"reason": "invalid request", "fields": exc.detail}, status=400)
+        response = super().handle_exception(exc)
+        if isinstance(exc, APIException) and isinstance(response.data, dict):
+            response.data = {"reason": str(response.data.get("detail", exc.detail))}
+        return response
+
+    def plans(self) -> tuple[Plan, ...]:
+        try:
+            return load_plans(settings.FICUS_PLANS_DIR, environ=os.environ)
+        except PlanError as e:
+            raise services.ControlError(f"the plan files are broken: {e}", status=503) from e
+
+
+class RoutesView(ControlView):
+    def get(self, request: Request) -> Response:
+        plans = self.plans()
+        feature = request.query_params.get("feature") or None
+        if feature:
+            services.find_plan(plans, feature)
+        services.register_routes(plans=plans)
+        return Response({"routes": [_row(r) for r in selectors.status(plans, feature)]})
+
+
+class FeatureView(ControlView):
+    def get(self, request: Request, feature: str) -> Response:
+        plans = self.plans()
+        plan = services.find_plan(plans, feature)
+        services.register_routes(plans=plans)
+        return Response(
+            {
+                "feature": plan.feature,
+                "owner": plan.owner,
+                "upstream": plan.upstream.name,
+                "canary_writes": plan.canary_writes,
+                "gates": {
+                    str(phase): plan.gates[phase].thresholds()
+                    for phase in ORDER
+                    if phase in plan.gates
+                },
+                "routes": [_row(r) for r in selectors.status(plans, feature)],
+            }
+        )
+
+
+class HistoryView(ControlView):
+    def get(self, request: Request, feature: str) -> Response:
+        services.find_plan(self.plans(), feature)
+        return Response(
+            {
+                "feature": feature,
+                "transitions": [
+                    {
+                        "at": audit_chain.format_time(t.at),
+                        "actor": t.actor,
+                        "action": t.action,
+                        "scope": t.scope,
+                        "route": f"{t.method} {t.template}",
+                        "from": t.from_phase or None,
+                        "to": t.to_phase,
+                        "from_weight": t.from_weight,
+                        "to_weight": t.to_weight,
+                        "forced": t.forced,
+                        "reason": t.reason,
+                        "gates": t.gate_results,
+                        "evidence": t.evidence,
+                        "audit_seq": t.audit_seq,
+                    }
+                    for t in selectors.history(feature)
+                ],
+            }
+        )
+
+
+class MoveInput(serializers.Serializer[dict[str, Any]]):
+    to = serializers.ChoiceField(choices=[str(p) for p in ORDER], required=False)
+    weight = serializers.IntegerField(required=False)
+    route = serializers.CharField(required=False, max_length=220)
+    reason = serializers.CharField(max_length=2000)
+    force = serializers.BooleanField(default=False)
+
+
+class MoveView(ControlView):
+    action_name = "advance"
+
+    def post(self, request: Request, feature: str) -> Response:
+        data = MoveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        operation = services.advance if self.action_name == "advance" else services.rollback
+        outcome = operation(
+            plans=self.plans(),
+            feature=feature,
+            to=values.get("to"),
+            weight=values.get("weight"),
+            route=values.get("route"),
+            reason=values["reason"],
+            actor=request.user.get_username(),
+            force=values["force"],
+        )
+        return Response(
+            {
+                "feature": outcome.feature,
+                "action": outcome.action,
+                "forced": outcome.forced,
+                "changes": [
+                    {
+                        "route": f"{c.method} {c.template}",
+                        "from": c.from_phase,
+                        "to": c.to_phase,
+                        "from_weight": c.from_weight,
+                        "to_weight": c.to_weight,
+                    }
+                    for c in outcome.changes
+                ],
+                "gates": list(outcome.gate_results),
+                "evidence": outcome.evidence,
+                "audit_seq": outcome.audit_seq,
+                "generation": outcome.generation,
+            }
+        )
+
+
+class AdvanceView(MoveView):
+    action_name = "advance"
+
+
+class RollbackView(MoveView):
+    action_name = "rollback"
+
+
+class AuditRecordsView(ControlView):
+    def get(self, request: Request) -> Response:
+        try:
+            after = int(request.query_params.get("after", "0"))
+            limit = min(int(request.query_params.get("limit", "100")), MAX_PAGE)
+        except ValueError as e:
+            raise services.ControlError("after and limit must be whole numbers") from e
+        rows = selectors.audit_records().filter(seq__gt=after)[: max(limit, 1)]
+        return Response({"records": [selectors.record_as_dict(r) for r in rows]})
+
+
+class AuditVerifyView(ControlView):
+    def get(self, request: Request) -> Response:
+        key = services.audit_key() if os.environ.get(services.AUDIT_KEY_VAR) else None
+        count, broken = selectors.verify_audit(key)
+        body: dict[str, Any] = {
+            "ok": broken is None,
+            "records": count,
+            "signatures_checked": key is not None,
+        }
+        if broken is not None:
+            body["broken"] = {"seq": broken.seq, "kind": broken.kind, "message": broken.message}
+        return Response(body)
+
+
+def _row(row: selectors.StatusRow) -> dict[str, Any]:
+    return {
+        "feature": row.feature,
+        "route": f"{row.method} {row.template}",
+        "method": row.method,
+        "template": row.template,
+        "phase": row.phase,
+        "weight": row.weight,
+        "since": audit_chain.format_time(row.since) if row.since else None,
+        "actor": row.actor or None,
+    }

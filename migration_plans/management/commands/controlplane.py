@@ -1,0 +1,60 @@
+"""`manage.py controlplane token create|revoke|list`: who may use the control-plane API.
+
+Tokens are DRF auth tokens; roles are Django groups (`operator` may change state, `auditor`
+may only read). Creating or revoking a token is an admin action, so it is appended to the audit
+chain (who did it, for whom, which role; never the token itself). The key is printed once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rest_framework.authtoken.models import Token
+
+from migration_plans import services
+from migration_plans.management.commands.plan import default_actor, table
+
+
+class Command(BaseCommand):
+    help = "Administer the control plane. Actions: token create|revoke|list."
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        areas = parser.add_subparsers(dest="area", metavar="AREA", required=True)
+        token = areas.add_parser("token", help="API tokens for operators and auditors")
+        actions = token.add_subparsers(dest="action", metavar="ACTION", required=True)
+        create = actions.add_parser("create", help="create (or replace) a user's token")
+        create.add_argument("--user", required=True, metavar="NAME")
+        create.add_argument("--role", required=True, choices=services.ROLES)
+        revoke = actions.add_parser("revoke", help="delete a user's token")
+        revoke.add_argument("--user", required=True, metavar="NAME")
+        actions.add_parser("list", help="list users with a token and their role")
+        for sub in (create, revoke):
+            sub.add_argument("--actor", default=default_actor(), help="who acts (default: $USER)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        try:
+            if action == "create":
+                key = services.create_token(
+                    username=options["user"], role=options["role"], actor=options["actor"] or ""
+                )
+                self.stdout.write(f"token for {options['user']} ({options['role']}): {key}")
+                self.stdout.write("It is shown once; give it to that person only.")
+            elif action == "revoke":
+                services.revoke_token(username=options["user"], actor=options["actor"] or "")
+                self.stdout.write(f"token of {options['user']} revoked")
+            else:
+                self.list_tokens()
+        except services.ControlError as e:
+            raise CommandError(e.reason) from e
+
+    def list_tokens(self) -> None:
+        rows = []
+        for token in Token.objects.select_related("user").order_by("user__username"):
+            user: User = token.user
+            roles = ",".join(sorted(g.name for g in user.groups.all() if g.name in services.ROLES))
+            rows.append((user.username, roles or "(none)", f"{token.created:%Y-%m-%d %H:%M} UTC"))
+        self.stdout.write(table(("USER", "ROLE", "CREATED"), rows))

@@ -1,0 +1,169 @@
+"""Refuse request heads that two HTTP parsers could read differently, before anything else runs.
+
+mitmproxy (with `validate_inbound_headers`) already refuses the framing attacks it knows: a
+Content-Length with Transfer-Encoding, an obfuscated Transfer-Encoding, a bad chunk size. What it
+lets through is refused here, with a 400 and a reason the client can read:
+
+- a header value with CR, LF, NUL or another control character but HTAB: mitmproxy unfolds
+  obsolete line folding into a value that keeps its CRLF, so a folded header (obs-fold,
+  RFC 9112 §5.2) is caught by the same rule; and `Transfer-Encoding:\x0bchunked`, which
+  mitmproxy reads as chunked (Python's strip() eats the vertical tab) while others would not;
+- a head over 64 KiB (431): mitmproxy sets no limit, and a megabyte header would otherwise
+  travel on to the upstream;
+- a header name that is not a token (RFC 9110 §5.1), a method that is not a token, or one that
+  is not upper case (servers disagree on `get` vs `GET`);
+- HTTP/1.1 without a Host header, or with two (RFC 9112 §3.2: "MUST respond with 400"); an
+  HTTP/2 request whose Host disagrees with its `:authority`;
+- an absolute-form target (`GET http://other/ HTTP/1.1`) naming another host than Host; the
+  routing addon refuses absolute form from HTTP/1 clients in any case;
+- a path that is not canonical (`proxy.canonical_path`): encoded slashes or backslashes, dot
+  segments raw or encoded (also in a segment's name before its `;params`), `//`, NUL and
+  controls, malformed escapes, overlong or invalid UTF-8. `;` path parameters pass here: only
+  the route knows whether its plan allows them, so FicusAddon refuses them after routing
+  unless `allow_path_params` (the legacy default route allows none).
+
+`check_head()` is pure (bytes in, a reason or None out); `Guard` is the small mitmproxy addon
+that runs it in `requestheaders`, the first hook, loaded before FicusAddon. A refused flow gets
+FicusAddon's per-flow state with error `bad_request`, so it is access-logged and not routed.
+
+An HTTP/1 request with a chunked body is answered, then its connection is closed: nothing sent
+after a chunked body on one connection is ever read as a second request.
+
+Bodies over the configured limit are refused by mitmproxy's own `body_size_limit` (413, with
+the reason), before any upstream connection: the server wires that option.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Final
+
+from mitmproxy import http
+
+from proxy.addon import _FlowState, new_request_id
+from proxy.canonical_path import PathError, canonicalize_path, split_target
+
+# RFC 9110 §5.6.2 token characters.
+_TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Every control character but HTAB: CR, LF and NUL (RFC 9110 §5.5 "MUST reject"), and the
+# rest, which parsers strip differently (`Transfer-Encoding:\x0bchunked` is chunked to Python).
+_BAD_VALUE_BYTES: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# Far above any real request, far below what lets one request cost megabytes of memory.
+MAX_HEAD_BYTES: Final = 64 * 1024
+_ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)(.*)", re.DOTALL)
+_STATE: Final = "ficus"  # FicusAddon's flow.metadata key
+_CLOSE_AFTER: Final = "ficus_close_after"
+
+
+class HeadError(ValueError):
+    """The request head is refused; the message is safe to show the client."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def check_head(
+    method: bytes,
+    target: bytes,
+    headers: Sequence[tuple[bytes, bytes]],
+    *,
+    http2: bool = False,
+    authority: bytes = b"",
+) -> None:
+    """Raise HeadError with the reason if this request head must be refused."""
+    if not _TOKEN.fullmatch(method):
+        raise HeadError("the method is not a valid token")
+    if method != method.upper():
+        raise HeadError("method names are case-sensitive; this one is not upper case")
+    hosts: list[bytes] = []
+    size = len(target) + sum(len(name) + len(value) + 4 for name, value in headers)
+    if size > MAX_HEAD_BYTES:
+        raise HeadError(f"the request head is larger than {MAX_HEAD_BYTES // 1024} KiB", status=431)
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name):
+            raise HeadError("a header name is not a valid token")
+        if _BAD_VALUE_BYTES.search(value):
+            if b"\r\n" in value and (value.split(b"\r\n", 1)[1][:1] in (b" ", b"\t")):
+                raise HeadError("folded header lines (obs-fold) are not accepted")
+            raise HeadError("control characters (CR, LF, NUL ...) are not allowed in header values")
+        if name.lower() == b"host":
+            hosts.append(value)
+    if len(hosts) > 1:
+        raise HeadError("more than one Host header")
+    if http2:
+        if hosts and authority and hosts[0].lower() != authority.lower():
+            raise HeadError("the Host header and :authority disagree")
+    elif not hosts:
+        raise HeadError("the Host header is missing")
+    host = hosts[0] if hosts else authority
+    path_and_query = target
+    if absolute := _ABSOLUTE.fullmatch(target):
+        if absolute.group(1).lower() != host.lower():
+            raise HeadError("absolute-form request targets may not name another host")
+        path_and_query = absolute.group(2) or b"/"
+    if method == b"OPTIONS" and target == b"*":
+        return
+    raw_path, _query = split_target(path_and_query)
+    try:
+        canonicalize_path(raw_path, allow_params=True)
+    except PathError as e:
+        raise HeadError(str(e)) from None
+
+
+def _plain_response(status: int, text: str) -> http.Response:
+    return http.Response.make(
+        status,
+        text + "\n",
+        {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
+    )
+
+
+class Guard:
+    """Runs `check_head` on every request head, before any other Ficus addon."""
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        request = flow.request
+        if not (request.is_http2 or request.is_http3) and "transfer-encoding" in request.headers:
+            flow.metadata[_CLOSE_AFTER] = True
+        try:
+            check_head(
+                request.data.method,
+                request.data.path,
+                request.data.headers.fields,
+                http2=request.is_http2 or request.is_http3,
+                authority=request.data.authority,
+            )
+        except HeadError as e:
+            reason = "Bad Request" if e.status == 400 else "Request Header Fields Too Large"
+            _refuse(flow, e.status, f"{reason}: {e}")
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        # A chunked request body is where request smuggling lives (TE.CL, obfuscated or
+        # stripped Transfer-Encoding values mitmproxy normalized before any addon could see
+        # them). Its body was re-framed for the upstream; closing the client connection after
+        # the answer means nothing that followed the body on it is read as another request.
+        if flow.metadata.get(_CLOSE_AFTER) and flow.response is not None:
+            flow.response.headers["Connection"] = "close"
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        # mitmproxy may deliver trailers with the body; the same rules hold for their values.
+        trailers = flow.request.trailers
+        if flow.response is None and trailers is not None:
+            for _name, value in trailers.fields:
+                if _BAD_VALUE_BYTES.search(value):
+                    _refuse(
+                        flow, 400, "Bad Request: control characters are not allowed in trailers"
+                    )
+                    return
+
+
+def _refuse(flow: http.HTTPFlow, status: int, text: str) -> None:
+    flow.metadata[_STATE] = _FlowState(request_id=new_request_id(), error="bad_request")
+    flow.response = _plain_response(status, text)
+    # A refused head may hide a smuggled request in what follows: never reuse the connection.
+    flow.response.headers["Connection"] = "close"
+
+
+addons = [Guard()]

@@ -1,0 +1,184 @@
+"""Shadow copies: in `shadow`, legacy serves and the new service gets a copy it answers to no one.
+
+Which requests are copied is decided by `should_shadow` (pure): safe methods always, writes only
+when the plan says `shadow.include_writes` *and* a dry-run token can be signed (the service then
+runs the write in a transaction it rolls back, contract C4); then `sample_percent` of them,
+chosen by the request id (uniform, and no random numbers needed).
+
+`ShadowSender` sends them fire-and-forget on its own httpx client:
+
+- the client's request is never delayed: the addon hands over a copy of the request and goes
+  on; the copy runs as a background task (kept in a `TaskSet`, so it is not collected);
+- per feature at most `max_in_flight` copies run at once; a copy beyond that is dropped and
+  counted (`dropped`), never queued, so a slow or dead service costs a bounded amount;
+- each copy has the plan's deadline (`timeout_seconds`) over identity lookup, connect, send and
+  the whole answer; the answer's body is read and discarded;
+- the outcome (status, or None for a failure) and latency go to the callback the addon gives,
+  which records them in route stats as side `shadow`.
+
+Nothing here can raise into the primary request: every failure of a copy becomes an outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Final, Protocol
+
+import httpx
+
+from proxy.routing import SAFE_METHODS
+from proxy.tasks import TaskSet
+from proxy.upstreams import Instance
+
+logger = logging.getLogger(__name__)
+
+MAX_DEADLINE_SECONDS: Final = 60.0
+# Hop-by-hop and framing headers are set anew by httpx; Host is the service's.
+_DROPPED: Final = frozenset(
+    {"host", "connection", "keep-alive", "transfer-encoding", "te", "upgrade", "expect"}
+)
+
+
+class ShadowPolicy(Protocol):
+    """What `should_shadow` reads from a plan's `ShadowSettings` (contract C1)."""
+
+    @property
+    def sample_percent(self) -> float: ...
+
+    @property
+    def include_writes(self) -> bool: ...
+
+
+def should_shadow(
+    method: str, policy: ShadowPolicy, request_id: str, *, can_sign_dry_run: bool
+) -> bool:
+    """Whether this request of a `shadow` route gets a copy sent to the service."""
+    if method not in SAFE_METHODS and not (policy.include_writes and can_sign_dry_run):
+        return False
+    if policy.sample_percent >= 100:
+        return True
+    # The request id is a random hex uuid: its first 8 digits are a uniform draw.
+    try:
+        draw = int(request_id[:8], 16) % 10_000
+    except ValueError:
+        return False
+    return draw < policy.sample_percent * 100
+
+
+def shadow_headers(
+    fields: Iterable[tuple[bytes, bytes]], authority: str, extra: Iterable[tuple[str, str]]
+) -> list[tuple[bytes, bytes]]:
+    """The copy's headers: the forwarded request's, with the service's Host and `extra`."""
+    kept = [(n, v) for n, v in fields if n.decode("latin-1").lower() not in _DROPPED]
+    added = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in extra]
+    return [(b"Host", authority.encode("idna")), *kept, *added]
+
+
+Outcome = Callable[[int | None, float], None]  # (status or None on failure, latency ms)
+
+
+class _RefuseAll(DefaultCookiePolicy):
+    def set_ok(self, cookie: object, request: object) -> bool:
+        return False
+
+
+class ShadowSender:
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._tasks: dict[str, TaskSet] = {}
+        self.dropped: dict[str, int] = {}
+
+    def in_flight(self, feature: str) -> int:
+        tasks = self._tasks.get(feature)
+        return len(tasks) if tasks is not None else 0
+
+    def submit(
+        self,
+        feature: str,
+        max_in_flight: int,
+        headers: Callable[[], Awaitable[list[tuple[bytes, bytes]] | None]],
+        *,
+        instance: Instance,
+        method: str,
+        target: bytes,
+        body: bytes,
+        deadline: float,
+        outcome: Outcome,
+    ) -> asyncio.Task[None] | None:
+        """Start one copy in the background; None (and counted) if the feature is at its bound.
+
+        `headers` is awaited inside the copy (it may look the session up); None skips the copy.
+        """
+        tasks = self._tasks.setdefault(feature, TaskSet())
+        if len(tasks) >= max_in_flight:
+            self.dropped[feature] = self.dropped.get(feature, 0) + 1
+            return None
+        return tasks.spawn(self._copy(headers, instance, method, target, body, deadline, outcome))
+
+    async def _copy(
+        self,
+        headers: Callable[[], Awaitable[list[tuple[bytes, bytes]] | None]],
+        instance: Instance,
+        method: str,
+        target: bytes,
+        body: bytes,
+        deadline: float,
+        outcome: Outcome,
+    ) -> None:
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            async with asyncio.timeout(deadline):
+                fields = await headers()
+                if fields is None:
+                    return
+                url = httpx.URL(
+                    scheme=instance.scheme,
+                    host=instance.host,
+                    port=instance.port,
+                    raw_path=target,
+                )
+                request = httpx.Request(method, url, headers=fields, content=body or None)
+                response = await self._open().send(request, stream=True)
+                try:
+                    async for _ in response.aiter_raw():
+                        pass
+                finally:
+                    await response.aclose()
+                status = response.status_code
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError, ValueError):
+            status = None
+        except Exception:  # a copy must never take anything down with it
+            logger.exception("shadow copy failed unexpectedly")
+            status = None
+        outcome(status, (time.perf_counter() - started) * 1000)
+
+    def _open(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=self._transport,
+                # A backstop only: each copy's own deadline (the plan's) is the real bound.
+                timeout=httpx.Timeout(MAX_DEADLINE_SECONDS),
+                cookies=CookieJar(policy=_RefuseAll()),
+                trust_env=False,
+                follow_redirects=False,
+                limits=httpx.Limits(max_keepalive_connections=32),
+            )
+        return self._client
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to close: no client opened, no copy in flight."""
+        return self._client is None and not any(len(t) for t in self._tasks.values())
+
+    async def aclose(self) -> None:
+        for tasks in self._tasks.values():
+            await tasks.cancel_all()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

@@ -1,0 +1,68 @@
+"""The sink's value preparers give exactly what each field's own get_db_prep_value gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connections
+
+from extracted.appointments.models import Appointment
+from extracted.core.db_prep import preparer
+from extracted.patients import crypto
+from extracted.patients.models import Patient
+from legacy_adapter.mapping import AppointmentStatus
+from legacy_adapter.mapping.patients import Sex
+from tests.extracted.core.sink_records import PHI_KEY
+
+CHICAGO = ZoneInfo("America/Chicago")
+VALUES: dict[str, list[Any]] = {
+    "id": [7, "7"],
+    "patient_id": [17, None],
+    "duration_minutes": [15],
+    "patient_display_name": ["DOE, JANE", ""],
+    "status": [AppointmentStatus.ARRIVED, "booked"],
+    "starts_at": [
+        datetime(2026, 11, 21, 9, 30, tzinfo=CHICAGO),
+        datetime(2026, 3, 8, 8, tzinfo=UTC),
+    ],
+    "birth_date": [date(1980, 2, 29)],
+    "sex": [Sex.FEMALE],
+    "city": ["OAKTON", None],
+}
+
+
+@pytest.mark.parametrize("alias", ["appointments", "patients"])
+def test_it_matches_the_field_for_every_value(alias):
+    connection = connections[alias]
+    for model in (Appointment, Patient):
+        fields = {f.name: f for f in model._meta.concrete_fields}
+        for name, values in VALUES.items():
+            if name not in fields:
+                continue
+            field = fields[name]
+            prep = preparer(field, connection)
+            for value in values:
+                plain = value.value if isinstance(value, Sex | AppointmentStatus) else value
+                expected = field.get_db_prep_value(plain, connection, prepared=False)
+                assert prep(value) == expected, (model, name, value)
+                assert type(prep(value)) is type(expected)
+
+
+def test_enum_members_reach_the_driver_as_plain_strings():
+    prep = preparer(Appointment._meta.get_field("status"), connections["appointments"])
+
+    assert type(prep(AppointmentStatus.NO_SHOW)) is str
+    assert prep(AppointmentStatus.NO_SHOW) == "no_show"
+
+
+def test_an_encrypted_field_is_never_shortcut(settings):
+    settings.FICUS_PHI_KEY = PHI_KEY
+    prep = preparer(Patient._meta.get_field("phone"), connections["patients"])
+
+    token = prep("(312) 555-0142")
+
+    assert token != "(312) 555-0142"
+    assert crypto.decrypt(token, what="phone") == "(312) 555-0142"

@@ -1,0 +1,25 @@
+"""The surface other services build on: every name in `__all__` exists, and nothing is missing.
+
+extracted/patients and extracted/appointments import from extracted.core.v2 and
+extracted.core.fhir only, so a rename in the private parts must not break them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from extracted.core import fhir, v2
+
+
+@pytest.mark.parametrize("module", [v2, fhir], ids=["v2", "fhir"])
+def test_every_exported_name_exists(module):
+    assert [name for name in module.__all__ if not hasattr(module, name)] == []
+
+
+def test_what_the_services_use_is_exported():
+    used_by_services = {"V2APIView", "V2ViewMixin", "V2Pagination", "identity_of"}
+
+    assert used_by_services <= set(v2.__all__)
+    assert {"FHIRViewMixin", "searchset_bundle", "paging_of", "reject_unknown_params"} <= set(
+        fhir.__all__
+    )

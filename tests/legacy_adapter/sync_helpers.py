@@ -1,0 +1,56 @@
+"""Shared set-up for the sync tests: a legacy database with capture installed, the service's
+test database with `ficus_applied_change`, and small readers of both sides."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, select, text, update
+
+from extracted.appointments.models import Appointment
+from legacy_adapter import migrations
+from legacy_adapter.features import feature_sync
+from legacy_adapter.ficus_tables import change
+from legacy_adapter.forward_apply import ForwardApplier
+from legacy_adapter.schema import ApptSched
+from tests.legacy_adapter.legacy_db import add_patient, create_legacy_schema
+
+ZONE = "America/Chicago"
+
+
+def legacy_engine(url: str) -> Engine:
+    engine = create_engine(url)
+    create_legacy_schema(engine)
+    migrations.upgrade(engine)
+    add_patient(engine, 1, "DOE", "JANE")
+    add_patient(engine, 2, "ROE", "RICHARD")
+    return engine
+
+
+def applier(engine: Engine, **kwargs) -> ForwardApplier:
+    sync = feature_sync("appointments")
+    sync.target.ensure_tables()
+    return ForwardApplier(engine, sync.source, sync.target, **kwargs)
+
+
+def edit(engine: Engine, appt_id: int, **values) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(ApptSched).where(ApptSched.APPT_ID == appt_id).values(**values))
+
+
+def pending(engine: Engine, tbl: str = "APPT_SCHED") -> list[tuple[int, str, int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(change.c.id, change.c.tbl, change.c.pk)
+            .where(change.c.done_at_us.is_(None), change.c.tbl == tbl)
+            .order_by(change.c.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def stored() -> dict[int, Appointment]:
+    return Appointment.objects.in_bulk()
+
+
+def sql(engine: Engine, statement: str, **params):
+    with engine.begin() as conn:
+        result = conn.execute(text(statement), params)
+        return result.all() if result.returns_rows else []

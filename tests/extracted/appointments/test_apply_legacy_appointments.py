@@ -9,7 +9,8 @@ import pytest
 from django.db import IntegrityError
 
 from extracted.appointments.models import Appointment
-from extracted.appointments.services import ApplyResult, apply_legacy_appointments
+from extracted.appointments.services import apply_legacy_appointments
+from extracted.core.sink import ApplyResult
 from legacy_adapter.mapping import AppointmentRecord, AppointmentStatus
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from extracted.core.sink import ApplyResult
 from extracted.patients.models import Outbox, Patient
-from extracted.patients.services import ApplyResult, apply_legacy_patients
+from extracted.patients.services import apply_legacy_patients
 from legacy_adapter.mapping.patients import PatientRecord, Sex
 
 pytestmark = pytest.mark.django_db(databases=["default", "patients"])

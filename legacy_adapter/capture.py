@@ -59,40 +59,57 @@ def _trigger_name(table: CapturedTable, suffix: str) -> str:
     return f"ficus_{table.name.lower()}_{suffix}"
 
 
+@dataclass(frozen=True, slots=True)
+class _ChangeWriter:
+    """How one backend's trigger body appends `ficus_change` rows: the same two statements
+    everywhere (the changed key itself, and the keys a change fans out to), differing only in
+    which columns are filled and how origin and time are read."""
+
+    columns: str  # the ficus_change columns filled, in order
+    stamp: str  # the SQL of every column after (tbl, pk, op): origin, maybe txid, the time
+    values: bool  # the changed key as VALUES (...); False: as SELECT, which may take a WHERE
+
+    def change(self, tbl: str, key_expr: str, op: str, where: str = "") -> str:
+        """One row for the changed key; `where` (SELECT form only) makes it conditional."""
+        head = f"INSERT INTO ficus_change ({self.columns}) "
+        if self.values:
+            if where:
+                raise ValueError("a VALUES change row takes no WHERE")
+            return f"{head}VALUES ('{tbl}', {key_expr}, '{op}', {self.stamp});"
+        return f"{head}SELECT '{tbl}', {key_expr}, '{op}', {self.stamp}{where};"
+
+    def fan_out(self, table: CapturedTable, row: str, where: str = "") -> list[str]:
+        """An update row for every dependent key of the `row` (OLD or NEW) that changed."""
+        return [
+            f"INSERT INTO ficus_change ({self.columns}) "  # noqa: S608
+            f"SELECT '{other}', {other_key}, 'U', {self.stamp} FROM {other} "
+            f"WHERE {foreign} = {row}.{table.key}{where};"
+            for other, other_key, foreign in table.fan_out
+        ]
+
+
+_COLUMNS = "tbl, pk, op, origin, created_at_us"
+
+
 # -- SQLite ----------------------------------------------------------------------------------
 
 _SQLITE_NOW = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
 _SQLITE_ORIGIN = "(SELECT marker FROM ficus_origin LIMIT 1)"
-
-
-def _sqlite_insert(tbl: str, key_expr: str, op: str, where: str = "") -> str:
-    return (
-        "INSERT INTO ficus_change (tbl, pk, op, origin, created_at_us) "
-        f"SELECT '{tbl}', {key_expr}, '{op}', {_SQLITE_ORIGIN}, {_SQLITE_NOW}{where};"
-    )
-
-
-def _sqlite_fan_out(table: CapturedTable, row: str, where: str = "") -> list[str]:
-    return [
-        "INSERT INTO ficus_change (tbl, pk, op, origin, created_at_us) "  # noqa: S608
-        f"SELECT '{other}', {other_key}, 'U', {_SQLITE_ORIGIN}, {_SQLITE_NOW} FROM {other} "
-        f"WHERE {foreign} = {row}.{table.key}{where};"
-        for other, other_key, foreign in table.fan_out
-    ]
+_SQLITE = _ChangeWriter(_COLUMNS, f"{_SQLITE_ORIGIN}, {_SQLITE_NOW}", values=False)
 
 
 def _sqlite_install(table: CapturedTable) -> list[str]:
     t, k = table.name, table.key
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in table.fan_out_columns) or "0"
     bodies = {
-        "INSERT": [_sqlite_insert(t, f"NEW.{k}", "I"), *_sqlite_fan_out(table, "NEW")],
+        "INSERT": [_SQLITE.change(t, f"NEW.{k}", "I"), *_SQLITE.fan_out(table, "NEW")],
         "UPDATE": [
-            _sqlite_insert(t, f"OLD.{k}", "D", f" WHERE OLD.{k} <> NEW.{k}"),
-            _sqlite_insert(t, f"NEW.{k}", "U"),
-            *_sqlite_fan_out(table, "OLD", f" AND OLD.{k} <> NEW.{k}"),
-            *_sqlite_fan_out(table, "NEW", f" AND ({changed} OR OLD.{k} <> NEW.{k})"),
+            _SQLITE.change(t, f"OLD.{k}", "D", f" WHERE OLD.{k} <> NEW.{k}"),
+            _SQLITE.change(t, f"NEW.{k}", "U"),
+            *_SQLITE.fan_out(table, "OLD", f" AND OLD.{k} <> NEW.{k}"),
+            *_SQLITE.fan_out(table, "NEW", f" AND ({changed} OR OLD.{k} <> NEW.{k})"),
         ],
-        "DELETE": [_sqlite_insert(t, f"OLD.{k}", "D"), *_sqlite_fan_out(table, "OLD")],
+        "DELETE": [_SQLITE.change(t, f"OLD.{k}", "D"), *_SQLITE.fan_out(table, "OLD")],
     }
     return [
         f"CREATE TRIGGER {_trigger_name(table, suffix)} AFTER {event} ON {t} FOR EACH ROW BEGIN "
@@ -102,43 +119,42 @@ def _sqlite_install(table: CapturedTable) -> list[str]:
     ]
 
 
-# -- MariaDB / MySQL -------------------------------------------------------------------------
+# -- MariaDB / MySQL and PostgreSQL ----------------------------------------------------------
 
 _MY_NOW = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)"
+_MY = _ChangeWriter(_COLUMNS, f"@ficus_origin, {_MY_NOW}", values=True)
+# PostgreSQL also records the writing transaction; v_origin and v_now are the function's own.
+_PG = _ChangeWriter(
+    "tbl, pk, op, origin, txid, created_at_us", "v_origin, txid_current(), v_now", values=True
+)
 
 
-def _my_insert(tbl: str, key_expr: str, op: str) -> str:
+def _update_fan_out(writer: _ChangeWriter, table: CapturedTable, changed: str) -> str:
+    """The UPDATE trigger's fan-out (PL/pgSQL and MariaDB share the IF syntax): the new
+    dependents when a watched column or the key changed, the old ones when the key did."""
+    if not table.fan_out:
+        return ""
+    k = table.key
     return (
-        "INSERT INTO ficus_change (tbl, pk, op, origin, created_at_us) "  # noqa: S608
-        f"VALUES ('{tbl}', {key_expr}, '{op}', @ficus_origin, {_MY_NOW});"
+        f"IF {changed} OR OLD.{k} <> NEW.{k} THEN {_joined_fan_out(writer, table, 'NEW')} "
+        f"END IF; IF OLD.{k} <> NEW.{k} THEN {_joined_fan_out(writer, table, 'OLD')} END IF;"
     )
 
 
-def _my_fan_out(table: CapturedTable, row: str) -> str:
-    return " ".join(
-        "INSERT INTO ficus_change (tbl, pk, op, origin, created_at_us) "  # noqa: S608
-        f"SELECT '{other}', {other_key}, 'U', @ficus_origin, {_MY_NOW} FROM {other} "
-        f"WHERE {foreign} = {row}.{table.key};"
-        for other, other_key, foreign in table.fan_out
-    )
+def _joined_fan_out(writer: _ChangeWriter, table: CapturedTable, row: str) -> str:
+    return " ".join(writer.fan_out(table, row))
 
 
 def _mysql_install(table: CapturedTable) -> list[str]:
     t, k = table.name, table.key
     changed = " OR ".join(f"NOT (OLD.{c} <=> NEW.{c})" for c in table.fan_out_columns) or "FALSE"
-    fan_update = (
-        f"IF {changed} OR OLD.{k} <> NEW.{k} THEN {_my_fan_out(table, 'NEW')} END IF; "
-        f"IF OLD.{k} <> NEW.{k} THEN {_my_fan_out(table, 'OLD')} END IF;"
-        if table.fan_out
-        else ""
-    )
     bodies = {
-        "INSERT": f"{_my_insert(t, f'NEW.{k}', 'I')} {_my_fan_out(table, 'NEW')}",
+        "INSERT": f"{_MY.change(t, f'NEW.{k}', 'I')} {_joined_fan_out(_MY, table, 'NEW')}",
         "UPDATE": (
-            f"IF OLD.{k} <> NEW.{k} THEN {_my_insert(t, f'OLD.{k}', 'D')} END IF; "
-            f"{_my_insert(t, f'NEW.{k}', 'U')} {fan_update}"
+            f"IF OLD.{k} <> NEW.{k} THEN {_MY.change(t, f'OLD.{k}', 'D')} END IF; "
+            f"{_MY.change(t, f'NEW.{k}', 'U')} {_update_fan_out(_MY, table, changed)}"
         ),
-        "DELETE": f"{_my_insert(t, f'OLD.{k}', 'D')} {_my_fan_out(table, 'OLD')}",
+        "DELETE": f"{_MY.change(t, f'OLD.{k}', 'D')} {_joined_fan_out(_MY, table, 'OLD')}",
     }
     return [
         f"CREATE TRIGGER {_trigger_name(table, suffix)} AFTER {event} ON {t} FOR EACH ROW "
@@ -147,50 +163,25 @@ def _mysql_install(table: CapturedTable) -> list[str]:
     ]
 
 
-# -- PostgreSQL ------------------------------------------------------------------------------
-
-
-def _pg_insert(tbl: str, key_expr: str, op: str) -> str:
-    return (
-        "INSERT INTO ficus_change (tbl, pk, op, origin, txid, created_at_us) "  # noqa: S608
-        f"VALUES ('{tbl}', {key_expr}, {op}, v_origin, txid_current(), v_now);"
-    )
-
-
-def _pg_fan_out(table: CapturedTable, row: str) -> str:
-    return " ".join(
-        "INSERT INTO ficus_change (tbl, pk, op, origin, txid, created_at_us) "  # noqa: S608
-        f"SELECT '{other}', {other_key}, 'U', v_origin, txid_current(), v_now FROM {other} "
-        f"WHERE {foreign} = {row}.{table.key};"
-        for other, other_key, foreign in table.fan_out
-    )
-
-
 def _pg_install(table: CapturedTable) -> list[str]:
     t, k = table.name, table.key
     function = f"ficus_capture_{t.lower()}"
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in table.fan_out_columns)
-    fan_update = (
-        f"IF {changed or 'FALSE'} OR OLD.{k} <> NEW.{k} THEN {_pg_fan_out(table, 'NEW')} END IF; "
-        f"IF OLD.{k} <> NEW.{k} THEN {_pg_fan_out(table, 'OLD')} END IF;"
-        if table.fan_out
-        else ""
-    )
     body = f"""
 DECLARE
   v_origin text := NULLIF(current_setting('ficus.origin', true), '');
   v_now bigint := (extract(epoch from clock_timestamp()) * 1000000)::bigint;
 BEGIN
   IF TG_OP = 'DELETE' THEN
-    {_pg_insert(t, f"OLD.{k}", "'D'")} {_pg_fan_out(table, "OLD")}
+    {_PG.change(t, f"OLD.{k}", "D")} {_joined_fan_out(_PG, table, "OLD")}
     RETURN OLD;
   END IF;
   IF TG_OP = 'UPDATE' THEN
-    IF OLD.{k} <> NEW.{k} THEN {_pg_insert(t, f"OLD.{k}", "'D'")} END IF;
-    {_pg_insert(t, f"NEW.{k}", "'U'")} {fan_update}
+    IF OLD.{k} <> NEW.{k} THEN {_PG.change(t, f"OLD.{k}", "D")} END IF;
+    {_PG.change(t, f"NEW.{k}", "U")} {_update_fan_out(_PG, table, changed or "FALSE")}
     RETURN NEW;
   END IF;
-  {_pg_insert(t, f"NEW.{k}", "'I'")} {_pg_fan_out(table, "NEW")}
+  {_PG.change(t, f"NEW.{k}", "I")} {_joined_fan_out(_PG, table, "NEW")}
   RETURN NEW;
 END"""
     return [

@@ -1,4 +1,4 @@
-"""What the service does differently from the legacy app, on purpose (to be declared in the plan).
+"""What the service does differently from the legacy app, on purpose, as declared in the plan.
 
 A wall-clock time in the spring-forward gap (02:00-02:59 on the March change day in Chicago)
 never happened, so it cannot be stored as an instant: the legacy app stores it anyway, the
@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.conf import settings
 
 from extracted.appointments.models import Appointment, Outbox
+from migration_plans.plans import load_plans
 from tests.extracted.appointments.facts import facts_of
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
@@ -31,6 +33,13 @@ def test_a_time_in_the_daylight_saving_gap_is_refused_by_the_service_only(world,
     assert legacy.status == 200
     assert (service.status, service.body) == (400, b'{"ERR": "INVALID TIME", "CODE": 303}')
     assert not Outbox.objects.exists()
+    # An accepted difference is one the plan declares, with its reason.
+    (plan,) = (
+        p for p in load_plans(settings.FICUS_PLANS_DIR, environ={}) if p.feature == "appointments"
+    )
+    declared = {d.route: d for d in plan.contract.differences}
+    assert "spring-forward gap" in declared["POST /api/appointments"].what
+    assert declared["POST /api/appointments"].reason
 
 
 def test_the_forward_copy_writes_no_outbox_row(world):

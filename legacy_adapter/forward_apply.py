@@ -186,22 +186,27 @@ class ForwardApplier:
                 rows = conn.execute(self._claim_query()).all()
                 if not rows:
                     return None
-                crash_point("after-claim")
-                report, poison = self._process(rows)
-                crash_point("after-target-commit")
+                report, poison = self._apply_claimed(rows)
                 self._finish(conn, rows, report, poison)
         else:
             with self._engine.connect() as conn:
                 rows = conn.execute(self._claim_query()).all()
             if not rows:
                 return None
-            crash_point("after-claim")
-            report, poison = self._process(rows)
-            crash_point("after-target-commit")
+            report, poison = self._apply_claimed(rows)
             with self._engine.begin() as conn:
                 self._finish(conn, rows, report, poison)
         crash_point("after-source-mark")
         return report
+
+    def _apply_claimed(
+        self, rows: Sequence[Row[Any]]
+    ) -> tuple[BatchReport, dict[int, tuple[int | None, str]]]:
+        """Steps 2-4 of a claimed batch, the same whether the claim holds locks or not."""
+        crash_point("after-claim")
+        report, poison = self._process(rows)
+        crash_point("after-target-commit")
+        return report, poison
 
     def drain(self, max_batches: int | None = None) -> BatchReport:
         return apply_loop.drain(self.run_batch, BatchReport(), max_batches)

@@ -7,8 +7,10 @@ serialize on the generation row (`SELECT ... FOR UPDATE`), which also keeps the 
 chain: two writers never append after the same head.
 
 The rules live in pure modules (`phases`, `gates`, `audit_chain`); this module loads rows,
-applies the rules and stores the outcome. Refusals are `ControlError`s carrying an HTTP status
-and, for gates, every result, so the CLI and the API show the same thing.
+applies the rules and stores the outcome. Advance and rollback differ only in how one route
+steps and what may refuse the move; walking the routes, gathering evidence, refusing unless
+forced and storing the outcome are one code path for both. Refusals are `ControlError`s
+carrying an HTTP status and, for gates, every result, so the CLI and the API show the same thing.
 """
 
 from __future__ import annotations

@@ -97,6 +97,20 @@ UNKNOWN_FIELDS = [
 ]
 
 
+def appointments_plan(routes: str, extra: str = "") -> str:
+    """A plan of the appointments feature with the given `routes:` items, indented as in the
+    file, and top-level extra fields after them; its first route stands on line 8."""
+    return (
+        "feature: appointments\n"
+        "owner: Scheduling IT\n"
+        "upstream:\n"
+        "  name: appointments\n"
+        "  instances: [http://127.0.0.1:8101]\n"
+        "legacy_tables: [APPT_SCHED]\n"
+        "routes:\n" + routes + extra
+    )
+
+
 def write(directory: Path, name: str, text: str) -> Path:
     path = directory / name
     path.write_text(textwrap.dedent(text))

@@ -7,19 +7,13 @@ exactly as they were hashed and written, whatever the backend. Real processes, r
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from tests.migration_plans.manage_process import SHIPPED_PLANS, control_env, manage, migrate
 from tests.support.databases import fresh_database
 
 pytestmark = pytest.mark.databases
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_PLANS = ROOT / "migration_plans" / "plans"
 
 
 @pytest.fixture
@@ -30,31 +24,20 @@ def control_db(tmp_path):
 
 def test_it_records_moves_and_verifies_the_chain_on_postgresql(control_db, tmp_path):
     django_url = make_url(control_db).set(drivername="postgresql").render_as_string(False)
-    env = {
-        **os.environ,
-        "FICUS_DB_DEFAULT_URL": django_url,
-        "FICUS_VAR_DIR": str(tmp_path),
-        "FICUS_PLANS_DIR": str(SHIPPED_PLANS),
-        "FICUS_AUDIT_KEY": "a-test-audit-key-of-at-least-32-bytes",
-        "FICUS_EVIDENCE_PROVIDERS": "",
-    }
-
-    def manage(*args):
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            timeout=120,
-        )
-        return result
-
-    assert manage("migrate", "--database", "default", "-v", "0").returncode == 0
-    moved = manage("plan", "advance", "patients", "--force", "--reason", "r", "--actor", "olga")
+    env = control_env(
+        django_url,
+        tmp_path,
+        SHIPPED_PLANS,
+        FICUS_AUDIT_KEY="a-test-audit-key-of-at-least-32-bytes",
+        FICUS_EVIDENCE_PROVIDERS="",
+    )
+    migrate(env)
+    moved = manage(
+        env, "plan", "advance", "patients", "--force", "--reason", "r", "--actor", "olga"
+    )
     assert moved.returncode == 0, moved.stderr
-    assert manage("audit", "digest", "--actor", "ana").returncode == 0
-    verified = manage("audit", "verify")
+    assert manage(env, "audit", "digest", "--actor", "ana").returncode == 0
+    verified = manage(env, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
     assert "signatures checked" in verified.stdout
     engine = create_engine(control_db)
@@ -67,6 +50,6 @@ def test_it_records_moves_and_verifies_the_chain_on_postgresql(control_db, tmp_p
             conn.execute(text("UPDATE ficus_audit_record SET subject = 'x' WHERE seq = 2"))
     finally:
         engine.dispose()
-    broken = manage("audit", "verify")
+    broken = manage(env, "audit", "verify")
     assert broken.returncode == 1
     assert "broken at record 2: record 2 was edited" in broken.stderr

@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.migration_plans.control import record_stats
+from tests.migration_plans.manage_process import control_env, manage, migrate
+from tests.migration_plans.plan_files import appointments_plan
 
 pytestmark = pytest.mark.django_db(databases=["default"])
-ROOT = Path(__file__).resolve().parents[2]
 ONE = "/api/appointments/{id:int}"
-PLAN = """\
-feature: appointments
-owner: Scheduling IT
-upstream:
-  name: appointments
-  instances: [http://127.0.0.1:8101]
-legacy_tables: [APPT_SCHED]
-routes:
+PLAN = appointments_plan(
+    """\
   - method: GET
     path: /api/appointments/{id:int}
   - method: PUT
     path: /api/appointments/{id:int}
+""",
+    """\
 gates:
   canary: {min_samples: 100, max_error_rate: 0.01}
-"""
+""",
+)
 
 
 @pytest.fixture
@@ -135,26 +129,10 @@ def test_it_names_the_broken_plan_file(tmp_path):
 
 
 def test_it_exits_1_from_a_shell_with_the_gate_table(tmp_path, plans):
-    env = {
-        **os.environ,
-        "FICUS_DB_DEFAULT_URL": f"sqlite:///{tmp_path / 'control.sqlite3'}",
-        "FICUS_VAR_DIR": str(tmp_path),
-        "FICUS_PLANS_DIR": plans,
-    }
-
-    def manage(*args):
-        return subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            timeout=120,
-        )
-
-    assert manage("migrate", "--database", "default", "-v", "0").returncode == 0
-    assert manage("plan", "advance", "appointments", "--reason", "r").returncode == 0
-    refused = manage("plan", "advance", "appointments", "--weight", "5", "--reason", "r")
+    env = control_env(f"sqlite:///{tmp_path / 'control.sqlite3'}", tmp_path, plans)
+    migrate(env)
+    assert manage(env, "plan", "advance", "appointments", "--reason", "r").returncode == 0
+    refused = manage(env, "plan", "advance", "appointments", "--weight", "5", "--reason", "r")
     assert refused.returncode == 1
     assert "min_samples" in refused.stderr
     assert "FAIL" in refused.stderr

@@ -23,22 +23,16 @@ from proxy.routing import (
     cohort_bucket,
     decide,
 )
+from tests.migration_plans.plan_files import appointments_plan
 
-PLAN = """\
-feature: appointments
-owner: Scheduling IT
-upstream:
-  name: appointments
-  instances: [http://127.0.0.1:8101]
-legacy_tables: [APPT_SCHED]
-routes:
+PLAN = appointments_plan("""\
   - method: GET
     path: /api/appointments/{id:int}
     phase: migrated
   - method: POST
     path: /api/appointments
     phase: legacy
-"""
+""")
 
 
 def plans(tmp_path: Path, environ: dict[str, str] | None = None):

@@ -66,3 +66,23 @@ def test_an_encrypted_field_is_never_shortcut(settings):
 
     assert token != "(312) 555-0142"
     assert crypto.decrypt(token, what="phone") == "(312) 555-0142"
+
+
+def test_one_batchs_datetimes_are_each_the_fields_own_result():
+    connection = connections["appointments"]
+    field = Appointment._meta.get_field("starts_at")
+    prep = preparer(field, connection)
+    local = datetime(2026, 11, 21, 9, 30, tzinfo=CHICAGO)
+    same_instant = local.astimezone(UTC)
+    later = datetime(2026, 11, 21, 9, 45, tzinfo=CHICAGO)
+
+    for value in (local, same_instant, later, local):
+        assert prep(value) == field.get_db_prep_value(value, connection, prepared=False)
+
+
+def test_a_naive_datetime_is_never_served_from_the_batch_memo():
+    prep = preparer(Appointment._meta.get_field("starts_at"), connections["appointments"])
+    prep(datetime(2026, 11, 21, 9, 30, tzinfo=UTC))
+
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        prep(datetime(2026, 11, 21, 9, 30))

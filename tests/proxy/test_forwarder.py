@@ -71,9 +71,10 @@ class FullBacklog:
             sock.close()
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("forwarder")
+@contextlib.contextmanager
+def broken_services(workdir, *, read_timeout: float, client_timeout: float):
+    """The real proxy in front of a recording legacy app and one migrated feature per kind of
+    broken service (down, nowhere, silent, garbage, reset), with short timeouts."""
     plans = workdir / "plans"
     plans.mkdir()
     backlog = FullBacklog()
@@ -88,9 +89,10 @@ def world(tmp_path_factory):
         write_plan(plans, "reset", reset.url)
         write_plan(plans, "nowhere", backlog.url)
         write_plan(plans, "down", f"http://{LOOPBACK}:{free_port()}")
-        args = ["--connect-timeout", "1", "--read-timeout", "1", "--breaker-failures", "100"]
+        args = ["--connect-timeout", "1", "--read-timeout", str(read_timeout)]
+        # A high breaker threshold: these modules are about single failures.
+        args += ["--breaker-failures", "100"]
         try:
-            # A high breaker threshold: this module is about single failures.
             with (
                 running_proxy(
                     workdir,
@@ -99,7 +101,7 @@ def world(tmp_path_factory):
                     env={"FICUS_IDENTITY_KEY": KEY},
                     extra_args=args,
                 ) as proxy,
-                httpx.Client(base_url=proxy.url, timeout=20) as client,
+                httpx.Client(base_url=proxy.url, timeout=client_timeout) as client,
             ):
                 yield {
                     "proxy": proxy,
@@ -111,6 +113,13 @@ def world(tmp_path_factory):
                 }
         finally:
             backlog.close()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("forwarder")
+    with broken_services(workdir, read_timeout=1, client_timeout=20) as w:
+        yield w
 
 
 def last_log(w):

@@ -16,9 +16,8 @@ import pytest
 from proxy.fallback import DEFAULT_TIMEOUT_SECONDS
 from tests.proxy.processes import running_proxy
 from tests.proxy.raw_recorder import misbehaving
-from tests.proxy.test_forwarder import FullBacklog, write_plan
+from tests.proxy.test_forwarder import broken_services
 from tests.support.backends import recording_backend
-from tests.support.ports import LOOPBACK, free_port
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 READ_TIMEOUT = 1.0
@@ -29,36 +28,8 @@ CLIENT_TIMEOUT = READ_TIMEOUT + DEFAULT_TIMEOUT_SECONDS
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("fallback")
-    plans = workdir / "plans"
-    plans.mkdir()
-    backlog = FullBacklog()
-    with (
-        recording_backend("legacy") as legacy,
-        misbehaving("silent") as silent,
-        misbehaving("garbage") as garbage,
-        misbehaving("reset") as reset,
-    ):
-        write_plan(plans, "silent", silent.url)
-        write_plan(plans, "garbage", garbage.url)
-        write_plan(plans, "reset", reset.url)
-        write_plan(plans, "nowhere", backlog.url)
-        write_plan(plans, "down", f"http://{LOOPBACK}:{free_port()}")
-        args = ["--connect-timeout", "1", "--read-timeout", str(READ_TIMEOUT)]
-        args += ["--breaker-failures", "100"]  # single failures here; the breaker is below
-        try:
-            with (
-                running_proxy(
-                    workdir,
-                    legacy_url=legacy.url,
-                    plans_dir=plans,
-                    env={"FICUS_IDENTITY_KEY": KEY},
-                    extra_args=args,
-                ) as proxy,
-                httpx.Client(base_url=proxy.url, timeout=CLIENT_TIMEOUT) as client,
-            ):
-                yield {"proxy": proxy, "client": client, "legacy": legacy, "silent": silent}
-        finally:
-            backlog.close()
+    with broken_services(workdir, read_timeout=READ_TIMEOUT, client_timeout=CLIENT_TIMEOUT) as w:
+        yield w
 
 
 @pytest.mark.parametrize(

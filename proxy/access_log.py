@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import sys
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -65,11 +66,29 @@ def iso_timestamp(epoch_seconds: float) -> str:
     return f"{_second(second)}.{micros // 1000:03d}Z"
 
 
+# Values made only of these characters are JSON strings as they are (no escape needed); a
+# line is built field by field rather than through json.dumps, which builds an encoder per call.
+_PLAIN: Final = re.compile(r"[\w .:/{}+-]*", re.ASCII)
+
+
+def _json_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f'"{value}"' if _PLAIN.fullmatch(value) else json.dumps(value, ensure_ascii=True)
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return repr(value)  # what json.dumps gives for these, without its encoder
+    return json.dumps(value)
+
+
 def format_record(record: AccessRecord) -> str:
-    # getattr over the field names, not dataclasses.asdict (which deep-copies every value).
-    values = {k: getattr(record, k) for k in _FIELDS}
-    kept = {k: v for k, v in values.items() if v is not None or k == "status"}
-    return json.dumps(kept, separators=(",", ":"), ensure_ascii=True)
+    """One compact JSON object; optional fields left out when unset, `status` always there."""
+    parts = [
+        f'"{name}":{_json_value(value)}'
+        for name in _FIELDS
+        if (value := getattr(record, name)) is not None or name == "status"
+    ]
+    return "{" + ",".join(parts) + "}"
 
 
 class AccessLog:

@@ -63,7 +63,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
@@ -556,11 +556,13 @@ class FicusAddon:
             latency_ms=(time.time() - flow.request.timestamp_start) * 1000,
         )
 
-    async def response(self, flow: http.HTTPFlow) -> None:
+    def response(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
+        # Returns at once (proxy/connection_handler.py runs it inline) unless legacy must be
+        # asked a read the service failed; then the awaitable finishes the answer.
         response = flow.response
         state = flow.metadata.get(_STATE)
         if response is None or not isinstance(state, _FlowState):
-            return
+            return None
         self._count(flow, state, response.status_code)
         decision = state.decision
         if (
@@ -572,7 +574,18 @@ class FicusAddon:
             and not response.stream  # a streamed body has already gone to the client
             and should_fall_back(decision, flow.request.method, response.status_code)
         ):
-            response = await self._fall_back(flow, state, decision, state.legacy_origin)
+            return self._answer_from_legacy(flow, state, decision, state.legacy_origin)
+        self._finish_response(flow, state, response)
+        return None
+
+    async def _answer_from_legacy(
+        self, flow: http.HTTPFlow, state: _FlowState, decision: Decision, origin: Instance
+    ) -> None:
+        self._finish_response(flow, state, await self._fall_back(flow, state, decision, origin))
+
+    def _finish_response(
+        self, flow: http.HTTPFlow, state: _FlowState, response: http.Response
+    ) -> None:
         if state.pin is not None and state.error is None and response.status_code < 400:
             self.pins.pin(*state.pin)
         # Connection and Transfer-Encoding stay: mitmproxy frames the client hop with them.

@@ -25,15 +25,16 @@ fields against its annotation in `MessageData.__post_init__`, a developer aid th
 itself compiles out under `python -O` (`if __debug__:`). Running the proxy with `-O` would also
 strip every `assert`, so the curated master drops just this one check. It validates no input:
 the values are what mitmproxy's parsers and Ficus's own code built, bytes from the wire are
-bytes either way, and header and body validation happen elsewhere (h11, mitmproxy's
+bytes either way, and header and body validation happen elsewhere (h11, llhttp, mitmproxy's
 `validate_inbound_headers`, proxy.guard).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mitmproxy import addonmanager, exceptions, flow, hooks, http
@@ -73,22 +74,56 @@ class CuratedAddonManager(addonmanager.AddonManager):
             )
         return found
 
-    async def trigger_event(self, event: hooks.Hook) -> None:
+    def start_event(self, event: hooks.Hook) -> Awaitable[None] | None:
+        """Run the handlers of `event` in chain order for as long as each returns at once.
+
+        None when every handler has run; otherwise an awaitable that waits for the handler that
+        returned one and then runs the rest. `proxy.connection_handler` runs an event inline
+        when this returns None, and schedules a task only for such an awaitable.
+        """
         funcs = self.handlers(event.name)
-        if not funcs:
-            return
-        args = event.args()
-        for func in funcs:
+        return self._run_from(funcs, hook_args(event)) if funcs else None
+
+    def _run_from(self, funcs: tuple[Handler, ...], args: list[Any]) -> Awaitable[None] | None:
+        for index, func in enumerate(funcs):
             try:
                 result = func(*args)
-                if result is not None and inspect.isawaitable(result):
-                    await result
             except exceptions.AddonHalt:
-                return
+                return None
             except exceptions.OptionsError:
                 raise
             except Exception as e:
                 logger.error(f"Addon error: {e}", exc_info=True)
+                continue
+            if result is not None and inspect.isawaitable(result):
+                return self._finish_event(result, funcs[index + 1 :], args)
+        return None
+
+    async def _finish_event(
+        self, pending: Awaitable[object], rest: tuple[Handler, ...], args: list[Any]
+    ) -> None:
+        try:
+            await pending
+        except exceptions.AddonHalt:
+            return
+        except exceptions.OptionsError:
+            raise
+        except Exception as e:
+            logger.error(f"Addon error: {e}", exc_info=True)
+        later = self._run_from(rest, args)
+        if later is not None:
+            await later
+
+    async def trigger_event(self, event: hooks.Hook) -> None:
+        pending = self.start_event(event)
+        if pending is not None:
+            await pending
+
+    def start_lifecycle(self, event: hooks.Hook) -> Awaitable[None] | None:
+        """`handle_lifecycle`, run inline as far as it can be (see `start_event`)."""
+        if self.handlers("update"):
+            return self.handle_lifecycle(event)
+        return self.start_event(event)
 
     async def handle_lifecycle(self, event: hooks.Hook) -> None:
         await self.trigger_event(event)
@@ -96,6 +131,23 @@ class CuratedAddonManager(addonmanager.AddonManager):
             message = event.args()[0]
             if isinstance(message, flow.Flow):
                 await self.trigger_event(hooks.UpdateHook([message]))
+
+
+def hook_args(event: hooks.Hook) -> list[Any]:
+    """`event.args()`, with the hook's field names looked up once per hook class rather than
+    through `dataclasses.fields` on every event."""
+    return [getattr(event, name) for name in _field_names(type(event))]
+
+
+_FIELD_NAMES: dict[type[hooks.Hook], tuple[str, ...]] = {}
+
+
+def _field_names(hook_class: type[hooks.Hook]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(hook_class)
+    if names is None:
+        fields = dataclasses.fields(hook_class)  # type: ignore[arg-type]
+        names = _FIELD_NAMES[hook_class] = tuple(field.name for field in fields)
+    return names
 
 
 def _no_typecheck(self: http.MessageData) -> None:

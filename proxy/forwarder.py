@@ -7,20 +7,21 @@ timeout (a silent upstream holds the client for its 10-minute idle timeout) and 
 with texts that quote upstream bytes. So this addon sends the request itself, in its `request`
 hook, and sets `flow.response`; mitmproxy then never opens a server connection for the flow.
 
-Why a small HTTP/1.1 client of its own (asyncio streams + h11, the parser mitmproxy's stack and
-httpx both trust, pinned ≥ 0.16): measured in one run on this machine (docs/benchmarks.md),
-forwarding through `httpx.AsyncClient` made the proxy about 5x slower than mitmproxy's own
-forwarding, while this client is as fast (mitmproxy's measured 0.96x to 1.02x of it in
-interleaved runs). It does only what a reverse proxy needs:
+Why a small HTTP/1.1 client of its own (asyncio streams, and llhttp through `httptools` to
+parse the answer, see proxy/upstream_http.py): measured in one run on this machine
+(docs/benchmarks.md), forwarding through `httpx.AsyncClient` made the proxy about 5x slower
+than mitmproxy's own forwarding, while this client is faster than mitmproxy's. It does only
+what a reverse proxy needs:
 
 - a keep-alive pool per instance (LIFO, at most `MAX_IDLE_PER_INSTANCE` idle connections, each
   dropped after `IDLE_SECONDS`, below common server keep-alive timeouts); the request is sent
   exactly as the routing addon left it (Host added only for HTTP/2 clients, which have none);
 - a connect timeout (`ficus_connect_timeout`) and a read timeout (`ficus_read_timeout`: the
   longest silence while waiting for (more of) the answer): both give a 504;
-- a refused or reset connection, and an answer that is not HTTP/1.1 (h11 refuses it: bad
-  status line, bad framing, obsolete folding, a chunk-terminator trick), give a 502; every body
-  is generic and fixed, upstream bytes are never echoed;
+- a refused or reset connection, and an answer that is not HTTP/1.1 (the parser refuses it:
+  bad status line, bad framing, obsolete folding, a chunk-terminator trick, a second answer
+  behind the first), give a 502; every body is generic and fixed, upstream bytes are never
+  echoed;
 - no retry, except an idempotent request (RFC 9110 §9.2.2) whose *reused* keep-alive connection
   turned out closed before a single byte came back, which goes once more on a fresh connection
   (the race every keep-alive client has with a server closing an idle connection). A POST is
@@ -51,13 +52,18 @@ from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from typing import Final, Protocol
 
-import h11
 import httpx
 from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 
 from proxy.fallback import NoCookies, ascii_target
 from proxy.headers import hop_by_hop_names
+from proxy.upstream_http import (
+    BadRequestHeadError,
+    ResponseParser,
+    UpstreamGarbageError,
+    request_bytes,
+)
 from proxy.upstreams import STATES, Breaker, Instance, InstanceStates, UpstreamPool
 
 logger = logging.getLogger(__name__)
@@ -123,14 +129,21 @@ def response_headers(
     """The upstream's headers minus hop-by-hop ones; Content-Length set to the body read, if
     one was read (None keeps the upstream's: HEAD, 204, 304)."""
     fields = list(raw)
-    connection = [v.decode("latin-1") for n, v in fields if n.lower() == b"connection"]
-    drop = hop_by_hop_names(connection)
-    if body_length is not None:
-        drop = drop | {"content-length"}
-    kept = [(n, v) for n, v in fields if n.decode("latin-1").lower() not in drop]
+    connection = tuple(v for n, v in fields if n.lower() == b"connection")
+    drop = _dropped_names(connection, body_length is not None)
+    kept = [(n, v) for n, v in fields if n.lower() not in drop]
     if body_length is not None:
         kept.append((b"Content-Length", str(body_length).encode("ascii")))
     return kept
+
+
+@functools.lru_cache(maxsize=64)
+def _dropped_names(connection: tuple[bytes, ...], reframed: bool) -> frozenset[bytes]:
+    # Upstreams send the same few Connection values again and again.
+    names = hop_by_hop_names(v.decode("latin-1") for v in connection)
+    if reframed:
+        names = names | {"content-length"}
+    return frozenset(name.encode("latin-1") for name in names)
 
 
 class UpstreamError(Exception):
@@ -150,12 +163,12 @@ class Answer:
 
 
 class _Connection:
-    __slots__ = ("h11", "idle_since", "reader", "writer")
+    __slots__ = ("idle_since", "parser", "reader", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self.parser = ResponseParser(max_head_bytes=MAX_HEAD_BYTES)
         self.idle_since = 0.0
 
     def close(self) -> None:
@@ -181,16 +194,20 @@ class UpstreamClient:
     async def send(
         self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> Answer:
+        try:
+            data = request_bytes(method, target, headers, body)
+        except BadRequestHeadError:
+            raise UpstreamError("upstream_garbage") from None
         connection = self._take_idle()
         if connection is not None:
             try:
-                return await self._exchange(connection, method, target, headers, body)
+                return await self._exchange(connection, method, data)
             except _StaleConnectionError:
                 if method not in _IDEMPOTENT:
                     raise UpstreamError("upstream_reset") from None
         connection = await self._connect()
         try:
-            return await self._exchange(connection, method, target, headers, body)
+            return await self._exchange(connection, method, data)
         except _StaleConnectionError:
             raise UpstreamError("upstream_reset") from None
 
@@ -224,48 +241,31 @@ class UpstreamClient:
             raise UpstreamError("upstream_refused") from None
         return _Connection(reader, writer)
 
-    async def _exchange(
-        self,
-        connection: _Connection,
-        method: bytes,
-        target: bytes,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes,
-    ) -> Answer:
-        conn = connection.h11
+    async def _exchange(self, connection: _Connection, method: bytes, data: bytes) -> Answer:
+        parser = connection.parser
+        parser.start(method)
         received_any = False
         try:
-            data = conn.send(h11.Request(method=method, target=target, headers=headers))
-            if body:
-                data += conn.send(h11.Data(data=body))
-            data += conn.send(h11.EndOfMessage())
             connection.writer.write(data)
+            reader = connection.reader
             loop = asyncio.get_running_loop()
-            head: h11.Response | None = None
-            chunks: list[bytes] = []
             async with asyncio.timeout(self.read_timeout) as deadline:
                 while True:
-                    event = conn.next_event()
-                    if event is h11.NEED_DATA:
-                        if received_any:
-                            # The silence allowed starts again with each wait for more; not
-                            # rescheduled after the last chunk (most answers are one chunk).
-                            deadline.reschedule(loop.time() + self.read_timeout)
-                        chunk = await connection.reader.read(READ_SIZE)
-                        if chunk:
-                            received_any = True
-                        elif not received_any:
-                            raise _StaleConnectionError
-                        conn.receive_data(chunk)
-                    elif isinstance(event, h11.Response):
-                        head = event
-                    elif isinstance(event, h11.Data):
-                        chunks.append(bytes(event.data))
-                    elif isinstance(event, h11.EndOfMessage):
+                    if received_any:
+                        # The silence allowed starts again with each wait for more; not
+                        # rescheduled after the last chunk (most answers are one chunk).
+                        deadline.reschedule(loop.time() + self.read_timeout)
+                    chunk = await reader.read(READ_SIZE)
+                    if chunk:
+                        received_any = True
+                        if parser.feed(chunk):
+                            break
+                    elif not received_any:
+                        raise _StaleConnectionError
+                    elif parser.feed_eof():
                         break
-                    elif isinstance(event, h11.ConnectionClosed):
+                    else:
                         raise UpstreamError("upstream_reset")
-                    # InformationalResponse (100 Continue, 103): not passed on.
         except TimeoutError:
             connection.close()
             raise UpstreamError("upstream_timeout") from None
@@ -274,20 +274,13 @@ class UpstreamClient:
             if not received_any:
                 raise _StaleConnectionError from None
             raise UpstreamError("upstream_reset") from None
-        except h11.RemoteProtocolError:
-            connection.close()
-            if not received_any:
-                raise _StaleConnectionError from None
-            raise UpstreamError("upstream_garbage") from None
-        except h11.LocalProtocolError:
+        except UpstreamGarbageError:
             connection.close()
             raise UpstreamError("upstream_garbage") from None
         except BaseException:
             connection.close()
             raise
-        assert head is not None
-        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
-            conn.start_next_cycle()
+        if parser.reusable:
             connection.idle_since = time.monotonic()
             if len(self._idle) < MAX_IDLE_PER_INSTANCE:
                 self._idle.append(connection)
@@ -295,9 +288,7 @@ class UpstreamClient:
                 connection.close()
         else:
             connection.close()
-        return Answer(
-            head.status_code, head.reason, list(head.headers.raw_items()), b"".join(chunks)
-        )
+        return Answer(parser.status_code, parser.reason, parser.headers, b"".join(parser.body))
 
 
 class _StaleConnectionError(Exception):

@@ -17,7 +17,9 @@ builds a `mitmproxy.master.Master` itself with:
 
 Events are dispatched by `proxy.dispatch.CuratedAddonManager`, which offers each event only to
 the addons that handle it and skips mitmproxy's per-flow `update` events (no addon here has
-that hook).
+that hook). Each client connection is served by `proxy.connection_handler`'s handler, which
+runs a hook inline when its handlers all return at once (a task only for the `request` hook's
+forwarding) and sends a response's head and body in one write.
 
 Left out on purpose: `core` (interactive commands), `script` (Ficus is not a script host),
 `dumper` (the access log replaces it), `disable_h2c` (Ficus strips `Upgrade` itself),
@@ -69,6 +71,7 @@ from mitmproxy import ctx, exceptions, master, options
 from mitmproxy.addons import errorcheck, next_layer, proxyserver, termlog, tlsconfig
 from mitmproxy.proxy import mode_servers
 
+from proxy import connection_handler
 from proxy.addon import FicusAddon
 from proxy.dispatch import CuratedAddonManager, skip_debug_typechecks
 from proxy.forwarder import FICUS, HTTPX, MITMPROXY, Forwarder
@@ -184,6 +187,8 @@ def build_master(config: ProxyConfig) -> master.Master:
     # plans directory could hold routes this proxy is not meant to serve).
     opts.update_defer(**mitmproxy_options(config))  # type: ignore[no-untyped-call]
     skip_debug_typechecks()
+    # Hooks that return at once run inline, not as a task each (proxy/connection_handler.py).
+    connection_handler.install()
     proxy = master.Master(opts)
     # Events go only to the addons that handle them (proxy/dispatch.py); termlog is added here,
     # as Master(with_termlog=True) would, but on the curated manager.

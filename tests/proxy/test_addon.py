@@ -23,6 +23,7 @@ from legacy_adapter.schema import UserSession
 from proxy.addon import FicusAddon, _generic_error_page
 from proxy.identity import IDENTITY_HEADER, InvalidIdentityError, verify_identity
 from tests.migration_plans.test_plans import GOOD
+from tests.proxy.hooks import finished
 from tests.proxy.personas import USER_IDS, seed_sessions
 from tests.proxy.test_ttl_cache import Clock
 from tests.support.backends import RecordingBackend, recording_backend
@@ -180,7 +181,7 @@ async def exchange(
     await addon.request(flow)
     if flow.response is None:
         flow.response = tutils.tresp(status_code=status, content=content)
-    await addon.response(flow)
+    await finished(addon.response(flow))
     return flow
 
 
@@ -357,12 +358,12 @@ async def test_the_access_log_names_the_template_and_never_the_path(ficus, acces
         make_flow(b"/api/appointments/7?q=DOE", headers=[session_cookie(sessions["clinician"])]),
     )
     migrated.response = tutils.tresp()
-    await ficus.response(migrated)
+    await finished(ficus.response(migrated))
     legacy = await run_request(ficus, make_flow(b"/api/patients?q=SMITH,JOHN"))
     legacy.response = tutils.tresp()
-    await ficus.response(legacy)
+    await finished(ficus.response(legacy))
     refused = await run_request(ficus, make_flow(b"/api/x/../patients?q=DOE"))
-    await ficus.response(refused)
+    await finished(ficus.response(refused))
     text = access_log.read_text()
     assert "DOE" not in text
     assert "SMITH" not in text
@@ -397,7 +398,7 @@ async def test_responses_lose_hop_by_hop_and_ficus_headers_but_keep_framing(ficu
             ]
         )
     )
-    await ficus.response(flow)
+    await finished(ficus.response(flow))
     headers = flow.response.headers
     assert "X-Internal" not in headers
     assert "Keep-Alive" not in headers
@@ -551,7 +552,7 @@ async def test_a_clinicians_accepted_write_pins_their_reads_of_the_feature_to_le
     # Legacy reads its own cookie; the identity bridge is for the services only.
     assert IDENTITY_HEADER not in read.request.headers
     read.response = tutils.tresp()
-    await ficus.response(read)
+    await finished(ficus.response(read))
     line = log_lines(access_log)[-1]
     assert (line["route"], line["feature"], line["phase"]) == (
         "/api/appointments/{id:int}",

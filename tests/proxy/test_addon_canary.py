@@ -10,6 +10,7 @@ from mitmproxy.test import taddons, tflow, tutils
 from proxy.addon import FicusAddon
 from proxy.routing import Reason, cohort_bucket
 from tests.proxy.control_db import ddl_control_db, set_state
+from tests.proxy.hooks import finished
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 SERVICE = ("127.0.0.1", 18102)
@@ -143,11 +144,11 @@ async def test_answers_are_counted_per_route_and_side(ficus, control):
         flow = flow_for(b"/api/patients/9")
         await ficus.request(flow)
         flow.response = tutils.tresp(status_code=status)
-        await ficus.response(flow)
+        await finished(ficus.response(flow))
     unmatched = flow_for(b"/elsewhere")
     await ficus.request(unmatched)
     unmatched.response = tutils.tresp(status_code=200)
-    await ficus.response(unmatched)
+    await finished(ficus.response(unmatched))
     counted = {(k[1], k[3], k[4]): (c.requests, c.errors) for k, c in ficus.stats.take().items()}
     assert counted[("patients", "/api/patients/{id:int}", "service")] == (2, 1)
     assert counted[("legacy", "/**", "legacy")] == (1, 0)

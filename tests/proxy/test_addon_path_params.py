@@ -16,6 +16,7 @@ from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
 from proxy.addon import FicusAddon
+from tests.proxy.hooks import finished
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 NOTES = ("127.0.0.1", 18111)
@@ -78,7 +79,7 @@ async def answered(addon: FicusAddon, flow: http.HTTPFlow) -> http.HTTPFlow:
     await addon.request(flow)
     if flow.response is None:
         flow.response = tutils.tresp(status_code=200, content=b"{}")
-    await addon.response(flow)
+    await finished(addon.response(flow))
     return flow
 
 

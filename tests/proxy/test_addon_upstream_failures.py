@@ -19,6 +19,7 @@ from proxy.addon import FicusAddon
 from proxy.forwarder import Forwarder
 from proxy.upstreams import InstanceStates
 from tests.proxy.control_db import ddl_control_db
+from tests.proxy.hooks import finished
 from tests.support.backends import recording_backend
 from tests.support.ports import LOOPBACK, free_port
 
@@ -88,7 +89,7 @@ async def through(proxy, legacy, method: bytes, path: bytes) -> http.HTTPFlow:
     flow = tflow.tflow(req=request)
     await addon.request(flow)
     await forwarder.request(flow)
-    await addon.response(flow)
+    await finished(addon.response(flow))
     return flow
 
 

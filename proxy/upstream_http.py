@@ -62,8 +62,10 @@ def request_bytes(
     """
     if not _METHOD.fullmatch(method) or not _TARGET.fullmatch(target):
         raise BadRequestHeadError("bad method or target")
+    # One match over all names: each is a token followed by LF. The count makes sure no name
+    # carries an LF of its own (it would otherwise pass as two tokens).
     names = b"\n".join([name for name, _ in headers] + [b""])
-    if not _TOKEN_LIST.fullmatch(names):
+    if names.count(b"\n") != len(headers) or not _TOKEN_LIST.fullmatch(names):
         raise BadRequestHeadError("bad header name")
     if _BAD_VALUE_BYTE.search(b"\t".join([value for _, value in headers])):
         raise BadRequestHeadError("control character in a header value")

@@ -55,6 +55,8 @@ def test_a_bodyless_request_gets_no_content_length_and_a_matching_one_is_kept():
         (b"GET", b"/a b", [], b""),  # a space in the target
         (b"GET", b"/a\r\nX: y", [], b""),
         (b"GET", b"/", [(b"X-A\r\nX-B", b"1")], b""),  # CRLF in a name
+        (b"GET", b"/", [(b"X-A\nX-B", b"1")], b""),  # a bare LF in a name
+        (b"GET", b"/", [(b"X-A:X-B", b"1")], b""),  # a colon in a name
         (b"GET", b"/", [(b"X A", b"1")], b""),  # not a token
         (b"GET", b"/", [(b"X-A:", b"1")], b""),
         (b"GET", b"/", [(b"X-A", b"1\r\nX-Injected: 1")], b""),  # CRLF in a value

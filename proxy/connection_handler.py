@@ -52,20 +52,21 @@ class HookFinisher(Protocol):
 class InlineHooks:
     """A connection's top layer, with hooks run inline where they can be and writes joined."""
 
-    __slots__ = ("_handler", "layer")
+    __slots__ = ("_curated", "_handler", "layer")
 
     def __init__(self, layer: Any, handler: HookFinisher) -> None:
         self.layer = layer
         self._handler = handler
+        # Any other manager (none in Ficus's master) gets every hook as a task, as in mitmproxy.
+        addons = handler.master.addons
+        self._curated = addons if isinstance(addons, CuratedAddonManager) else None
 
     @property
     def context(self) -> Any:
         return self.layer.context
 
     def handle_event(self, event: events.Event) -> Iterator[commands.Command]:
-        addons = self._handler.master.addons
-        # Any other manager (none in Ficus's master) gets every hook as a task, as in mitmproxy.
-        curated = addons if isinstance(addons, CuratedAddonManager) else None
+        curated = self._curated
         queue = deque((event,))
         while queue:
             write: commands.SendData | None = None

@@ -179,7 +179,8 @@ class ResponseParser:
     def on_headers_complete(self) -> None:
         parser = self._parser
         status = parser.get_status_code()
-        if parser.get_http_version()[:2] != "1.":
+        version = parser.get_http_version()
+        if not version.startswith("1."):
             raise UpstreamGarbageError("not HTTP/1.x")
         if 100 <= status < 200:
             if status == 101:
@@ -189,7 +190,7 @@ class ResponseParser:
             return
         self.status_code = status
         self._head_done = True
-        keep_alive = parser.get_http_version() == "1.1"
+        keep_alive = version == "1.1"
         for name, value in self.headers:
             lowered = name.lower()
             if lowered == b"transfer-encoding":

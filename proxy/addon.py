@@ -385,9 +385,12 @@ class FicusAddon:
         if retry_closing is not None:
             await retry_closing
 
-    async def request(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
+        # Returns at once (run inline, proxy/connection_handler.py) unless the route is served
+        # by a service: then the awaitable adds the signed identity, which may need the legacy
+        # session store.
         if flow.response is not None or _STATE in flow.metadata:
-            return  # answered by another addon, or a replay we have already handled
+            return None  # answered by another addon, or a replay we have already handled
         state = _FlowState(request_id=new_request_id())
         flow.metadata[_STATE] = state
         request = flow.request
@@ -396,7 +399,7 @@ class FicusAddon:
         except PathError as e:
             state.error = "bad_request"
             flow.response = _plain_response(400, f"Bad Request: {e}")
-            return
+            return None
         forwarded_host = request.host_header
         _sanitize_request_headers(request)
         pinned: frozenset[str] = frozenset()
@@ -414,7 +417,7 @@ class FicusAddon:
             flow.response = _plain_response(
                 400, "Bad Request: ';' path parameters are not allowed on this route"
             )
-            return
+            return None
         if (feature := pinned_feature(decision, request.method)) is not None:
             seconds = self.pin_seconds.get(feature, 0.0)
             if seconds > 0 and (session_ids := _session_ids(request)):
@@ -434,7 +437,7 @@ class FicusAddon:
             data.host = instance.host
             data.port = instance.port
             authority = instance.authority
-        request.host_header = authority
+        _set_host(request, authority)
         # The sanitizer removed every client X-Ficus-* and X-Forwarded-* header: append.
         added = [
             (_REQUEST_ID, state.request_id.encode("ascii")),
@@ -447,18 +450,22 @@ class FicusAddon:
         if decision.shadowed:
             self._shadow(request, decision, state.request_id)
         if decision.to_legacy:
-            return
+            return None
         if self._key is None:
             state.error = "identity_key_missing"
             flow.response = _plain_response(503, "Service Unavailable")
-            return
+            return None
+        return self._add_identity(flow, state)
+
+    async def _add_identity(self, flow: http.HTTPFlow, state: _FlowState) -> None:
+        request = flow.request
         try:
             identity = await self._identity(request, state.request_id)
         except SQLAlchemyError:
             # Refuse rather than forward without identity: a 401 would log clinicians out.
             state.error = "session_store_unavailable"
             flow.response = _plain_response(503, "Service Unavailable")
-            return
+            return None
         if identity is not None:
             request.headers[IDENTITY_HEADER] = identity
 
@@ -738,6 +745,27 @@ def new_request_id() -> str:
 def _authority(scheme: str, host: str, port: int) -> str:
     """The Host header for an origin (the legacy app is the same one request after request)."""
     return Instance(scheme, host, port).authority
+
+
+def _set_host(request: http.Request, authority: str) -> None:
+    """`request.host_header = authority`: for HTTP/1 in one pass over the raw fields, the first
+    Host keeping its place and spelling as mitmproxy's setter keeps it (the guard has refused
+    a request with two); HTTP/2 and /3 through mitmproxy's setter (`:authority` rules)."""
+    if request.is_http2 or request.is_http3:
+        request.host_header = authority
+        return
+    value = authority.encode("utf-8", "surrogateescape")
+    fields: list[tuple[bytes, bytes]] = []
+    placed = False
+    for name, old in request.data.headers.fields:
+        if name.lower() != b"host":
+            fields.append((name, old))
+        elif not placed:
+            fields.append((name, value))
+            placed = True
+    if not placed:
+        fields.append((b"Host", value))
+    request.data.headers.fields = tuple(fields)
 
 
 def _values(fields: tuple[tuple[bytes, bytes], ...], lower_name: bytes) -> list[str]:

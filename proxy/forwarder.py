@@ -7,11 +7,11 @@ timeout (a silent upstream holds the client for its 10-minute idle timeout) and 
 with texts that quote upstream bytes. So this addon sends the request itself, in its `request`
 hook, and sets `flow.response`; mitmproxy then never opens a server connection for the flow.
 
-Why a small HTTP/1.1 client of its own (asyncio streams, and llhttp through `httptools` to
-parse the answer, see proxy/upstream_http.py): measured in one run on this machine
-(docs/benchmarks.md), forwarding through `httpx.AsyncClient` made the proxy about 5x slower
-than mitmproxy's own forwarding, while this client is faster than mitmproxy's. It does only
-what a reverse proxy needs:
+Why a small HTTP/1.1 client of its own (proxy/upstream_client.py: an asyncio protocol per
+connection, and llhttp through `httptools` to parse the answer, see proxy/upstream_http.py):
+measured in one run on this machine (docs/benchmarks.md), forwarding through
+`httpx.AsyncClient` made the proxy about 5x slower than mitmproxy's own forwarding, while this
+client is faster than mitmproxy's. It does only what a reverse proxy needs:
 
 - a keep-alive pool per instance (LIFO, at most `MAX_IDLE_PER_INSTANCE` idle connections, each
   dropped after `IDLE_SECONDS`, below common server keep-alive timeouts); the request is sent
@@ -45,10 +45,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import ssl
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from typing import Final, Protocol
 
@@ -58,12 +56,7 @@ from mitmproxy.addonmanager import Loader
 
 from proxy.fallback import NoCookies, ascii_target
 from proxy.headers import hop_by_hop_names
-from proxy.upstream_http import (
-    BadRequestHeadError,
-    ResponseParser,
-    UpstreamGarbageError,
-    request_bytes,
-)
+from proxy.upstream_client import UpstreamClient, UpstreamError
 from proxy.upstreams import STATES, Breaker, Instance, InstanceStates, UpstreamPool
 
 logger = logging.getLogger(__name__)
@@ -71,11 +64,6 @@ logger = logging.getLogger(__name__)
 FICUS: Final = "ficus"
 HTTPX: Final = "httpx"
 MITMPROXY: Final = "mitmproxy"
-MAX_IDLE_PER_INSTANCE: Final = 64
-IDLE_SECONDS: Final = 4.0
-READ_SIZE: Final = 65536
-MAX_HEAD_BYTES: Final = 64 * 1024
-_IDEMPOTENT: Final = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"})
 MAX_CONNECTIONS_PER_INSTANCE: Final = 256
 MAX_KEEPALIVE_PER_INSTANCE: Final = 64
 HEALTH_TICK_SECONDS: Final = 0.1
@@ -146,155 +134,6 @@ def _dropped_names(connection: tuple[bytes, ...], reframed: bool) -> frozenset[b
     return frozenset(name.encode("latin-1") for name in names)
 
 
-class UpstreamError(Exception):
-    """Sending to an upstream failed; `reason` is a key of FAILURES (no upstream text)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(slots=True)
-class Answer:
-    status_code: int
-    reason: bytes
-    headers: list[tuple[bytes, bytes]]  # as the upstream sent them, order and case kept
-    body: bytes  # transfer framing removed, content coding kept
-
-
-class _Connection:
-    __slots__ = ("idle_since", "parser", "reader", "writer")
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.parser = ResponseParser(max_head_bytes=MAX_HEAD_BYTES)
-        self.idle_since = 0.0
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.set_alpn_protocols(["http/1.1"])
-    return context
-
-
-class UpstreamClient:
-    """HTTP/1.1 to one instance over a small keep-alive pool, with connect and read timeouts."""
-
-    def __init__(self, instance: Instance, *, connect_timeout: float, read_timeout: float) -> None:
-        self.instance = instance
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self._idle: list[_Connection] = []
-
-    async def send(
-        self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
-    ) -> Answer:
-        try:
-            data = request_bytes(method, target, headers, body)
-        except BadRequestHeadError:
-            raise UpstreamError("upstream_garbage") from None
-        connection = self._take_idle()
-        if connection is not None:
-            try:
-                return await self._exchange(connection, method, data)
-            except _StaleConnectionError:
-                if method not in _IDEMPOTENT:
-                    raise UpstreamError("upstream_reset") from None
-        connection = await self._connect()
-        try:
-            return await self._exchange(connection, method, data)
-        except _StaleConnectionError:
-            raise UpstreamError("upstream_reset") from None
-
-    def close(self) -> None:
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
-
-    def _take_idle(self) -> _Connection | None:
-        now = time.monotonic()
-        while self._idle:
-            connection = self._idle.pop()
-            if now - connection.idle_since < IDLE_SECONDS and not connection.reader.at_eof():
-                return connection
-            connection.close()
-        return None
-
-    async def _connect(self) -> _Connection:
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(
-                    self.instance.host,
-                    self.instance.port,
-                    limit=READ_SIZE,
-                    # https instances: verified against the system's CAs, by host name.
-                    ssl=_tls_context() if self.instance.scheme == "https" else None,
-                )
-        except TimeoutError:
-            raise UpstreamError("upstream_connect_timeout") from None
-        except OSError:
-            raise UpstreamError("upstream_refused") from None
-        return _Connection(reader, writer)
-
-    async def _exchange(self, connection: _Connection, method: bytes, data: bytes) -> Answer:
-        parser = connection.parser
-        parser.start(method)
-        received_any = False
-        try:
-            connection.writer.write(data)
-            reader = connection.reader
-            loop = asyncio.get_running_loop()
-            async with asyncio.timeout(self.read_timeout) as deadline:
-                while True:
-                    if received_any:
-                        # The silence allowed starts again with each wait for more; not
-                        # rescheduled after the last chunk (most answers are one chunk).
-                        deadline.reschedule(loop.time() + self.read_timeout)
-                    chunk = await reader.read(READ_SIZE)
-                    if chunk:
-                        received_any = True
-                        if parser.feed(chunk):
-                            break
-                    elif not received_any:
-                        raise _StaleConnectionError
-                    elif parser.feed_eof():
-                        break
-                    else:
-                        raise UpstreamError("upstream_reset")
-        except TimeoutError:
-            connection.close()
-            raise UpstreamError("upstream_timeout") from None
-        except (ConnectionError, OSError):
-            connection.close()
-            if not received_any:
-                raise _StaleConnectionError from None
-            raise UpstreamError("upstream_reset") from None
-        except UpstreamGarbageError:
-            connection.close()
-            raise UpstreamError("upstream_garbage") from None
-        except BaseException:
-            connection.close()
-            raise
-        if parser.reusable:
-            connection.idle_since = time.monotonic()
-            if len(self._idle) < MAX_IDLE_PER_INSTANCE:
-                self._idle.append(connection)
-            else:
-                connection.close()
-        else:
-            connection.close()
-        return Answer(parser.status_code, parser.reason, parser.headers, b"".join(parser.body))
-
-
-class _StaleConnectionError(Exception):
-    """The connection closed or broke before a single byte of an answer came back."""
-
-
 class Forwarder:
     def __init__(self, *, states: InstanceStates = STATES) -> None:
         self.states = states
@@ -303,6 +142,7 @@ class Forwarder:
         self._health_task: asyncio.Task[None] | None = None
         self._probes: dict[Instance, asyncio.Task[None]] = {}
         self._next_probe: dict[Instance, float] = {}
+        self._mode = FICUS  # ficus_forwarding: read in configure, not on every request
 
     # --- mitmproxy hooks -------------------------------------------------------------------
 
@@ -342,6 +182,8 @@ class Forwarder:
         )
 
     def configure(self, updated: set[str]) -> None:
+        if "ficus_forwarding" in updated:
+            self._mode = ctx.options.ficus_forwarding
         if updated & {"ficus_breaker_failures", "ficus_breaker_cooldown"}:
             self.states.configure(
                 threshold=max(1, ctx.options.ficus_breaker_failures),
@@ -355,7 +197,7 @@ class Forwarder:
     def running(self) -> None:
         # Options set while this addon was being added reach no configure() of ours (mitmproxy
         # applies them before it joins the chain): apply them all once now.
-        self.configure({"ficus_breaker_failures", "ficus_breaker_cooldown"})
+        self.configure({"ficus_forwarding", "ficus_breaker_failures", "ficus_breaker_cooldown"})
         self._health_task = asyncio.get_running_loop().create_task(self._health_loop())
 
     async def done(self) -> None:
@@ -377,7 +219,7 @@ class Forwarder:
         if breaker is not None and not breaker.acquire():
             self._fail(flow, "upstream_unavailable")
             return
-        mode = ctx.options.ficus_forwarding
+        mode = self._mode
         if mode == MITMPROXY:
             flow.metadata["ficus_breaker"] = breaker
             return

@@ -71,7 +71,7 @@ from mitmproxy import ctx, exceptions, master, options
 from mitmproxy.addons import errorcheck, next_layer, proxyserver, termlog, tlsconfig
 from mitmproxy.proxy import mode_servers
 
-from proxy import connection_handler
+from proxy import connection_handler, fastpaths
 from proxy.addon import FicusAddon
 from proxy.dispatch import CuratedAddonManager, skip_debug_typechecks
 from proxy.forwarder import FICUS, HTTPX, MITMPROXY, Forwarder
@@ -187,6 +187,8 @@ def build_master(config: ProxyConfig) -> master.Master:
     # plans directory could hold routes this proxy is not meant to serve).
     opts.update_defer(**mitmproxy_options(config))  # type: ignore[no-untyped-call]
     skip_debug_typechecks()
+    # Header lookups and option reads without mitmproxy's detours (proxy/fastpaths.py).
+    fastpaths.install()
     # Hooks that return at once run inline, not as a task each (proxy/connection_handler.py).
     connection_handler.install()
     proxy = master.Master(opts)

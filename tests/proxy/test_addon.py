@@ -20,7 +20,7 @@ from mitmproxy.test import taddons, tflow, tutils
 from sqlalchemy import create_engine, delete
 
 from legacy_adapter.schema import UserSession
-from proxy.addon import FicusAddon, _generic_error_page
+from proxy.addon import FicusAddon, _generic_error_page, _set_host
 from proxy.identity import IDENTITY_HEADER, InvalidIdentityError, verify_identity
 from tests.migration_plans.test_plans import GOOD
 from tests.proxy.hooks import finished
@@ -166,7 +166,7 @@ def session_cookie(session_id: str) -> tuple[bytes, bytes]:
 
 
 async def run_request(addon: FicusAddon, flow: http.HTTPFlow) -> http.HTTPFlow:
-    await addon.request(flow)
+    await finished(addon.request(flow))
     return flow
 
 
@@ -178,7 +178,7 @@ async def exchange(
 ) -> http.HTTPFlow:
     """The request hook, then the upstream's answer as mitmproxy would set it, then the
     response hook (unless the addon answered the request itself)."""
-    await addon.request(flow)
+    await finished(addon.request(flow))
     if flow.response is None:
         flow.response = tutils.tresp(status_code=status, content=content)
     await finished(addon.response(flow))
@@ -804,3 +804,25 @@ async def test_done_closes_the_fallbacks_connections(configured, legacy):
         assert closing is not None
         await closing
         assert addon.done() is None  # nothing left to close
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [(b"Host", b"client.example"), (b"Accept", b"*/*")],
+        [(b"Accept", b"*/*"), (b"host", b"client.example"), (b"X-A", b"1")],
+        [(b"Accept", b"*/*")],  # none: appended, as mitmproxy appends it
+        [],
+    ],
+)
+@pytest.mark.parametrize("version", [b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0"])
+def test_the_host_is_set_where_and_as_mitmproxy_s_setter_sets_it(fields, version):
+    ours = tutils.treq(http_version=version, headers=http.Headers(fields))
+    theirs = tutils.treq(http_version=version, headers=http.Headers(fields))
+    if version == b"HTTP/2.0":
+        ours.data.authority = theirs.data.authority = b"client.example"
+    _set_host(ours, "legacy.internal:8001")
+    theirs.host_header = "legacy.internal:8001"
+    assert ours.data.headers.fields == theirs.data.headers.fields
+    assert ours.data.authority == theirs.data.authority
+    assert ours.host_header == "legacy.internal:8001"

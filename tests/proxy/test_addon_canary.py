@@ -98,7 +98,7 @@ async def test_a_clinicians_session_decides_the_side_the_same_way_every_time(fic
         sides = set()
         for _ in range(2):
             flow = flow_for(b"/api/patients/9", (b"Cookie", f"SESSID={session}".encode()))
-            await ficus.request(flow)
+            await finished(ficus.request(flow))
             sides.add(served_by_service(flow))
         assert sides == {cohort_bucket("patients", session) < 5000}
 
@@ -110,7 +110,7 @@ async def test_an_outsider_with_two_different_sessions_gets_legacy(ficus):
     flow = flow_for(
         b"/api/patients/9", (b"Cookie", f"SESSID={on_service}; SESSID={other}".encode())
     )
-    await ficus.request(flow)
+    await finished(ficus.request(flow))
     assert not served_by_service(flow)
     assert flow.metadata["ficus"].decision.reason is Reason.NO_COHORT
 
@@ -119,7 +119,7 @@ async def test_an_outsider_with_two_different_sessions_gets_legacy(ficus):
 async def test_a_query_cohort_comes_from_the_query(ficus):
     for ward in ("A1", "B2", "C3", "D4", "E5", "F6", "G7", "H8"):
         flow = flow_for(f"/api/wards/beds?ward={ward}".encode())
-        await ficus.request(flow)
+        await finished(ficus.request(flow))
         decision = flow.metadata["ficus"].decision
         assert decision.to_legacy is not (cohort_bucket("wards", ward) < 5000)
         assert decision.reason is Reason.COHORT
@@ -130,7 +130,7 @@ async def test_a_match_trailing_slash_is_forwarded_without_it(ficus, control):
     set_state(control, "patients", "GET", "/api/patients/{id:int}", "migrated")
     ficus._control.poll_once()  # what the poller thread does every 0.2 s
     flow = flow_for(b"/api/patients/9/?x=1")
-    await ficus.request(flow)
+    await finished(ficus.request(flow))
     assert served_by_service(flow)
     assert flow.request.path == "/api/patients/9?x=1"
     assert flow.metadata["ficus"].decision.template == "/api/patients/{id:int}"
@@ -142,11 +142,11 @@ async def test_answers_are_counted_per_route_and_side(ficus, control):
     ficus._control.poll_once()
     for status in (200, 503):
         flow = flow_for(b"/api/patients/9")
-        await ficus.request(flow)
+        await finished(ficus.request(flow))
         flow.response = tutils.tresp(status_code=status)
         await finished(ficus.response(flow))
     unmatched = flow_for(b"/elsewhere")
-    await ficus.request(unmatched)
+    await finished(ficus.request(unmatched))
     unmatched.response = tutils.tresp(status_code=200)
     await finished(ficus.response(unmatched))
     counted = {(k[1], k[3], k[4]): (c.requests, c.errors) for k, c in ficus.stats.take().items()}

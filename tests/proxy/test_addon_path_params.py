@@ -76,7 +76,7 @@ def flow_for(path: bytes) -> http.HTTPFlow:
 
 
 async def answered(addon: FicusAddon, flow: http.HTTPFlow) -> http.HTTPFlow:
-    await addon.request(flow)
+    await finished(addon.request(flow))
     if flow.response is None:
         flow.response = tutils.tresp(status_code=200, content=b"{}")
     await finished(addon.response(flow))

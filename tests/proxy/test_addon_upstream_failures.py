@@ -87,7 +87,7 @@ async def through(proxy, legacy, method: bytes, path: bytes) -> http.HTTPFlow:
     )
     request.data.host, request.data.port = "127.0.0.1", legacy.port  # the reverse-mode target
     flow = tflow.tflow(req=request)
-    await addon.request(flow)
+    await finished(addon.request(flow))
     await forwarder.request(flow)
     await finished(addon.response(flow))
     return flow

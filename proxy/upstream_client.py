@@ -81,7 +81,7 @@ class _Connection(asyncio.Protocol):
     def exchange(self, method: bytes, data: bytes, read_timeout: float) -> asyncio.Future[Answer]:
         """Send one request; the future settles with its Answer or an error."""
         waiter: asyncio.Future[Answer] = self.loop.create_future()
-        if self.closed or self.transport is None:
+        if self.closed or self.transport is None or self.transport.is_closing():
             waiter.set_exception(_StaleConnectionError())
             return waiter
         self.parser.start(method)

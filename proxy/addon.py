@@ -465,7 +465,7 @@ class FicusAddon:
             # Refuse rather than forward without identity: a 401 would log clinicians out.
             state.error = "session_store_unavailable"
             flow.response = _plain_response(503, "Service Unavailable")
-            return None
+            return
         if identity is not None:
             request.headers[IDENTITY_HEADER] = identity
 

@@ -126,7 +126,6 @@ class _Connection(asyncio.Protocol):
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
         self._ended()
 
     # --- settling the exchange ------------------------------------------------------------

@@ -6,7 +6,8 @@ never answers), unreachable (a full accept queue: connecting hangs), garbage, re
 where nothing listens. Each answer is checked for its status, its fixed body (never upstream
 bytes) and the reason in the access log; the broken service is checked for how many requests
 it got. The statuses are those of writes (DELETE, POST): a failed read falls back to legacy
-instead (tests/proxy/test_forwarder_fallback.py).
+instead (tests/proxy/test_forwarder_fallback.py). Last, the pure helper that turns an
+upstream's headers into the client's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import socket
 import httpx
 import pytest
 
+from proxy.forwarder import response_headers
 from tests.proxy.processes import running_proxy
 from tests.proxy.raw_recorder import misbehaving
 from tests.support.backends import recording_backend
@@ -176,3 +178,19 @@ def test_a_post_to_a_silent_service_is_sent_once(world):
 def test_the_proxy_keeps_serving_after_upstream_failures(world):
     assert world["client"].get("/legacy/page").status_code == 200
     assert world["legacy"].paths()[-1] == "/legacy/page"
+
+
+def test_response_headers_drop_hop_by_hop_and_reframe_the_body():
+    raw = [
+        (b"Content-Type", b"application/json"),
+        (b"Transfer-Encoding", b"chunked"),
+        (b"Connection", b"keep-alive, X-Secret"),
+        (b"X-Secret", b"internal"),
+        (b"Keep-Alive", b"timeout=5"),
+    ]
+    assert response_headers(raw, 12) == [
+        (b"Content-Type", b"application/json"),
+        (b"Content-Length", b"12"),
+    ]
+    head = [(b"Content-Length", b"99")]
+    assert response_headers(head, None) == head  # HEAD/204/304: the upstream's length stays

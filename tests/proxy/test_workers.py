@@ -46,12 +46,22 @@ def listens_on(pid: int, port: int) -> bool:
 
 
 def is_alive(pid: int) -> bool:
-    """Running, and not a zombie (whose sockets are already closed)."""
+    """Some thread of the process still runs. A killed worker's main thread can be a zombie
+    while its other threads (asyncio's executor) are still exiting and still hold the
+    listening socket, which resets whatever the kernel queued on it; once every thread is a
+    zombie or gone, the socket is closed."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        threads = list(Path(f"/proc/{pid}/task").iterdir())
     except FileNotFoundError:
         return False
-    return state != "Z"
+    for thread in threads:
+        try:
+            state = (thread / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def eventually(condition, *, within: float = 30.0):

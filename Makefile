@@ -12,13 +12,14 @@ define pytest
 $(PY) -m pytest $(1) $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "make: pytest collected no tests for: $(1)" >&2; exit $$rc; }
 endef
 
-.PHONY: demo test lint typecheck unit bench test-databases clean-demo help
+.PHONY: demo test lint typecheck unit bench fuzz test-databases clean-demo help
 
 help:
 	@echo "make demo            run the legacy app, both services, the control plane, the proxy and sync on SQLite"
 	@echo "make test            lint, type-check, check plans and run the whole test suite"
 	@echo "make lint            ruff, ruff format --check, import-linter, plan check"
 	@echo "make bench           run the benchmarks in bench/ and print their ratios"
+	@echo "make fuzz            run the fuzzers (tests marked fuzz) with many more examples"
 	@echo "make test-databases  run the database-backed tests on PostgreSQL and MariaDB"
 	@echo "make clean-demo      delete the demo's databases and logs under var/"
 
@@ -72,6 +73,10 @@ test-databases: $(STAMP)
 	FICUS_DB_DEFAULT_URL=$(PG_URL)/ficus_control FICUS_DB_APPOINTMENTS_URL=$(PG_URL)/ficus_appointments \
 		FICUS_DB_PATIENTS_URL=$(PG_URL)/ficus_patients \
 		$(call pytest,-m "not databases and not e2e" tests/extracted tests/migration_plans)
+
+# The fuzzers also run in make test, bounded (the `ci` Hypothesis profile); here they run long.
+fuzz: $(STAMP)
+	FICUS_HYPOTHESIS_PROFILE=fuzz $(call pytest,-m fuzz)
 
 # wrk is Debian's HTTP load generator; install it here rather than by hand.
 bench: $(STAMP) $(NGINX)

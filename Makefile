@@ -55,6 +55,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --config setup.cfg
 	$(PY) manage.py plan check
+	$(PY) -W ignore::RuntimeWarning manage.py makemigrations --check --dry-run
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

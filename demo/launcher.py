@@ -272,10 +272,7 @@ class Stack:
                     MANAGE,
                     "sync",
                     "run",
-                    # auto: forward while legacy owns a feature's writes, reverse once the
-                    # control plane has migrated them, and back again on rollback.
-                    "--direction",
-                    "auto",
+                    # Both directions, always: ownership decides what happens to each change.
                     "--interval",
                     str(cfg.sync_interval_seconds),
                 ],

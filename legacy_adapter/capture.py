@@ -14,19 +14,25 @@ echoes of Ficus's own reverse writes (G4). How a session carries the marker diff
     transaction: only its own triggers can ever see it, and it is never committed.
 
 A PATIENT_MASTER change also queues the appointments of that patient (APPT_SCHED keys): their
-service rows carry the patient's name snapshot, which must follow a rename.
+service rows carry the patient's name snapshot, which must follow a rename. Those rows are
+`F` (fan-out: refresh the derived copy, see change_ops.py) with no origin: a rename written by
+Ficus's reverse sync of *patients* is that feature's echo, but for the appointments' copies it
+is news. (Revision 0003 wrote them as `U` with the writer's origin, which made a rename made in
+the patients service invisible to the appointments service; revision 0005 replaces them.)
 
-The DDL is generated here (one place, three dialects) and run by Alembic revision 0003;
-downgrading that revision (`manage.py sync uninstall-capture`) drops every trigger again.
+The DDL is generated here (one place, three dialects) and run by Alembic revisions 0003 and
+0005; downgrading to 0004 (`manage.py sync uninstall-capture`) drops every trigger again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine, text
+
+from legacy_adapter.change_ops import FAN_OUT
 
 # The DDL below is built from this module's own constants (table and column names), never from
 # input, hence the `noqa: S608` on its f-strings.
@@ -68,6 +74,8 @@ class _ChangeWriter:
     columns: str  # the ficus_change columns filled, in order
     stamp: str  # the SQL of every column after (tbl, pk, op): origin, maybe txid, the time
     values: bool  # the changed key as VALUES (...); False: as SELECT, which may take a WHERE
+    fan_out_stamp: str = ""  # the same for fan-out rows; "" means `stamp` (revision 0003)
+    fan_out_op: str = "U"
 
     def change(self, tbl: str, key_expr: str, op: str, where: str = "") -> str:
         """One row for the changed key; `where` (SELECT form only) makes it conditional."""
@@ -80,12 +88,17 @@ class _ChangeWriter:
 
     def fan_out(self, table: CapturedTable, row: str, where: str = "") -> list[str]:
         """An update row for every dependent key of the `row` (OLD or NEW) that changed."""
+        stamp = self.fan_out_stamp or self.stamp
         return [
             f"INSERT INTO ficus_change ({self.columns}) "  # noqa: S608
-            f"SELECT '{other}', {other_key}, 'U', {self.stamp} FROM {other} "
+            f"SELECT '{other}', {other_key}, '{self.fan_out_op}', {stamp} FROM {other} "
             f"WHERE {foreign} = {row}.{table.key}{where};"
             for other, other_key, foreign in table.fan_out
         ]
+
+    def refreshing(self, stamp: str) -> _ChangeWriter:
+        """This writer with fan-out rows as `F` refreshes carrying `stamp` (no origin)."""
+        return replace(self, fan_out_stamp=stamp, fan_out_op=FAN_OUT)
 
 
 _COLUMNS = "tbl, pk, op, origin, created_at_us"
@@ -95,21 +108,22 @@ _COLUMNS = "tbl, pk, op, origin, created_at_us"
 
 _SQLITE_NOW = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
 _SQLITE_ORIGIN = "(SELECT marker FROM ficus_origin LIMIT 1)"
-_SQLITE = _ChangeWriter(_COLUMNS, f"{_SQLITE_ORIGIN}, {_SQLITE_NOW}", values=False)
+_SQLITE_0003 = _ChangeWriter(_COLUMNS, f"{_SQLITE_ORIGIN}, {_SQLITE_NOW}", values=False)
+_SQLITE = _SQLITE_0003.refreshing(f"NULL, {_SQLITE_NOW}")
 
 
-def _sqlite_install(table: CapturedTable) -> list[str]:
+def _sqlite_install(table: CapturedTable, writer: _ChangeWriter = _SQLITE) -> list[str]:
     t, k = table.name, table.key
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in table.fan_out_columns) or "0"
     bodies = {
-        "INSERT": [_SQLITE.change(t, f"NEW.{k}", "I"), *_SQLITE.fan_out(table, "NEW")],
+        "INSERT": [writer.change(t, f"NEW.{k}", "I"), *writer.fan_out(table, "NEW")],
         "UPDATE": [
-            _SQLITE.change(t, f"OLD.{k}", "D", f" WHERE OLD.{k} <> NEW.{k}"),
-            _SQLITE.change(t, f"NEW.{k}", "U"),
-            *_SQLITE.fan_out(table, "OLD", f" AND OLD.{k} <> NEW.{k}"),
-            *_SQLITE.fan_out(table, "NEW", f" AND ({changed} OR OLD.{k} <> NEW.{k})"),
+            writer.change(t, f"OLD.{k}", "D", f" WHERE OLD.{k} <> NEW.{k}"),
+            writer.change(t, f"NEW.{k}", "U"),
+            *writer.fan_out(table, "OLD", f" AND OLD.{k} <> NEW.{k}"),
+            *writer.fan_out(table, "NEW", f" AND ({changed} OR OLD.{k} <> NEW.{k})"),
         ],
-        "DELETE": [_SQLITE.change(t, f"OLD.{k}", "D"), *_SQLITE.fan_out(table, "OLD")],
+        "DELETE": [writer.change(t, f"OLD.{k}", "D"), *writer.fan_out(table, "OLD")],
     }
     return [
         f"CREATE TRIGGER {_trigger_name(table, suffix)} AFTER {event} ON {t} FOR EACH ROW BEGIN "
@@ -122,11 +136,13 @@ def _sqlite_install(table: CapturedTable) -> list[str]:
 # -- MariaDB / MySQL and PostgreSQL ----------------------------------------------------------
 
 _MY_NOW = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)"
-_MY = _ChangeWriter(_COLUMNS, f"@ficus_origin, {_MY_NOW}", values=True)
+_MY_0003 = _ChangeWriter(_COLUMNS, f"@ficus_origin, {_MY_NOW}", values=True)
+_MY = _MY_0003.refreshing(f"NULL, {_MY_NOW}")
 # PostgreSQL also records the writing transaction; v_origin and v_now are the function's own.
-_PG = _ChangeWriter(
+_PG_0003 = _ChangeWriter(
     "tbl, pk, op, origin, txid, created_at_us", "v_origin, txid_current(), v_now", values=True
 )
+_PG = _PG_0003.refreshing("NULL, txid_current(), v_now")
 
 
 def _update_fan_out(writer: _ChangeWriter, table: CapturedTable, changed: str) -> str:
@@ -145,16 +161,16 @@ def _joined_fan_out(writer: _ChangeWriter, table: CapturedTable, row: str) -> st
     return " ".join(writer.fan_out(table, row))
 
 
-def _mysql_install(table: CapturedTable) -> list[str]:
+def _mysql_install(table: CapturedTable, writer: _ChangeWriter = _MY) -> list[str]:
     t, k = table.name, table.key
     changed = " OR ".join(f"NOT (OLD.{c} <=> NEW.{c})" for c in table.fan_out_columns) or "FALSE"
     bodies = {
-        "INSERT": f"{_MY.change(t, f'NEW.{k}', 'I')} {_joined_fan_out(_MY, table, 'NEW')}",
+        "INSERT": f"{writer.change(t, f'NEW.{k}', 'I')} {_joined_fan_out(writer, table, 'NEW')}",
         "UPDATE": (
-            f"IF OLD.{k} <> NEW.{k} THEN {_MY.change(t, f'OLD.{k}', 'D')} END IF; "
-            f"{_MY.change(t, f'NEW.{k}', 'U')} {_update_fan_out(_MY, table, changed)}"
+            f"IF OLD.{k} <> NEW.{k} THEN {writer.change(t, f'OLD.{k}', 'D')} END IF; "
+            f"{writer.change(t, f'NEW.{k}', 'U')} {_update_fan_out(writer, table, changed)}"
         ),
-        "DELETE": f"{_MY.change(t, f'OLD.{k}', 'D')} {_joined_fan_out(_MY, table, 'OLD')}",
+        "DELETE": f"{writer.change(t, f'OLD.{k}', 'D')} {_joined_fan_out(writer, table, 'OLD')}",
     }
     return [
         f"CREATE TRIGGER {_trigger_name(table, suffix)} AFTER {event} ON {t} FOR EACH ROW "
@@ -163,7 +179,7 @@ def _mysql_install(table: CapturedTable) -> list[str]:
     ]
 
 
-def _pg_install(table: CapturedTable) -> list[str]:
+def _pg_install(table: CapturedTable, writer: _ChangeWriter = _PG) -> list[str]:
     t, k = table.name, table.key
     function = f"ficus_capture_{t.lower()}"
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in table.fan_out_columns)
@@ -173,15 +189,15 @@ DECLARE
   v_now bigint := (extract(epoch from clock_timestamp()) * 1000000)::bigint;
 BEGIN
   IF TG_OP = 'DELETE' THEN
-    {_PG.change(t, f"OLD.{k}", "D")} {_joined_fan_out(_PG, table, "OLD")}
+    {writer.change(t, f"OLD.{k}", "D")} {_joined_fan_out(writer, table, "OLD")}
     RETURN OLD;
   END IF;
   IF TG_OP = 'UPDATE' THEN
-    IF OLD.{k} <> NEW.{k} THEN {_PG.change(t, f"OLD.{k}", "D")} END IF;
-    {_PG.change(t, f"NEW.{k}", "U")} {_update_fan_out(_PG, table, changed or "FALSE")}
+    IF OLD.{k} <> NEW.{k} THEN {writer.change(t, f"OLD.{k}", "D")} END IF;
+    {writer.change(t, f"NEW.{k}", "U")} {_update_fan_out(writer, table, changed or "FALSE")}
     RETURN NEW;
   END IF;
-  {_PG.change(t, f"NEW.{k}", "I")} {_joined_fan_out(_PG, table, "NEW")}
+  {writer.change(t, f"NEW.{k}", "I")} {_joined_fan_out(writer, table, "NEW")}
   RETURN NEW;
 END"""
     return [
@@ -195,14 +211,26 @@ END"""
 # -- the public API ----------------------------------------------------------------------------
 
 
-def install_statements(dialect: str) -> list[str]:
-    """The DDL that installs every capture trigger on `dialect` (sqlite, postgresql, mysql)."""
-    build = {"sqlite": _sqlite_install, "postgresql": _pg_install, "mysql": _mysql_install}
+_BUILDERS = {"sqlite": _sqlite_install, "postgresql": _pg_install, "mysql": _mysql_install}
+# The writers of each revision that installs triggers; the newest is what capture is now.
+_WRITERS = {
+    "0003": {"sqlite": _SQLITE_0003, "postgresql": _PG_0003, "mysql": _MY_0003},
+    "0005": {"sqlite": _SQLITE, "postgresql": _PG, "mysql": _MY},
+}
+CURRENT_TRIGGERS = "0005"
+
+
+def install_statements(dialect: str, revision: str = CURRENT_TRIGGERS) -> list[str]:
+    """The DDL that installs every capture trigger on `dialect` (sqlite, postgresql, mysql),
+    as the Alembic `revision` that installs them defines them (so an old revision keeps doing
+    what it did when a later one changed the triggers)."""
     if dialect == "mariadb":
         dialect = "mysql"
-    if dialect not in build:
+    if dialect not in _BUILDERS:
         raise ValueError(f"change capture does not support the {dialect} dialect")
-    return [statement for table in CAPTURED_TABLES for statement in build[dialect](table)]
+    writer = _WRITERS[revision][dialect]
+    build = _BUILDERS[dialect]
+    return [statement for table in CAPTURED_TABLES for statement in build(table, writer)]
 
 
 def uninstall_statements(dialect: str) -> list[str]:

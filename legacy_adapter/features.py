@@ -31,15 +31,26 @@ class FeatureSync:
         return self.source.feature
 
 
-def feature_sync(name: str) -> FeatureSync:
+def feature_source(name: str) -> LegacySource:
+    """The legacy side of a feature: needs no service app (a control-plane process has none)."""
     if name not in FEATURES:
         raise UnknownFeatureError(f"unknown feature {name!r}; known: {', '.join(FEATURES)}")
-    if not apps.is_installed(f"extracted.{name}"):
+    if name == "appointments":
+        return appointments_source(settings.FICUS_HOSPITAL_TZ)
+    return patients_source()
+
+
+def has_service(name: str) -> bool:
+    """Whether this process has the feature's service app (and so its database)."""
+    return apps.is_installed(f"extracted.{name}")
+
+
+def feature_sync(name: str) -> FeatureSync:
+    source = feature_source(name)
+    if not has_service(name):
         raise UnknownFeatureError(f"the {name} service is not installed in this process")
     if name == "appointments":
-        source = appointments_source(settings.FICUS_HOSPITAL_TZ)
         return FeatureSync(source, appointments_target(source, settings.FICUS_HOSPITAL_TZ))
-    source = patients_source()
     return FeatureSync(source, patients_target(source))
 
 

@@ -82,6 +82,8 @@ change = Table(
     Column("claimed_at_us", BigInteger, nullable=True),
     Column("done_at_us", BigInteger, nullable=True),
     Index("ix_ficus_change_pending", "done_at_us", "id"),
+    # A record's own rows: its version (legacy_adapter.versions) and its unapplied writes.
+    Index("ix_ficus_change_key", "tbl", "pk"),
     sqlite_autoincrement=True,
 )
 
@@ -111,6 +113,41 @@ dead_letter = Table(
     Column("last_seen_us", BigInteger, nullable=False),
     Column("resolved_at_us", BigInteger, nullable=True),
     UniqueConstraint("direction", "tbl", "pk"),
+)
+
+# Two writes of one record that sync had to choose between, or a write it refused (the plan's
+# `sync.non_owner_writes: owner_wins`), for operators and auditors (`sync conflicts`). One row
+# per losing write: `loser_version` is that write's version (microseconds), so seeing the same
+# conflict from both directions records it once. No values, only which write won and why.
+conflict = Table(
+    "ficus_conflict",
+    ficus_metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("feature", String(40), nullable=False),
+    Column("tbl", String(40), nullable=False),
+    Column("pk", BigInteger, nullable=False),
+    Column("kind", String(12), nullable=False),  # concurrent | refused
+    Column("winner", String(8), nullable=False),  # legacy | service
+    Column("loser", String(8), nullable=False),
+    Column("winner_version", BigInteger, nullable=True),
+    Column("loser_version", BigInteger, nullable=False),
+    Column("owner", String(8), nullable=False),  # who owned the record when it was decided
+    Column("rule", String(12), nullable=False),  # the plan's sync.non_owner_writes
+    Column("detected_at_us", BigInteger, nullable=False),
+    UniqueConstraint("tbl", "pk", "loser", "loser_version"),
+    Index("ix_ficus_conflict_feature", "feature", "id"),
+)
+
+# What each feature's sync worker last saw of the services' side (the outbox backlog), so a
+# control-plane process that has no service database can still gate a rollback on it.
+sync_report = Table(
+    "ficus_sync_report",
+    ficus_metadata,
+    Column("feature", String(40), primary_key=True),
+    Column("worker", String(64), nullable=False),
+    Column("reported_at_us", BigInteger, nullable=False),
+    Column("reverse_backlog", BigInteger, nullable=False),
+    Column("reverse_lag_us", BigInteger, nullable=False),
 )
 
 # Every reconcile run, for `sync status` and the gates' `drift_rows` evidence.

@@ -1,5 +1,9 @@
 """Forward apply, legacy → service, driven by the capture triggers' `ficus_change` rows.
 
+It always runs, whoever owns the feature: other legacy modules, batch jobs and interface
+engines keep writing the legacy database after a cutover, and ownership decides what happens
+to each change (the conflict rule, legacy_adapter/conflicts.py), not whether it is read.
+
 One batch:
   1. **Claim** pending rows of the feature's table (`done_at_us IS NULL`), oldest first, only
      this worker's key shard (`pk % N = K`). On PostgreSQL and MariaDB the claim is
@@ -10,12 +14,18 @@ One batch:
   2. **Skip** echoes (rows carrying Ficus's own origin marker, G4) and rows whose change id the
      target already recorded (a previous worker died after the target commit, G2).
   3. **Read** the current legacy row of every remaining key (state-based: many changes of one
-     key cost one read and one write) and map it; a key with no row was deleted.
-  4. **Apply** in one target transaction: upserts under the sink's version guard (G3), deletes,
-     and the change ids (`ficus_applied_change`). Keys that cannot be mapped, or that the
-     service refuses, become dead letters (G6); only they wait.
-  5. **Mark** every claimed row done, in the legacy database, only after the target committed.
-     A crash anywhere before that leaves the rows pending, to be delivered again (G1).
+     key cost one read and one write), its version (legacy_adapter/versions.py), and map it;
+     a key with no row was deleted. A record that takes a unique value (an MRN) another
+     record still holds on the service brings that record's current row into the batch.
+  4. **Apply** in one target transaction: upserts under the sink's version guard (G3: the
+     newest write wins; `O` rows, the owner's state, whatever the versions), deletes unless
+     the service wrote the record later, the change ids (`ficus_applied_change`), and, for
+     legacy writes the plan's `owner_wins` refuses, the service's state queued back for
+     legacy. Keys that cannot be mapped, or that the service refuses, become dead letters
+     (G6); only they wait.
+  5. **Mark** every claimed row done, in the legacy database, only after the target committed,
+     with the batch's dead letters and conflicts. A crash anywhere before that leaves the rows
+     pending, to be delivered again (G1).
 
 Any other failure (a database that went away, a misconfigured service) propagates; `run`
 backs off and retries the batch, which is safe by the same argument. The engine and the target
@@ -26,23 +36,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Row, select, update
 
-from legacy_adapter import apply_loop, deadletters
+from legacy_adapter import apply_loop, conflicts, deadletters
 from legacy_adapter.capture import FICUS_ORIGIN
+from legacy_adapter.change_ops import OWNER_STATE, WRITE_OPS
+from legacy_adapter.conflicts import CONCURRENT, REFUSED, Conflict
 from legacy_adapter.crashpoints import crash_point
 from legacy_adapter.ficus_tables import change
 from legacy_adapter.sources import LegacySource
+from legacy_adapter.versions import legacy_versions, resolution_us
+from migration_plans.ownership import FeatureOwnership, Owner
 
 logger = logging.getLogger("ficus.sync")
 
 FORWARD = "forward"
 DEFAULT_BATCH = 500
 LOCKING_BACKENDS = ("postgresql", "mysql", "mariadb")
+# Unique values can chain (A takes B's MRN, B takes C's ...): follow a few links, no more.
+MAX_HOLDER_ROUNDS = 3
 
 
 def now_us() -> int:
@@ -77,21 +93,54 @@ class ApplyCounts(Protocol):
     def skipped_older(self) -> int: ...
 
 
+class TargetCounts(ApplyCounts, Protocol):
+    """What a target apply did, key by key, for the conflict log."""
+
+    @property
+    def applied_keys(self) -> frozenset[int]: ...
+
+    @property
+    def older_keys(self) -> frozenset[int]: ...
+
+    @property
+    def kept_keys(self) -> frozenset[int]: ...
+
+    @property
+    def stored_versions(self) -> Mapping[int, int] | None: ...
+
+
 class Target(Protocol):
     """The service side of one feature (legacy_adapter.targets implements it with Django)."""
 
     def applied_ids(self, change_ids: Sequence[int]) -> set[int]: ...
 
     def apply(
-        self, *, records: Sequence[Any], deleted: Sequence[int], change_ids: Sequence[int]
-    ) -> ApplyCounts:
-        """One service transaction: upsert, delete, record the change ids."""
+        self,
+        *,
+        records: Sequence[Any],
+        deleted: Sequence[int],
+        change_ids: Sequence[int],
+        versions: Mapping[int, int] | None = None,
+        forced: frozenset[int] = frozenset(),
+        restore: Sequence[int] = (),
+        resolution_us: int = 1,
+        service_wins_ties: frozenset[int] = frozenset(),
+    ) -> TargetCounts:
+        """One service transaction: upsert, delete, record the change ids, queue restores."""
         ...
 
     def is_row_error(self, error: Exception) -> bool:
         """True when `error` is about the rows given (refused data), not about the service
         (down, misconfigured): only row errors may become dead letters."""
         ...
+
+    def ownership(self) -> FeatureOwnership: ...
+
+    def unwritten_keys(self, keys: Sequence[int]) -> set[int]: ...
+
+    def existing_keys(self, keys: Sequence[int]) -> set[int]: ...
+
+    def unique_holders(self, records: Sequence[Any]) -> set[int]: ...
 
 
 _COUNTERS = (
@@ -104,6 +153,8 @@ _COUNTERS = (
     "skipped_older",
     "deleted",
     "dead_lettered",
+    "conflicts",
+    "refused",
 )
 
 
@@ -118,20 +169,57 @@ class BatchReport:
     skipped_older: int = 0
     deleted: int = 0
     dead_lettered: int = 0
+    conflicts: int = 0  # writes that lost to a newer one on the other side (logged)
+    refused: int = 0  # non-owner writes refused by the plan's `owner_wins` (logged)
     max_lag_s: float = 0.0
     lags_s: list[float] = field(default_factory=list)
+    changed_keys: set[int] = field(default_factory=set)  # written or deleted on the service
 
     def add(self, other: BatchReport) -> None:
         apply_loop.add_counts(self, other, _COUNTERS)
         self.max_lag_s = max(self.max_lag_s, other.max_lag_s)
         self.lags_s.extend(other.lags_s)
+        self.changed_keys |= other.changed_keys
 
     def summary(self) -> str:
         return (
             f"forward: claimed {self.claimed}, applied {self.applied}, unchanged "
             f"{self.unchanged}, skipped as older {self.skipped_older}, deleted {self.deleted}, "
-            f"echoes {self.echoes}, replayed {self.replayed}, dead letters {self.dead_lettered}"
+            f"echoes {self.echoes}, replayed {self.replayed}, dead letters "
+            f"{self.dead_lettered}, conflicts {self.conflicts}, refused {self.refused}"
         )
+
+
+@dataclass(slots=True)
+class _Keys:
+    """The claimed, not yet applied rows of a batch, by key."""
+
+    last_change: dict[int, int] = field(default_factory=dict)
+    change_ids: dict[int, list[int]] = field(default_factory=dict)
+    writes: set[int] = field(default_factory=set)  # keys with a legacy write among them
+    forced: set[int] = field(default_factory=set)  # keys whose owner's state is put back
+
+    @classmethod
+    def of(cls, rows: Sequence[Row[Any]]) -> _Keys:
+        found = cls()
+        for row in rows:
+            found.last_change[row.pk] = row.id
+            found.change_ids.setdefault(row.pk, []).append(row.id)
+            if row.op in WRITE_OPS:
+                found.writes.add(row.pk)
+            elif row.op == OWNER_STATE:
+                found.forced.add(row.pk)
+        return found
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What steps 2-4 decided, for step 5."""
+
+    report: BatchReport
+    poison: dict[int, tuple[int | None, str]] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
+    ownership: FeatureOwnership | None = None
 
 
 class ForwardApplier:
@@ -145,12 +233,8 @@ class ForwardApplier:
         shard: Shard = Shard(),
         batch_size: int = DEFAULT_BATCH,
         clock_us: Callable[[], int] = now_us,
-        only_echoes: bool = False,
     ) -> None:
         self._engine = engine
-        # While the service owns the writes only the echoes of reverse sync are marked done
-        # here; anything else the legacy side writes stays pending and visible as backlog.
-        self._only_echoes = only_echoes
         self._source = source
         self._target = target
         self._worker = worker[:64]
@@ -158,19 +242,18 @@ class ForwardApplier:
         self._batch = batch_size
         self._clock_us = clock_us
         self._locking = engine.dialect.name in LOCKING_BACKENDS
+        self._resolution = resolution_us(engine.dialect.name)
 
     def _claim_query(self) -> Any:
         c = change.c
         query = (
-            select(c.id, c.pk, c.origin, c.created_at_us)
+            select(c.id, c.pk, c.op, c.origin, c.created_at_us)
             .where(c.done_at_us.is_(None), c.tbl == self._source.table)
             .order_by(c.id)
             .limit(self._batch)
         )
         if self._shard.count > 1:
             query = query.where(c.pk % self._shard.count == self._shard.index)
-        if self._only_echoes:
-            query = query.where(c.origin == FICUS_ORIGIN)
         if self._locking:
             query = query.with_for_update(skip_locked=True)
         return query
@@ -186,116 +269,218 @@ class ForwardApplier:
                 rows = conn.execute(self._claim_query()).all()
                 if not rows:
                     return None
-                report, poison = self._apply_claimed(rows)
-                self._finish(conn, rows, report, poison)
+                outcome = self._apply_claimed(rows)
+                self._finish(conn, rows, outcome)
         else:
             with self._engine.connect() as conn:
                 rows = conn.execute(self._claim_query()).all()
             if not rows:
                 return None
-            report, poison = self._apply_claimed(rows)
+            outcome = self._apply_claimed(rows)
             with self._engine.begin() as conn:
-                self._finish(conn, rows, report, poison)
+                self._finish(conn, rows, outcome)
         crash_point("after-source-mark")
-        return report
+        return outcome.report
 
-    def _apply_claimed(
-        self, rows: Sequence[Row[Any]]
-    ) -> tuple[BatchReport, dict[int, tuple[int | None, str]]]:
+    def _apply_claimed(self, rows: Sequence[Row[Any]]) -> _Outcome:
         """Steps 2-4 of a claimed batch, the same whether the claim holds locks or not."""
         crash_point("after-claim")
-        report, poison = self._process(rows)
+        outcome = self._process(rows)
         crash_point("after-target-commit")
-        return report, poison
+        return outcome
 
     def drain(self, max_batches: int | None = None) -> BatchReport:
         return apply_loop.drain(self.run_batch, BatchReport(), max_batches)
 
-    def _process(
-        self, rows: Sequence[Row[Any]]
-    ) -> tuple[BatchReport, dict[int, tuple[int | None, str]]]:
+    def _read(self, keys: Sequence[int]) -> tuple[dict[int, Any], dict[int, int]]:
+        """The current legacy rows of `keys` and the version of each key."""
+        with self._engine.connect() as conn:
+            current = self._source.read(conn, keys)
+            upd_ts = {key: row.get("UPD_TS") for key, row in current.items()}
+            versions = legacy_versions(conn, self._source.table, keys, upd_ts)
+        return current, versions
+
+    def _process(self, rows: Sequence[Row[Any]]) -> _Outcome:
         report = BatchReport(claimed=len(rows))
+        outcome = _Outcome(report)
         live = [row for row in rows if row.origin != FICUS_ORIGIN]
         report.echoes = len(rows) - len(live)
         done_before = self._target.applied_ids([row.id for row in live])
         todo = [row for row in live if row.id not in done_before]
         report.replayed = len(live) - len(todo)
-        last_change: dict[int, int] = {}
-        for row in todo:
-            last_change[row.pk] = row.id
-        keys = sorted(last_change)
+        found = _Keys.of(todo)
+        keys = sorted(found.last_change)
         report.keys = len(keys)
+        now = self._clock_us()
+        report.lags_s = [max(0.0, (now - row.created_at_us) / 1e6) for row in rows]
+        report.max_lag_s = max(report.lags_s, default=0.0)
         if not keys:
-            return report, {}
-        with self._engine.connect() as conn:
-            current = self._source.read(conn, keys)
+            return outcome
+        ownership = outcome.ownership = self._target.ownership()
+        current, versions = self._read(keys)
         converted, unmappable = apply_loop.convert_current(keys, current, self._source.to_record)
-        records = [record for record in converted.values() if record is not None]
-        deleted = [key for key, record in converted.items() if record is None]
-        poison: dict[int, tuple[int | None, str]] = {}
         for key, reason in unmappable.items():
-            poison[key] = (last_change[key], reason)
+            outcome.poison[key] = (found.last_change[key], reason)
             logger.warning("%s key %s cannot be mapped: %s", self._source.feature, key, reason)
+        refused = self._refused(found, ownership, versions, converted)
+        records = [r for k, r in converted.items() if r is not None and k not in refused]
+        deleted = [k for k, r in converted.items() if r is None and k not in refused]
+        self._add_holders(records, versions)
+        outcome.conflicts += [
+            Conflict(k, REFUSED, Owner.SERVICE, Owner.LEGACY, None, versions[k]) for k in refused
+        ]
+        report.refused = len(refused)
+        unwritten = self._target.unwritten_keys(sorted(found.writes - refused))
         crash_point("mid-batch")
-        ids = [row.id for row in todo if row.pk not in poison]
+        ids = [row.id for row in todo if row.pk not in outcome.poison]
+        forced = frozenset(found.forced)
+        ties = self._service_wins_ties(ownership, keys)
         try:
-            counts = self._target.apply(records=records, deleted=deleted, change_ids=ids)
-            self._count(report, counts, len(deleted))
+            counts = self._target.apply(
+                records=records,
+                deleted=deleted,
+                change_ids=ids,
+                versions=versions,
+                forced=forced,
+                restore=sorted(refused),
+                resolution_us=self._resolution,
+                service_wins_ties=ties,
+            )
+            self._count(report, counts, deleted)
+            outcome.conflicts += self._lost(found, counts, versions, unwritten)
         except Exception as e:
             if not self._target.is_row_error(e):
                 raise
             # Someone in the batch is refused: apply key by key so only that key waits.
-            self._isolate(todo, records, deleted, poison, report)
-        report.dead_lettered = len(poison)
-        now = self._clock_us()
-        report.lags_s = [max(0.0, (now - row.created_at_us) / 1e6) for row in rows]
-        report.max_lag_s = max(report.lags_s, default=0.0)
-        return report, poison
+            self._isolate(found, records, deleted, versions, refused, unwritten, ties, outcome)
+        report.dead_lettered = len(outcome.poison)
+        report.conflicts = sum(c.kind == CONCURRENT for c in outcome.conflicts)
+        return outcome
+
+    @staticmethod
+    def _service_wins_ties(ownership: FeatureOwnership, keys: Sequence[int]) -> frozenset[int]:
+        """Keys whose ties go to the service (conflicts.tie_goes_to: the owner)."""
+        if ownership.service_share <= 0:
+            return frozenset()
+        return frozenset(
+            key for key in keys if conflicts.tie_goes_to(ownership, key) is Owner.SERVICE
+        )
+
+    def _refused(
+        self,
+        found: _Keys,
+        ownership: FeatureOwnership,
+        versions: Mapping[int, int],
+        converted: Mapping[int, Any],
+    ) -> set[int]:
+        """Legacy writes of records the service owns that the plan's `owner_wins` refuses
+        (conflicts.refuses); creates are always applied, so only records the service has."""
+        candidates = [
+            key
+            for key in sorted(found.writes - found.forced)
+            if key in converted
+            and conflicts.refuses(ownership, key, writer=Owner.LEGACY, version=versions[key])
+        ]
+        if not candidates:
+            return set()
+        return self._target.existing_keys(candidates)
+
+    def _add_holders(self, records: list[Any], versions: dict[int, int]) -> None:
+        """Bring the records that hold a unique value a record of the batch takes into the
+        batch, as they are in legacy now (the other half of an MRN swap), so the service
+        applies the swap in one transaction instead of refusing both halves forever."""
+        for _round in range(MAX_HOLDER_ROUNDS):
+            holders = sorted(self._target.unique_holders(records) - {r.id for r in records})
+            if not holders:
+                return
+            current, found = self._read(holders)
+            converted, _unmappable = apply_loop.convert_current(
+                holders, current, self._source.to_record
+            )
+            added = [record for record in converted.values() if record is not None]
+            if not added:
+                return
+            records += added
+            versions.update(found)
+
+    def _lost(
+        self,
+        found: _Keys,
+        counts: TargetCounts,
+        versions: Mapping[int, int],
+        unwritten: set[int],
+    ) -> list[Conflict]:
+        """The writes that lost (rule 1 of legacy_adapter.conflicts), for the log: a legacy
+        write older than the service's, or a service write not yet in legacy that a newer
+        legacy write replaced."""
+        stored = counts.stored_versions or {}
+        lost = [
+            Conflict(key, CONCURRENT, Owner.SERVICE, Owner.LEGACY, stored.get(key), versions[key])
+            for key in sorted((counts.older_keys | counts.kept_keys) & found.writes)
+        ]
+        lost += [
+            Conflict(key, CONCURRENT, Owner.LEGACY, Owner.SERVICE, versions[key], stored[key])
+            for key in sorted(counts.applied_keys & unwritten)
+            if key in stored and key not in found.forced
+        ]
+        return lost
 
     def _isolate(
         self,
-        todo: Sequence[Row[Any]],
+        found: _Keys,
         records: Sequence[Any],
         deleted: Sequence[int],
-        poison: dict[int, tuple[int | None, str]],
-        report: BatchReport,
+        versions: Mapping[int, int],
+        refused: set[int],
+        unwritten: set[int],
+        ties: frozenset[int],
+        outcome: _Outcome,
     ) -> None:
-        by_key: dict[int, list[int]] = {}
-        for row in todo:
-            by_key.setdefault(row.pk, []).append(row.id)
         singles: list[tuple[int, list[Any], list[int]]] = [
             (record.id, [record], []) for record in records
         ]
         singles += [(key, [], [key]) for key in deleted]
+        singles += [(key, [], []) for key in sorted(refused)]
+        forced = frozenset(found.forced)
         for key, recs, dels in singles:
+            known = dict(versions)
+            self._add_holders(recs, known)  # a swap's two halves apply together or not at all
             try:
-                counts = self._target.apply(records=recs, deleted=dels, change_ids=by_key[key])
-                self._count(report, counts, len(dels))
+                counts = self._target.apply(
+                    records=recs,
+                    deleted=dels,
+                    change_ids=found.change_ids.get(key, []),
+                    versions=known,
+                    forced=forced,
+                    restore=[key] if key in refused else [],
+                    resolution_us=self._resolution,
+                    service_wins_ties=ties,
+                )
+                self._count(outcome.report, counts, dels)
+                outcome.conflicts += self._lost(found, counts, versions, unwritten)
             except Exception as e:
                 if not self._target.is_row_error(e):
                     raise
+                if key not in found.last_change:
+                    continue  # a record brought in for a unique value: its own change comes
                 reason = f"the service refused the row ({type(e).__name__})"
-                poison[key] = (by_key[key][-1], reason)
+                outcome.poison[key] = (found.last_change[key], reason)
                 logger.warning("%s key %s refused by the service: %s", self._source.feature, key,
                                type(e).__name__)  # fmt: skip
 
     @staticmethod
-    def _count(report: BatchReport, counts: ApplyCounts | None, deleted: int) -> None:
-        if counts is not None:
-            report.applied += counts.applied
-            report.unchanged += counts.unchanged
-            report.skipped_older += counts.skipped_older
-        report.deleted += deleted
+    def _count(report: BatchReport, counts: TargetCounts, deleted: Sequence[int]) -> None:
+        report.applied += counts.applied
+        report.unchanged += counts.unchanged
+        report.skipped_older += counts.skipped_older + len(counts.kept_keys)
+        gone = [key for key in deleted if key not in counts.kept_keys]
+        report.deleted += len(gone)
+        report.changed_keys |= set(counts.applied_keys) | set(gone)
 
-    def _finish(
-        self,
-        conn: Connection,
-        rows: Sequence[Row[Any]],
-        report: BatchReport,
-        poison: dict[int, tuple[int | None, str]],
-    ) -> None:
+    def _finish(self, conn: Connection, rows: Sequence[Row[Any]], outcome: _Outcome) -> None:
         now = self._clock_us()
         table = self._source.table
+        poison = outcome.poison
         if poison:
             deadletters.record(
                 conn,
@@ -304,6 +489,10 @@ class ForwardApplier:
                 tbl=table,
                 poison=poison,
                 now_us=now,
+            )
+        if outcome.conflicts and outcome.ownership is not None:
+            conflicts.record(
+                conn, outcome.ownership, table=table, conflicts=outcome.conflicts, now_us=now
             )
         clean = sorted({row.pk for row in rows if row.origin != FICUS_ORIGIN} - set(poison))
         deadletters.resolve(conn, direction=FORWARD, tbl=table, keys=clean, now_us=now)

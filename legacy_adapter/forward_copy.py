@@ -21,11 +21,11 @@ forward dead letters with their reason (never their values), counted and listed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from legacy_adapter import deadletters
 from legacy_adapter.checkpoints import BACKFILL, DONE, RUNNING, Checkpoint, CheckpointStore
@@ -33,6 +33,7 @@ from legacy_adapter.crashpoints import crash_point
 from legacy_adapter.forward_apply import FORWARD, ApplyCounts, now_us
 from legacy_adapter.mapping import MappingError
 from legacy_adapter.sources import LegacySource
+from legacy_adapter.versions import capture_versions_between, legacy_versions
 
 logger = logging.getLogger("ficus.sync")
 
@@ -42,7 +43,9 @@ MAX_LISTED_FAILURES = 100  # all are counted and dead-lettered; the report lists
 
 
 class BackfillSink(Protocol):
-    def __call__(self, *, records: Sequence[Any]) -> ApplyCounts: ...
+    def __call__(
+        self, *, records: Sequence[Any], versions: Mapping[int, int] | None = None
+    ) -> ApplyCounts: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +106,10 @@ class Backfill:
         while True:
             with self._engine.connect() as conn:
                 rows = self._source.scan(conn, after=after, upto=None, limit=self._batch_size)
-            if not rows:
-                break
-            self._apply(rows, report)
+                if not rows:
+                    break
+                versions = self._versions(conn, rows, after)
+            self._apply(rows, versions, report)
             crash_point("backfill-chunk")
             after = int(rows[-1][self._source.key])  # type: ignore[call-overload]
             self._save(RUNNING, after)
@@ -114,7 +118,19 @@ class Backfill:
         self._save(DONE, after)
         return report
 
-    def _apply(self, rows: list[dict[str, object]], report: CopyReport) -> None:
+    def _versions(
+        self, conn: Connection, rows: list[dict[str, object]], after: int | None
+    ) -> dict[int, int]:
+        """Each row's version (legacy_adapter.versions), the chunk's capture rows at once."""
+        key = self._source.key
+        keys = [int(row[key]) for row in rows]  # type: ignore[call-overload]
+        captured = capture_versions_between(conn, self._source.table, after=after, upto=keys[-1])
+        upd_ts = {k: row.get("UPD_TS") for k, row in zip(keys, rows, strict=True)}
+        return legacy_versions(conn, self._source.table, keys, upd_ts, captured=captured)
+
+    def _apply(
+        self, rows: list[dict[str, object]], versions: dict[int, int], report: CopyReport
+    ) -> None:
         records = []
         poison: dict[int, tuple[int | None, str]] = {}
         for row in rows:
@@ -126,7 +142,7 @@ class Backfill:
                 logger.warning("%s row %s cannot be mapped: %s", self.feature, key, e)
                 if len(report.failures) < MAX_LISTED_FAILURES:
                     report.failures.append(FailedRow(key, str(e)))
-        result = self._write(records) if records else None
+        result = self._write(records, versions) if records else None
         report.read += len(rows)
         report.failed += len(poison)
         if result is not None:
@@ -144,13 +160,13 @@ class Backfill:
                     now_us=now_us(),
                 )
 
-    def _write(self, records: list[Any]) -> ApplyCounts:
+    def _write(self, records: list[Any], versions: dict[int, int]) -> ApplyCounts:
         # The live applier may insert one of these new keys between our version check and
         # our insert (a unique-key error): the chunk rolled back whole, so applying it again
         # is safe and then finds the row. Anything that keeps failing is raised.
         for attempt in range(CHUNK_ATTEMPTS):
             try:
-                return self._sink(records=records)
+                return self._sink(records=records, versions=versions)
             except Exception:
                 if attempt == CHUNK_ATTEMPTS - 1:
                     raise

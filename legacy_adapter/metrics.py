@@ -36,6 +36,12 @@ class SyncMetrics:
         self.applied = Counter(
             "ficus_sync_applied_changes", "Changes applied", ["feature", "direction"], registry=r
         )
+        self.conflicts = Counter(
+            "ficus_sync_conflicts",
+            "Writes that lost to a newer write (concurrent) or were refused (owner_wins)",
+            ["feature", "kind"],
+            registry=r,
+        )
         self.apply_lag = Histogram(
             "ficus_sync_apply_lag_seconds",
             "From the legacy commit's trigger to the service commit",
@@ -43,6 +49,12 @@ class SyncMetrics:
             buckets=LAG_BUCKETS,
             registry=r,
         )
+
+    def count_conflicts(self, feature: str, concurrent: int, refused: int) -> None:
+        if concurrent:
+            self.conflicts.labels(feature, "concurrent").inc(concurrent)
+        if refused:
+            self.conflicts.labels(feature, "refused").inc(refused)
 
     def observe_status(self, status: FeatureStatus) -> None:
         f = status.feature

@@ -2,9 +2,9 @@
 
 Forward backlog and lag come from pending `ficus_change` rows (lag = age of the oldest one,
 0 when there is none), dead letters from `ficus_dead_letter`, the last reconcile from
-`ficus_reconcile_run`. The reverse side (the service's outbox) is passed in as a callable,
-because reading it is Django's business. Used by `sync status`, the metrics and the gates'
-evidence provider alike, so all three always agree.
+`ficus_reconcile_run`, conflicts from `ficus_conflict`. The reverse side (the service's
+outbox) is passed in as a callable, because reading it is Django's business. Used by `sync
+status`, the metrics and the gates' evidence provider alike, so all three always agree.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 
 from legacy_adapter import deadletters
-from legacy_adapter.ficus_tables import change, reconcile_run
+from legacy_adapter.ficus_tables import change, conflict, reconcile_run
 from legacy_adapter.forward_apply import now_us
 
 
@@ -44,6 +44,7 @@ class FeatureStatus:
     reverse_lag_seconds: float | None
     dead_letters: int
     last_reconcile: LastReconcile | None
+    conflicts: int = 0  # rows of the conflict log for this feature
 
     @property
     def lag_seconds(self) -> float:
@@ -66,6 +67,9 @@ def feature_status(
             )
         ).one()
         letters = deadletters.count_open(conn, feature)
+        logged = conn.execute(
+            select(func.count()).select_from(conflict).where(conflict.c.feature == feature)
+        ).scalar_one()
         r = reconcile_run.c
         last = conn.execute(
             select(reconcile_run).where(r.feature == feature).order_by(r.id.desc()).limit(1)
@@ -79,6 +83,7 @@ def feature_status(
         reverse_backlog=reverse_state.backlog if reverse_state else None,
         reverse_lag_seconds=reverse_state.lag_seconds if reverse_state else None,
         dead_letters=letters,
+        conflicts=int(logged),
         last_reconcile=(
             LastReconcile(
                 last.finished_at_us,

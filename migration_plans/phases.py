@@ -178,10 +178,3 @@ def default_rollback_target(routes: list[tuple[Phase, str]], *, canary_writes: b
 def _own_path(phase: Phase, method: str, canary_writes: bool) -> tuple[Phase, ...]:
     path = path_of(method=method, canary_writes=canary_writes)
     return path if phase in path else ORDER
-
-
-def service_takes_writes(phase: Phase, *, method: str, canary_writes: bool) -> bool:
-    """Whether the new service may have written data that legacy has not yet received."""
-    if phase in (Phase.MIGRATED, Phase.RETIRED):
-        return True
-    return phase is Phase.CANARY and canary_writes and method.upper() not in SAFE_METHODS

@@ -95,6 +95,26 @@ class ShadowSettings:
     include_writes: bool = False  # writes are only ever shadowed in dry-run (rolled back)
 
 
+class NonOwnerWrites(StrEnum):
+    """What sync does with a write made on the side that does not own the record (named after
+    SymmetricDS's conflict resolutions). Concurrent writes of one record are always decided by
+    version, newest first, whatever this says (docs/sync.md)."""
+
+    # Another legacy module, a batch job or an interface engine writes a migrated record: the
+    # write is applied if it is the newest write of the record, like any other.
+    NEWER_WINS = "newer_wins"
+    # The owner's value stands: the write is not applied, the owner's state is put back on
+    # the side that wrote, and a conflict record says what was refused.
+    OWNER_WINS = "owner_wins"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSettings:
+    """How sync treats the feature's records (`sync:` in the plan)."""
+
+    non_owner_writes: NonOwnerWrites = NonOwnerWrites.NEWER_WINS
+
+
 @dataclass(frozen=True, slots=True)
 class VolatileField:
     field: str
@@ -178,6 +198,7 @@ class Plan:
     gates: Mapping[Phase, Gate] = field(default_factory=no_gates, hash=False)
     shadow: ShadowSettings = field(default_factory=ShadowSettings)
     contract: ContractSettings = field(default_factory=ContractSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
     # The line of each field read ("upstream.instances", "legacy_tables[0]", ...), for errors
     # that are found only when plans are compared.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)

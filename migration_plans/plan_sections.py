@@ -33,7 +33,9 @@ from migration_plans.plan_model import (
     ContractSettings,
     Gate,
     HealthCheck,
+    NonOwnerWrites,
     ShadowSettings,
+    SyncSettings,
     VolatileField,
     no_gates,
 )
@@ -66,6 +68,7 @@ GATE_FIELDS: Final = (
 )
 SHADOW_FIELDS: Final = ("sample_percent", "timeout_seconds", "max_in_flight", "include_writes")
 CONTRACT_FIELDS: Final = ("volatile_fields", "differences")
+SYNC_FIELDS: Final = ("non_owner_writes",)
 VOLATILE_FIELDS: Final = ("field", "reason")
 DIFFERENCE_FIELDS: Final = ("route", "what", "reason")
 
@@ -311,6 +314,20 @@ class SectionReader(NodeReader):
         if percent is None or timeout is None or in_flight is None or include_writes is None:
             return None
         return ShadowSettings(percent, timeout, in_flight, include_writes)
+
+    def sync(self, node: Node) -> SyncSettings | None:
+        fields = self.mapping(node, "sync", SYNC_FIELDS)
+        if fields is None:
+            return None
+        rule: NonOwnerWrites | None = SyncSettings().non_owner_writes
+        if "non_owner_writes" in fields:
+            choice = self.choice(
+                fields["non_owner_writes"],
+                "sync.non_owner_writes",
+                tuple(r.value for r in NonOwnerWrites),
+            )
+            rule = NonOwnerWrites(choice) if choice else None
+        return SyncSettings(rule) if rule is not None else None
 
     def contract(self, node: Node) -> ContractSettings | None:
         fields = self.mapping(node, "contract", CONTRACT_FIELDS)

@@ -53,10 +53,12 @@ from migration_plans.plan_model import (
     ContractSettings,
     Gate,
     HealthCheck,
+    NonOwnerWrites,
     Plan,
     PlanCheck,
     PlanRoute,
     ShadowSettings,
+    SyncSettings,
     Upstream,
     VolatileField,
     no_gates,
@@ -68,6 +70,7 @@ from migration_plans.plan_sections import (
     GATE_FIELDS,
     HEALTH_FIELDS,
     SHADOW_FIELDS,
+    SYNC_FIELDS,
     VOLATILE_FIELDS,
     SectionReader,
 )
@@ -95,11 +98,13 @@ __all__ = [
     "ContractSettings",
     "Gate",
     "HealthCheck",
+    "NonOwnerWrites",
     "Plan",
     "PlanCheck",
     "PlanError",
     "PlanRoute",
     "ShadowSettings",
+    "SyncSettings",
     "TrailingSlash",
     "Upstream",
     "VolatileField",
@@ -133,6 +138,7 @@ _TOP_FIELDS: Final = (
     "gates",
     "shadow",
     "contract",
+    "sync",
 )
 _TOP_REQUIRED: Final = frozenset({"feature", "owner", "upstream", "legacy_tables", "routes"})
 _UPSTREAM_FIELDS: Final = ("name", "instances", "health")
@@ -154,6 +160,7 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "contract": CONTRACT_FIELDS,
         "contract.volatile_fields[]": VOLATILE_FIELDS,
         "contract.differences[]": DIFFERENCE_FIELDS,
+        "sync": SYNC_FIELDS,
     }
 )
 
@@ -331,6 +338,9 @@ class _PlanReader(SectionReader):
         contract: ContractSettings | None = ContractSettings()
         if "contract" in fields:
             contract = self.contract(fields["contract"])
+        sync: SyncSettings | None = SyncSettings()
+        if "sync" in fields:
+            sync = self.sync(fields["sync"])
 
         # Checks that relate fields to each other, once each field is known to be well formed.
         if routes is not None:
@@ -345,7 +355,7 @@ class _PlanReader(SectionReader):
             return None
         if canary_writes is None or allow_path_params is None or shadow is None:
             return None
-        if contract is None or ("data_owner" in fields and data_owner is None):
+        if contract is None or sync is None or ("data_owner" in fields and data_owner is None):
             return None
         return Plan(
             self.file,
@@ -364,6 +374,7 @@ class _PlanReader(SectionReader):
             gates=gates,
             shadow=shadow,
             contract=contract,
+            sync=sync,
             lines=self.lines,
         )
 

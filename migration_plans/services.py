@@ -35,7 +35,13 @@ from migration_plans.models import (
     RouteState,
     Transition,
 )
+from migration_plans.ownership import (
+    FeatureOwnership,
+    feature_ownership,
+    takes_records_from_service,
+)
 from migration_plans.plans import Plan, PlanRoute
+from migration_plans.route_table import RouteState as StateRow
 from proxy.routing import Phase
 
 PLAN_FILE_ACTOR: Final = "plan-file"
@@ -195,6 +201,7 @@ def advance(
     moving = _moving(
         _steps(selected, plan, goal, step_of), f"every selected route is already in {goal}", weight
     )
+    _ownership_around(plan, moving)  # refuses a move that gives a record two writers
     evidence = _evidence(feature, moving, providers)
     results: list[dict[str, Any]] = []
     for entered in sorted({step.to_phase for _, step in moving}, key=phases.index):
@@ -251,16 +258,8 @@ def rollback(
     evidence = _evidence(feature, moving, providers)
     results: list[dict[str, Any]] = []
     forced = False
-    takes_writes_away = any(
-        phases.service_takes_writes(
-            step.from_phase, method=s.method, canary_writes=plan.canary_writes
-        )
-        and not phases.service_takes_writes(
-            step.to_phase, method=s.method, canary_writes=plan.canary_writes
-        )
-        for s, step in moving
-    )
-    if takes_writes_away:
+    before, after = _ownership_around(plan, moving)
+    if takes_records_from_service(before, after):
         backlog = evidence.value("reverse_backlog")
         ok = backlog is not None and backlog <= 0
         why = (
@@ -296,6 +295,22 @@ def rollback(
         results=results,
         evidence=evidence,
     )
+
+
+def _ownership_around(
+    plan: Plan, moving: list[tuple[RouteState, phases.Step]]
+) -> tuple[FeatureOwnership, FeatureOwnership]:
+    """Who owns the feature's records before and after the move (the one rule). A move after
+    which the write routes would disagree about a record is refused: one writer per record."""
+    rows = RouteState.objects.filter(feature=plan.feature)
+    now = {(r.method, r.template): StateRow(Phase(r.phase), r.weight) for r in rows}
+    then = dict(now)
+    for state, step in moving:
+        then[(state.method, state.template)] = StateRow(step.to_phase, step.to_weight)
+    before, after = feature_ownership(plan, now), feature_ownership(plan, then)
+    if (problem := after.disagreement()) is not None:
+        raise ControlError(problem, status=409)
+    return before, after
 
 
 def _prepare(

@@ -127,9 +127,10 @@ def read_states(engine: Engine) -> dict[tuple[str, str], RouteState]:
     return states
 
 
-def describe_error(error: SQLAlchemyError) -> str:
-    """The driver's own reason, one line, without the SQL text SQLAlchemy appends."""
-    original = getattr(error, "orig", None)
+def describe_error(error: Exception) -> str:
+    """The driver's own reason, one line, without the SQL text SQLAlchemy appends (Django's
+    database errors carry the driver's as their cause)."""
+    original = getattr(error, "orig", None) or error.__cause__
     cause = original if isinstance(original, BaseException) else error
     text = str(cause).strip().splitlines()
     return f"{type(cause).__name__}: {text[0] if text else 'no detail'}"

@@ -313,6 +313,36 @@ def serving_upstream(route: Route) -> str:
     return LEGACY_UPSTREAM
 
 
+def write_share(*, phase: Phase, weight: int, canary_writes: bool) -> int:
+    """The percentage of records (by cohort bucket) whose writes a write route in this state
+    gives the service: 100 once `migrated` or `retired`, the weight in a canary that writes
+    may join, else 0. See `service_owns_writes`."""
+    if phase in (Phase.MIGRATED, Phase.RETIRED):
+        return 100
+    if phase is Phase.CANARY and canary_writes:
+        return max(0, min(100, weight))
+    return 0
+
+
+def service_owns_writes(
+    feature: str, key: str | None, *, phase: Phase, weight: int, canary_writes: bool
+) -> bool:
+    """Whether a write route in this state gives the service the writes of record `key`.
+
+    The one ownership rule (DESIGN.md §5), per record: the service owns every record once the
+    route is `migrated` or `retired`; in `canary` it owns the records whose cohort bucket is
+    under the weight, and only if the plan lets writes join the canary (`canary_writes`, which
+    requires the cohort key to be the data owner's key, so `key` names the record); otherwise
+    legacy owns them. A write with no key (a booking: the record does not exist yet) stays
+    with legacy below 100 %. The proxy routes writes with it and `migration_plans.ownership`
+    builds each feature's answer from it, so routing and sync can never disagree.
+    """
+    share = write_share(phase=phase, weight=weight, canary_writes=canary_writes)
+    if share >= 100:
+        return True
+    return share > 0 and bool(key) and in_canary(cohort_bucket(feature, str(key)), share)
+
+
 def reaches_service(route: Route) -> bool:
     """Whether some request of this route may be forwarded to its service."""
     return route.phase in (Phase.MIGRATED, Phase.RETIRED) or (
@@ -485,7 +515,8 @@ def _canary_side(route: Route, request: RequestInfo, params: Params) -> tuple[st
     write route goes where that route's writes go. A `path` cohort is the matched template's
     parameter of that name; every other kind is looked up in the request.
     """
-    if route.weight <= 0 or (route.method not in SAFE_METHODS and not route.canary_writes):
+    writes = route.method not in SAFE_METHODS
+    if route.weight <= 0 or (writes and not route.canary_writes):
         return LEGACY_UPSTREAM, Reason.ROUTE
     if route.weight >= 100:
         return route.upstream, Reason.COHORT  # every cohort, so no value is needed
@@ -497,9 +528,14 @@ def _canary_side(route: Route, request: RequestInfo, params: Params) -> tuple[st
         value = request.cohort(kind, name) if request.cohort is not None else None
     if not value:
         return LEGACY_UPSTREAM, Reason.NO_COHORT
-    if in_canary(cohort_bucket(route.feature, value), route.weight):
-        return route.upstream, Reason.COHORT
-    return LEGACY_UPSTREAM, Reason.COHORT
+    if writes:
+        # The record's owner takes its writes: the same rule sync and the services apply.
+        owned = service_owns_writes(
+            route.feature, value, phase=route.phase, weight=route.weight, canary_writes=True
+        )
+    else:
+        owned = in_canary(cohort_bucket(route.feature, value), route.weight)
+    return (route.upstream if owned else LEGACY_UPSTREAM), Reason.COHORT
 
 
 def pinned_feature(decision: Decision, method: str) -> str | None:

@@ -41,6 +41,7 @@ from extracted.core.access_audit import SEARCH, record_access, record_accesses
 from extracted.core.dry_run import is_dry_run
 from extracted.core.legacy_db import legacy_engine
 from extracted.core.v2 import HospitalDateTimeField, V2ViewMixin, identity_of, problem_responses
+from extracted.core.write_guard import OwnershipGuard, guard_for
 
 RECORD_TYPE = "appointment"
 # The legacy ids are 32-bit; a larger filter value can match nothing and would only make
@@ -212,6 +213,14 @@ def _directory(request: Request) -> SqlLegacyDirectory:
     return SqlLegacyDirectory(legacy_engine(), dry_run=is_dry_run(request._request))
 
 
+def _guard(request: Request, appointment_id: int | None = None) -> OwnershipGuard:
+    """The write guard; with an id, that record's ownership is checked at once (409)."""
+    guard = guard_for(request._request, "appointments")
+    if appointment_id is not None:
+        guard.check_owner(appointment_id)
+    return guard
+
+
 class AppointmentList(V2ViewMixin, generics.ListAPIView[Appointment]):
     """Appointments in time order, filtered and paged. Days are in the hospital's time zone."""
 
@@ -249,6 +258,7 @@ class AppointmentList(V2ViewMixin, generics.ListAPIView[Appointment]):
                 directory=_directory(request),
                 actor=identity_of(request),
                 now=datetime.now(UTC),
+                guard=_guard(request),
                 **body.validated_data,
             )
         except services.BookingError as e:
@@ -286,6 +296,7 @@ class AppointmentDetail(V2ViewMixin, generics.RetrieveAPIView[Appointment]):
         responses={200: AppointmentSerializer, **problem_responses(400, 401, 403, 404, 409)},
     )
     def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        guard = _guard(request, kwargs["appointment_id"])
         current = appointment_get(appointment_id=kwargs["appointment_id"])
         if current is None:
             raise exceptions.NotFound("No appointment has this id.")
@@ -302,6 +313,7 @@ class AppointmentDetail(V2ViewMixin, generics.RetrieveAPIView[Appointment]):
                 reason=change.get("reason"),
                 actor=identity_of(request),
                 now=datetime.now(UTC),
+                guard=guard,
             )
         except services.BookingError as e:
             raise _as_problem(e) from e
@@ -323,11 +335,15 @@ class AppointmentCancel(V2ViewMixin, generics.GenericAPIView[Appointment]):
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         appointment_id = kwargs["appointment_id"]
+        guard = _guard(request, appointment_id)
         if appointment_get(appointment_id=appointment_id) is None:
             raise exceptions.NotFound("No appointment has this id.")
         try:
             appointment = services.cancel_appointment(
-                appointment_id=appointment_id, actor=identity_of(request), now=datetime.now(UTC)
+                appointment_id=appointment_id,
+                actor=identity_of(request),
+                now=datetime.now(UTC),
+                guard=guard,
             )
         except services.BookingError as e:
             raise _as_problem(e) from e

@@ -33,6 +33,7 @@ from extracted.appointments.permissions import PERMISSIONS, READ, WRITE
 from extracted.core import access_audit
 from extracted.core.dry_run import is_dry_run
 from extracted.core.identity import IdentifiedRequest
+from extracted.core.legacy_constraints import LegacyCannotHoldError
 from extracted.core.legacy_db import legacy_engine
 from extracted.core.legacy_errors import (
     ALREADY_CANCELLED,
@@ -44,16 +45,19 @@ from extracted.core.legacy_errors import (
     UNKNOWN_PROVIDER,
     LegacyApiError,
     LegacyError,
+    invalid_value,
     legacy_error_response,
     legacy_json_response,
 )
 from extracted.core.permissions import require_permission
+from extracted.core.write_guard import OwnershipGuard, WriteRefusedError, guard_for, refusal
 from legacy_adapter.mapping import LocalDateTimeCodec, MappingError
 
 logger = logging.getLogger("ficus.appointments")
 
 P = ParamSpec("P")
 RECORD_TYPE = "appointment"
+FEATURE = "appointments"
 
 # The business-rule refusals, as the legacy app words them.
 _BOOKING_ERRORS: dict[type[services.BookingError], LegacyError] = {
@@ -78,6 +82,10 @@ def _legacy_answers(
             return legacy_error_response(e.error)
         except services.BookingError as e:
             return legacy_error_response(_BOOKING_ERRORS[type(e)])
+        except LegacyCannotHoldError as e:  # named by its (first) legacy column, as legacy would
+            return legacy_error_response(invalid_value(e.column.split("+")[0]))
+        except WriteRefusedError as e:
+            return legacy_error_response(refusal(e))
 
     return wrapper
 
@@ -116,6 +124,15 @@ def _now() -> datetime:
 
 def _directory(request: HttpRequest) -> SqlLegacyDirectory:
     return SqlLegacyDirectory(legacy_engine(), dry_run=is_dry_run(request))
+
+
+def _guard(request: HttpRequest, appointment_id: int | None = None) -> OwnershipGuard:
+    """The request's write guard; with an id, the ownership of that record is checked now,
+    before the body is read: a record this service does not own gets 409 naming its owner."""
+    guard = guard_for(request, FEATURE)
+    if appointment_id is not None:
+        guard.check_owner(appointment_id)
+    return guard
 
 
 def _starts_at(appt_dt: str, appt_tm: str) -> datetime:
@@ -190,6 +207,7 @@ def _book(request: IdentifiedRequest) -> HttpResponse:
         reason=reason,
         actor=request.ficus_identity,
         now=_now(),
+        guard=_guard(request),
     )
     return _ok(appointment.pk)
 
@@ -197,6 +215,7 @@ def _book(request: IdentifiedRequest) -> HttpResponse:
 @require_permission(PERMISSIONS, WRITE)
 @_legacy_answers
 def _reschedule(request: IdentifiedRequest, appointment_id: int) -> HttpResponse:
+    guard = _guard(request, appointment_id)
     _existing(appointment_id)
     body = check.json_object(request)
     appt_dt = check.date_field(body, "APPT_DT")
@@ -213,6 +232,7 @@ def _reschedule(request: IdentifiedRequest, appointment_id: int) -> HttpResponse
         reason=reason,
         actor=request.ficus_identity,
         now=_now(),
+        guard=guard,
     )
     return _ok(appointment.pk)
 
@@ -220,8 +240,9 @@ def _reschedule(request: IdentifiedRequest, appointment_id: int) -> HttpResponse
 @require_permission(PERMISSIONS, WRITE)
 @_legacy_answers
 def _cancel(request: IdentifiedRequest, appointment_id: int) -> HttpResponse:
+    guard = _guard(request, appointment_id)
     _existing(appointment_id)
     appointment = services.cancel_appointment(
-        appointment_id=appointment_id, actor=request.ficus_identity, now=_now()
+        appointment_id=appointment_id, actor=request.ficus_identity, now=_now(), guard=guard
     )
     return _ok(appointment.pk)

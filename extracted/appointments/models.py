@@ -8,7 +8,8 @@ will still come from the legacy LEGACY_SEQ through legacy_adapter, so both sides
 There are no foreign keys: patients and providers live in other services' databases (or still
 in the legacy one), so `patient_id` and `provider_id` are plain integers, and the patient's
 `LAST, FIRST` name is kept as a snapshot because the legacy contract returns it (PAT_NM).
-`source_updated_at` is the legacy UPD_TS, the version every apply compares against.
+`source_updated_at` is the legacy UPD_TS (whole seconds, as legacy shows it); `sync_version` is
+the version every apply compares against, in microseconds (docs/sync.md, "Versions").
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ class Appointment(models.Model):
     duration_minutes = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices)
     reason = models.CharField(max_length=80, blank=True, default="")
-    source_updated_at = models.DateTimeField(help_text="The legacy UPD_TS: the version guard.")
+    source_updated_at = models.DateTimeField(help_text="The legacy UPD_TS of this state.")
+    sync_version = models.BigIntegerField(
+        default=0, help_text="The version sync compares, in microseconds (docs/sync.md)."
+    )
 
     class Meta:
         indexes = [

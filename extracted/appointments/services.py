@@ -18,22 +18,25 @@ version read per batch, then prepared UPDATE/INSERT through executemany).
 `delete_legacy_appointments` removes the copies whose legacy rows are gone (state-based, no
 version to compare: the row no longer exists).
 
-`book_appointment`, `reschedule_appointment` and `cancel_appointment` are the clinical writes
-of the service's own faces. Each runs in one transaction of the service database that also
-holds its outbox row (aggregate `appointment`, for reverse sync) and its access-audit row, and
-each follows the legacy app's rules in the legacy app's order: the patient must exist, then
-the provider, then the slot must be free (overlap with a booked or arrived appointment of the
-same provider on the same local day), and only then is an id taken from LEGACY_SEQ. A write
-first updates the provider's `ProviderBookingLock` row, so two bookings for one provider
-serialize on every backend instead of both passing the slot check. Every write moves
-`source_updated_at` strictly forward (whole seconds, like UPD_TS), so reverse sync's version
-guard sees it as newer than anything the legacy row had. What lies outside this database (the
+`book_appointment`, `reschedule_appointment` and `cancel_appointment` are the clinical writes of
+the service's own faces. Each first asks its `WriteGuard` (extracted.core.write_guard) whether the
+service owns the record and has every legacy write of it: a write the service does not own is
+refused before anything is written, on every face. Each runs in one transaction of the service
+database that also holds its outbox row (aggregate `appointment`, for reverse sync) and its
+access-audit row, and each follows the legacy app's rules in the legacy app's order: the patient
+must exist, then the provider, then the slot must be free (overlap with a booked or arrived
+appointment of the same provider on the same local day), and only then is an id taken from
+LEGACY_SEQ. A write first updates the provider's `ProviderBookingLock` row, so two bookings for one
+provider serialize on every backend instead of both passing the slot check. Every write stamps
+`source_updated_at` (whole seconds, like UPD_TS) and moves `sync_version` forward, so sync's
+version guard orders it by the clock, to the microsecond (never ahead of it: a burst of edits in
+one second no longer pushes the version into the future). What lies outside this database (the
 legacy patient/provider rows and the id counter) comes in through a `LegacyDirectory`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -44,9 +47,12 @@ from django.db.models import F
 
 from extracted.appointments.models import AccessAudit, Appointment, Outbox, ProviderBookingLock
 from extracted.core import access_audit
+from extracted.core.legacy_constraints import check_legacy_can_hold
 from extracted.core.outbox import UPSERT, record_change
 from extracted.core.sink import ApplyResult, VersionedTable
-from legacy_adapter.mapping import AppointmentRecord, LocalDateTimeCodec
+from extracted.core.versions import next_version
+from extracted.core.write_guard import WriteGuard
+from legacy_adapter.mapping import AppointmentRecord, LocalDateTimeCodec, appointment_mapping
 from proxy.identity import Identity
 
 APPOINTMENTS_DB = "appointments"
@@ -62,13 +68,36 @@ _COPIED_FIELDS = (
 )
 
 
-_SINK = VersionedTable(Appointment, _COPIED_FIELDS, using=APPOINTMENTS_DB)
+# The patient's name is the patients feature's data, kept current in legacy by its own sync.
+_SINK = VersionedTable(
+    Appointment, _COPIED_FIELDS, using=APPOINTMENTS_DB, derived=("patient_display_name",)
+)
 
 
 @transaction.atomic(using=APPOINTMENTS_DB)
-def apply_legacy_appointments(*, records: Iterable[AppointmentRecord]) -> ApplyResult:
-    """Upsert `records` (one batch, one transaction) under the version guard described above."""
-    return _SINK.upsert(records)
+def apply_legacy_appointments(
+    *,
+    records: Iterable[AppointmentRecord],
+    versions: Mapping[int, int] | None = None,
+    force: bool = False,
+    resolution_us: int = 1,
+    service_wins_ties: frozenset[int] = frozenset(),
+) -> ApplyResult:
+    """Upsert `records` (one batch, one transaction) under the version guard described above
+    (`versions`: each record's version in microseconds; `force`: an owner's state put back;
+    ties at the legacy clock's resolution go to the service for `service_wins_ties`)."""
+    return _SINK.upsert(
+        records,
+        versions=versions,
+        force=force,
+        resolution_us=resolution_us,
+        service_wins_ties=service_wins_ties,
+    )
+
+
+def unique_holders(records: Iterable[AppointmentRecord]) -> set[int]:
+    """Appointments have no unique field besides the key: nothing can block a batch."""
+    return _SINK.unique_holders(records)
 
 
 @transaction.atomic(using=APPOINTMENTS_DB)
@@ -115,20 +144,23 @@ class LegacyDirectory(Protocol):
     def next_appointment_id(self) -> int: ...
 
 
+def _hospital_zone() -> ZoneInfo:
+    return ZoneInfo(settings.FICUS_HOSPITAL_TZ)
+
+
 def _codec() -> LocalDateTimeCodec:
-    return LocalDateTimeCodec(ZoneInfo(settings.FICUS_HOSPITAL_TZ))
+    return LocalDateTimeCodec(_hospital_zone())
 
 
 def _minutes(hhmm: str) -> int:
     return int(hhmm[:2]) * 60 + int(hhmm[2:])
 
 
-def _next_version(previous: datetime | None, now: datetime) -> datetime:
-    """`now` in whole seconds, but always after `previous` (UPD_TS has one-second resolution)."""
-    candidate = now.replace(microsecond=0)
-    if previous is not None and candidate <= previous:
-        candidate = previous.replace(microsecond=0) + timedelta(seconds=1)
-    return candidate
+def _stamp(appointment: Appointment, now: datetime) -> None:
+    """Stamp a service write: UPD_TS is `now` to the second, as legacy stamps it; the version
+    is `now` in microseconds, after the one before (see `extracted.core.versions`)."""
+    appointment.source_updated_at = now.replace(microsecond=0)
+    appointment.sync_version = next_version(appointment.sync_version, now)
 
 
 def _lock_provider(provider_id: int) -> None:
@@ -194,8 +226,12 @@ def book_appointment(
     reason: str,
     actor: Identity,
     now: datetime,
+    guard: WriteGuard,
 ) -> Appointment:
-    """Book a new appointment (status booked) with an id from LEGACY_SEQ."""
+    """Book a new appointment (status booked) with an id from LEGACY_SEQ; refused (after the
+    id is drawn, which then stays unused) when the new record is not the service's to own."""
+    _check_legacy_can_hold(starts_at=starts_at, reason=reason)
+    guard.check_may_create()
     patient_name = directory.patient_display_name(patient_id)
     if patient_name is None:
         raise UnknownPatientError
@@ -203,8 +239,10 @@ def book_appointment(
         raise UnknownProviderError
     _lock_provider(provider_id)
     _check_slot(provider_id, starts_at, duration_minutes, ignore_id=None)
+    new_id = directory.next_appointment_id()
+    guard.check_owner(new_id)
     appointment = Appointment(
-        id=directory.next_appointment_id(),
+        id=new_id,
         patient_id=patient_id,
         patient_display_name=patient_name,
         provider_id=provider_id,
@@ -212,11 +250,19 @@ def book_appointment(
         duration_minutes=duration_minutes,
         status=Appointment.Status.BOOKED,
         reason=reason,
-        source_updated_at=_next_version(None, now),
     )
+    _stamp(appointment, now)
     appointment.save(using=APPOINTMENTS_DB, force_insert=True)
     _record(appointment, actor, access_audit.CREATE)
     return appointment
+
+
+def _check_legacy_can_hold(*, starts_at: datetime, reason: str | None) -> None:
+    """APPT_DT/APPT_TM and REASON_TXT as reverse sync will write them (core.legacy_constraints)."""
+    values: dict[str, object] = {"starts_at": starts_at}
+    if reason is not None:
+        values["reason"] = reason
+    check_legacy_can_hold(appointment_mapping(_hospital_zone()), values)
 
 
 def _locked(appointment_id: int) -> Appointment:
@@ -239,8 +285,12 @@ def reschedule_appointment(
     reason: str | None,
     actor: Identity,
     now: datetime,
+    guard: WriteGuard,
 ) -> Appointment:
     """Move an appointment; None keeps the current duration, provider or reason."""
+    _check_legacy_can_hold(starts_at=starts_at, reason=reason)
+    guard.check_owner(appointment_id)
+    guard.wait_for_legacy(appointment_id)
     appointment = _locked(appointment_id)
     # As legacy: only a provider the request names must exist.
     if provider_id is not None and not directory.provider_exists(provider_id):
@@ -254,17 +304,23 @@ def reschedule_appointment(
     appointment.duration_minutes = new_duration
     if reason is not None:
         appointment.reason = reason
-    appointment.source_updated_at = _next_version(appointment.source_updated_at, now)
+    _stamp(appointment, now)
     appointment.save(using=APPOINTMENTS_DB)
     _record(appointment, actor, access_audit.UPDATE)
     return appointment
 
 
 @transaction.atomic(using=APPOINTMENTS_DB)
-def cancel_appointment(*, appointment_id: int, actor: Identity, now: datetime) -> Appointment:
+def cancel_appointment(
+    *, appointment_id: int, actor: Identity, now: datetime, guard: WriteGuard
+) -> Appointment:
+    guard.check_owner(appointment_id)
+    guard.wait_for_legacy(appointment_id)
     appointment = _locked(appointment_id)
     appointment.status = Appointment.Status.CANCELLED
-    appointment.source_updated_at = _next_version(appointment.source_updated_at, now)
-    appointment.save(using=APPOINTMENTS_DB, update_fields=["status", "source_updated_at"])
+    _stamp(appointment, now)
+    appointment.save(
+        using=APPOINTMENTS_DB, update_fields=["status", "source_updated_at", "sync_version"]
+    )
     _record(appointment, actor, access_audit.CANCEL)
     return appointment

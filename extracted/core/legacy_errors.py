@@ -41,6 +41,17 @@ UNKNOWN_PROVIDER = LegacyError(400, 305, "UNKNOWN PROVIDER")
 SEARCH_TOO_SHORT = LegacyError(400, 306, "SEARCH TOO SHORT")
 SLOT_NOT_AVAILABLE = LegacyError(409, 401, "SLOT NOT AVAILABLE")
 ALREADY_CANCELLED = LegacyError(409, 402, "APPOINTMENT ALREADY CANCELLED")
+# Ficus's own refusals on the legacy face, in the legacy shape: the service does not own the
+# record (a write that reached it past the proxy's routing), or legacy changes of the record
+# are still on their way (try again in a moment). The legacy app never answers these itself.
+SYNC_IN_FLIGHT = LegacyError(409, 411, "RECORD BEING SYNCHRONIZED, TRY AGAIN")
+
+
+def not_owner(owner: str) -> LegacyError:
+    """`owner` is who owns the record instead: `legacy` (or another service's name)."""
+    return LegacyError(409, 410, f"RECORD OWNED BY {owner.upper()}")
+
+
 # Not in the contract table, but what the legacy app answers on an unexpected failure.
 INTERNAL_ERROR = LegacyError(500, 900, "INTERNAL ERROR")
 

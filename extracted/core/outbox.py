@@ -16,7 +16,10 @@ from django.db import models, router, transaction
 
 UPSERT = "upsert"
 DELETE = "delete"
-OPERATIONS = (UPSERT, DELETE)
+# Not a write: put the record's current state on legacy whatever the versions say (sync queues
+# it when it refuses a legacy write under `owner_wins`, and for a repair).
+RESTORE = "restore"
+OPERATIONS = (UPSERT, DELETE, RESTORE)
 
 
 class OutboxEntry(models.Model):

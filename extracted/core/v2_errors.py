@@ -20,6 +20,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from extracted.core.legacy_constraints import LegacyCannotHoldError
+from extracted.core.write_guard import NotOwnerError, WriteRefusedError
+
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "PROBLEM_SCHEMA",
@@ -55,11 +58,16 @@ def field_errors(detail: Any) -> list[dict[str, Any]]:
 
 
 def as_api_exception(exc: Exception) -> exceptions.APIException | None:
-    """Django's own 404/403 as DRF exceptions; None for anything unexpected (→ handler500)."""
+    """Django's own 404/403 and a value legacy cannot hold as DRF exceptions; None for anything
+    unexpected (→ handler500)."""
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    if isinstance(exc, LegacyCannotHoldError):
+        # Legacy's schema still holds the record of truth: what it cannot hold is refused.
+        message = f"The legacy record cannot hold this value: it {exc.problem}."
+        return exceptions.ValidationError({exc.field: [message]})
     return exc if isinstance(exc, exceptions.APIException) else None
 
 
@@ -73,8 +81,29 @@ def exception_headers(exc: exceptions.APIException) -> dict[str, str]:
     return headers
 
 
+def _refused_write(exc: WriteRefusedError) -> Response:
+    """A write the service may not make now (extracted.core.write_guard), as a 409 problem that
+    names the owner, or says sync is on its way and when to try again."""
+    body: dict[str, Any] = {"title": HTTPStatus.CONFLICT.phrase, "status": 409}
+    headers: dict[str, str] = {}
+    if isinstance(exc, NotOwnerError):
+        body["type"] = "urn:ficus:problem:record-not-owned"
+        body["detail"] = (
+            f"This record is owned by {exc.owner.value}: send the write there "
+            "(through the Ficus proxy, which routes each record to its owner)."
+        )
+        body["owner"] = exc.owner.value
+    else:
+        body["type"] = "urn:ficus:problem:sync-in-flight"
+        body["detail"] = "Changes of this record are still being synchronized; try again."
+        headers["Retry-After"] = "1"
+    return Response(body, status=409, headers=headers, content_type=PROBLEM_MEDIA_TYPE)
+
+
 def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER for /v2: an RFC 9457 problem document."""
+    if isinstance(exc, WriteRefusedError):
+        return _refused_write(exc)
     api_exc = as_api_exception(exc)
     if api_exc is None:
         return None
@@ -120,7 +149,10 @@ _PROBLEM_WHEN = {
     401: "No valid identity header.",
     403: "The identity's role may not use this endpoint.",
     404: "No such record.",
-    409: "The change conflicts with the record's state.",
+    409: (
+        "The change conflicts with the record's state, the record is owned by another system "
+        "(`owner`), or its changes are still being synchronized (`Retry-After`)."
+    ),
 }
 
 

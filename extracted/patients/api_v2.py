@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from extracted.core.access_audit import READ, SEARCH, record_access, record_accesses
 from extracted.core.v2 import V2APIView, V2Pagination, identity_of
+from extracted.core.write_guard import guard_for
 from extracted.patients import selectors, services
 from extracted.patients.legacy_serializers import mask_ssn
 from extracted.patients.models import AccessAudit, Patient
@@ -127,6 +128,8 @@ class PatientDetail(V2APIView):
 
     @extend_schema(request=DemographicsPatchSerializer, responses=PatientDetailSerializer)
     def patch(self, request: Request, patient_id: int) -> Response:
+        guard = guard_for(request._request, "patients")
+        guard.check_owner(patient_id)  # not this service's record: 409 naming its owner
         self._patient(patient_id)
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError("The body must be a JSON object.")
@@ -138,6 +141,7 @@ class PatientDetail(V2APIView):
                 changes=change.validated_data,
                 identity=identity_of(request),
                 now=datetime.now(UTC),
+                guard=guard,
             )
         except services.PatientNotFoundError as e:
             raise exceptions.NotFound("No patient with this id.") from e

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from extracted.core.legacy_errors import LegacyError
+from extracted.core.legacy_errors import LegacyError, invalid_value, missing_field
 
 MAX_BODY_BYTES = 1_000_000
 BAD_REQUEST = LegacyError(400, 300, "BAD REQUEST")
@@ -54,11 +54,11 @@ class DemographicsInput:
 
 
 def _missing(name: str) -> LegacyInputError:
-    return LegacyInputError(LegacyError(400, 301, f"MISSING FIELD {name}"))
+    return LegacyInputError(missing_field(name))
 
 
 def _invalid(name: str) -> LegacyInputError:
-    return LegacyInputError(LegacyError(400, 304, f"INVALID VALUE {name}"))
+    return LegacyInputError(invalid_value(name))
 
 
 def json_object(body: bytes) -> dict[str, Any]:

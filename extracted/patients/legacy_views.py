@@ -16,13 +16,16 @@ from django.http import HttpRequest, HttpResponse
 
 from extracted.core.access_audit import READ, SEARCH, record_access, record_accesses
 from extracted.core.identity import IdentifiedRequest
+from extracted.core.legacy_constraints import LegacyCannotHoldError
 from extracted.core.legacy_errors import (
     METHOD_NOT_ALLOWED,
     LegacyError,
+    invalid_value,
     legacy_error_response,
     legacy_json_response,
 )
 from extracted.core.permissions import require_permission
+from extracted.core.write_guard import WriteRefusedError, guard_for, refusal
 from extracted.patients import legacy_input, selectors, services
 from extracted.patients.legacy_serializers import legacy_detail, legacy_summary
 from extracted.patients.models import AccessAudit
@@ -33,6 +36,7 @@ logger = logging.getLogger("ficus.patients")
 PATIENT_NOT_FOUND = LegacyError(404, 202, "PATIENT NOT FOUND")
 SEARCH_TOO_SHORT = LegacyError(400, 306, "SEARCH TOO SHORT")
 RECORD_TYPE = services.AGGREGATE
+FEATURE = "patients"
 
 
 def patient_search(request: HttpRequest) -> HttpResponse:
@@ -72,6 +76,11 @@ def _show(request: IdentifiedRequest, patient_id: int) -> HttpResponse:
 
 @require_permission(PERMISSIONS, "update")
 def _update(request: IdentifiedRequest, patient_id: int) -> HttpResponse:
+    guard = guard_for(request, FEATURE)
+    try:
+        guard.check_owner(patient_id)  # a record this service does not own: 409, its owner
+    except WriteRefusedError as e:
+        return legacy_error_response(refusal(e))
     if selectors.patient_get(patient_id=patient_id) is None:
         return legacy_error_response(PATIENT_NOT_FOUND)
     try:
@@ -84,7 +93,12 @@ def _update(request: IdentifiedRequest, patient_id: int) -> HttpResponse:
             changes=change.changes(),
             identity=request.ficus_identity,
             now=datetime.now(UTC),
+            guard=guard,
         )
     except services.PatientNotFoundError:
         return legacy_error_response(PATIENT_NOT_FOUND)
+    except LegacyCannotHoldError as e:
+        return legacy_error_response(invalid_value(e.column))
+    except WriteRefusedError as e:
+        return legacy_error_response(refusal(e))
     return legacy_json_response({"RESULT": "OK", "PAT_ID": patient.pk})

@@ -12,7 +12,8 @@ What is encrypted, and why the rest is not:
   protected by the database's own access control and the access audit instead.
 - `birth_date`, `city`, `state`, `postal_code` stay plaintext: quasi-identifiers needed for
   filtering (/v2 `birth_date`) and for FHIR search, and useless to an attacker without a name.
-`source_updated_at` is the legacy UPD_TS, the version every apply compares against.
+`source_updated_at` is the legacy UPD_TS (whole seconds, as legacy shows it); `sync_version` is
+the version every apply compares against, in microseconds (docs/sync.md, "Versions").
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ class Patient(models.Model):
     city = models.CharField(max_length=30, blank=True, default="")
     state = models.CharField(max_length=2, blank=True, default="")
     postal_code = models.CharField(max_length=5, blank=True, default="")
-    source_updated_at = models.DateTimeField(help_text="The legacy UPD_TS: the version guard.")
+    source_updated_at = models.DateTimeField(help_text="The legacy UPD_TS of this state.")
+    sync_version = models.BigIntegerField(
+        default=0, help_text="The version sync compares, in microseconds (docs/sync.md)."
+    )
 
     class Meta:
         indexes = [

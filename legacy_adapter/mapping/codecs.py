@@ -136,7 +136,10 @@ class LocalDateTimeCodec:
             raise MappingError("is not a time-zone-aware datetime")
         if value.second or value.microsecond:
             raise MappingError("has seconds; the legacy format keeps whole minutes")
-        local = value.astimezone(self.zone)
+        try:
+            local = value.astimezone(self.zone)
+        except OverflowError:
+            raise MappingError("is outside the dates the legacy format can hold") from None
         return self._date.encode(local.date()), self._time.encode(local.time())
 
 
@@ -183,6 +186,24 @@ class IntRangeCodec:
         return self._check(value)
 
 
+def _storable(value: str) -> bool:
+    # NUL is refused by PostgreSQL's text types, and a lone surrogate (JSON "\\ud800") cannot be
+    # encoded for any server; every other character fits the legacy columns (utf8mb4 on MariaDB).
+    return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+
+
+def legacy_text(value: object, max_length: int) -> str:
+    """`value` as the legacy VARCHAR(max_length) holds it, or MappingError: the one check of
+    text for every column, used both ways (a row read and a service's write before it is made)."""
+    if not isinstance(value, str):
+        raise MappingError("is not text")
+    if len(value) > max_length:
+        raise MappingError(f"is longer than {max_length} characters")
+    if not _storable(value):
+        raise MappingError("holds a character the legacy database cannot store")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class TextCodec:
     """VARCHAR(n) that may be NULL ↔ `str`, where NULL reads as "" (no reason given).
@@ -198,18 +219,10 @@ class TextCodec:
     def decode(self, raw: object) -> str:
         if raw is None:
             return ""
-        if not isinstance(raw, str):
-            raise MappingError("is not text")
-        if len(raw) > self.max_length:
-            raise MappingError(f"is longer than {self.max_length} characters")
-        return raw
+        return legacy_text(raw, self.max_length)
 
     def encode(self, value: str) -> str | None:
-        if not isinstance(value, str):
-            raise MappingError("is not text")
-        if len(value) > self.max_length:
-            raise MappingError(f"is longer than {self.max_length} characters")
-        return value if value else self.empty_as
+        return legacy_text(value, self.max_length) or self.empty_as
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +234,10 @@ class PersonName:
 NAME_SEPARATOR = ", "
 
 
+# LAST_NM VARCHAR(35) + ", " + FIRST_NM VARCHAR(25)
+PERSON_NAME_MAX = 62
+
+
 @dataclass(frozen=True, slots=True)
 class PersonNameCodec:
     """`LAST, FIRST` (how the legacy app shows a person) ↔ `PersonName`.
@@ -230,16 +247,12 @@ class PersonNameCodec:
     shows the raw columns, and so must we.
     """
 
-    max_length: int = 62  # LAST_NM VARCHAR(35) + ", " + FIRST_NM VARCHAR(25)
+    max_length: int = PERSON_NAME_MAX
 
     def decode(self, raw: object) -> PersonName:
         if raw is None:
             raise MappingError("is missing (no matching person row)")
-        if not isinstance(raw, str):
-            raise MappingError("is not text")
-        if len(raw) > self.max_length:
-            raise MappingError(f"is longer than {self.max_length} characters")
-        last, separator, first = raw.partition(NAME_SEPARATOR)
+        last, separator, first = legacy_text(raw, self.max_length).partition(NAME_SEPARATOR)
         if not separator or not last or not first:
             raise MappingError("is not in the form 'LAST, FIRST'")
         return PersonName(last=last, first=first)
@@ -249,33 +262,30 @@ class PersonNameCodec:
             raise MappingError("has an empty last or first name")
         if NAME_SEPARATOR in value.last:
             raise MappingError("has a last name containing ', ' (ambiguous as 'LAST, FIRST')")
-        text = f"{value.last}{NAME_SEPARATOR}{value.first}"
-        if len(text) > self.max_length:
-            raise MappingError(f"is longer than {self.max_length} characters")
-        return text
+        return legacy_text(f"{value.last}{NAME_SEPARATOR}{value.first}", self.max_length)
 
 
 @dataclass(frozen=True, slots=True)
 class DisplayNameCodec:
-    """A `LAST, FIRST` snapshot kept as text: validated by `PersonNameCodec`, stored verbatim.
+    """A `LAST, FIRST` snapshot of another record (the patient's name on an appointment), kept
+    as text exactly as the legacy app shows it.
 
-    "" is also valid: it is what the legacy app shows when the person row is missing (its
-    lookup is a LEFT JOIN and there are no foreign keys), and the copy must show the same.
+    It is derived data: the legacy app builds it from whatever the person row holds and shows
+    it, so the copy must take any text that fits, and never refuse the appointment because the
+    *patient's* row is odd (an empty first name, a comma in a last name). That row is the
+    patients feature's to map (and to dead-letter): one bad patient row must not block its
+    appointments (G6). "" is what the legacy app shows when the person row is missing.
     """
 
-    names: PersonNameCodec = PersonNameCodec()
+    max_length: int = PERSON_NAME_MAX
 
     def decode(self, raw: object) -> str:
-        if raw == "":
+        if raw is None or raw == "":
             return ""
-        self.names.decode(raw)
-        assert isinstance(raw, str)  # decode() accepted it, so it is text
-        return raw
+        return legacy_text(raw, self.max_length)
 
     def encode(self, value: str) -> str:
-        if value == "":
-            return ""
-        return self.names.encode(self.names.decode(value))
+        return self.decode(value)
 
 
 def format_person_name(last: str | None, first: str | None) -> str:

@@ -25,6 +25,7 @@ from legacy_adapter.mapping.codecs import (
     LegacyDateCodec,
     TextCodec,
     UtcTimestampCodec,
+    legacy_text,
 )
 from legacy_adapter.mapping.errors import MappingError
 from legacy_adapter.mapping.records import RecordMapping, column
@@ -85,13 +86,9 @@ class RequiredTextCodec:
     max_length: int
 
     def _check(self, value: object) -> str:
-        if not isinstance(value, str):
-            raise MappingError("is not text")
-        if not value:
+        if value == "":
             raise MappingError("is empty")
-        if len(value) > self.max_length:
-            raise MappingError(f"is longer than {self.max_length} characters")
-        return value
+        return legacy_text(value, self.max_length)
 
     def decode(self, raw: object) -> str:
         return self._check(raw)

@@ -77,6 +77,16 @@ class RecordMapping(Generic[R]):
                 raise (e if e.column else e.at("+".join(fm.columns))) from None
         return self.record_type(**values)
 
+    def check_field(self, name: str, value: object) -> None:
+        """Raise MappingError (at the legacy column) if no legacy row could hold `value` in the
+        clean field `name`: the check a service makes before it accepts a write, so that every
+        value it accepts reaches legacy (lengths after upper-casing, characters, ranges)."""
+        fm = next(fm for fm in self.fields if fm.field == name)
+        try:
+            fm.encode(value)
+        except MappingError as e:
+            raise e.at("+".join(fm.columns)) from None
+
     def to_legacy(self, record: R) -> dict[str, object]:
         """The legacy row for `record`, keys in the declared (legacy JSON) order."""
         row: dict[str, object] = {}

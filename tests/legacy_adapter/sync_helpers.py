@@ -3,9 +3,14 @@ test database with `ficus_applied_change`, and small readers of both sides."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from django.db import transaction
 from sqlalchemy import Engine, create_engine, select, text, update
 
-from extracted.appointments.models import Appointment
+from extracted.appointments.models import Appointment, Outbox
+from extracted.core.outbox import UPSERT, record_change
+from extracted.core.versions import next_version
 from legacy_adapter import migrations
 from legacy_adapter.features import feature_sync
 from legacy_adapter.ficus_tables import change
@@ -34,6 +39,21 @@ def applier(engine: Engine, **kwargs) -> ForwardApplier:
 def edit(engine: Engine, appt_id: int, **values) -> None:
     with engine.begin() as conn:
         conn.execute(update(ApptSched).where(ApptSched.APPT_ID == appt_id).values(**values))
+
+
+def service_edit(appt_id: int, **values) -> None:
+    """A service write as the appointments service makes one (services.py): the row, stamped
+    with the clock (UPD_TS to the second, the version to the microsecond, after the previous
+    one), and its outbox row, in one transaction of the service database."""
+    now = datetime.now(UTC)
+    with transaction.atomic(using="appointments"):
+        row = Appointment.objects.select_for_update().get(pk=appt_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.source_updated_at = now.replace(microsecond=0)
+        row.sync_version = next_version(row.sync_version, now)
+        row.save(using="appointments")
+        record_change(Outbox, aggregate="appointment", key=appt_id, operation=UPSERT)
 
 
 def pending(engine: Engine, tbl: str = "APPT_SCHED") -> list[tuple[int, str, int]]:

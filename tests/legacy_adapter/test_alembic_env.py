@@ -43,13 +43,15 @@ def assert_upgrade_adds_only_ficus_tables(url: str) -> None:
             "ficus_origin",
             "ficus_dead_letter",
             "ficus_reconcile_run",
+            "ficus_conflict",
+            "ficus_sync_report",
         }
         # Every legacy table is still there with the same columns, indexes and key.
         assert {name: after[name] for name in before} == before
         assert all(is_legacy_table(name) for name in before)
         with engine.connect() as conn:
             assert conn.execute(select(func.count()).select_from(ApptSched)).scalar_one() == 2
-        assert migrations.current_revision(url) == migrations.head_revision() == "0003"
+        assert migrations.current_revision(url) == migrations.head_revision() == "0005"
         # Autogenerate compares ours only: nothing to add, and nothing legacy to drop or alter.
         assert migrations.check(url) == []
         # The same through Alembic's own `check` command and the real env.py.
@@ -121,5 +123,5 @@ def test_the_alembic_cli_finds_the_database_through_legacy_database_url(tmp_path
     assert upgraded.returncode == 0, upgraded.stderr
     assert checked.returncode == 0, checked.stderr
     assert "No new upgrade operations detected" in checked.stdout + checked.stderr
-    assert migrations.current_revision(engine) == "0003"
+    assert migrations.current_revision(engine) == "0005"
     engine.dispose()

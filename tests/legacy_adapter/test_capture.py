@@ -46,15 +46,15 @@ def exercise(engine) -> None:
 
 
 EXPECTED = [
+    ("APPT_SCHED", 1, "F", None),  # fan-out of the rename of patient 1: refresh the name
     ("APPT_SCHED", 1, "I", None),
     ("APPT_SCHED", 1, "U", None),
-    ("APPT_SCHED", 1, "U", None),  # fan-out of the rename of patient 1
     ("APPT_SCHED", 2, "D", None),  # the key changed: the old key is gone ...
     ("APPT_SCHED", 2, "I", None),
     ("APPT_SCHED", 3, "D", None),
     ("APPT_SCHED", 3, "U", None),  # ... and the new one exists
+    ("APPT_SCHED", 9, "F", None),  # fan-out of the rename: a refresh, never an echo
     ("APPT_SCHED", 9, "I", "ficus"),
-    ("APPT_SCHED", 9, "U", None),  # fan-out of the rename: an unmarked legacy write
     ("PATIENT_MASTER", 1, "U", None),
 ]
 
@@ -72,10 +72,28 @@ def test_it_captures_the_same_on_servers(legacy):
     assert changes(legacy) == EXPECTED
 
 
+def test_a_rename_written_by_ficus_still_refreshes_the_appointments_copies(legacy):
+    """The patients service renames a patient; reverse sync writes it with Ficus's origin.
+    For the patients feature that write is an echo, but the name on each of the patient's
+    appointments must follow it: the fan-out rows carry no origin."""
+    add_appointments(legacy, [appointment_row(1), appointment_row(2, PAT_ID=2)])
+    with legacy.begin() as conn:
+        conn.execute(delete(change))
+    with origin_transaction(legacy) as conn:
+        conn.execute(update(PatientMaster).where(PatientMaster.PAT_ID == 1).values(LAST_NM="Y"))
+
+    assert changes(legacy) == [("APPT_SCHED", 1, "F", None), ("PATIENT_MASTER", 1, "U", "ficus")]
+
+
+@pytest.mark.databases
+def test_a_rename_written_by_ficus_refreshes_the_copies_on_servers(legacy):
+    test_a_rename_written_by_ficus_still_refreshes_the_appointments_copies(legacy)
+
+
 def test_uninstalling_the_triggers_is_a_migration(legacy_database_url):
     engine = create_engine(legacy_database_url)
     legacy_engine(legacy_database_url).dispose()
-    migrations.downgrade(engine, "0002")
+    migrations.downgrade(engine, "0004")
     before = changes(engine)
     add_appointments(engine, [appointment_row(5)])
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-from django.db import transaction
 
-from extracted.appointments.models import Appointment, Outbox
-from extracted.core.outbox import UPSERT, record_change
 from legacy_adapter.evidence import sync_evidence
 from legacy_adapter.features import feature_sync
 from legacy_adapter.operations import reconcile_feature
 from legacy_adapter.reverse_apply import ReverseApplier
 from tests.legacy_adapter.legacy_db import add_appointments, appointment_row
-from tests.legacy_adapter.sync_helpers import applier, legacy_engine
+from tests.legacy_adapter.sync_helpers import applier, legacy_engine, service_edit
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
 
@@ -37,11 +32,7 @@ def test_it_reports_pending_work_then_nothing_once_applied(legacy):
     assert before["drift_rows"] is None  # never reconciled: unavailable to a gate
 
     applier(legacy).drain()
-    with transaction.atomic(using="appointments"):
-        Appointment.objects.filter(pk=1).update(
-            source_updated_at=datetime(2026, 11, 22, tzinfo=UTC)
-        )
-        record_change(Outbox, aggregate="appointment", key=1, operation=UPSERT)
+    service_edit(1, reason="CHANGED IN THE SERVICE")
     waiting = sync_evidence("appointments")
     assert waiting["reverse_backlog"] == 1  # rollback must wait for it
 

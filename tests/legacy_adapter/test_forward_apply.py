@@ -8,13 +8,21 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 
 from extracted.appointments.models import Appointment
+from legacy_adapter import conflicts
 from legacy_adapter.capture import origin_transaction
 from legacy_adapter.ficus_tables import dead_letter
 from legacy_adapter.forward_apply import Shard
 from legacy_adapter.models import AppliedChange
 from legacy_adapter.schema import ApptSched, PatientMaster
 from tests.legacy_adapter.legacy_db import add_appointments, appointment_row
-from tests.legacy_adapter.sync_helpers import applier, edit, legacy_engine, pending, stored
+from tests.legacy_adapter.sync_helpers import (
+    applier,
+    edit,
+    legacy_engine,
+    pending,
+    service_edit,
+    stored,
+)
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
 
@@ -124,15 +132,34 @@ def test_shards_split_the_keys_and_together_apply_all(legacy):
     assert sorted(stored()) == list(range(1, 11))
 
 
-def test_an_older_legacy_version_never_overwrites_a_newer_one(legacy):
+def test_a_legacy_write_is_ordered_by_when_it_was_made_not_by_its_upd_ts(legacy):
+    """UPD_TS is whatever the writing app stamps (here a restored backup's): the capture time
+    of the write orders it, so legacy's current row wins and no drift is left behind."""
     add_appointments(legacy, [appointment_row(1, UPD_TS="20261121100500", STATUS_CD="A")])
     applier(legacy).drain()
     edit(legacy, 1, STATUS_CD="N", UPD_TS="20261121100200")  # a restored backup
 
     report = applier(legacy).drain()
 
+    assert report.applied == 1
+    assert stored()[1].status == Appointment.Status.NO_SHOW
+    assert stored()[1].source_updated_at == datetime(2026, 11, 21, 10, 2, tzinfo=UTC)
+
+
+def test_an_older_legacy_write_never_overwrites_a_newer_service_write(legacy):
+    add_appointments(legacy, [appointment_row(1, REASON_TXT="BOOKED")])
+    applier(legacy).drain()
+    # Legacy writes first, the service a moment later, before forward sync saw legacy's.
+    edit(legacy, 1, REASON_TXT="FROM LEGACY")
+    service_edit(1, reason="FROM THE SERVICE")
+
+    report = applier(legacy).drain()
+
     assert report.skipped_older == 1
-    assert stored()[1].status == Appointment.Status.ARRIVED
+    assert report.conflicts == 1  # logged: the legacy write lost to a newer one
+    assert stored()[1].reason == "FROM THE SERVICE"
+    (logged,) = conflicts.logged(legacy)
+    assert (logged.kind, logged.winner, logged.loser) == ("concurrent", "service", "legacy")
 
 
 @pytest.mark.databases

@@ -71,9 +71,9 @@ def test_backfill_copies_every_row_in_bounded_batches(legacy):
     sizes: list[int] = []
     sink = feature_sync("appointments").target.backfill_apply
 
-    def counting_sink(*, records):
+    def counting_sink(*, records, versions=None):
         sizes.append(len(records))
-        return sink(records=records)
+        return sink(records=records, versions=versions)
 
     report = backfill(legacy, counting_sink).run()
 
@@ -90,11 +90,11 @@ def test_an_interrupted_backfill_resumes_after_the_last_saved_key(legacy):
     calls = []
     sink = feature_sync("appointments").target.backfill_apply
 
-    def failing_on_third_batch(*, records):
+    def failing_on_third_batch(*, records, versions=None):
         calls.append(len(records))
         if len(calls) >= 3:  # and stays away: the chunk is tried three times, then given up
             raise RuntimeError("service database went away")
-        return sink(records=records)
+        return sink(records=records, versions=versions)
 
     with pytest.raises(RuntimeError):
         backfill(legacy, failing_on_third_batch).run()

@@ -50,7 +50,7 @@ def test_install_adds_the_ficus_tables_and_triggers_and_check_then_finds_nothing
     with pytest.raises(CommandError, match="difference"):
         sync("check")
 
-    assert "at revision 0003 (was None)" in sync("install")
+    assert "at revision 0005 (was None)" in sync("install")
     tables = inspect(legacy).get_table_names()
     assert {"ficus_sync_checkpoint", "ficus_change", "ficus_dead_letter"} <= set(tables)
     assert "match" in sync("check")
@@ -104,10 +104,12 @@ def test_status_shows_backlog_dead_letters_and_the_last_reconcile(legacy):
     after = sync("status")
 
     # Rows written before install were never captured (backfill copies those): one change.
-    assert before.splitlines()[1].split()[:3] == ["appointments", "forward", "1"]
+    # The plan leaves every appointment write with legacy: legacy owns every record.
+    assert before.splitlines()[1].split()[:3] == ["appointments", "legacy", "1"]
     row = after.splitlines()[1].split()
-    assert row[:3] == ["appointments", "forward", "0"]
+    assert row[:3] == ["appointments", "legacy", "0"]
     assert row[5] == "1"  # key 2 is a dead letter
+    assert row[6] == "0"  # no conflict logged
     assert "drift 3 (APPT_SCHED -> appointments: 3)" in after  # 1 and 3 not backfilled
 
 
@@ -121,7 +123,9 @@ def test_reconcile_reports_drift_per_table_and_repair_fixes_it(legacy):
     assert (
         "APPT_SCHED -> appointments: missing in service 1, extra in service 0, different 1" in out
     )
-    assert "repaired 2 key(s) (forward)" in out
+    # Legacy owns both records: its state is put back on the service, and repair says what it
+    # changed only after comparing both sides again.
+    assert "repaired 2 key(s), each to its owner's state (2 owned by legacy" in out
     assert "drift rows: 0" in sync("reconcile", "appointments")
     assert Appointment.objects.get(pk=2).reason == "FOLLOW UP"
 

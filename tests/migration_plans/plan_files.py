@@ -62,6 +62,7 @@ contract:
     - route: PUT /api/appointments/{id:int}
       what: 201 instead of 200
       reason: ticket CAB-7
+sync: {non_owner_writes: owner_wins}
 """  # noqa: E501 - a plan file's own lines
 
 # (old, new, field): an unknown field added to FULL at each level of the document.
@@ -93,6 +94,7 @@ UNKNOWN_FIELDS = [
         "      reason: ticket CAB-7\n      ticket: CAB-7",
         "contract.differences[0].ticket",
     ),
+    ("{non_owner_writes: owner_wins}", "{non_owner_writes: owner_wins, mode: x}", "sync.mode"),
     ("contract:", "contract:\n  strict: true", "contract.strict"),
 ]
 

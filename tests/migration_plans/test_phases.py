@@ -68,13 +68,6 @@ def test_it_keeps_write_routes_out_of_a_canary_unless_the_plan_allows_it():
         forward(Phase.SHADOW, Phase.MIGRATED, method="PUT", canary_writes=True)
 
 
-def test_it_knows_where_the_service_takes_writes():
-    assert phases.service_takes_writes(Phase.MIGRATED, method="GET", canary_writes=False)
-    assert phases.service_takes_writes(Phase.CANARY, method="PUT", canary_writes=True)
-    assert not phases.service_takes_writes(Phase.CANARY, method="GET", canary_writes=True)
-    assert not phases.service_takes_writes(Phase.SHADOW, method="PUT", canary_writes=True)
-
-
 def test_it_picks_default_targets_from_each_routes_own_next_step():
     def advance_to(*routes, canary_writes=False):
         return phases.default_advance_target(list(routes), canary_writes=canary_writes)

@@ -11,7 +11,9 @@ from migration_plans.plans import (
     ContractSettings,
     Gate,
     HealthCheck,
+    NonOwnerWrites,
     ShadowSettings,
+    SyncSettings,
     TrailingSlash,
     VolatileField,
 )
@@ -52,6 +54,7 @@ def test_it_reads_every_field(tmp_path):
     difference = plan.contract.differences[0]
     assert (difference.method, difference.template) == ("PUT", "/api/appointments/{id:int}")
     assert plan.contract.volatile_names == frozenset({"UPD_TS"})
+    assert plan.sync == SyncSettings(NonOwnerWrites.OWNER_WINS)
 
 
 def test_it_gives_a_minimal_plan_the_documented_defaults(tmp_path):
@@ -64,6 +67,7 @@ def test_it_gives_a_minimal_plan_the_documented_defaults(tmp_path):
     assert plan.allow_path_params is False
     assert plan.shadow == ShadowSettings(100.0, 2.0, 64, False)
     assert plan.contract == ContractSettings((), ())
+    assert plan.sync.non_owner_writes is NonOwnerWrites.NEWER_WINS
     assert set(plan.gates) == set(GATED_PHASES)
     assert all(gate == Gate() for gate in plan.gates.values())
 

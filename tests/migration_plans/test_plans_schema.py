@@ -86,6 +86,7 @@ def test_the_schema_refuses_an_unknown_field_at_every_level(validator, old, new)
         ("trailing_slash: match", "trailing_slash: redirect"),
         ("canary_writes: true", "canary_writes: 'true'"),
         ("route: PUT /api/appointments/{id:int}", "route: /api/appointments/{id:int}"),
+        ("non_owner_writes: owner_wins", "non_owner_writes: last_wins"),
     ],
 )
 def test_the_schema_refuses_bad_values_the_parser_refuses(validator, old, new, tmp_path):
@@ -109,6 +110,7 @@ def _properties(schema: dict[str, Any], where: str) -> list[str]:
         "contract": defs["contract"],
         "contract.volatile_fields[]": defs["contract"]["properties"]["volatile_fields"]["items"],
         "contract.differences[]": defs["contract"]["properties"]["differences"]["items"],
+        "sync": defs["sync"],
     }[where]
     assert node["additionalProperties"] is False, where
     return list(node["properties"])

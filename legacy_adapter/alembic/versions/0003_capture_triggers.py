@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    for statement in uninstall_statements(dialect) + install_statements(dialect):
+    for statement in uninstall_statements(dialect) + install_statements(dialect, "0003"):
         op.execute(statement)
 
 

@@ -2,17 +2,21 @@
 
     sync install                  create/upgrade the ficus_* tables and capture triggers
     sync check                    what Alembic would change (exit 1 if anything)
-    sync uninstall-capture        drop the capture triggers (Alembic downgrade to 0002)
-    sync run [--feature F] [--direction forward|reverse|auto] [--once] [--shard K/N]
+    sync uninstall-capture        drop the capture triggers (Alembic downgrade to 0004)
+    sync run [--feature F] [--direction both|forward|reverse] [--once] [--shard K/N]
              [--metrics-port P]   apply changes until SIGTERM/SIGINT (or once, drained)
-    sync status                   per feature: backlog, lag, dead letters, last reconcile
+    sync status                   per feature: owner, backlog, lag, dead letters, conflicts
+    sync conflicts [--feature F]  the conflict log: writes that lost, and refused ones
     sync backfill FEATURE         copy every legacy row (checkpointed, resumable)
     sync reconcile FEATURE [--repair]
                                   compare both sides by key-range checksums, report drift
     sync dead-letters [--retry]   list open dead letters (and queue them again)
 
 The command is the composition root: it builds the legacy engine from
-settings.LEGACY_DATABASE_URL and hands it to the appliers with each feature's target.
+settings.LEGACY_DATABASE_URL and hands it to the appliers with each feature's target. Both
+directions run in every worker by default: ownership (migration_plans.ownership) decides what
+happens to each change, not which loop runs. A worker started while a database is away waits
+for it, with backoff, and says so, exactly as it does when one goes away later.
 """
 
 from __future__ import annotations
@@ -36,21 +40,24 @@ from django.db import OperationalError as DjangoOperationalError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from legacy_adapter import deadletters, migrations
+from legacy_adapter import conflicts, deadletters, migrations
 from legacy_adapter.engines import create_legacy_engine
 from legacy_adapter.features import FEATURES, FeatureSync, UnknownFeatureError, feature_sync
 from legacy_adapter.features import installed_features as _installed
 from legacy_adapter.forward_apply import DEFAULT_BATCH, FORWARD, ForwardApplier, Shard, now_us
 from legacy_adapter.forward_copy import DEFAULT_BATCH_SIZE, Backfill, CopyReport
 from legacy_adapter.metrics import SyncMetrics
-from legacy_adapter.operations import prune, reconcile_feature, status_of
-from legacy_adapter.ownership import REVERSE, current_direction
-from legacy_adapter.reverse_apply import ReverseApplier
+from legacy_adapter.operations import prune, publish_report, reconcile_feature, status_of
+from legacy_adapter.reverse_apply import REVERSE, ReverseApplier
+from proxy.control_plane import describe_error
 
 logger = logging.getLogger("ficus.sync")
-DIRECTIONS = (FORWARD, REVERSE, "auto")
+BOTH = "both"
+DIRECTIONS = (BOTH, FORWARD, REVERSE)
 TRANSIENT = (DBAPIError, DjangoOperationalError, DjangoInterfaceError)
 MAX_BACKOFF_S = 5.0
+# The newest revision without triggers: every ficus_* table, the conflict log included.
+TABLES_REVISION = "0004"
 
 
 class Command(BaseCommand):
@@ -66,7 +73,11 @@ class Command(BaseCommand):
         sub.add_parser("uninstall-capture", help="drop the capture triggers (keep the tables)")
         run = sub.add_parser("run", help="apply changes until stopped")
         run.add_argument("--feature", choices=FEATURES, action="append")
-        run.add_argument("--direction", choices=DIRECTIONS, default="auto")
+        run.add_argument(
+            "--direction", choices=DIRECTIONS, default=BOTH,
+            help="both (the default, and what production runs); one direction only for "
+            "maintenance",
+        )  # fmt: skip
         run.add_argument("--once", action="store_true", help="drain what is pending, then exit")
         run.add_argument("--shard", default="0/1", help="K/N: this worker's share of the keys")
         run.add_argument("--interval", type=float, default=0.2, help="seconds between polls")
@@ -84,6 +95,9 @@ class Command(BaseCommand):
         reconcile.add_argument("feature", choices=FEATURES)
         reconcile.add_argument("--repair", action="store_true")
         reconcile.add_argument("--bucket", type=int, default=4096, help="keys per range")
+        log = sub.add_parser("conflicts", help="the conflict log, newest first")
+        log.add_argument("--feature", choices=FEATURES)
+        log.add_argument("--limit", type=int, default=50)
         letters = sub.add_parser("dead-letters", help="list (and --retry) open dead letters")
         letters.add_argument("--feature", choices=FEATURES)
         letters.add_argument("--retry", action="store_true")
@@ -94,7 +108,7 @@ class Command(BaseCommand):
         engine = create_legacy_engine(settings.LEGACY_DATABASE_URL)
         try:
             action = options["action"].replace("-", "_")
-            if action not in {"install", "check"}:
+            if action not in {"install", "check", "run"}:  # run waits for the databases
                 self._require_installed(engine, action)
             getattr(self, f"_{action}")(engine, options)
         except UnknownFeatureError as e:
@@ -133,10 +147,10 @@ class Command(BaseCommand):
         self.stdout.write("sync check: the ficus_* tables match; no legacy table is touched")
 
     def _uninstall_capture(self, engine: Engine, options: dict[str, Any]) -> None:
-        migrations.downgrade(engine, "0002")
+        migrations.downgrade(engine, TABLES_REVISION)
         self.stdout.write(
-            "sync uninstall-capture: triggers dropped (revision 0002); `sync install` puts "
-            "them back"
+            f"sync uninstall-capture: triggers dropped (revision {TABLES_REVISION}); "
+            "`sync install` puts them back"
         )
 
     # -- run ---------------------------------------------------------------------------------
@@ -150,8 +164,6 @@ class Command(BaseCommand):
             raise CommandError("--shard: SQLite has one writer; run a single worker (0/1)")
         names = options["feature"] or _installed()
         syncs = [feature_sync(name) for name in names]
-        for sync in syncs:
-            sync.target.ensure_tables()
         worker = f"{socket.gethostname()}:{os.getpid()}:{shard.index}/{shard.count}"
         metrics = SyncMetrics()
         if options["metrics_port"] is not None:
@@ -160,39 +172,83 @@ class Command(BaseCommand):
         stop = threading.Event()
         if not options["once"]:
             self._stop_on_signals(stop)
-        backoff = 0.0
-        last_status = 0.0
+        if not self._start(engine, syncs, stop, once=options["once"]):
+            self.stdout.write("sync run: stopped")
+            return
+        # Each feature backs off on its own: one feature's database away (or a service not
+        # migrated yet) never holds up the others.
+        retry_at = {sync.name: 0.0 for sync in syncs}
+        backoff = {sync.name: 0.0 for sync in syncs}
+        last_status = {sync.name: 0.0 for sync in syncs}
         last_prune = time.monotonic()
         while not stop.is_set():
-            try:
-                busy = False
-                for sync in syncs:
+            busy = False
+            prune_now = shard.index == 0 and time.monotonic() - last_prune > 60.0
+            for sync in syncs:
+                if time.monotonic() < retry_at[sync.name]:
+                    continue
+                try:
                     busy |= self._step(engine, sync, options, shard, worker, metrics)
-                if time.monotonic() - last_status > 2.0:
-                    for sync in syncs:
-                        metrics.observe_status(status_of(engine, sync))
-                    last_status = time.monotonic()
-                if shard.index == 0 and time.monotonic() - last_prune > 60.0:
-                    keep_us = int(options["keep_done_hours"] * 3600 * 1e6)
-                    for sync in syncs:
+                    if time.monotonic() - last_status[sync.name] > 2.0:
+                        status = status_of(engine, sync)
+                        metrics.observe_status(status)
+                        publish_report(engine, sync, status, worker=worker)
+                        last_status[sync.name] = time.monotonic()
+                    if prune_now:
+                        keep_us = int(options["keep_done_hours"] * 3600 * 1e6)
                         prune(engine, sync, older_than_us=now_us() - keep_us)
-                    last_prune = time.monotonic()
-                backoff = 0.0
-            except TRANSIENT as e:
-                if options["once"]:
-                    raise CommandError(f"a database is unavailable: {type(e).__name__}") from e
-                # Django keeps a broken connection until told: drop them all, reconnect later.
-                connections.close_all()
-                backoff = min(MAX_BACKOFF_S, max(0.25, backoff * 2))
-                logger.warning("sync run: database unavailable (%s); retry in %.2fs",
-                               type(e).__name__, backoff)  # fmt: skip
-                stop.wait(backoff)
-                continue
+                    if backoff[sync.name]:
+                        logger.warning("sync run: %s: the databases answer again", sync.name)
+                    backoff[sync.name] = 0.0
+                except TRANSIENT as e:
+                    if options["once"]:
+                        raise CommandError(
+                            f"a database is unavailable: {describe_error(e)}"
+                        ) from e  # fmt: skip
+                    backoff[sync.name] = self._backoff(
+                        backoff[sync.name], f"{sync.name}: database unavailable", e
+                    )
+                    retry_at[sync.name] = time.monotonic() + backoff[sync.name]
+            if prune_now:
+                last_prune = time.monotonic()
             if options["once"] and not busy:
                 break
             if not busy:
-                stop.wait(options["interval"])
+                # Poll again after the interval, unless every feature is backing off.
+                soonest = min(retry_at.values()) - time.monotonic()
+                stop.wait(max(options["interval"], soonest))
         self.stdout.write("sync run: stopped" if not options["once"] else "sync run: drained")
+
+    @staticmethod
+    def _backoff(previous: float, what: str, error: Exception) -> float:
+        """Log, drop Django's broken connections, and return the next backoff."""
+        connections.close_all()  # Django keeps a broken connection until told
+        delay = min(MAX_BACKOFF_S, max(0.25, previous * 2))
+        logger.warning("sync run: %s (%s); retry in %.2fs", what, describe_error(error), delay)
+        return delay
+
+    def _start(
+        self, engine: Engine, syncs: list[FeatureSync], stop: threading.Event, *, once: bool
+    ) -> bool:
+        """Check the installation and make the service-side tables, waiting (with backoff,
+        and saying so) while a database is unreachable; False if stopped while waiting."""
+        backoff = 0.0
+        while not stop.is_set():
+            try:
+                self._require_installed(engine, "run")
+                for sync in syncs:
+                    sync.target.ensure_tables()
+                if backoff:
+                    logger.warning("sync run: the databases answer; starting")
+                return True
+            except TRANSIENT as e:
+                if once:
+                    raise CommandError(
+                        f"a database is unavailable: {describe_error(e)}"
+                    ) from e  # fmt: skip
+                backoff = self._backoff(backoff, "waiting for the databases at start-up", e)
+                stop.wait(backoff)
+        return False
 
     def _step(
         self,
@@ -203,51 +259,40 @@ class Command(BaseCommand):
         worker: str,
         metrics: SyncMetrics,
     ) -> bool:
-        """One batch in each direction that applies; True when anything was done."""
+        """One batch in each direction this worker runs; True when anything was done."""
         direction = options["direction"]
-        if direction == "auto":
-            direction = self._owner(sync.name)
+        verbose = options["once"] or options["verbosity"] >= 2
         busy = False
-        forward = ForwardApplier(
-            engine,
-            sync.source,
-            sync.target,
-            worker=worker,
-            shard=shard,
-            batch_size=options["batch_size"],
-            only_echoes=direction == REVERSE,
-        )
-        report = forward.run_batch()
-        if report is not None:
-            busy = True
-            metrics.applied.labels(sync.name, FORWARD).inc(report.applied + report.deleted)
-            for lag in report.lags_s:
-                metrics.apply_lag.labels(sync.name).observe(lag)
-            if options["once"] or options["verbosity"] >= 2:
-                self.stdout.write(f"{sync.name} {report.summary()}")
-        if direction == REVERSE and shard.index == 0:
+        if direction in (BOTH, FORWARD):
+            forward = ForwardApplier(
+                engine,
+                sync.source,
+                sync.target,
+                worker=worker,
+                shard=shard,
+                batch_size=options["batch_size"],
+            )
+            report = forward.run_batch()
+            if report is not None:
+                busy = True
+                metrics.applied.labels(sync.name, FORWARD).inc(report.applied + report.deleted)
+                metrics.count_conflicts(sync.name, report.conflicts, report.refused)
+                for lag in report.lags_s:
+                    metrics.apply_lag.labels(sync.name).observe(lag)
+                if verbose:
+                    self.stdout.write(f"{sync.name} {report.summary()}")
+        # The outbox is claimed with SKIP LOCKED, but one reverse worker is plenty and keeps
+        # SQLite's single writer simple: shard 0 runs it.
+        if direction in (BOTH, REVERSE) and shard.index == 0:
             reverse = ReverseApplier(engine, sync.target, batch_size=options["batch_size"])
             back = reverse.run_batch()
             if back is not None:
                 busy = True
                 metrics.applied.labels(sync.name, REVERSE).inc(back.written + back.deleted)
-                if options["once"] or options["verbosity"] >= 2:
+                metrics.count_conflicts(sync.name, back.conflicts, back.refused)
+                if verbose:
                     self.stdout.write(f"{sync.name} {back.summary()}")
         return busy
-
-    def _owner(self, feature: str) -> str:
-        """The phase-driven direction, re-read at most once a second (it is a query and a
-        plan-file parse; a phase flip is seen within a second)."""
-        cache: dict[str, tuple[float, str]] = self.__dict__.setdefault("_owners", {})
-        now = time.monotonic()
-        hit = cache.get(feature)
-        if hit is None or hit[0] < now:
-            direction = current_direction(feature)
-            if hit is not None and hit[1] != direction:
-                logger.info("sync run: %s now syncs %s (phase change)", feature, direction)
-            cache[feature] = (now + 1.0, direction)
-            return direction
-        return hit[1]
 
     def _stop_on_signals(self, stop: threading.Event) -> None:
         """SIGTERM/SIGINT end the loop between batches: a batch is never cut in half."""
@@ -262,15 +307,15 @@ class Command(BaseCommand):
 
     def _status(self, engine: Engine, options: dict[str, Any]) -> None:
         header = (
-            f"{'feature':<14}{'owner':<9}{'backlog':>9}{'lag s':>9}{'reverse':>9}"
-            f"{'dead':>6}  last reconcile"
+            f"{'feature':<14}{'owner':<11}{'backlog':>9}{'lag s':>9}{'reverse':>9}"
+            f"{'dead':>6}{'conflicts':>11}  last reconcile"
         )
         self.stdout.write(header)
         for name in _installed():
             sync = feature_sync(name)
             status = status_of(engine, sync)
             try:
-                owner = current_direction(name)
+                owner = sync.target.ownership().describe()
             except DatabaseError:  # the control plane cannot be read: say so, show the rest
                 owner = "?"
             reverse = "?" if status.reverse_backlog is None else str(status.reverse_backlog)
@@ -284,8 +329,8 @@ class Command(BaseCommand):
                 )
                 reconciled = f"{when:%Y-%m-%d %H:%M:%S}Z drift {last.drift_rows} ({tables})"
             self.stdout.write(
-                f"{name:<14}{owner:<9}{status.forward_backlog:>9}{status.lag_seconds:>9.2f}"
-                f"{reverse:>9}{status.dead_letters:>6}  {reconciled}"
+                f"{name:<14}{owner:<11}{status.forward_backlog:>9}{status.lag_seconds:>9.2f}"
+                f"{reverse:>9}{status.dead_letters:>6}{status.conflicts:>11}  {reconciled}"
             )
 
     # -- backfill ----------------------------------------------------------------------------
@@ -319,9 +364,8 @@ class Command(BaseCommand):
 
     def _reconcile(self, engine: Engine, options: dict[str, Any]) -> None:
         sync = feature_sync(options["feature"])
-        direction = current_direction(sync.name)
         outcome = reconcile_feature(
-            engine, sync, repair=options["repair"], direction=direction, bucket=options["bucket"]
+            engine, sync, repair=options["repair"], bucket=options["bucket"]
         )
         report, drift = outcome.report, outcome.report.drift
         self.stdout.write(
@@ -340,15 +384,47 @@ class Command(BaseCommand):
             ("different", drift.different),
         ):
             if keys:
-                shown = ", ".join(str(k) for k in keys[:20])
-                more = f" (+{len(keys) - 20} more)" if len(keys) > 20 else ""
-                self.stdout.write(f"  {label} keys: {shown}{more}")
-        if options["repair"]:
+                self.stdout.write(f"  {label} keys: {_listed(keys)}")
+        if outcome.in_flight:
             self.stdout.write(
-                f"  repaired {outcome.repaired} key(s) ({direction}); run reconcile again to "
-                "confirm (dead-lettered keys stay until their row is fixed)"
+                f"  in flight: {_listed(list(outcome.in_flight))} (changes on their way: "
+                "backlog, not drift)"
             )
+        repair = outcome.repair
+        if repair is not None:
+            owners = ", ".join(f"{n} owned by {owner}" for owner, n in repair.by_owner.items())
+            self.stdout.write(
+                f"  repaired {len(repair.changed)} key(s), each to its owner's state "
+                f"({owners or 'none to repair'}; applied by {repair.applied_by})"
+            )
+            if repair.in_flight:
+                self.stdout.write(
+                    f"  left to sync: {_listed(repair.in_flight)} (changes in flight)"
+                )
+            if repair.still_different:
+                self.stdout.write(
+                    f"  still different: {_listed(repair.still_different)} (see `sync "
+                    "dead-letters`: a row that cannot be mapped stays until it is fixed)"
+                )
         self.stdout.write(f"drift rows: {outcome.drift_rows}")
+
+    # -- conflicts ---------------------------------------------------------------------------
+
+    def _conflicts(self, engine: Engine, options: dict[str, Any]) -> None:
+        found = conflicts.logged(engine, options["feature"], limit=options["limit"])
+        if not found:
+            self.stdout.write("no conflicts logged")
+            return
+        self.stdout.write(
+            f"{'at':<22}{'feature':<14}{'table':<16}{'key':>8}  {'kind':<11}{'winner':<9}"
+            f"{'loser':<9}{'owner':<9}rule"
+        )
+        for c in found:
+            when = datetime.fromtimestamp(c.detected_at_us / 1e6, UTC)
+            self.stdout.write(
+                f"{when:%Y-%m-%d %H:%M:%S}Z  {c.feature:<14}{c.tbl:<16}{c.pk:>8}  {c.kind:<11}"
+                f"{c.winner:<9}{c.loser:<9}{c.owner:<9}{c.rule}"
+            )
 
     # -- dead letters ------------------------------------------------------------------------
 
@@ -366,6 +442,11 @@ class Command(BaseCommand):
                 f"queued {queued} forward key(s) again; `sync run` applies them (reverse "
                 "ones are retried by the next change in the service)"
             )
+
+
+def _listed(keys: list[int], shown: int = 20) -> str:
+    more = f" (+{len(keys) - shown} more)" if len(keys) > shown else ""
+    return ", ".join(str(k) for k in keys[:shown]) + more
 
 
 class _ProgressBar:

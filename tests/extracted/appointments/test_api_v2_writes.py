@@ -222,3 +222,20 @@ def test_a_dry_run_booking_answers_201_and_leaves_no_trace(client, facts, world)
     assert not AccessAudit.objects.exists()
     with sqlite3.connect(world.service_legacy_path) as conn:
         assert tuple(conn.iterdump()) == legacy_before
+
+
+@pytest.mark.parametrize("reason", ["HIP\x00", "HIP\ud800"])
+def test_a_reason_legacy_cannot_store_is_refused_on_both_faces(client, facts, reason):
+    # PostgreSQL refuses NUL and no server takes a lone surrogate: reverse sync would dead-letter.
+    before = Appointment.objects.count()
+    body = problem(send(client, "POST", "/v2/appointments", booking(facts, reason=reason)), 400)
+    assert [e["field"] for e in body["errors"]] == ["reason"]
+    legacy_body = {"PAT_ID": facts.patient, "PROV_ID": facts.booked_prov,
+                   "APPT_DT": facts.booked_dt, "APPT_TM": facts.free_tm, "DUR_MIN": 30,
+                   "REASON_TXT": reason}  # fmt: skip
+    answer = send(client, "POST", "/api/appointments", legacy_body)
+    assert (answer.status_code, answer.json()) == (
+        400, {"ERR": "INVALID VALUE REASON_TXT", "CODE": 304}
+    )  # fmt: skip
+    assert Appointment.objects.count() == before
+    assert not Outbox.objects.exists()

@@ -27,14 +27,18 @@ from tests.legacy_adapter.legacy_db import (
     appointment_row,
     create_legacy_schema,
 )
+from tests.support.ownership import plans_with_writes_in
 from tests.support.ports import LOOPBACK, free_port, wait_for_port
 
 MANAGE = str(Path(__file__).resolve().parents[3] / "manage.py")
 
 
 def service_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A service process's environment; its plans have the writes migrated (the service owns
+    every record, see tests.support.ownership) unless `FICUS_PLANS_DIR` is given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FICUS_", "DJANGO_"))}
     env.update(
+        FICUS_PLANS_DIR=str(plans_with_writes_in(tmp_path / "plans", "migrated")),
         FICUS_VAR_DIR=str(tmp_path),
         FICUS_DB_DEFAULT_URL=f"sqlite:///{tmp_path / 'control.sqlite3'}",
         FICUS_DB_APPOINTMENTS_URL=f"sqlite:///{tmp_path / 'appointments.sqlite3'}",

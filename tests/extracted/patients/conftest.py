@@ -26,7 +26,9 @@ from demo.legacy.app import create_app
 from demo.legacy.db import create_legacy_engine, execute, fetch_all, write_transaction
 from demo.legacy.ddl import create_schema
 from demo.legacy.seed import SeedSpec, seed_database
+from extracted.core.legacy_db import reset_legacy_engines
 from extracted.patients.services import apply_legacy_patients
+from legacy_adapter import migrations
 from legacy_adapter.mapping.patients import PATIENT_MASTER_COLUMNS, patient_from_legacy
 from tests.extracted.identities import KEY, PERSONAS, headers_for
 
@@ -52,6 +54,7 @@ def legacy_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 " VALUES (:s, :u, :r, '29991231000000')",
                 {"s": f"sess-{persona}", "u": user_id, "r": role},
             )
+    migrations.upgrade(engine)  # capture installed, as `sync install` leaves it
     engine.dispose()
     return path
 
@@ -69,10 +72,16 @@ def legacy_engine(tmp_path: Path, legacy_template: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture(autouse=True)
-def service_settings(settings):
+def service_settings(settings, tmp_path: Path, legacy_template: Path):
     settings.FICUS_IDENTITY_KEY = KEY
     settings.FICUS_PHI_KEY = PHI_KEY
-    return settings
+    # The service looks for unapplied legacy writes of a record before it writes it, in its
+    # own copy: the contract tests write the legacy app's copy too, which no sync drains here.
+    own = tmp_path / "service-legacy.sqlite3"
+    shutil.copyfile(legacy_template, own)
+    settings.LEGACY_DATABASE_URL = f"sqlite:///{own}"
+    yield settings
+    reset_legacy_engines()
 
 
 def legacy_rows(engine: Engine) -> list[dict[str, Any]]:

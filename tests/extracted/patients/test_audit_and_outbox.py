@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from extracted.core.legacy_db import legacy_engine
+from extracted.core.write_guard import OwnershipGuard
 from extracted.patients import services
 from extracted.patients.models import AccessAudit, Outbox, Patient
 from proxy.identity import Identity
@@ -66,10 +68,19 @@ def test_refused_and_failed_requests_write_neither_audit_nor_outbox(client):
     assert not Outbox.objects.exists()
 
 
+def guard() -> OwnershipGuard:
+    """The guard a request of the patients service gets (it owns the records here)."""
+    return OwnershipGuard("patients", "PATIENT_MASTER", legacy_engine())
+
+
 def test_the_audit_holds_no_phi():
     identity = Identity(1, "clinician", "CLIN", 2**31, "rid-x")
     services.update_patient(
-        patient_id=17, changes={"city": "ELSEWHERE"}, identity=identity, now=datetime.now(UTC)
+        patient_id=17,
+        changes={"city": "ELSEWHERE"},
+        identity=identity,
+        now=datetime.now(UTC),
+        guard=guard(),
     )
 
     values = " ".join(str(v) for row in AccessAudit.objects.values_list() for v in row)
@@ -81,7 +92,9 @@ def test_the_update_stamps_the_version_to_the_second():
     identity = Identity(1, "clinician", "CLIN", 2**31, "rid-x")
     now = datetime(2026, 11, 21, 9, 15, 30, 123456, tzinfo=UTC)
 
-    services.update_patient(patient_id=17, changes={"city": "X"}, identity=identity, now=now)
+    services.update_patient(
+        patient_id=17, changes={"city": "X"}, identity=identity, now=now, guard=guard()
+    )
 
     assert Patient.objects.get(pk=17).source_updated_at == now.replace(microsecond=0)
 
@@ -95,7 +108,11 @@ def test_a_failing_update_rolls_back_its_outbox_and_audit_rows(monkeypatch):
     monkeypatch.setattr(services, "record_access", broken_audit)
     with pytest.raises(RuntimeError):
         services.update_patient(
-            patient_id=17, changes={"city": "X"}, identity=identity, now=datetime.now(UTC)
+            patient_id=17,
+            changes={"city": "X"},
+            identity=identity,
+            now=datetime.now(UTC),
+            guard=guard(),
         )
 
     assert Patient.objects.get(pk=17).city == "OAKTON"

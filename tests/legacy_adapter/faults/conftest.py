@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from tests.legacy_adapter.faults.rig import Rig, build_template
+from tests.support.databases import fresh_database
+from tests.support.sync_stack import SyncStack
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +21,26 @@ def rig(tmp_path, service_template):
     built.install()
     yield built
     built.close()
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[SyncStack]:
+    """A real stack of the appointments feature on SQLite (tests.support.sync_stack)."""
+    built = SyncStack(tmp_path)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def server_stack(tmp_path: Path, legacy_database_url: str) -> Iterator[SyncStack]:
+    """The same stack with the legacy database on each server backend (PostgreSQL, MariaDB)."""
+    built = SyncStack(tmp_path, legacy_url=legacy_database_url)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+__all__ = ["fresh_database"]

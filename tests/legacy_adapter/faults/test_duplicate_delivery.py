@@ -7,18 +7,22 @@ record was pruned), applying them again changes nothing, and the reverse side li
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-from django.db import transaction
 
 from extracted.appointments.models import Appointment, Outbox
-from extracted.core.outbox import UPSERT, record_change
 from legacy_adapter.features import feature_sync
 from legacy_adapter.models import AppliedChange
 from legacy_adapter.reverse_apply import ReverseApplier
 from tests.legacy_adapter.legacy_db import add_appointments, appointment_row
-from tests.legacy_adapter.sync_helpers import applier, edit, legacy_engine, pending, sql, stored
+from tests.legacy_adapter.sync_helpers import (
+    applier,
+    edit,
+    legacy_engine,
+    pending,
+    service_edit,
+    sql,
+    stored,
+)
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
 
@@ -67,11 +71,8 @@ def test_replays_the_target_forgot_are_still_harmless(legacy):
 def test_a_replayed_outbox_batch_writes_legacy_once(legacy):
     add_appointments(legacy, [appointment_row(1), appointment_row(2)])
     applier(legacy).drain()
-    with transaction.atomic(using="appointments"):
-        Appointment.objects.filter(pk=1).update(
-            reason="SERVICE", source_updated_at=datetime(2026, 11, 22, tzinfo=UTC)
-        )
-        record_change(Outbox, aggregate="appointment", key=1, operation=UPSERT)
+    service_edit(1, reason="SERVICE")  # as the service writes: the row, its version, the outbox
+    stamped = stored()[1].source_updated_at.strftime("%Y%m%d%H%M%S")
     target = feature_sync("appointments").target
     first = ReverseApplier(legacy, target).drain()
     Outbox.objects.update(processed_at=None)  # delivered again
@@ -80,7 +81,7 @@ def test_a_replayed_outbox_batch_writes_legacy_once(legacy):
 
     assert (first.written, again.written, again.unchanged) == (1, 0, 1)
     assert sql(legacy, "SELECT REASON_TXT, UPD_TS FROM APPT_SCHED WHERE APPT_ID = 1") == [
-        ("SERVICE", "20261122000000")
+        ("SERVICE", stamped)
     ]
     assert applier(legacy).drain().echoes == 1  # one legacy write, one echo, skipped
     assert stored()[1].reason == "SERVICE"

@@ -1,33 +1,33 @@
-"""Writers on both sides race on a few hot keys while ownership flips back and forth.
+"""Writers on both sides race on a few hot keys, interleaved at random with forward and
+reverse batches of the size 2, as the worker runs them (both directions, always).
 
-Legacy writes (forward) and service writes with their outbox rows (reverse) interleave at
-random with forward and reverse batches, around flips of the direction. Every write carries a
-newer version than any before it, so "no stale write wins" has one meaning: at the end both
-sides hold, for every key, the content of its newest write. Reconcile finds 0 drift, and no
-echo was ever applied forward.
+Legacy writes (forward) and service writes made as the service makes them (reverse: the row,
+its version from the clock, its outbox row) come one after the other, each newer than the one
+before (2 ms apart: SQLite's capture clock has milliseconds), so "no stale write wins" has one
+meaning: at the end both sides hold, for every key, the content of its newest write. The end
+is the worker's own loop, batches in both directions until nothing is pending. Reconcile
+finds 0 drift, and no echo was ever applied forward. (tests/legacy_adapter/faults/
+test_sigkill.py runs the same promise through real processes.)
 """
 
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+import time
 
 import pytest
-from django.db import transaction
 
-from extracted.appointments.models import Appointment, Outbox
-from extracted.core.outbox import UPSERT, record_change
+from extracted.appointments.models import Appointment
 from legacy_adapter.features import feature_sync
 from legacy_adapter.forward_apply import ForwardApplier
 from legacy_adapter.models import AppliedChange
 from legacy_adapter.operations import reconcile_feature
 from legacy_adapter.reverse_apply import ReverseApplier
 from tests.legacy_adapter.legacy_db import add_appointments, appointment_row
-from tests.legacy_adapter.sync_helpers import edit, legacy_engine, sql
+from tests.legacy_adapter.sync_helpers import edit, legacy_engine, service_edit, sql
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
 HOT = (1, 2, 3)
-START = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -44,40 +44,29 @@ def race(legacy, seed: int) -> dict[int, str]:
     add_appointments(legacy, [appointment_row(k, UPD_TS="20261121080000") for k in HOT])
     ForwardApplier(legacy, sync.source, sync.target).drain()
     newest: dict[int, str] = {}
-    clock = [0]
-
-    def version() -> datetime:
-        clock[0] += 1
-        return START + timedelta(seconds=clock[0])
-
-    owner = "forward"
     for step in range(60):
-        if step % 15 == 14:
-            owner = "reverse" if owner == "forward" else "forward"  # the phase flips
         roll = rng.random()
         key = rng.choice(HOT)
+        if roll < 0.6:
+            time.sleep(0.002)  # one write after the other, at the capture clock's resolution
         if roll < 0.3:
-            when = version()
             reason = f"LEGACY {step}"
-            edit(legacy, key, REASON_TXT=reason, UPD_TS=when.strftime("%Y%m%d%H%M%S"))
+            edit(legacy, key, REASON_TXT=reason, UPD_TS=f"20261121{8 + step // 60:02d}{step:02d}00")
             newest[key] = reason
         elif roll < 0.6:
-            when = version()
             reason = f"SERVICE {step}"
-            with transaction.atomic(using="appointments"):
-                Appointment.objects.filter(pk=key).update(reason=reason, source_updated_at=when)
-                record_change(Outbox, aggregate="appointment", key=key, operation=UPSERT)
+            service_edit(key, reason=reason)
             newest[key] = reason
         elif roll < 0.8:
-            ForwardApplier(
-                legacy, sync.source, sync.target, batch_size=2, only_echoes=owner == "reverse"
-            ).run_batch()
+            ForwardApplier(legacy, sync.source, sync.target, batch_size=2).run_batch()
         else:
             ReverseApplier(legacy, sync.target, batch_size=2).run_batch()
-    # Writes stop; both directions drain (the rollback rule: no backlog left behind).
-    for _ in range(3):
-        ReverseApplier(legacy, sync.target).drain()
-        ForwardApplier(legacy, sync.source, sync.target).drain()
+    # Writes stop; the worker's loop goes on, one batch each way, until nothing is pending.
+    while (
+        ForwardApplier(legacy, sync.source, sync.target).run_batch() is not None
+        or ReverseApplier(legacy, sync.target).run_batch() is not None
+    ):
+        pass
     return newest
 
 

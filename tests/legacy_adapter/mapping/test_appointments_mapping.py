@@ -247,8 +247,8 @@ REJECTED = [
     (PersonNameCodec(), "DOE, "),
     (PersonNameCodec(), None),
     (PersonNameCodec(), "D" * 40 + ", " + "J" * 21),
-    (DisplayNameCodec(), "DOE"),
-    (DisplayNameCodec(), None),
+    (DisplayNameCodec(), "D" * 63),  # longer than LAST_NM + ", " + FIRST_NM can be
+    (DisplayNameCodec(), 17),
 ]
 
 
@@ -281,7 +281,7 @@ ENCODE_REJECTED = [
     (TextCodec(max_length=3), None),
     (PersonNameCodec(), PersonName(last="SMITH, JR", first="JOHN")),
     (PersonNameCodec(), PersonName(last="", first="JOHN")),
-    (DisplayNameCodec(), "NO SEPARATOR"),
+    (DisplayNameCodec(), "X" * 63),
 ]
 
 
@@ -310,7 +310,7 @@ def test_local_date_time_errors_name_the_column_that_is_wrong():
 @pytest.mark.parametrize(
     ("column", "value"),
     [("APPT_ID", 0), ("PAT_ID", "17"), ("PROV_ID", None), ("DUR_MIN", 0), ("STATUS_CD", "Z"),
-     ("REASON_TXT", "R" * 81), ("UPD_TS", "2026"), ("PAT_NM", "DOE")],
+     ("REASON_TXT", "R" * 81), ("UPD_TS", "2026"), ("PAT_NM", "D" * 63)],
 )  # fmt: skip
 def test_a_bad_value_is_reported_against_its_column(column, value):
     with pytest.raises(MappingError) as caught:
@@ -349,3 +349,13 @@ def test_person_names_split_at_the_first_separator_and_keep_their_spelling():
     assert codec.decode("SMITH, JR, JOHN") == PersonName(last="SMITH", first="JR, JOHN")
     assert codec.encode(PersonName(last="O'NEIL", first="Ann")) == "O'NEIL, Ann"
     assert DisplayNameCodec().decode("SMITH, JR, JOHN") == "SMITH, JR, JOHN"
+
+
+def test_the_patients_name_on_an_appointment_is_kept_as_legacy_shows_it():
+    """Derived data: an odd patient row (an empty first name, no separator) is the patients
+    feature's to refuse; the appointment shows what the legacy app shows (finding 9)."""
+    codec = DisplayNameCodec()
+    assert codec.decode("DOE, ") == "DOE, "
+    assert codec.decode("DOE") == "DOE"
+    assert codec.decode(None) == ""  # no person row: the legacy LEFT JOIN shows ""
+    assert codec.encode("DOE, ") == "DOE, "

@@ -10,6 +10,7 @@ import pytest
 from demo.legacy import synthetic
 from legacy_adapter.mapping import MappingError
 from legacy_adapter.mapping.patients import (
+    PATIENT_MAPPING,
     PATIENT_MASTER_COLUMNS,
     PatientRecord,
     Sex,
@@ -97,3 +98,25 @@ def test_each_sex_code_maps_to_a_fhir_gender_and_back():
         record = patient_from_legacy({**ROW, "SEX_CD": code})
         assert record.sex == sex
         assert patient_to_legacy(record)["SEX_CD"] == code
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "column", "problem"),
+    [
+        ("family_name", "SS" * 18, "LAST_NM", "is longer than 35 characters"),
+        ("family_name", "DOE\x00", "LAST_NM", "holds a character the legacy database cannot store"),
+        ("city", "OAK\ud800", "CITY", "holds a character the legacy database cannot store"),
+        ("given_name", "", "FIRST_NM", "is empty"),
+    ],
+)
+def test_a_value_no_legacy_row_can_hold_is_named_by_its_column(field, value, column, problem):
+    # The check a service runs before it accepts a write (extracted.core.legacy_constraints).
+    with pytest.raises(MappingError) as caught:
+        PATIENT_MAPPING.check_field(field, value)
+    assert (caught.value.column, caught.value.problem) == (column, problem)
+    assert value not in str(caught.value) or value == ""
+
+
+def test_any_text_that_fits_is_held_including_astral_characters():
+    PATIENT_MAPPING.check_field("family_name", "😀" * 35)
+    PATIENT_MAPPING.check_field("address_line", "")  # cleared: written back as NULL

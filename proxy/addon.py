@@ -88,7 +88,7 @@ from proxy.access_log import NONE, STDERR, AccessLog, AccessRecord, iso_timestam
 from proxy.canonical_path import PathError, canonicalize_path, split_target, strip_params
 from proxy.control_plane import ControlPlane, control_db_url, control_engine
 from proxy.fallback import LegacyRetry, LegacyRetryError
-from proxy.forwarder import FAILURES
+from proxy.forwarder import FAILURES, plain_response
 from proxy.headers import (
     CLIENT_FORWARDING,
     REQUEST_ID_HEADER,
@@ -398,7 +398,7 @@ class FicusAddon:
             path, query = _canonical_target(request)
         except PathError as e:
             state.error = "bad_request"
-            flow.response = _plain_response(400, f"Bad Request: {e}")
+            flow.response = plain_response(400, f"Bad Request: {e}")
             return None
         forwarded_host = request.host_header
         _sanitize_request_headers(request)
@@ -414,7 +414,7 @@ class FicusAddon:
         if has_params and not decision.route.allow_path_params:
             state.error = "bad_request"
             state.counted = True  # refused by the proxy: nothing for the route's gates
-            flow.response = _plain_response(
+            flow.response = plain_response(
                 400, "Bad Request: ';' path parameters are not allowed on this route"
             )
             return None
@@ -453,7 +453,7 @@ class FicusAddon:
             return None
         if self._key is None:
             state.error = "identity_key_missing"
-            flow.response = _plain_response(503, "Service Unavailable")
+            flow.response = plain_response(503, "Service Unavailable")
             return None
         return self._add_identity(flow, state)
 
@@ -464,7 +464,7 @@ class FicusAddon:
         except SQLAlchemyError:
             # Refuse rather than forward without identity: a 401 would log clinicians out.
             state.error = "session_store_unavailable"
-            flow.response = _plain_response(503, "Service Unavailable")
+            flow.response = plain_response(503, "Service Unavailable")
             return
         if identity is not None:
             request.headers[IDENTITY_HEADER] = identity
@@ -801,14 +801,6 @@ def _sanitize_request_headers(request: http.Request) -> None:
     if content is not None and (content or "content-length" in headers or request.trailers):
         request.trailers = None
         headers["Content-Length"] = str(len(content))
-
-
-def _plain_response(status: int, text: str) -> http.Response:
-    return http.Response.make(
-        status,
-        text + "\n",
-        {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
-    )
 
 
 def _generic_error_page(status_code: int, message: str) -> bytes:

@@ -56,7 +56,7 @@ from mitmproxy.addonmanager import Loader
 
 from proxy.fallback import NoCookies, ascii_target
 from proxy.headers import hop_by_hop_names
-from proxy.upstream_client import UpstreamClient, UpstreamError
+from proxy.upstream_client import UNSENDABLE, UpstreamClient, UpstreamError
 from proxy.upstreams import STATES, Breaker, Instance, InstanceStates, UpstreamPool
 
 logger = logging.getLogger(__name__)
@@ -102,13 +102,20 @@ def failure_of(error: BaseException) -> str:
     return "upstream_garbage"  # RemoteProtocolError, DecodingError, anything unexpected
 
 
-def failure_response(error: str) -> http.Response:
-    status, text = FAILURES[error]
+def plain_response(status: int, text: str) -> http.Response:
+    """Every answer the proxy makes itself (a refusal, a failure): one short line of text.
+
+    Here, the lowest of the adapters, so that Guard, FicusAddon and this addon share it.
+    """
     return http.Response.make(
         status,
         text + "\n",
         {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
     )
+
+
+def failure_response(error: str) -> http.Response:
+    return plain_response(*FAILURES[error])
 
 
 def response_headers(
@@ -230,6 +237,12 @@ class Forwarder:
                 flow.response = await self._send_httpx(flow.request)
         except (httpx.HTTPError, UpstreamError) as e:
             error = e.reason if isinstance(e, UpstreamError) else failure_of(e)
+            if error == UNSENDABLE:
+                # Nothing was sent: the proxy's own refusal, no verdict on the upstream.
+                if breaker is not None:
+                    breaker.release()
+                self._refuse(flow)
+                return
             self._fail(flow, error)
             if breaker is not None and error != "upstream_busy":
                 breaker.record_failure()
@@ -277,6 +290,14 @@ class Forwarder:
         if state is not None and hasattr(state, "error"):
             state.error = error
         flow.response = failure_response(error)
+
+    def _refuse(self, flow: http.HTTPFlow) -> None:
+        """A 400 like the guard's, logged as `bad_request` and kept out of route stats."""
+        state = flow.metadata.get(_STATE)
+        if state is not None and hasattr(state, "error"):
+            state.error = "bad_request"
+            state.counted = True  # the proxy refused it: nothing for the route's gates
+        flow.response = plain_response(400, "Bad Request: the request cannot be forwarded")
 
     async def _send(self, request: http.Request) -> http.Response:
         instance = Instance(request.scheme, request.host, request.port)

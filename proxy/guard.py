@@ -16,6 +16,8 @@ lets through is refused here, with a 400 and a reason the client can read:
   HTTP/2 request whose Host disagrees with its `:authority`;
 - an absolute-form target (`GET http://other/ HTTP/1.1`) naming another host than Host; the
   routing addon refuses absolute form from HTTP/1 clients in any case;
+- a query with a byte outside visible ASCII: the query is forwarded untouched, so it could
+  not be sent, and the proxy's refusal must never look like the upstream's failure;
 - a path that is not canonical (`proxy.canonical_path`): encoded slashes or backslashes, dot
   segments raw or encoded (also in a segment's name before its `;params`), `//`, NUL and
   controls, malformed escapes, overlong or invalid UTF-8. `;` path parameters pass here: only
@@ -43,6 +45,7 @@ from mitmproxy import http
 
 from proxy.addon import _FlowState, new_request_id
 from proxy.canonical_path import PathError, canonicalize_path, split_target
+from proxy.forwarder import plain_response
 
 # RFC 9110 §5.6.2 token characters.
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -51,6 +54,10 @@ _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE_BYTES: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # Far above any real request, far below what lets one request cost megabytes of memory.
 MAX_HEAD_BYTES: Final = 64 * 1024
+# The query goes upstream as it came, and a request line carries only visible ASCII
+# (RFC 9112 §3.2): a raw byte beyond it could not be forwarded at all. (The path is
+# canonicalized: raw UTF-8 there is percent-encoded, anything else refused.)
+_BAD_QUERY_BYTE: Final = re.compile(rb"[^\x21-\x7e]")
 _ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)(.*)", re.DOTALL)
 _STATE: Final = "ficus"  # FicusAddon's flow.metadata key
 _CLOSE_AFTER: Final = "ficus_close_after"
@@ -105,19 +112,13 @@ def check_head(
         path_and_query = absolute.group(2) or b"/"
     if method == b"OPTIONS" and target == b"*":
         return
-    raw_path, _query = split_target(path_and_query)
+    raw_path, query = split_target(path_and_query)
+    if query is not None and _BAD_QUERY_BYTE.search(query):
+        raise HeadError("the query may hold only visible ASCII; percent-encode the rest")
     try:
         canonicalize_path(raw_path, allow_params=True)
     except PathError as e:
         raise HeadError(str(e)) from None
-
-
-def _plain_response(status: int, text: str) -> http.Response:
-    return http.Response.make(
-        status,
-        text + "\n",
-        {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
-    )
 
 
 class Guard:
@@ -161,7 +162,7 @@ class Guard:
 
 def _refuse(flow: http.HTTPFlow, status: int, text: str) -> None:
     flow.metadata[_STATE] = _FlowState(request_id=new_request_id(), error="bad_request")
-    flow.response = _plain_response(status, text)
+    flow.response = plain_response(status, text)
     # A refused head may hide a smuggled request in what follows: never reuse the connection.
     flow.response.headers["Connection"] = "close"
 

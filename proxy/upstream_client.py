@@ -16,7 +16,8 @@ What it promises (the forwarder's docstring says why):
 - no retry, except an idempotent request (RFC 9110 §9.2.2) whose *reused* connection turned out
   closed before a single byte came back, which goes once more on a fresh connection;
 - failures are `UpstreamError`s carrying a fixed reason (a key of forwarder.FAILURES), never
-  upstream bytes.
+  upstream bytes; a request that cannot be written as HTTP/1.1 at all is `UNSENDABLE`, which
+  is not the upstream's failure (nothing was sent).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from proxy.upstream_http import (
 )
 from proxy.upstreams import Instance
 
+# The reason for a request this client refuses to write (bad target, header, framing).
+UNSENDABLE: Final = "request_unsendable"
 MAX_IDLE_PER_INSTANCE: Final = 64
 IDLE_SECONDS: Final = 4.0
 MAX_HEAD_BYTES: Final = 64 * 1024
@@ -190,7 +193,7 @@ class UpstreamClient:
         try:
             data = request_bytes(method, target, headers, body)
         except BadRequestHeadError:
-            raise UpstreamError("upstream_garbage") from None
+            raise UpstreamError(UNSENDABLE) from None
         connection = self._take_idle()
         if connection is not None:
             try:

@@ -164,6 +164,8 @@ REFUSED: list[tuple[str, bytes, int]] = [
     ("encoded-nul", get(b"/api/x%00y"), 400),
     ("encoded-crlf-injection", get(b"/api/x%0d%0aX-Injected:%201"), 400),
     ("malformed-escape", get(b"/api/x%g1"), 400),
+    # A raw byte in the query could not be forwarded: refused, never the upstream's failure.
+    ("raw-byte-in-query", get(b"/api/appointments/7?q=\xff"), 400),
     # --- size -----------------------------------------------------------------------------------
     ("header-of-1-mib", get(b"/api/x", b"X-Big: " + b"a" * (1 << 20) + b"\r\n"), 431),
 ]
@@ -194,6 +196,7 @@ PASSED: list[tuple[str, bytes, int, bytes]] = [
     ),
     ("needless-escape-is-decoded", get(b"/api/%61ppointments/7"), 200, b"/api/appointments/7"),
     ("utf8-is-re-encoded", get(b"/api/caf%c3%a9"), 200, b"/api/caf%C3%A9"),
+    ("raw-utf8-in-the-path-is-encoded", get(b"/api/caf\xc3\xa9"), 200, b"/api/caf%C3%A9"),
     (
         "forged-identity-is-stripped",
         get(b"/api/x", b"X-Ficus-Identity: forged\r\n"),

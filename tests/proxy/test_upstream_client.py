@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from proxy.upstream_client import UpstreamClient, UpstreamError
+from proxy.upstream_client import UNSENDABLE, UpstreamClient, UpstreamError
 from proxy.upstreams import Instance
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -194,6 +194,19 @@ async def test_garbage_is_refused_and_the_connection_dropped():
         assert c._idle == []
         c.close()
     assert info.value.reason == "upstream_garbage"
+
+
+@pytest.mark.anyio
+async def test_a_request_it_cannot_write_is_unsendable_not_the_upstreams_failure():
+    upstream = Upstream()
+    async with upstream as instance:
+        c = client(instance)
+        with pytest.raises(UpstreamError) as info:
+            await c.send(b"GET", b"/?q=\xff", HOST, b"")
+        c.close()
+    # Nothing was sent: the forwarder must not count this against the upstream's breaker.
+    assert info.value.reason == UNSENDABLE
+    assert upstream.connections == 0
 
 
 @pytest.mark.anyio

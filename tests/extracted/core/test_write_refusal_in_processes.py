@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.databases import fresh_database
 from tests.support.sync_stack import SyncStack
 
 pytestmark = pytest.mark.e2e
@@ -25,19 +26,30 @@ APPOINTMENT_WRITES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncStack]:
+@pytest.fixture(
+    scope="module",
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.databases),
+        pytest.param("mariadb", marks=pytest.mark.databases),
+    ],
+)
+def shipped(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SyncStack]:
+    """The stack, with the legacy database on SQLite and, in CI's database stage, each server."""
     directory: Path = tmp_path_factory.mktemp("refusal")
-    stack = SyncStack(directory, features=("appointments", "patients"))
-    try:
-        stack.prepare(appointments=3)
-        stack.start_service("appointments")
-        stack.start_service("patients")
-        stack.start_worker()
-        stack.wait_drained()
-        yield stack
-    finally:
-        stack.close()
+    with fresh_database(request.param, directory) as url:
+        stack = SyncStack(directory, features=("appointments", "patients"), legacy_url=url)
+        try:
+            stack.prepare(appointments=3)
+            stack.start_service("appointments")
+            stack.start_service("patients")
+            stack.start_worker()
+            stack.wait_drained()
+            yield stack
+        finally:
+            stack.close()
 
 
 @pytest.mark.parametrize(("method", "path", "body"), APPOINTMENT_WRITES)

@@ -33,6 +33,36 @@ def stack(tmp_path: Path) -> Iterator[SyncStack]:
         built.close()
 
 
+# SQLite in `make test`; PostgreSQL and MariaDB in CI's database stage (`-m databases`).
+ON_EACH_BACKEND = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.databases),
+    pytest.param("mariadb", marks=pytest.mark.databases),
+]
+
+
+@pytest.fixture(params=ON_EACH_BACKEND)
+def backend_stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncStack]:
+    """The stack of the appointments feature with the legacy database on each backend."""
+    with fresh_database(request.param, tmp_path) as url:
+        built = SyncStack(tmp_path, legacy_url=url)
+        try:
+            yield built
+        finally:
+            built.close()
+
+
+@pytest.fixture(params=ON_EACH_BACKEND)
+def both_features_stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SyncStack]:
+    """Both services and the worker, with the legacy database on each backend."""
+    with fresh_database(request.param, tmp_path) as url:
+        built = SyncStack(tmp_path, features=("appointments", "patients"), legacy_url=url)
+        try:
+            yield built
+        finally:
+            built.close()
+
+
 @pytest.fixture
 def server_stack(tmp_path: Path, legacy_database_url: str) -> Iterator[SyncStack]:
     """The same stack with the legacy database on each server backend (PostgreSQL, MariaDB)."""

@@ -25,15 +25,6 @@ def both(stack: SyncStack, *, batch_size: int | None = None) -> SyncStack:
     return stack
 
 
-@pytest.fixture
-def services(tmp_path):
-    built = SyncStack(tmp_path, features=("appointments", "patients"))
-    try:
-        yield built
-    finally:
-        built.close()
-
-
 def names_on_appointments(stack: SyncStack, pat_id: int) -> set[str]:
     rows = stack.service_sql(
         "appointments",
@@ -43,8 +34,10 @@ def names_on_appointments(stack: SyncStack, pat_id: int) -> set[str]:
     return {row[0] for row in rows}
 
 
-def test_a_rename_in_the_patients_service_reaches_every_appointment_of_the_patient(services):
-    stack = both(services)
+def test_a_rename_in_the_patients_service_reaches_every_appointment_of_the_patient(
+    both_features_stack,
+):
+    stack = both(both_features_stack)
     stack.advance("patients", "shadow", "migrated")
     assert names_on_appointments(stack, 2) == {"LAST2, FIRST2"}
 
@@ -67,33 +60,32 @@ def test_a_rename_in_the_patients_service_reaches_every_appointment_of_the_patie
 
 
 @pytest.mark.parametrize("batch_size", [None, 1])
-def test_an_mrn_swap_in_legacy_applies_and_the_search_finds_the_right_patient(tmp_path, batch_size):
-    stack = SyncStack(tmp_path, features=("appointments", "patients"))
-    try:
-        both(stack, batch_size=batch_size)
-        with stack.legacy.begin() as conn:  # one transaction, as a registration clerk's tool does
-            conn.exec_driver_sql("UPDATE PATIENT_MASTER SET MRN = 'SWAPTMP' WHERE PAT_ID = 1")
-            conn.exec_driver_sql("UPDATE PATIENT_MASTER SET MRN = 'M0000001' WHERE PAT_ID = 2")
-            conn.exec_driver_sql("UPDATE PATIENT_MASTER SET MRN = 'M0000002' WHERE PAT_ID = 1")
+def test_an_mrn_swap_in_legacy_applies_and_the_search_finds_the_right_patient(
+    both_features_stack, batch_size
+):
+    stack = both_features_stack
+    both(stack, batch_size=batch_size)
+    with stack.legacy.begin() as conn:  # one transaction, as a registration clerk's tool does
+        conn.exec_driver_sql("UPDATE PATIENT_MASTER SET MRN = 'SWAPTMP' WHERE PAT_ID = 1")
+        conn.exec_driver_sql("UPDATE PATIENT_MASTER SET MRN = 'M0000001' WHERE PAT_ID = 2")
+        conn.exec_driver_sql("UPDATE PATIENT_MASTER SET MRN = 'M0000002' WHERE PAT_ID = 1")
 
-        eventually(
-            "the service has the swapped MRNs",
-            lambda: (
-                (stack.find_service_row("patients", 1) or {}).get("mrn") == "M0000002"
-                and (stack.find_service_row("patients", 2) or {}).get("mrn") == "M0000001"
-            ),
-        )
-        found = stack.ask("patients", "GET", "/api/patients?q=M0000001", persona="clinician")
-        assert [p["PAT_ID"] for p in json.loads(found.body)["PATIENTS"]] == [2]
-        stack.wait_drained()
-        assert stack.dead_letters() == []
-        assert stack.drift("patients") == 0
-    finally:
-        stack.close()
+    eventually(
+        "the service has the swapped MRNs",
+        lambda: (
+            (stack.find_service_row("patients", 1) or {}).get("mrn") == "M0000002"
+            and (stack.find_service_row("patients", 2) or {}).get("mrn") == "M0000001"
+        ),
+    )
+    found = stack.ask("patients", "GET", "/api/patients?q=M0000001", persona="clinician")
+    assert [p["PAT_ID"] for p in json.loads(found.body)["PATIENTS"]] == [2]
+    stack.wait_drained()
+    assert stack.dead_letters() == []
+    assert stack.drift("patients") == 0
 
 
-def test_one_bad_patient_row_holds_back_only_itself(services):
-    stack = both(services)
+def test_one_bad_patient_row_holds_back_only_itself(both_features_stack):
+    stack = both(both_features_stack)
     stack.legacy_patient_edit(3, FIRST_NM="", DOB="20261399")  # not a date, and no first name
 
     eventually("the bad row is a dead letter", lambda: stack.dead_letters())

@@ -34,7 +34,8 @@ def running(stack: SyncStack, appointments: int = 30) -> SyncStack:
     return stack
 
 
-def test_canary_writes_reach_legacy_while_the_canary_runs(stack):
+def test_canary_writes_reach_legacy_while_the_canary_runs(backend_stack):
+    stack = backend_stack
     """Finding 1: in a canary with writes, a cancel the service accepted must reach legacy
     (the legacy day list still shows legacy's rows), and the rollback's gate then passes."""
     running(stack)
@@ -64,7 +65,8 @@ def test_canary_writes_reach_legacy_while_the_canary_runs(stack):
     assert stack.dead_letters() == []
 
 
-def test_legacy_writes_just_before_a_flip_to_migrated_are_kept(stack):
+def test_legacy_writes_just_before_a_flip_to_migrated_are_kept(backend_stack):
+    stack = backend_stack
     """Finding 2: cancels made in legacy that the worker had not applied yet when the feature
     moved to migrated are applied after the flip, and a service write waits for them instead
     of writing the old state back."""
@@ -93,7 +95,8 @@ def test_legacy_writes_just_before_a_flip_to_migrated_are_kept(stack):
     assert stack.drift() == 0
 
 
-def test_a_legacy_write_later_in_the_same_second_wins_on_both_sides(stack):
+def test_a_legacy_write_later_in_the_same_second_wins_on_both_sides(backend_stack):
+    stack = backend_stack
     """Finding 3: the service writes, then legacy writes the same record a few milliseconds
     later, in the same second: legacy's is the newer write, on both sides."""
     running(stack, appointments=4)
@@ -108,7 +111,8 @@ def test_a_legacy_write_later_in_the_same_second_wins_on_both_sides(stack):
     assert stack.drift() == 0
 
 
-def test_a_legacy_edit_right_after_a_rollback_is_not_skipped_as_older(stack):
+def test_a_legacy_edit_right_after_a_rollback_is_not_skipped_as_older(backend_stack):
+    stack = backend_stack
     """Finding 10: 25 quick service edits must not push the version into the future, where a
     legacy edit made right after the rollback would look older than them and be skipped."""
     running(stack, appointments=3)
@@ -125,7 +129,8 @@ def test_a_legacy_edit_right_after_a_rollback_is_not_skipped_as_older(stack):
     assert stack.drift() == 0
 
 
-def test_writes_straight_into_legacy_after_migration_reach_the_service(stack):
+def test_writes_straight_into_legacy_after_migration_reach_the_service(backend_stack):
+    stack = backend_stack
     """Finding 7: another legacy module keeps writing APPT_SCHED after cutover; the plan says
     `newer_wins`, so its writes reach the service and the service's own faces see them."""
     running(stack, appointments=4)

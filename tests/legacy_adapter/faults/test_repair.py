@@ -22,7 +22,8 @@ def running(stack: SyncStack, appointments: int = 10) -> SyncStack:
     return stack
 
 
-def test_repair_fixes_a_copy_that_carries_a_newer_version_than_its_owner(stack):
+def test_repair_fixes_a_copy_that_carries_a_newer_version_than_its_owner(backend_stack):
+    stack = backend_stack
     running(stack)
     # Someone edits the service's database behind sync's back, with a version from the future.
     stack.service_sql(
@@ -39,7 +40,8 @@ def test_repair_fixes_a_copy_that_carries_a_newer_version_than_its_owner(stack):
     assert "drift rows: 0" in stack.reconcile("appointments")
 
 
-def test_repair_leaves_writes_still_on_their_way_alone(stack):
+def test_repair_leaves_writes_still_on_their_way_alone(backend_stack):
+    stack = backend_stack
     running(stack)
     stack.advance("appointments", "shadow", "canary", "migrated", weight=1)
     stack.wait_drained()

@@ -136,6 +136,7 @@ def test_writes_straight_into_legacy_after_migration_reach_the_service(backend_s
     running(stack, appointments=4)
     stack.advance("appointments", "shadow", "canary", "migrated", weight=1)
     stack.wait_drained()
+    stack.start_worker()  # a worker (re)started after cutover, as any deploy does
     stack.legacy_edit(2, STATUS_CD="C")  # a batch job cancels
     stack.add_appointments([50])  # an interface engine books
 

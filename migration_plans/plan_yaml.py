@@ -17,6 +17,7 @@ Pure: PyYAML and the standard library only.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Final
 
@@ -69,6 +70,17 @@ def kind_of(node: Node) -> str:
     return {"null": "nothing (null)", "bool": "a boolean", "int": "a number"}.get(tag, tag)
 
 
+def _shown_key(key_node: Node) -> str:
+    """A mapping key as an error names it: plain when it reads as a field name, quoted when it
+    is empty or holds spaces or controls (`"": x`), described when it is not text at all."""
+    if not isinstance(key_node, ScalarNode):
+        return f"({kind_of(key_node)} as a key)"
+    key = str(key_node.value)
+    if key and key.isprintable() and not any(c.isspace() for c in key):
+        return key
+    return json.dumps(key)
+
+
 def _format(value: float) -> str:
     return f"{value:g}"
 
@@ -103,7 +115,8 @@ class NodeReader:
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, ScalarNode) else None
-            name = f"{prefix}.{key}" if prefix else str(key)
+            shown = _shown_key(key_node)
+            name = f"{prefix}.{shown}" if prefix else shown
             if not isinstance(key, str) or key not in allowed:
                 self.fail(key_node, name, f"unknown field (expected {', '.join(allowed)})")
             elif key in values:

@@ -7,7 +7,7 @@ from itertools import zip_longest
 
 import pytest
 
-from tests.migration_plans.plan_files import FULL, UNKNOWN_FIELDS, refused, replaced
+from tests.migration_plans.plan_files import FULL, GOOD, UNKNOWN_FIELDS, refused, replaced
 
 
 @pytest.mark.parametrize(
@@ -22,3 +22,20 @@ def test_it_refuses_an_unknown_field_at_its_line(tmp_path, old, new, field):
     )
     assert (error.file, error.line, error.field) == (str(path), line, field)
     assert error.message.startswith("unknown field (expected ")
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('"": x', '""'),
+        ("? [a, b]\n: x", "(a list as a key)"),
+        ('"bad key\\t": x', '"bad key\\t"'),
+    ],
+)
+def test_a_key_that_is_no_field_name_is_still_named(tmp_path, line, field):
+    """An empty, spaced or non-text key is shown quoted or described, so the message still
+    names a field an operator can find (the fuzzer found `appointments.yaml:1: : unknown`)."""
+    path, error = refused(tmp_path, GOOD + line + "\n")
+    assert (error.file, error.line, error.field) == (str(path), GOOD.count("\n") + 1, field)
+    assert error.message.startswith("unknown field")
+    assert str(error).startswith(f"{path}:{error.line}: {field}: ")

@@ -634,14 +634,16 @@ class FicusAddon:
 
     def error(self, flow: http.HTTPFlow) -> None:
         state = flow.metadata.get(_STATE)
+        gone = flow.error is not None and flow.error.msg == _CLIENT_DISCONNECTED
         if not isinstance(state, _FlowState):
-            # Refused by mitmproxy before the request hook (malformed head or body).
-            state = _FlowState(request_id=new_request_id(), error="bad_request")
-            self._log(flow, state, None)
+            # Refused by mitmproxy before the request hook (malformed head or body), or gone
+            # before it (an HTTP/2 stream the client reset at once: proxy/h2_server.py).
+            error = "client_disconnected" if gone else "bad_request"
+            self._log(flow, _FlowState(request_id=new_request_id(), error=error), None)
             return
         if state.logged:
             return  # answered and logged; the client left while the answer was sent
-        if flow.error is not None and flow.error.msg == _CLIENT_DISCONNECTED:
+        if gone:
             state.error = "client_disconnected"
             self._log(flow, state, None)
             return

@@ -20,9 +20,11 @@ import ssl
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import pytest
 
+from tests.proxy.h2_client import H2Client
 from tests.proxy.processes import SHIPPED_PLANS, raw_exchange, running_proxy, status_of
 from tests.proxy.raw_recorder import raw_recorder
 from tests.support.ports import LOOPBACK
@@ -400,6 +402,25 @@ def test_an_outsiders_hostile_http2_request_is_refused_and_reaches_nothing(w, he
     assert status_of(raw_exchange(proxy.port, get(b"/after"))) == 200
     request, _body = backend.single_request()
     assert request.target == b"/after"
+
+
+def test_an_outsiders_rapid_reset_reaches_nothing(w):
+    # HTTP/2 rapid reset (CVE-2023-44487): streams opened and cancelled in one write.
+    proxy, backend = w
+    outsider = H2Client(proxy.port)
+    try:
+        for n in range(100):
+            stream_id = outsider.request(f"/api/appointments/{n}")
+            outsider.conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+        outsider.flush()
+        last = outsider.request("/api/x")
+        outsider.flush()
+        outsider.read_until({last})
+    finally:
+        outsider.close()
+    assert status_of(raw_exchange(proxy.port, get(b"/after"))) == 200
+    requests = [request.target for request, _body in backend.requests()]
+    assert requests == [b"/api/x", b"/after"]
 
 
 def test_a_clean_http2_request_reaches_the_backend_once_as_http11(w):

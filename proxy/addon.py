@@ -88,7 +88,7 @@ from proxy.access_log import NONE, STDERR, AccessLog, AccessRecord, iso_timestam
 from proxy.canonical_path import PathError, canonicalize_path, split_target, strip_params
 from proxy.control_plane import ControlPlane, control_db_url, control_engine
 from proxy.fallback import LegacyRetry, LegacyRetryError
-from proxy.forwarder import FAILURES, plain_response
+from proxy.forwarder import FAILURES, answer_response, plain_response
 from proxy.headers import (
     CLIENT_FORWARDING,
     REQUEST_ID_HEADER,
@@ -358,7 +358,7 @@ class FicusAddon:
         self.access_log = access_log
 
     def done(self) -> asyncio.Task[None] | None:
-        """Close what the addon opened. Returns the task closing the fallback's connections.
+        """Close what the addon opened. Returns the task closing the shadow copies, if any.
 
         Not a coroutine: mitmproxy calls `done` synchronously when it unloads a script, and
         awaits an awaitable a hook returns when it calls it from the event loop (at shutdown).
@@ -370,20 +370,15 @@ class FicusAddon:
             self._engine.dispose()
             self._engine = None
         self._close_control_plane()
-        retry_closing = self._retry.close()
+        self._retry.close()
         if self.shadow.idle:
-            return retry_closing
+            return None
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return retry_closing  # no loop left: the shadow client's sockets went with it
-        self._closing = spawn(self._close_async(retry_closing))
+            return None  # no loop left: the shadow copies' sockets went with it
+        self._closing = spawn(self.shadow.aclose())
         return self._closing
-
-    async def _close_async(self, retry_closing: asyncio.Task[None] | None) -> None:
-        await self.shadow.aclose()
-        if retry_closing is not None:
-            await retry_closing
 
     def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
         # Returns at once (run inline, proxy/connection_handler.py) unless the route is served
@@ -633,29 +628,22 @@ class FicusAddon:
                 {"Content-Type": "text/html", "Cache-Control": "no-store"},
             )
         else:
-            response = http.Response(
-                http_version=answer.http_version.encode("ascii", "replace"),
-                status_code=answer.status_code,
-                reason=answer.reason,
-                headers=answer.headers,
-                content=answer.body,
-                trailers=None,
-                timestamp_start=started,
-                timestamp_end=time.time(),
-            )
+            response = answer_response(answer, request.method, started)
         flow.response = response
         return response
 
     def error(self, flow: http.HTTPFlow) -> None:
         state = flow.metadata.get(_STATE)
+        gone = flow.error is not None and flow.error.msg == _CLIENT_DISCONNECTED
         if not isinstance(state, _FlowState):
-            # Refused by mitmproxy before the request hook (malformed head or body).
-            state = _FlowState(request_id=new_request_id(), error="bad_request")
-            self._log(flow, state, None)
+            # Refused by mitmproxy before the request hook (malformed head or body), or gone
+            # before it (an HTTP/2 stream the client reset at once: proxy/h2_server.py).
+            error = "client_disconnected" if gone else "bad_request"
+            self._log(flow, _FlowState(request_id=new_request_id(), error=error), None)
             return
         if state.logged:
             return  # answered and logged; the client left while the answer was sent
-        if flow.error is not None and flow.error.msg == _CLIENT_DISCONNECTED:
+        if gone:
             state.error = "client_disconnected"
             self._log(flow, state, None)
             return

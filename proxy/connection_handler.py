@@ -23,10 +23,16 @@ stops creating handlers where this expects). Two per-request costs of its
 
 Everything else is mitmproxy's: commands other than hooks and writes pass through untouched, in
 order, to `server_event`.
+
+One limit is added, for HTTP/2 client connections only (proxy/h2_server.py says why): at most
+`MAX_UPSTREAM_PER_CLIENT` of the connection's `request` hooks (the forwarding) run at a time;
+the others wait their turn in order. An HTTP/1 connection has one request in flight at most,
+and its path is unchanged.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Iterator
 from typing import Any, Protocol
@@ -36,6 +42,7 @@ from mitmproxy.proxy import commands, events, mode_servers
 from mitmproxy.proxy.context import Context
 from mitmproxy.utils import asyncio_utils
 
+from proxy import h2_server
 from proxy.dispatch import CuratedAddonManager
 
 
@@ -110,8 +117,15 @@ class FicusConnectionHandler(mode_servers.ProxyConnectionHandler):
         # mitmproxy sets the layer twice: in __init__, then the mode's top layer.
         self._inline = InlineHooks(value, self)
 
+    _h2_slots: asyncio.Semaphore | None = None
+
     def finish_hook_later(self, hook: commands.StartHook, pending: Awaitable[None] | None) -> None:
-        """What mitmproxy's server_event does with every hook: a task."""
+        """What mitmproxy's server_event does with every hook: a task. An HTTP/2 connection's
+        forwarding waits for one of its slots."""
+        if pending is not None and self.client.alpn == b"h2" and hook.name == "request":
+            if self._h2_slots is None:
+                self._h2_slots = asyncio.Semaphore(h2_server.MAX_UPSTREAM_PER_CLIENT)
+            pending = self._in_turn(self._h2_slots, pending)
         task = asyncio_utils.create_task(
             self._finish_hook(hook, pending),
             name=f"handle_hook({hook.name})",
@@ -119,6 +133,11 @@ class FicusConnectionHandler(mode_servers.ProxyConnectionHandler):
         )
         self.hook_tasks.add(task)
         task.add_done_callback(self.hook_tasks.remove)
+
+    @staticmethod
+    async def _in_turn(slots: asyncio.Semaphore, pending: Awaitable[None]) -> None:
+        async with slots:
+            await pending
 
     async def _finish_hook(self, hook: commands.StartHook, pending: Awaitable[None] | None) -> None:
         with self.timeout_watchdog.disarm():
@@ -147,7 +166,8 @@ def fork_context(self: Context) -> Context:
 
 
 def install() -> None:
-    """Make mitmproxy's servers create `FicusConnectionHandler`s for new connections, and
-    fork layer contexts without the throwaway Server."""
+    """Make mitmproxy's servers create `FicusConnectionHandler`s for new connections, fork
+    layer contexts without the throwaway Server, and serve HTTP/2 with Ficus's limits."""
     mode_servers.ProxyConnectionHandler = FicusConnectionHandler  # type: ignore[misc]
     Context.fork = fork_context  # type: ignore[method-assign]
+    h2_server.install()

@@ -31,13 +31,16 @@ client is faster than mitmproxy's. It does only what a reverse proxy needs:
 For extracted services (not the legacy app, whose single instance has nowhere else to go) a
 per-instance breaker (`proxy.upstreams.Breaker`) counts consecutive 5xx answers and transport
 failures; while it is open, requests get a 503 at once. Active health checks probe every pool
-instance's health path in the background; `UpstreamPool.pick()` skips what they mark down. The
+instance's health path in the background, with the same client on a fresh connection per
+probe; `UpstreamPool.pick()` skips what they mark down. The read fallback (proxy/fallback.py)
+and shadow copies (proxy/shadow.py) send with this client too: one set of framing rules for
+everything the proxy sends upstream, and `answer_response` turns an answer into the flow's. The
 failure reason goes to the access log through FicusAddon's per-flow state
 (`flow.metadata["ficus"].error`) as one of the fixed strings in `FAILURES`.
 
 `ficus_forwarding=mitmproxy` switches the sending back to mitmproxy (no timeouts), and `httpx`
-to an httpx.AsyncClient per instance, for the benchmarks that compare the three; the breaker
-counts in every mode.
+to an httpx.AsyncClient per instance (no cookies kept), only for the benchmarks that compare
+the three; the breaker counts in every mode. Nothing else in the proxy uses httpx.
 """
 
 from __future__ import annotations
@@ -47,16 +50,15 @@ import functools
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from http.cookiejar import CookieJar
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Final, Protocol
 
 import httpx
 from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 
-from proxy.fallback import NoCookies, ascii_target
 from proxy.headers import hop_by_hop_names
-from proxy.upstream_client import UNSENDABLE, UpstreamClient, UpstreamError
+from proxy.upstream_client import UNSENDABLE, Answer, UpstreamClient, UpstreamError
 from proxy.upstreams import STATES, Breaker, Instance, InstanceStates, UpstreamPool
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ MITMPROXY: Final = "mitmproxy"
 MAX_CONNECTIONS_PER_INSTANCE: Final = 256
 MAX_KEEPALIVE_PER_INSTANCE: Final = 64
 HEALTH_TICK_SECONDS: Final = 0.1
+_HEALTH_USER_AGENT: Final = (b"User-Agent", b"ficus-health-check")
 _STATE: Final = "ficus"  # FicusAddon's flow.metadata key
 CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
@@ -114,6 +117,23 @@ def plain_response(status: int, text: str) -> http.Response:
     )
 
 
+def answer_response(answer: Answer, method: str, started: float) -> http.Response:
+    """The flow's response for an upstream's answer (the forwarder's and the fallback's)."""
+    keep_length = method == "HEAD" or answer.status_code in _NO_BODY_STATUSES
+    return http.Response(
+        http_version=b"HTTP/1.1",
+        status_code=answer.status_code,
+        reason=answer.reason,
+        headers=http.Headers(
+            response_headers(answer.headers, None if keep_length else len(answer.body))
+        ),
+        content=answer.body,
+        trailers=None,
+        timestamp_start=started,
+        timestamp_end=time.time(),
+    )
+
+
 def failure_response(error: str) -> http.Response:
     return plain_response(*FAILURES[error])
 
@@ -139,6 +159,13 @@ def _dropped_names(connection: tuple[bytes, ...], reframed: bool) -> frozenset[b
     if reframed:
         names = names | {"content-length"}
     return frozenset(name.encode("latin-1") for name in names)
+
+
+class _KeepNoCookies(DefaultCookiePolicy):
+    """httpx forwarding only: its client serves many users, so it keeps no Set-Cookie."""
+
+    def set_ok(self, cookie: object, request: object) -> bool:
+        return False
 
 
 class Forwarder:
@@ -316,19 +343,7 @@ class Forwarder:
         answer = await client.send(
             request.data.method, request.data.path, list(headers), request.raw_content or b""
         )
-        keep_length = request.method == "HEAD" or answer.status_code in _NO_BODY_STATUSES
-        return http.Response(
-            http_version=b"HTTP/1.1",
-            status_code=answer.status_code,
-            reason=answer.reason,
-            headers=http.Headers(
-                response_headers(answer.headers, None if keep_length else len(answer.body))
-            ),
-            content=answer.body,
-            trailers=None,
-            timestamp_start=started,
-            timestamp_end=time.time(),
-        )
+        return answer_response(answer, request.method, started)
 
     def _httpx_client(self, instance: Instance) -> httpx.AsyncClient:
         client = self._httpx_clients.get(instance)
@@ -342,7 +357,7 @@ class Forwarder:
                     max_connections=MAX_CONNECTIONS_PER_INSTANCE,
                     max_keepalive_connections=MAX_KEEPALIVE_PER_INSTANCE,
                 ),
-                cookies=CookieJar(policy=NoCookies()),
+                cookies=CookieJar(policy=_KeepNoCookies()),
                 trust_env=False,
                 follow_redirects=False,
             )
@@ -355,7 +370,7 @@ class Forwarder:
             scheme=instance.scheme,
             host=instance.host,
             port=instance.port,
-            raw_path=ascii_target(request.data.path),
+            raw_path=request.data.path,
         )
         outgoing = httpx.Request(
             request.method,
@@ -390,38 +405,37 @@ class Forwarder:
         return tuple(addon.pools.values()) if addon is not None else ()
 
     async def _health_loop(self) -> None:
-        async with httpx.AsyncClient(
-            limits=httpx.Limits(max_keepalive_connections=0),  # each probe connects afresh
-            trust_env=False,
-            follow_redirects=False,
-        ) as prober:
-            while True:
-                now = time.monotonic()
-                for pool in self._pools():
-                    for instance in pool.instances:
-                        if self._next_probe.get(instance, 0.0) > now or instance in self._probes:
-                            continue
-                        self._next_probe[instance] = now + pool.health.interval_seconds
-                        self._probes[instance] = asyncio.get_running_loop().create_task(
-                            self._probe(prober, pool, instance)
-                        )
-                await asyncio.sleep(HEALTH_TICK_SECONDS)
+        while True:
+            now = time.monotonic()
+            for pool in self._pools():
+                for instance in pool.instances:
+                    if self._next_probe.get(instance, 0.0) > now or instance in self._probes:
+                        continue
+                    self._next_probe[instance] = now + pool.health.interval_seconds
+                    self._probes[instance] = asyncio.get_running_loop().create_task(
+                        self._probe(pool, instance)
+                    )
+            await asyncio.sleep(HEALTH_TICK_SECONDS)
 
-    async def _probe(
-        self, prober: httpx.AsyncClient, pool: UpstreamPool, instance: Instance
-    ) -> None:
+    async def _probe(self, pool: UpstreamPool, instance: Instance) -> None:
         settings = pool.health
+        # The forwarder's own client, so a probe meets the same framing rules as a request;
+        # one per probe, closed after it: each probe connects afresh.
+        prober = UpstreamClient(
+            instance,
+            connect_timeout=settings.timeout_seconds,
+            read_timeout=settings.timeout_seconds,
+        )
+        headers = [(b"Host", instance.authority.encode("idna")), _HEALTH_USER_AGENT]
         ok = False
         try:
-            answer = await prober.get(
-                instance.url + settings.path,
-                timeout=settings.timeout_seconds,
-                headers={"User-Agent": "ficus-health-check"},
-            )
+            async with asyncio.timeout(settings.timeout_seconds):
+                answer = await prober.send(b"GET", settings.path.encode("ascii"), headers, b"")
             ok = 200 <= answer.status_code < 300
-        except httpx.HTTPError:
+        except (UpstreamError, TimeoutError, UnicodeEncodeError):
             ok = False
         finally:
+            prober.close()
             self._probes.pop(instance, None)
         health = self.states.health(instance)
         was = health.healthy

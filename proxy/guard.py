@@ -16,8 +16,10 @@ lets through is refused here, with a 400 and a reason the client can read:
   HTTP/2 request whose Host disagrees with its `:authority`;
 - an absolute-form target (`GET http://other/ HTTP/1.1`) naming another host than Host; the
   routing addon refuses absolute form from HTTP/1 clients in any case;
-- a query with a byte outside visible ASCII: the query is forwarded untouched, so it could
-  not be sent, and the proxy's refusal must never look like the upstream's failure;
+- a request target (path or query) with a byte outside visible ASCII, raw UTF-8 included
+  (RFC 9112 §3.2): the legacy app's own server refuses it (gunicorn: 400), so the proxy must
+  not make it acceptable by percent-encoding it on the way, not for the first hop and not for
+  the fallback; and a raw byte in the query, forwarded untouched, could not be sent at all;
 - a path that is not canonical (`proxy.canonical_path`): encoded slashes or backslashes, dot
   segments raw or encoded (also in a segment's name before its `;params`), `//`, NUL and
   controls, malformed escapes, overlong or invalid UTF-8. `;` path parameters pass here: only
@@ -46,6 +48,7 @@ from mitmproxy import http
 from proxy.addon import _FlowState, new_request_id
 from proxy.canonical_path import PathError, canonicalize_path, split_target
 from proxy.forwarder import plain_response
+from proxy.upstream_http import REQUEST_TARGET
 
 # RFC 9110 §5.6.2 token characters.
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -54,10 +57,6 @@ _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE_BYTES: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # Far above any real request, far below what lets one request cost megabytes of memory.
 MAX_HEAD_BYTES: Final = 64 * 1024
-# The query goes upstream as it came, and a request line carries only visible ASCII
-# (RFC 9112 §3.2): a raw byte beyond it could not be forwarded at all. (The path is
-# canonicalized: raw UTF-8 there is percent-encoded, anything else refused.)
-_BAD_QUERY_BYTE: Final = re.compile(rb"[^\x21-\x7e]")
 _ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)(.*)", re.DOTALL)
 _STATE: Final = "ficus"  # FicusAddon's flow.metadata key
 _CLOSE_AFTER: Final = "ficus_close_after"
@@ -112,13 +111,14 @@ def check_head(
         path_and_query = absolute.group(2) or b"/"
     if method == b"OPTIONS" and target == b"*":
         return
-    raw_path, query = split_target(path_and_query)
-    if query is not None and _BAD_QUERY_BYTE.search(query):
-        raise HeadError("the query may hold only visible ASCII; percent-encode the rest")
+    raw_path, _query = split_target(path_and_query)
     try:
         canonicalize_path(raw_path, allow_params=True)
     except PathError as e:
         raise HeadError(str(e)) from None
+    # Last, so that a NUL, a control or bad UTF-8 in the path gets its own reason first.
+    if not REQUEST_TARGET.fullmatch(target):
+        raise HeadError("the request target may hold only visible ASCII; percent-encode the rest")
 
 
 class Guard:

@@ -32,7 +32,9 @@ upstream itself and reports the client's in X-Forwarded-Host), `upstream_cert` o
 upstream round trip during a client's TLS handshake).
 
 Limits: `body_size_limit` (mitmproxy's own check, before any upstream connection) answers
-413 with its reason for a body over `--max-body`.
+413 with its reason for a body over `--max-body`. HTTP/2 clients get Ficus's stream limits
+(proxy/h2_server.py, installed with the connection handler): 32 concurrent streams, 8
+forwarded at a time per connection, a cancelled stream never forwarded.
 
 Workers (`--workers N`, N > 1): this process becomes a small supervisor that starts N worker
 processes (`python -m proxy.server ... --worker-index I`), each a full curated master on the

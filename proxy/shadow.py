@@ -5,14 +5,19 @@ when the plan says `shadow.include_writes` *and* a dry-run token can be signed (
 runs the write in a transaction it rolls back, contract C4); then `sample_percent` of them,
 chosen by the request id (uniform, and no random numbers needed).
 
-`ShadowSender` sends them fire-and-forget on its own httpx client:
+`ShadowSender` sends them fire-and-forget through the forwarder's own HTTP/1.1 client
+(`proxy.upstream_client.UpstreamClient`, one per service instance), so a copy's answer meets
+the same strict framing rules as every answer: a connection on which the service sent bytes
+beyond the answer it declared is closed, never used for the next copy, and an answer framed two
+ways (Content-Length with Transfer-Encoding, a bare LF) is a failed copy. Beyond that:
 
 - the client's request is never delayed: the addon hands over a copy of the request and goes
   on; the copy runs as a background task (kept in a `TaskSet`, so it is not collected);
 - per feature at most `max_in_flight` copies run at once; a copy beyond that is dropped and
   counted (`dropped`), never queued, so a slow or dead service costs a bounded amount;
 - each copy has the plan's deadline (`timeout_seconds`) over identity lookup, connect, send and
-  the whole answer; the answer's body is read and discarded;
+  the whole answer; the answer's body is read and discarded; no cookie is kept (the client has
+  no jar);
 - the outcome (status, or None for a failure) and latency go to the callback the addon gives,
   which records them in route stats as side `shadow`.
 
@@ -25,19 +30,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Final, Protocol
-
-import httpx
 
 from proxy.routing import SAFE_METHODS
 from proxy.tasks import TaskSet
+from proxy.upstream_client import UpstreamClient, UpstreamError
 from proxy.upstreams import Instance
 
 logger = logging.getLogger(__name__)
 
 MAX_DEADLINE_SECONDS: Final = 60.0
-# Hop-by-hop and framing headers are set anew by httpx; Host is the service's.
+# Hop-by-hop headers are not the copy's; the body goes with a Content-Length; Host is the
+# service's.
 _DROPPED: Final = frozenset(
     {"host", "connection", "keep-alive", "transfer-encoding", "te", "upgrade", "expect"}
 )
@@ -81,15 +85,9 @@ def shadow_headers(
 Outcome = Callable[[int | None, float], None]  # (status or None on failure, latency ms)
 
 
-class _RefuseAll(DefaultCookiePolicy):
-    def set_ok(self, cookie: object, request: object) -> bool:
-        return False
-
-
 class ShadowSender:
-    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+    def __init__(self) -> None:
+        self._clients: dict[Instance, UpstreamClient] = {}
         self._tasks: dict[str, TaskSet] = {}
         self.dropped: dict[str, int] = {}
 
@@ -137,48 +135,34 @@ class ShadowSender:
                 fields = await headers()
                 if fields is None:
                     return
-                url = httpx.URL(
-                    scheme=instance.scheme,
-                    host=instance.host,
-                    port=instance.port,
-                    raw_path=target,
+                answer = await self._client(instance).send(
+                    method.encode("ascii"), target, fields, body
                 )
-                request = httpx.Request(method, url, headers=fields, content=body or None)
-                response = await self._open().send(request, stream=True)
-                try:
-                    async for _ in response.aiter_raw():
-                        pass
-                finally:
-                    await response.aclose()
-                status = response.status_code
-        except (httpx.HTTPError, httpx.InvalidURL, OSError, TimeoutError, ValueError):
+                status = answer.status_code
+        except (UpstreamError, TimeoutError, UnicodeEncodeError):
             status = None
         except Exception:  # a copy must never take anything down with it
             logger.exception("shadow copy failed unexpectedly")
             status = None
         outcome(status, (time.perf_counter() - started) * 1000)
 
-    def _open(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                transport=self._transport,
-                # A backstop only: each copy's own deadline (the plan's) is the real bound.
-                timeout=httpx.Timeout(MAX_DEADLINE_SECONDS),
-                cookies=CookieJar(policy=_RefuseAll()),
-                trust_env=False,
-                follow_redirects=False,
-                limits=httpx.Limits(max_keepalive_connections=32),
+    def _client(self, instance: Instance) -> UpstreamClient:
+        client = self._clients.get(instance)
+        if client is None:
+            # A backstop only: each copy's own deadline (the plan's) is the real bound.
+            client = self._clients[instance] = UpstreamClient(
+                instance, connect_timeout=MAX_DEADLINE_SECONDS, read_timeout=MAX_DEADLINE_SECONDS
             )
-        return self._client
+        return client
 
     @property
     def idle(self) -> bool:
-        """Nothing to close: no client opened, no copy in flight."""
-        return self._client is None and not any(len(t) for t in self._tasks.values())
+        """Nothing to close: no connection opened, no copy in flight."""
+        return not self._clients and not any(len(t) for t in self._tasks.values())
 
     async def aclose(self) -> None:
         for tasks in self._tasks.values():
             await tasks.cancel_all()
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            client.close()

@@ -40,7 +40,9 @@ import httptools
 _TOKEN_LIST: Final = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+\n)*")
 _BAD_VALUE_BYTE: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _METHOD: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TARGET: Final = re.compile(rb"[\x21-\x7e]+")
+# A request target is visible ASCII only (RFC 9112 §3.2); `proxy.guard` refuses any other
+# target with 400 before routing, so that no hop re-encodes what the upstream would refuse.
+REQUEST_TARGET: Final = re.compile(rb"[\x21-\x7e]+")
 
 
 class UpstreamGarbageError(Exception):
@@ -60,7 +62,7 @@ def request_bytes(
     smuggle a request, for Transfer-Encoding (the body is always whole here), and for a
     Content-Length that is not the body's.
     """
-    if not _METHOD.fullmatch(method) or not _TARGET.fullmatch(target):
+    if not _METHOD.fullmatch(method) or not REQUEST_TARGET.fullmatch(target):
         raise BadRequestHeadError("bad method or target")
     # One match over all names: each is a token followed by LF. The count makes sure no name
     # carries an LF of its own (it would otherwise pass as two tokens).

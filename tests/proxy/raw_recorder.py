@@ -9,6 +9,13 @@ written it: `single_request()` fails if there were leftover bytes or a second re
 garbage (`garbage`), closes at once (`reset`), or fails with 503 (`failing`); it counts
 connections and requests. Backlog exhaustion (a server that never accepts) is built in the
 test that needs it.
+
+`Hostile` stands for an upstream that lies about framing, chosen per request by its `how=`
+query parameter (`HOSTILE_ANSWERS`): bytes beyond the answer it declares (after an answer to
+HEAD, behind a short Content-Length, after a 204), shaped as a second answer with an
+attacker's `Set-Cookie` (`POISON`), or an answer a strict parser must refuse (Content-Length
+with Transfer-Encoding, a header line ended by a bare LF). It keeps each connection open and
+records which request targets arrived on which connection.
 """
 
 from __future__ import annotations
@@ -207,6 +214,71 @@ class Misbehaving(_Server):
                     conn.sendall(_answer(503, b'{"error":"down"}'))
                 else:
                     conn.sendall(_answer())
+
+
+# The bytes a hostile upstream hides behind an answer: a whole second answer, for whoever asks
+# next on the same connection.
+POISON = b"HTTP/1.1 200 OK\r\nSet-Cookie: SESSID=attacker\r\nContent-Length: 8\r\n\r\npoisoned"
+HONEST_BODY = b'{"backend":"hostile"}'
+HOSTILE_ANSWERS: dict[bytes, bytes] = {
+    b"head-leftover": b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n" + POISON,
+    b"short-length": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + POISON,
+    b"no-content-body": b"HTTP/1.1 204 No Content\r\n\r\n" + POISON,
+    b"cl-te": (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nok\r\n0\r\n\r\n"
+    ),
+    b"bare-lf": (
+        b"HTTP/1.1 200 OK\r\nX-A: 1\nSet-Cookie: SESSID=attacker\r\nContent-Length: 2\r\n\r\nok"
+    ),
+}
+
+
+class Hostile(_Server):
+    """Answers `?how=<key of HOSTILE_ANSWERS>` with that answer, anything else honestly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connections: list[list[bytes]] = []  # per connection, its request targets in order
+
+    def targets(self) -> list[bytes]:
+        with self._lock:
+            return [t for c in self.connections for t in c if t != HEALTH_PATH]
+
+    def serve(self, conn: socket.socket) -> None:
+        conn.settimeout(30)
+        targets: list[bytes] = []
+        with self._lock:
+            self.connections.append(targets)
+        buffer = b""
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                buffer += data
+            head, _, buffer = buffer.partition(b"\r\n\r\n")
+            target = head.split(b" ", 2)[1]
+            with self._lock:
+                targets.append(target)
+            how = target.partition(b"how=")[2].partition(b"&")[0]
+            answer = HOSTILE_ANSWERS.get(how)
+            if answer is None:
+                length = str(len(HONEST_BODY)).encode()
+                answer = (
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + length + b"\r\n\r\n" + HONEST_BODY
+                )
+            conn.sendall(answer)
+
+
+@contextmanager
+def hostile() -> Iterator[Hostile]:
+    server = Hostile().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @contextmanager

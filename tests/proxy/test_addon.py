@@ -800,10 +800,8 @@ async def test_done_closes_the_fallbacks_connections(configured, legacy):
     with taddons.context(addon) as tctx:
         tctx.configure(addon, **configured)
         await exchange(addon, make_flow(legacy=legacy), 404)
-        closing = addon.done()
-        assert closing is not None
-        await closing
-        assert addon.done() is None  # nothing left to close
+        # Closed at once (test_fallback.py shows the socket closes): nothing left to await.
+        assert addon.done() is None
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import pytest
@@ -47,20 +48,30 @@ async def test_it_sends_the_request_as_given_and_reads_the_answer_raw():
             answer = await retry.send(
                 Instance("http", LOOPBACK, legacy.port),
                 "GET",
-                b"/api/x?q=\xc3\xa9&r=%2F",
+                b'/api/x?q=%C3%A9&r=%2F"',
                 [(b"Accept", b"*/*")],
                 b"",
             )
         finally:
-            closing = retry.close()
-            assert closing is not None
-            await closing
+            retry.close()
     assert (answer.status_code, answer.reason, answer.body) == (404, b"Not Found", b"nope")
     assert (b"X-Legacy", b"1") in answer.headers
     (received,) = legacy.requests
-    # Bytes httpx cannot send raw are percent-encoded, as a browser would; the rest is as given.
-    assert received.path == "/api/x?q=%C3%A9&r=%2F"
+    assert received.path == '/api/x?q=%C3%A9&r=%2F"'  # byte for byte: nothing re-encoded
     assert received.header("Host") == f"{LOOPBACK}:{legacy.port}"
+    assert received.header("User-Agent") is None  # nothing the client did not send
+
+
+@pytest.mark.anyio
+async def test_a_target_the_first_hop_could_not_send_is_never_re_encoded_for_legacy():
+    retry = LegacyRetry()
+    with recording_backend("legacy") as legacy:
+        with pytest.raises(LegacyRetryError):
+            await retry.send(
+                Instance("http", LOOPBACK, legacy.port), "GET", b"/api/x?q=\xc3\xa9", [], b""
+            )
+        retry.close()
+        assert legacy.requests == []
 
 
 @pytest.mark.anyio
@@ -69,9 +80,7 @@ async def test_nobody_listening_is_a_failure_that_quotes_nothing():
     with pytest.raises(LegacyRetryError) as info:
         await retry.send(Instance("http", LOOPBACK, free_port()), "GET", b"/x", [], b"")
     assert LOOPBACK not in str(info.value)
-    closing = retry.close()
-    if closing is not None:
-        await closing
+    retry.close()
 
 
 @pytest.mark.anyio
@@ -83,10 +92,25 @@ async def test_a_legacy_app_that_never_answers_fails_at_the_deadline():
             await retry.send(
                 Instance("http", LOOPBACK, silent.getsockname()[1]), "GET", b"/x", [], b""
             )
-        closing = retry.close()
-        if closing is not None:
-            await closing
+        retry.close()
+
+
+@pytest.mark.anyio
+async def test_close_closes_the_kept_alive_connection():
+    with socket.create_server((LOOPBACK, 0)) as server:
+        retry = LegacyRetry()
+        sending = asyncio.ensure_future(
+            retry.send(Instance("http", LOOPBACK, server.getsockname()[1]), "GET", b"/", [], b"")
+        )
+        conn, _ = await asyncio.to_thread(server.accept)
+        with conn:
+            await asyncio.to_thread(conn.recv, 65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            assert (await sending).body == b"ok"  # kept alive: the connection stays open
+            retry.close()
+            conn.settimeout(5)
+            assert await asyncio.to_thread(conn.recv, 65536) == b""  # closed by the proxy
 
 
 def test_closing_an_unused_client_does_nothing():
-    assert LegacyRetry().close() is None
+    LegacyRetry().close()

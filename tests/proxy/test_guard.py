@@ -35,6 +35,8 @@ def test_a_clinicians_ordinary_request_passes():
         (b"GET", b"/a/..;x=1/b", [HOST], "dot segments"),  # a parameter hiding a `..`
         (b"GET", b"/a/%c0%ae", [HOST], "UTF-8"),
         (b"GET", b"/a/%252e%252e", [HOST], "double-encoded"),
+        (b"GET", b"/caf\xc3\xa9", [HOST], "visible ASCII"),  # legacy's server refuses it too
+        (b"GET", b"/a?q=caf\xc3\xa9", [HOST], "visible ASCII"),
     ],
 )
 def test_an_outsiders_ambiguous_head_is_refused_with_a_reason(method, target, headers, reason):

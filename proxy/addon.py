@@ -12,8 +12,10 @@ Per request (the `request` hook, after mitmproxy has read and validated the whol
 1. refuse method spellings and request-target forms two servers could read differently, then
    canonicalize the path (400 with the reason if it is ambiguous; `;` path parameters are kept
    for now, and matched without them);
-2. strip hop-by-hop headers, client `Forwarded`/`X-Forwarded-*` and every client `X-Ficus-*`,
-   and re-frame a body with `Content-Length` (no chunked framing reaches an upstream);
+2. strip hop-by-hop headers, every client forwarding claim (`Forwarded`, `X-Forwarded-*`,
+   `X-Original-URL`, `True-Client-IP` ..., in any `_`/`-` spelling: `proxy.headers`) and every
+   client `X-Ficus-*`, and re-frame a body with `Content-Length` (no chunked framing reaches an
+   upstream);
 3. decide the route, with the features the session's recent legacy writes pin to legacy
    (read-your-writes); a path with `;params` gets a 400 unless the route's plan sets
    `allow_path_params` (the legacy default route allows none); point the flow at the chosen
@@ -90,11 +92,13 @@ from proxy.control_plane import ControlPlane, control_db_url, control_engine
 from proxy.fallback import LegacyRetry, LegacyRetryError
 from proxy.forwarder import FAILURES, plain_response
 from proxy.headers import (
-    CLIENT_FORWARDING,
     REQUEST_ID_HEADER,
     connection_tokens,
     hop_by_hop_names,
+    is_client_claim,
     is_ficus_header,
+    single_host,
+    speaks_http2,
 )
 from proxy.identity import (
     DEFAULT_TTL_SECONDS,
@@ -140,7 +144,7 @@ _FORWARDED_FOR: Final = b"X-Forwarded-For"
 _FORWARDED_PROTO: Final = b"X-Forwarded-Proto"
 _FORWARDED_HOST: Final = b"X-Forwarded-Host"
 # What goes when no Connection header lists more (the common case: computed once).
-_REQUEST_DROPPED: Final = hop_by_hop_names(()) | CLIENT_FORWARDING
+_REQUEST_DROPPED: Final = hop_by_hop_names(())
 _FRAMING: Final = frozenset({"connection", "transfer-encoding"})
 _RESPONSE_HOP_BY_HOP: Final = hop_by_hop_names(()) - _FRAMING
 
@@ -394,8 +398,9 @@ class FicusAddon:
         state = _FlowState(request_id=new_request_id())
         flow.metadata[_STATE] = state
         request = flow.request
+        http2 = speaks_http2(flow.client_conn.alpn)
         try:
-            path, query = _canonical_target(request)
+            path, query = _canonical_target(request, http2=http2)
         except PathError as e:
             state.error = "bad_request"
             flow.response = plain_response(400, f"Bad Request: {e}")
@@ -437,8 +442,8 @@ class FicusAddon:
             data.host = instance.host
             data.port = instance.port
             authority = instance.authority
-        _set_host(request, authority)
-        # The sanitizer removed every client X-Ficus-* and X-Forwarded-* header: append.
+        _set_host(request, authority, http2=http2)
+        # The sanitizer removed every client X-Ficus-* header and forwarding claim: append.
         added = [
             (_REQUEST_ID, state.request_id.encode("ascii")),
             (_FORWARDED_FOR, str(flow.client_conn.peername[0]).encode("ascii", "replace")),
@@ -693,11 +698,13 @@ def _options_error(message: str) -> exceptions.OptionsError:
     return exceptions.OptionsError(message)  # type: ignore[no-untyped-call]  # not annotated
 
 
-def _canonical_target(request: http.Request) -> tuple[str, bytes | None]:
-    """The canonical path and the untouched query, or PathError with a reason for the client."""
+def _canonical_target(request: http.Request, *, http2: bool) -> tuple[str, bytes | None]:
+    """The canonical path and the untouched query, or PathError with a reason for the client.
+
+    `http2`: the connection's protocol (`speaks_http2`), not the request line's version text."""
     if request.data.method != request.data.method.upper():
         raise PathError("method names are case-sensitive; this one is not upper case")
-    if request.first_line_format == "absolute" and not (request.is_http2 or request.is_http3):
+    if request.first_line_format == "absolute" and not http2:
         raise PathError("absolute-form request targets are not accepted")
     raw_path, query = split_target(request.data.path)
     # `;params` are kept here and refused after routing unless the route's plan allows them.
@@ -747,25 +754,13 @@ def _authority(scheme: str, host: str, port: int) -> str:
     return Instance(scheme, host, port).authority
 
 
-def _set_host(request: http.Request, authority: str) -> None:
-    """`request.host_header = authority`: for HTTP/1 in one pass over the raw fields, the first
-    Host keeping its place and spelling as mitmproxy's setter keeps it (the guard has refused
-    a request with two); HTTP/2 and /3 through mitmproxy's setter (`:authority` rules)."""
-    if request.is_http2 or request.is_http3:
-        request.host_header = authority
-        return
+def _set_host(request: http.Request, authority: str, *, http2: bool) -> None:
+    """Exactly one Host toward the upstream (`single_host`), in one pass over the raw fields;
+    for HTTP/2 and /3 `:authority` says the same, for mitmproxy's own view of the flow."""
     value = authority.encode("utf-8", "surrogateescape")
-    fields: list[tuple[bytes, bytes]] = []
-    placed = False
-    for name, old in request.data.headers.fields:
-        if name.lower() != b"host":
-            fields.append((name, old))
-        elif not placed:
-            fields.append((name, value))
-            placed = True
-    if not placed:
-        fields.append((b"Host", value))
-    request.data.headers.fields = tuple(fields)
+    request.data.headers.fields = single_host(request.data.headers.fields, value)
+    if http2:
+        request.data.authority = value
 
 
 def _values(fields: tuple[tuple[bytes, bytes], ...], lower_name: bytes) -> list[str]:
@@ -774,13 +769,16 @@ def _values(fields: tuple[tuple[bytes, bytes], ...], lower_name: bytes) -> list[
 
 
 def _without(
-    fields: tuple[tuple[bytes, bytes], ...], remove: frozenset[str]
+    fields: tuple[tuple[bytes, bytes], ...],
+    remove: frozenset[str],
+    also: Callable[[str], bool] = is_ficus_header,
 ) -> tuple[tuple[bytes, bytes], ...]:
-    """The fields minus the named headers and every X-Ficus-* header, in one pass."""
+    """The fields minus the named headers and every header `also` names, in one pass: on a
+    response every X-Ficus-* header, on a request every client claim (`is_client_claim`)."""
     return tuple(
         (n, v)
         for n, v in fields
-        if (name := n.decode("latin-1").lower()) not in remove and not is_ficus_header(name)
+        if (name := n.decode("latin-1").lower()) not in remove and not also(name)
     )
 
 
@@ -789,8 +787,8 @@ def _sanitize_request_headers(request: http.Request) -> None:
     fields = headers.fields
     connection = _values(fields, b"connection")
     close = "close" in connection_tokens(connection)
-    remove = hop_by_hop_names(connection) | CLIENT_FORWARDING if connection else _REQUEST_DROPPED
-    kept = _without(fields, remove)
+    remove = hop_by_hop_names(connection) if connection else _REQUEST_DROPPED
+    kept = _without(fields, remove, is_client_claim)
     if close:
         # Keep the client's wish: mitmproxy reads it to close both hops after this exchange.
         kept += ((b"Connection", b"close"),)

@@ -15,7 +15,7 @@ client is faster than mitmproxy's. It does only what a reverse proxy needs:
 
 - a keep-alive pool per instance (LIFO, at most `MAX_IDLE_PER_INSTANCE` idle connections, each
   dropped after `IDLE_SECONDS`, below common server keep-alive timeouts); the request is sent
-  exactly as the routing addon left it (Host added only for HTTP/2 clients, which have none);
+  exactly as the routing addon left it (with exactly one Host, also for HTTP/2 clients);
 - a connect timeout (`ficus_connect_timeout`) and a read timeout (`ficus_read_timeout`: the
   longest silence while waiting for (more of) the answer): both give a 504;
 - a refused or reset connection, and an answer that is not HTTP/1.1 (the parser refuses it:
@@ -308,13 +308,13 @@ class Forwarder:
                 connect_timeout=ctx.options.ficus_connect_timeout,
                 read_timeout=ctx.options.ficus_read_timeout,
             )
-        headers = request.headers.fields
-        if request.is_http2 or request.is_http3:
-            # HTTP/2 carries the authority as :authority, which HTTP/1.1 spells Host.
-            headers = ((b"Host", instance.authority.encode("idna")), *headers)
+        # FicusAddon left exactly one Host (`proxy.headers.single_host`), also for HTTP/2.
         started = time.time()
         answer = await client.send(
-            request.data.method, request.data.path, list(headers), request.raw_content or b""
+            request.data.method,
+            request.data.path,
+            list(request.headers.fields),
+            request.raw_content or b"",
         )
         keep_length = request.method == "HEAD" or answer.status_code in _NO_BODY_STATUSES
         return http.Response(

@@ -12,8 +12,12 @@ lets through is refused here, with a 400 and a reason the client can read:
   travel on to the upstream;
 - a header name that is not a token (RFC 9110 §5.1), a method that is not a token, or one that
   is not upper case (servers disagree on `get` vs `GET`);
-- HTTP/1.1 without a Host header, or with two (RFC 9112 §3.2: "MUST respond with 400"); an
-  HTTP/2 request whose Host disagrees with its `:authority`;
+- on an HTTP/1 connection, a version other than HTTP/1.0 or HTTP/1.1 (505): which HTTP a
+  request speaks is the connection's (`proxy.headers.speaks_http2`, its ALPN), so
+  `GET / HTTP/2.0` in HTTP/1 text is not HTTP/2 (no Host needed, absolute form) but refused;
+- HTTP/1.x without a Host header, or with two (RFC 9112 §3.2: "MUST respond with 400"); an
+  HTTP/2 request whose Host disagrees with its `:authority`; a Host (or `:authority`) that is
+  not `host[:port]` (`a b`, `user@host`), since it goes on as `X-Forwarded-Host`;
 - an absolute-form target (`GET http://other/ HTTP/1.1`) naming another host than Host; the
   routing addon refuses absolute form from HTTP/1 clients in any case;
 - a query with a byte outside visible ASCII: the query is forwarded untouched, so it could
@@ -46,6 +50,7 @@ from mitmproxy import http
 from proxy.addon import _FlowState, new_request_id
 from proxy.canonical_path import PathError, canonicalize_path, split_target
 from proxy.forwarder import plain_response
+from proxy.headers import speaks_http2
 
 # RFC 9110 §5.6.2 token characters.
 _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -59,8 +64,20 @@ MAX_HEAD_BYTES: Final = 64 * 1024
 # canonicalized: raw UTF-8 there is percent-encoded, anything else refused.)
 _BAD_QUERY_BYTE: Final = re.compile(rb"[^\x21-\x7e]")
 _ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)(.*)", re.DOTALL)
+# RFC 9110 §7.2 `uri-host [":" port]`, narrowed to what a host name or address is: an IP
+# literal, or letters, digits, `-`, `.` and `_`. It is passed on as X-Forwarded-Host, from which
+# backends build absolute URLs; `user@host`, spaces or quotes have no place there.
+_HOST: Final = re.compile(rb"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
+HTTP1_VERSIONS: Final = frozenset({b"HTTP/1.0", b"HTTP/1.1"})
 _STATE: Final = "ficus"  # FicusAddon's flow.metadata key
 _CLOSE_AFTER: Final = "ficus_close_after"
+
+
+_REASONS: Final = {
+    400: "Bad Request",
+    431: "Request Header Fields Too Large",
+    505: "HTTP Version Not Supported",
+}
 
 
 class HeadError(ValueError):
@@ -78,8 +95,13 @@ def check_head(
     *,
     http2: bool = False,
     authority: bytes = b"",
+    version: bytes = b"HTTP/1.1",
 ) -> None:
-    """Raise HeadError with the reason if this request head must be refused."""
+    """Raise HeadError with the reason if this request head must be refused.
+
+    `http2`: the connection speaks HTTP/2 or /3 (its ALPN), whatever `version` claims."""
+    if not http2 and version not in HTTP1_VERSIONS:
+        raise HeadError("only HTTP/1.0 and HTTP/1.1 are spoken here", status=505)
     if not _TOKEN.fullmatch(method):
         raise HeadError("the method is not a valid token")
     if method != method.upper():
@@ -105,6 +127,8 @@ def check_head(
     elif not hosts:
         raise HeadError("the Host header is missing")
     host = hosts[0] if hosts else authority
+    if not _HOST.fullmatch(host):
+        raise HeadError("the Host is not a valid host name or address with an optional port")
     path_and_query = target
     if absolute := _ABSOLUTE.fullmatch(target):
         if absolute.group(1).lower() != host.lower():
@@ -126,19 +150,20 @@ class Guard:
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         request = flow.request
-        if not (request.is_http2 or request.is_http3) and "transfer-encoding" in request.headers:
+        http2 = speaks_http2(flow.client_conn.alpn)
+        if not http2 and "transfer-encoding" in request.headers:
             flow.metadata[_CLOSE_AFTER] = True
         try:
             check_head(
                 request.data.method,
                 request.data.path,
                 request.data.headers.fields,
-                http2=request.is_http2 or request.is_http3,
+                http2=http2,
                 authority=request.data.authority,
+                version=request.data.http_version,
             )
         except HeadError as e:
-            reason = "Bad Request" if e.status == 400 else "Request Header Fields Too Large"
-            _refuse(flow, e.status, f"{reason}: {e}")
+            _refuse(flow, e.status, f"{_REASONS[e.status]}: {e}")
 
     def response(self, flow: http.HTTPFlow) -> None:
         # A chunked request body is where request smuggling lives (TE.CL, obfuscated or

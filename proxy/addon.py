@@ -49,8 +49,9 @@ cookie or a query parameter (a path parameter is the routing core's own). A valu
 with different contents is no value: the request goes to legacy. In `shadow`, a copy of the
 request goes to the service in the background (`proxy.shadow`) while legacy answers.
 
-mitmproxy's own error pages for upstream failures quote upstream
-bytes ("Bad HTTP response line: b'...'"), so `load()` replaces them with generic ones.
+Every answer the proxy makes itself is in the client's format (`proxy.answers`: legacy JSON
+on /api ...); `load()` makes mitmproxy's own error answers (a head it cannot parse, a body over
+the limit) the proxy's too (`proxy.error_pages`), and the access log records their status.
 
 Load it with `runproxy` (proxy/server.py, the curated master) or, for debugging, with
 `mitmdump -s proxy/addon.py --mode reverse:http://127.0.0.1:8001 --set keep_host_header=true`.
@@ -60,7 +61,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import html
 import logging
 import os
 import threading
@@ -71,8 +71,6 @@ from typing import Final
 
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
-from mitmproxy.net.http import status_codes
-from mitmproxy.proxy.layers.http import _http1, _http2, _http3
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -86,6 +84,7 @@ from migration_plans.route_table import (
     upstream_health,
     upstream_instances,
 )
+from proxy import error_pages
 from proxy.access_log import NONE, STDERR, AccessLog, AccessRecord, iso_timestamp
 from proxy.canonical_path import PathError, canonicalize_path, split_target, strip_params
 from proxy.control_plane import ControlPlane, control_db_url, control_engine
@@ -244,7 +243,7 @@ class FicusAddon:
             "HMAC key that signs X-Ficus-Identity for the extracted services (at least 32 bytes). "
             "Empty means $FICUS_IDENTITY_KEY, which is better: options show in process lists.",
         )
-        install_generic_error_pages()
+        error_pages.install()
 
     def configure(self, updated: set[str]) -> None:
         if not self._configured:
@@ -403,7 +402,7 @@ class FicusAddon:
             path, query = _canonical_target(request, http2=http2)
         except PathError as e:
             state.error = "bad_request"
-            flow.response = plain_response(400, f"Bad Request: {e}")
+            flow.response = plain_response(400, f"Bad Request: {e}", request.data.path)
             return None
         forwarded_host = request.host_header
         _sanitize_request_headers(request)
@@ -420,7 +419,9 @@ class FicusAddon:
             state.error = "bad_request"
             state.counted = True  # refused by the proxy: nothing for the route's gates
             flow.response = plain_response(
-                400, "Bad Request: ';' path parameters are not allowed on this route"
+                400,
+                "Bad Request: ';' path parameters are not allowed on this route",
+                request.data.path,
             )
             return None
         if (feature := pinned_feature(decision, request.method)) is not None:
@@ -458,7 +459,7 @@ class FicusAddon:
             return None
         if self._key is None:
             state.error = "identity_key_missing"
-            flow.response = plain_response(503, "Service Unavailable")
+            flow.response = plain_response(503, "Service Unavailable", request.data.path)
             return None
         return self._add_identity(flow, state)
 
@@ -469,7 +470,7 @@ class FicusAddon:
         except SQLAlchemyError:
             # Refuse rather than forward without identity: a 401 would log clinicians out.
             state.error = "session_store_unavailable"
-            flow.response = plain_response(503, "Service Unavailable")
+            flow.response = plain_response(503, "Service Unavailable", request.data.path)
             return
         if identity is not None:
             request.headers[IDENTITY_HEADER] = identity
@@ -632,10 +633,8 @@ class FicusAddon:
             )
         except LegacyRetryError:
             state.error = "fallback_failed"
-            response = http.Response.make(
-                502,
-                _generic_error_page(502, ""),
-                {"Content-Type": "text/html", "Cache-Control": "no-store"},
+            response = plain_response(
+                502, "Bad Gateway: the upstream could not answer", request.data.path
             )
         else:
             response = http.Response(
@@ -654,9 +653,13 @@ class FicusAddon:
     def error(self, flow: http.HTTPFlow) -> None:
         state = flow.metadata.get(_STATE)
         if not isinstance(state, _FlowState):
-            # Refused by mitmproxy before the request hook (malformed head or body).
-            state = _FlowState(request_id=new_request_id(), error="bad_request")
-            self._log(flow, state, None)
+            # Refused by mitmproxy before the request hook (malformed head or body): with the
+            # status it answered, if it answered (a broken chunked body is just closed).
+            message = flow.error.msg if flow.error is not None else ""
+            status = error_pages.answered_status(flow.request, message)
+            error = "body_too_large" if status == 413 else "bad_request"
+            state = _FlowState(request_id=new_request_id(), error=error)
+            self._log(flow, state, status)
             return
         if state.logged:
             return  # answered and logged; the client left while the answer was sent
@@ -799,28 +802,6 @@ def _sanitize_request_headers(request: http.Request) -> None:
     if content is not None and (content or "content-length" in headers or request.trailers):
         request.trailers = None
         headers["Content-Length"] = str(len(content))
-
-
-def _generic_error_page(status_code: int, message: str) -> bytes:
-    """mitmproxy's error page, without upstream text: for 5xx the message is dropped."""
-    reason = status_codes.RESPONSES.get(status_code, "Error")
-    detail = f"<p>{html.escape(message)}</p>" if status_code < 500 else ""
-    return (
-        f"<html><head><title>{status_code} {reason}</title></head>"
-        f"<body><h1>{status_code} {reason}</h1>{detail}</body></html>"
-    ).encode()
-
-
-def install_generic_error_pages() -> None:
-    """Make mitmproxy's own error responses generic for upstream failures (5xx).
-
-    mitmproxy builds those pages from its error message, which quotes what the upstream sent
-    (and names internal addresses). mitmproxy offers no hook for that page, so Ficus replaces
-    the function its HTTP/1, /2 and /3 layers call (pinned: mitmproxy 11.0.2; a test in
-    tests/proxy/test_runproxy.py sends upstream garbage and fails if this stops working).
-    """
-    for module in (_http1, _http2, _http3):
-        module.format_error = _generic_error_page  # type: ignore[attr-defined]
 
 
 addons = [FicusAddon()]

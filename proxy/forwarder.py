@@ -54,6 +54,7 @@ import httpx
 from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 
+from proxy.answers import answer
 from proxy.fallback import NoCookies, ascii_target
 from proxy.headers import hop_by_hop_names
 from proxy.upstream_client import UNSENDABLE, UpstreamClient, UpstreamError
@@ -102,20 +103,21 @@ def failure_of(error: BaseException) -> str:
     return "upstream_garbage"  # RemoteProtocolError, DecodingError, anything unexpected
 
 
-def plain_response(status: int, text: str) -> http.Response:
-    """Every answer the proxy makes itself (a refusal, a failure): one short line of text.
+def plain_response(
+    status: int, text: str, target: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> http.Response:
+    """Every answer the proxy makes itself (a refusal, a failure), in the format of the face
+    `target` speaks to (`proxy.answers`: legacy JSON on /api, problem+json on /v2, a FHIR
+    OperationOutcome on /fhir, HTML elsewhere); `text` is the reason (`Bad Request: why`).
 
     Here, the lowest of the adapters, so that Guard, FicusAddon and this addon share it.
     """
-    return http.Response.make(
-        status,
-        text + "\n",
-        {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
-    )
+    made = answer(status, text, target, extra)
+    return http.Response.make(made.status, made.body, http.Headers(made.headers))
 
 
-def failure_response(error: str) -> http.Response:
-    return plain_response(*FAILURES[error])
+def failure_response(error: str, target: bytes) -> http.Response:
+    return plain_response(*FAILURES[error], target)
 
 
 def response_headers(
@@ -289,7 +291,7 @@ class Forwarder:
         state = flow.metadata.get(_STATE)
         if state is not None and hasattr(state, "error"):
             state.error = error
-        flow.response = failure_response(error)
+        flow.response = failure_response(error, flow.request.data.path)
 
     def _refuse(self, flow: http.HTTPFlow) -> None:
         """A 400 like the guard's, logged as `bad_request` and kept out of route stats."""
@@ -297,7 +299,9 @@ class Forwarder:
         if state is not None and hasattr(state, "error"):
             state.error = "bad_request"
             state.counted = True  # the proxy refused it: nothing for the route's gates
-        flow.response = plain_response(400, "Bad Request: the request cannot be forwarded")
+        flow.response = plain_response(
+            400, "Bad Request: the request cannot be forwarded", flow.request.data.path
+        )
 
     async def _send(self, request: http.Request) -> http.Response:
         instance = Instance(request.scheme, request.host, request.port)
@@ -317,13 +321,15 @@ class Forwarder:
             request.raw_content or b"",
         )
         keep_length = request.method == "HEAD" or answer.status_code in _NO_BODY_STATUSES
+        headers = response_headers(answer.headers, None if keep_length else len(answer.body))
+        if answer.status_code == 204:
+            # A 204 has no body and MUST NOT carry Content-Length (RFC 9110 §8.6).
+            headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
         return http.Response(
             http_version=b"HTTP/1.1",
             status_code=answer.status_code,
             reason=answer.reason,
-            headers=http.Headers(
-                response_headers(answer.headers, None if keep_length else len(answer.body))
-            ),
+            headers=http.Headers(headers),
             content=answer.body,
             trailers=None,
             timestamp_start=started,

@@ -11,7 +11,10 @@ lets through is refused here, with a 400 and a reason the client can read:
 - a head over 64 KiB (431): mitmproxy sets no limit, and a megabyte header would otherwise
   travel on to the upstream;
 - a header name that is not a token (RFC 9110 §5.1), a method that is not a token, or one that
-  is not upper case (servers disagree on `get` vs `GET`);
+  is not upper case (servers disagree on `get` vs `GET`); TRACE and CONNECT (405) and any
+  method but GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (501), both with `Allow`;
+- a `#` anywhere in the target: a fragment is never sent, and a backend may cut the
+  (untouched) query at it or not;
 - on an HTTP/1 connection, a version other than HTTP/1.0 or HTTP/1.1 (505): which HTTP a
   request speaks is the connection's (`proxy.headers.speaks_http2`, its ALPN), so
   `GET / HTTP/2.0` in HTTP/1 text is not HTTP/2 (no Host needed, absolute form) but refused;
@@ -69,13 +72,22 @@ _ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)(.*)", re.D
 # backends build absolute URLs; `user@host`, spaces or quotes have no place there.
 _HOST: Final = re.compile(rb"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
 HTTP1_VERSIONS: Final = frozenset({b"HTTP/1.0", b"HTTP/1.1"})
+# What the proxy forwards. TRACE echoes the request (cookies, the identity a proxy added) back
+# to whoever can read the answer, and CONNECT asks a reverse proxy to be a forward one: 405.
+# Any other method is unknown here and to the backends' routes: 501. Both with `Allow`.
+METHODS: Final = (b"GET", b"HEAD", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS")
+ALLOW: Final = b", ".join(METHODS)
+_KNOWN_METHODS: Final = frozenset(METHODS)
+_REFUSED_METHODS: Final = frozenset({b"TRACE", b"CONNECT"})
 _STATE: Final = "ficus"  # FicusAddon's flow.metadata key
 _CLOSE_AFTER: Final = "ficus_close_after"
 
 
 _REASONS: Final = {
     400: "Bad Request",
+    405: "Method Not Allowed",
     431: "Request Header Fields Too Large",
+    501: "Not Implemented",
     505: "HTTP Version Not Supported",
 }
 
@@ -106,6 +118,10 @@ def check_head(
         raise HeadError("the method is not a valid token")
     if method != method.upper():
         raise HeadError("method names are case-sensitive; this one is not upper case")
+    if method not in _KNOWN_METHODS:
+        if method in _REFUSED_METHODS:
+            raise HeadError(f"{method.decode()} is not allowed here", status=405)
+        raise HeadError("the method is not implemented here", status=501)
     hosts: list[bytes] = []
     size = len(target) + sum(len(name) + len(value) + 4 for name, value in headers)
     if size > MAX_HEAD_BYTES:
@@ -136,6 +152,10 @@ def check_head(
         path_and_query = absolute.group(2) or b"/"
     if method == b"OPTIONS" and target == b"*":
         return
+    if b"#" in path_and_query:
+        # A fragment never leaves a client (RFC 9110 §7.1); the query is forwarded untouched,
+        # so a `#` there would reach a backend that may cut the query at it, or not.
+        raise HeadError("a request target has no fragment: '#' must be percent-encoded")
     raw_path, query = split_target(path_and_query)
     if query is not None and _BAD_QUERY_BYTE.search(query):
         raise HeadError("the query may hold only visible ASCII; percent-encode the rest")
@@ -187,7 +207,8 @@ class Guard:
 
 def _refuse(flow: http.HTTPFlow, status: int, text: str) -> None:
     flow.metadata[_STATE] = _FlowState(request_id=new_request_id(), error="bad_request")
-    flow.response = plain_response(status, text)
+    allow = ((b"Allow", ALLOW),) if status in (405, 501) else ()
+    flow.response = plain_response(status, text, flow.request.data.path, allow)
     # A refused head may hide a smuggled request in what follows: never reuse the connection.
     flow.response.headers["Connection"] = "close"
 

@@ -32,6 +32,7 @@ from mitmproxy.proxy.layers.http import _http1, _http2, _http3
 from mitmproxy.proxy.layers.http._base import ReceiveHttp
 from mitmproxy.proxy.layers.http._events import (
     RequestHeaders,
+    RequestProtocolError,
     ResponseEndOfMessage,
     ResponseProtocolError,
 )
@@ -109,28 +110,34 @@ def _rendering(
     request's target; replies to the commands go back to the original generator unchanged."""
 
     def wrapper(self: Any, event: Any) -> _CommandGenerator:
+        if not peek and not isinstance(event, ResponseProtocolError):
+            return original(self, event)  # `send`: only an error event makes a page
         # read_headers consumes the head: keep its request line while it is in the buffer.
         head = bytes(self.buf) if peek and self.request is None and self.buf else b""
-        generator = original(self, event)
-        reply = None
-        while True:
-            try:
-                command = generator.send(reply)
-            except StopIteration:
-                return
-            if type(command) is commands.SendData and isinstance(command.data, _Pending):
-                request = self.request
-                pending = command.data
-                if request is not None:
-                    _ANSWERED[request] = pending.status
-                    target = request.data.path
-                else:
-                    target = _request_line_target(head)
-                page = _page(pending.status, pending.message, target)
-                command = commands.SendData(command.connection, page)
-            reply = yield command
+        return _render(self, original(self, event), head)
 
     return wrapper
+
+
+def _render(server: Any, generator: _CommandGenerator, head: bytes) -> _CommandGenerator:
+    """Drive `generator`, with each `_Pending` page it sends rendered for its request."""
+    reply = None
+    while True:
+        try:
+            command = generator.send(reply)
+        except StopIteration:
+            return
+        if type(command) is commands.SendData and isinstance(command.data, _Pending):
+            request = server.request
+            pending = command.data
+            if request is not None:
+                _ANSWERED[request] = pending.status
+                target = request.data.path
+            else:
+                target = _request_line_target(head)
+            page = _page(pending.status, pending.message, target)
+            command = commands.SendData(command.connection, page)
+        reply = yield command
 
 
 def _h2_handle_event(
@@ -157,8 +164,12 @@ def _h2_handle_event(
         if isinstance(event, ResponseEndOfMessage | ResponseProtocolError):
             targets.pop(event.stream_id, None)  # the stream is answered: forget it
         for command in original(self, event):
-            if isinstance(command, ReceiveHttp) and isinstance(command.event, RequestHeaders):
-                targets[command.event.stream_id] = command.event.request
+            if isinstance(command, ReceiveHttp):
+                received = command.event
+                if isinstance(received, RequestHeaders):
+                    targets[received.stream_id] = received.request
+                elif isinstance(received, RequestProtocolError):
+                    targets.pop(received.stream_id, None)  # the client reset the stream
             yield command
 
     return wrapper

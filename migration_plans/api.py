@@ -53,6 +53,15 @@ class ControlView(APIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
 
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        # Route states, tokens' roles and the audit chain: no cache in between may keep them,
+        # the refusals (401/403) included.
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, services.GateRefusalError):
             return Response(

@@ -12,8 +12,10 @@ Per request (the `request` hook, after mitmproxy has read and validated the whol
 1. refuse method spellings and request-target forms two servers could read differently, then
    canonicalize the path (400 with the reason if it is ambiguous; `;` path parameters are kept
    for now, and matched without them);
-2. strip hop-by-hop headers, client `Forwarded`/`X-Forwarded-*` and every client `X-Ficus-*`,
-   and re-frame a body with `Content-Length` (no chunked framing reaches an upstream);
+2. strip hop-by-hop headers, every client forwarding claim (`Forwarded`, `X-Forwarded-*`,
+   `X-Original-URL`, `True-Client-IP` ..., in any `_`/`-` spelling: `proxy.headers`) and every
+   client `X-Ficus-*`, and re-frame a body with `Content-Length` (no chunked framing reaches an
+   upstream);
 3. decide the route, with the features the session's recent legacy writes pin to legacy
    (read-your-writes); a path with `;params` gets a 400 unless the route's plan sets
    `allow_path_params` (the legacy default route allows none); point the flow at the chosen
@@ -47,8 +49,9 @@ cookie or a query parameter (a path parameter is the routing core's own). A valu
 with different contents is no value: the request goes to legacy. In `shadow`, a copy of the
 request goes to the service in the background (`proxy.shadow`) while legacy answers.
 
-mitmproxy's own error pages for upstream failures quote upstream
-bytes ("Bad HTTP response line: b'...'"), so `load()` replaces them with generic ones.
+Every answer the proxy makes itself is in the client's format (`proxy.answers`: legacy JSON
+on /api ...); `load()` makes mitmproxy's own error answers (a head it cannot parse, a body over
+the limit) the proxy's too (`proxy.error_pages`), and the access log records their status.
 
 Load it with `runproxy` (proxy/server.py, the curated master) or, for debugging, with
 `mitmdump -s proxy/addon.py --mode reverse:http://127.0.0.1:8001 --set keep_host_header=true`.
@@ -58,7 +61,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import html
 import logging
 import os
 import threading
@@ -69,8 +71,6 @@ from typing import Final
 
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
-from mitmproxy.net.http import status_codes
-from mitmproxy.proxy.layers.http import _http1, _http2, _http3
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -84,17 +84,20 @@ from migration_plans.route_table import (
     upstream_health,
     upstream_instances,
 )
+from proxy import error_pages
 from proxy.access_log import NONE, STDERR, AccessLog, AccessRecord, iso_timestamp
 from proxy.canonical_path import PathError, canonicalize_path, split_target, strip_params
 from proxy.control_plane import ControlPlane, control_db_url, control_engine
 from proxy.fallback import LegacyRetry, LegacyRetryError
 from proxy.forwarder import FAILURES, answer_response, plain_response
 from proxy.headers import (
-    CLIENT_FORWARDING,
     REQUEST_ID_HEADER,
     connection_tokens,
     hop_by_hop_names,
+    is_client_claim,
     is_ficus_header,
+    single_host,
+    speaks_http2,
 )
 from proxy.identity import (
     DEFAULT_TTL_SECONDS,
@@ -140,7 +143,7 @@ _FORWARDED_FOR: Final = b"X-Forwarded-For"
 _FORWARDED_PROTO: Final = b"X-Forwarded-Proto"
 _FORWARDED_HOST: Final = b"X-Forwarded-Host"
 # What goes when no Connection header lists more (the common case: computed once).
-_REQUEST_DROPPED: Final = hop_by_hop_names(()) | CLIENT_FORWARDING
+_REQUEST_DROPPED: Final = hop_by_hop_names(())
 _FRAMING: Final = frozenset({"connection", "transfer-encoding"})
 _RESPONSE_HOP_BY_HOP: Final = hop_by_hop_names(()) - _FRAMING
 
@@ -240,7 +243,7 @@ class FicusAddon:
             "HMAC key that signs X-Ficus-Identity for the extracted services (at least 32 bytes). "
             "Empty means $FICUS_IDENTITY_KEY, which is better: options show in process lists.",
         )
-        install_generic_error_pages()
+        error_pages.install()
 
     def configure(self, updated: set[str]) -> None:
         if not self._configured:
@@ -389,11 +392,12 @@ class FicusAddon:
         state = _FlowState(request_id=new_request_id())
         flow.metadata[_STATE] = state
         request = flow.request
+        http2 = speaks_http2(flow.client_conn.alpn)
         try:
-            path, query = _canonical_target(request)
+            path, query = _canonical_target(request, http2=http2)
         except PathError as e:
             state.error = "bad_request"
-            flow.response = plain_response(400, f"Bad Request: {e}")
+            flow.response = plain_response(400, f"Bad Request: {e}", request.data.path)
             return None
         forwarded_host = request.host_header
         _sanitize_request_headers(request)
@@ -410,7 +414,9 @@ class FicusAddon:
             state.error = "bad_request"
             state.counted = True  # refused by the proxy: nothing for the route's gates
             flow.response = plain_response(
-                400, "Bad Request: ';' path parameters are not allowed on this route"
+                400,
+                "Bad Request: ';' path parameters are not allowed on this route",
+                request.data.path,
             )
             return None
         if (feature := pinned_feature(decision, request.method)) is not None:
@@ -432,8 +438,8 @@ class FicusAddon:
             data.host = instance.host
             data.port = instance.port
             authority = instance.authority
-        _set_host(request, authority)
-        # The sanitizer removed every client X-Ficus-* and X-Forwarded-* header: append.
+        _set_host(request, authority, http2=http2)
+        # The sanitizer removed every client X-Ficus-* header and forwarding claim: append.
         added = [
             (_REQUEST_ID, state.request_id.encode("ascii")),
             (_FORWARDED_FOR, str(flow.client_conn.peername[0]).encode("ascii", "replace")),
@@ -448,7 +454,7 @@ class FicusAddon:
             return None
         if self._key is None:
             state.error = "identity_key_missing"
-            flow.response = plain_response(503, "Service Unavailable")
+            flow.response = plain_response(503, "Service Unavailable", request.data.path)
             return None
         return self._add_identity(flow, state)
 
@@ -459,7 +465,7 @@ class FicusAddon:
         except SQLAlchemyError:
             # Refuse rather than forward without identity: a 401 would log clinicians out.
             state.error = "session_store_unavailable"
-            flow.response = plain_response(503, "Service Unavailable")
+            flow.response = plain_response(503, "Service Unavailable", request.data.path)
             return
         if identity is not None:
             request.headers[IDENTITY_HEADER] = identity
@@ -622,10 +628,8 @@ class FicusAddon:
             )
         except LegacyRetryError:
             state.error = "fallback_failed"
-            response = http.Response.make(
-                502,
-                _generic_error_page(502, ""),
-                {"Content-Type": "text/html", "Cache-Control": "no-store"},
+            response = plain_response(
+                502, "Bad Gateway: the upstream could not answer", request.data.path
             )
         else:
             response = answer_response(answer, request.method, started)
@@ -636,10 +640,18 @@ class FicusAddon:
         state = flow.metadata.get(_STATE)
         gone = flow.error is not None and flow.error.msg == _CLIENT_DISCONNECTED
         if not isinstance(state, _FlowState):
-            # Refused by mitmproxy before the request hook (malformed head or body), or gone
-            # before it (an HTTP/2 stream the client reset at once: proxy/h2_server.py).
-            error = "client_disconnected" if gone else "bad_request"
-            self._log(flow, _FlowState(request_id=new_request_id(), error=error), None)
+            # Refused by mitmproxy before the request hook (malformed head or body): with the
+            # status it answered, if it answered (a broken chunked body is just closed); or
+            # gone before it (an HTTP/2 stream the client reset at once: proxy/h2_server.py).
+            if gone:
+                state = _FlowState(request_id=new_request_id(), error="client_disconnected")
+                self._log(flow, state, None)
+                return
+            message = flow.error.msg if flow.error is not None else ""
+            status = error_pages.answered_status(flow.request, message)
+            error = "body_too_large" if status == 413 else "bad_request"
+            state = _FlowState(request_id=new_request_id(), error=error)
+            self._log(flow, state, status)
             return
         if state.logged:
             return  # answered and logged; the client left while the answer was sent
@@ -681,11 +693,13 @@ def _options_error(message: str) -> exceptions.OptionsError:
     return exceptions.OptionsError(message)  # type: ignore[no-untyped-call]  # not annotated
 
 
-def _canonical_target(request: http.Request) -> tuple[str, bytes | None]:
-    """The canonical path and the untouched query, or PathError with a reason for the client."""
+def _canonical_target(request: http.Request, *, http2: bool) -> tuple[str, bytes | None]:
+    """The canonical path and the untouched query, or PathError with a reason for the client.
+
+    `http2`: the connection's protocol (`speaks_http2`), not the request line's version text."""
     if request.data.method != request.data.method.upper():
         raise PathError("method names are case-sensitive; this one is not upper case")
-    if request.first_line_format == "absolute" and not (request.is_http2 or request.is_http3):
+    if request.first_line_format == "absolute" and not http2:
         raise PathError("absolute-form request targets are not accepted")
     raw_path, query = split_target(request.data.path)
     # `;params` are kept here and refused after routing unless the route's plan allows them.
@@ -735,25 +749,13 @@ def _authority(scheme: str, host: str, port: int) -> str:
     return Instance(scheme, host, port).authority
 
 
-def _set_host(request: http.Request, authority: str) -> None:
-    """`request.host_header = authority`: for HTTP/1 in one pass over the raw fields, the first
-    Host keeping its place and spelling as mitmproxy's setter keeps it (the guard has refused
-    a request with two); HTTP/2 and /3 through mitmproxy's setter (`:authority` rules)."""
-    if request.is_http2 or request.is_http3:
-        request.host_header = authority
-        return
+def _set_host(request: http.Request, authority: str, *, http2: bool) -> None:
+    """Exactly one Host toward the upstream (`single_host`), in one pass over the raw fields;
+    for HTTP/2 and /3 `:authority` says the same, for mitmproxy's own view of the flow."""
     value = authority.encode("utf-8", "surrogateescape")
-    fields: list[tuple[bytes, bytes]] = []
-    placed = False
-    for name, old in request.data.headers.fields:
-        if name.lower() != b"host":
-            fields.append((name, old))
-        elif not placed:
-            fields.append((name, value))
-            placed = True
-    if not placed:
-        fields.append((b"Host", value))
-    request.data.headers.fields = tuple(fields)
+    request.data.headers.fields = single_host(request.data.headers.fields, value)
+    if http2:
+        request.data.authority = value
 
 
 def _values(fields: tuple[tuple[bytes, bytes], ...], lower_name: bytes) -> list[str]:
@@ -762,13 +764,16 @@ def _values(fields: tuple[tuple[bytes, bytes], ...], lower_name: bytes) -> list[
 
 
 def _without(
-    fields: tuple[tuple[bytes, bytes], ...], remove: frozenset[str]
+    fields: tuple[tuple[bytes, bytes], ...],
+    remove: frozenset[str],
+    also: Callable[[str], bool] = is_ficus_header,
 ) -> tuple[tuple[bytes, bytes], ...]:
-    """The fields minus the named headers and every X-Ficus-* header, in one pass."""
+    """The fields minus the named headers and every header `also` names, in one pass: on a
+    response every X-Ficus-* header, on a request every client claim (`is_client_claim`)."""
     return tuple(
         (n, v)
         for n, v in fields
-        if (name := n.decode("latin-1").lower()) not in remove and not is_ficus_header(name)
+        if (name := n.decode("latin-1").lower()) not in remove and not also(name)
     )
 
 
@@ -777,8 +782,8 @@ def _sanitize_request_headers(request: http.Request) -> None:
     fields = headers.fields
     connection = _values(fields, b"connection")
     close = "close" in connection_tokens(connection)
-    remove = hop_by_hop_names(connection) | CLIENT_FORWARDING if connection else _REQUEST_DROPPED
-    kept = _without(fields, remove)
+    remove = hop_by_hop_names(connection) if connection else _REQUEST_DROPPED
+    kept = _without(fields, remove, is_client_claim)
     if close:
         # Keep the client's wish: mitmproxy reads it to close both hops after this exchange.
         kept += ((b"Connection", b"close"),)
@@ -789,28 +794,6 @@ def _sanitize_request_headers(request: http.Request) -> None:
     if content is not None and (content or "content-length" in headers or request.trailers):
         request.trailers = None
         headers["Content-Length"] = str(len(content))
-
-
-def _generic_error_page(status_code: int, message: str) -> bytes:
-    """mitmproxy's error page, without upstream text: for 5xx the message is dropped."""
-    reason = status_codes.RESPONSES.get(status_code, "Error")
-    detail = f"<p>{html.escape(message)}</p>" if status_code < 500 else ""
-    return (
-        f"<html><head><title>{status_code} {reason}</title></head>"
-        f"<body><h1>{status_code} {reason}</h1>{detail}</body></html>"
-    ).encode()
-
-
-def install_generic_error_pages() -> None:
-    """Make mitmproxy's own error responses generic for upstream failures (5xx).
-
-    mitmproxy builds those pages from its error message, which quotes what the upstream sent
-    (and names internal addresses). mitmproxy offers no hook for that page, so Ficus replaces
-    the function its HTTP/1, /2 and /3 layers call (pinned: mitmproxy 11.0.2; a test in
-    tests/proxy/test_runproxy.py sends upstream garbage and fails if this stops working).
-    """
-    for module in (_http1, _http2, _http3):
-        module.format_error = _generic_error_page  # type: ignore[attr-defined]
 
 
 addons = [FicusAddon()]

@@ -15,7 +15,7 @@ client is faster than mitmproxy's. It does only what a reverse proxy needs:
 
 - a keep-alive pool per instance (LIFO, at most `MAX_IDLE_PER_INSTANCE` idle connections, each
   dropped after `IDLE_SECONDS`, below common server keep-alive timeouts); the request is sent
-  exactly as the routing addon left it (Host added only for HTTP/2 clients, which have none);
+  exactly as the routing addon left it (with exactly one Host, also for HTTP/2 clients);
 - a connect timeout (`ficus_connect_timeout`) and a read timeout (`ficus_read_timeout`: the
   longest silence while waiting for (more of) the answer): both give a 504;
 - a refused or reset connection, and an answer that is not HTTP/1.1 (the parser refuses it:
@@ -57,6 +57,7 @@ import httpx
 from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 
+from proxy.answers import answer as own_answer
 from proxy.headers import hop_by_hop_names
 from proxy.upstream_client import UNSENDABLE, Answer, UpstreamClient, UpstreamError
 from proxy.upstreams import STATES, Breaker, Instance, InstanceStates, UpstreamPool
@@ -105,28 +106,31 @@ def failure_of(error: BaseException) -> str:
     return "upstream_garbage"  # RemoteProtocolError, DecodingError, anything unexpected
 
 
-def plain_response(status: int, text: str) -> http.Response:
-    """Every answer the proxy makes itself (a refusal, a failure): one short line of text.
+def plain_response(
+    status: int, text: str, target: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> http.Response:
+    """Every answer the proxy makes itself (a refusal, a failure), in the format of the face
+    `target` speaks to (`proxy.answers`: legacy JSON on /api, problem+json on /v2, a FHIR
+    OperationOutcome on /fhir, HTML elsewhere); `text` is the reason (`Bad Request: why`).
 
     Here, the lowest of the adapters, so that Guard, FicusAddon and this addon share it.
     """
-    return http.Response.make(
-        status,
-        text + "\n",
-        {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
-    )
+    made = own_answer(status, text, target, extra)
+    return http.Response.make(made.status, made.body, http.Headers(made.headers))
 
 
 def answer_response(answer: Answer, method: str, started: float) -> http.Response:
     """The flow's response for an upstream's answer (the forwarder's and the fallback's)."""
     keep_length = method == "HEAD" or answer.status_code in _NO_BODY_STATUSES
+    headers = response_headers(answer.headers, None if keep_length else len(answer.body))
+    if answer.status_code == 204:
+        # A 204 has no body and MUST NOT carry Content-Length (RFC 9110 §8.6).
+        headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
     return http.Response(
         http_version=b"HTTP/1.1",
         status_code=answer.status_code,
         reason=answer.reason,
-        headers=http.Headers(
-            response_headers(answer.headers, None if keep_length else len(answer.body))
-        ),
+        headers=http.Headers(headers),
         content=answer.body,
         trailers=None,
         timestamp_start=started,
@@ -134,8 +138,8 @@ def answer_response(answer: Answer, method: str, started: float) -> http.Respons
     )
 
 
-def failure_response(error: str) -> http.Response:
-    return plain_response(*FAILURES[error])
+def failure_response(error: str, target: bytes) -> http.Response:
+    return plain_response(*FAILURES[error], target)
 
 
 def response_headers(
@@ -316,7 +320,7 @@ class Forwarder:
         state = flow.metadata.get(_STATE)
         if state is not None and hasattr(state, "error"):
             state.error = error
-        flow.response = failure_response(error)
+        flow.response = failure_response(error, flow.request.data.path)
 
     def _refuse(self, flow: http.HTTPFlow) -> None:
         """A 400 like the guard's, logged as `bad_request` and kept out of route stats."""
@@ -324,7 +328,9 @@ class Forwarder:
         if state is not None and hasattr(state, "error"):
             state.error = "bad_request"
             state.counted = True  # the proxy refused it: nothing for the route's gates
-        flow.response = plain_response(400, "Bad Request: the request cannot be forwarded")
+        flow.response = plain_response(
+            400, "Bad Request: the request cannot be forwarded", flow.request.data.path
+        )
 
     async def _send(self, request: http.Request) -> http.Response:
         instance = Instance(request.scheme, request.host, request.port)
@@ -335,13 +341,13 @@ class Forwarder:
                 connect_timeout=ctx.options.ficus_connect_timeout,
                 read_timeout=ctx.options.ficus_read_timeout,
             )
-        headers = request.headers.fields
-        if request.is_http2 or request.is_http3:
-            # HTTP/2 carries the authority as :authority, which HTTP/1.1 spells Host.
-            headers = ((b"Host", instance.authority.encode("idna")), *headers)
+        # FicusAddon left exactly one Host (`proxy.headers.single_host`), also for HTTP/2.
         started = time.time()
         answer = await client.send(
-            request.data.method, request.data.path, list(headers), request.raw_content or b""
+            request.data.method,
+            request.data.path,
+            list(request.headers.fields),
+            request.raw_content or b"",
         )
         return answer_response(answer, request.method, started)
 

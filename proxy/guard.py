@@ -11,9 +11,16 @@ lets through is refused here, with a 400 and a reason the client can read:
 - a head over 64 KiB (431): mitmproxy sets no limit, and a megabyte header would otherwise
   travel on to the upstream;
 - a header name that is not a token (RFC 9110 §5.1), a method that is not a token, or one that
-  is not upper case (servers disagree on `get` vs `GET`);
-- HTTP/1.1 without a Host header, or with two (RFC 9112 §3.2: "MUST respond with 400"); an
-  HTTP/2 request whose Host disagrees with its `:authority`;
+  is not upper case (servers disagree on `get` vs `GET`); TRACE and CONNECT (405) and any
+  method but GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (501), both with `Allow`;
+- a `#` anywhere in the target: a fragment is never sent, and a backend may cut the
+  (untouched) query at it or not;
+- on an HTTP/1 connection, a version other than HTTP/1.0 or HTTP/1.1 (505): which HTTP a
+  request speaks is the connection's (`proxy.headers.speaks_http2`, its ALPN), so
+  `GET / HTTP/2.0` in HTTP/1 text is not HTTP/2 (no Host needed, absolute form) but refused;
+- HTTP/1.x without a Host header, or with two (RFC 9112 §3.2: "MUST respond with 400"); an
+  HTTP/2 request whose Host disagrees with its `:authority`; a Host (or `:authority`) that is
+  not `host[:port]` (`a b`, `user@host`), since it goes on as `X-Forwarded-Host`;
 - an absolute-form target (`GET http://other/ HTTP/1.1`) naming another host than Host; the
   routing addon refuses absolute form from HTTP/1 clients in any case;
 - a request target (path or query) with a byte outside visible ASCII, raw UTF-8 included
@@ -48,6 +55,7 @@ from mitmproxy import http
 from proxy.addon import _FlowState, new_request_id
 from proxy.canonical_path import PathError, canonicalize_path, split_target
 from proxy.forwarder import plain_response
+from proxy.headers import speaks_http2
 from proxy.upstream_http import REQUEST_TARGET
 
 # RFC 9110 §5.6.2 token characters.
@@ -58,8 +66,29 @@ _BAD_VALUE_BYTES: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # Far above any real request, far below what lets one request cost megabytes of memory.
 MAX_HEAD_BYTES: Final = 64 * 1024
 _ABSOLUTE: Final = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)(.*)", re.DOTALL)
+# RFC 9110 §7.2 `uri-host [":" port]`, narrowed to what a host name or address is: an IP
+# literal, or letters, digits, `-`, `.` and `_`. It is passed on as X-Forwarded-Host, from which
+# backends build absolute URLs; `user@host`, spaces or quotes have no place there.
+_HOST: Final = re.compile(rb"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
+HTTP1_VERSIONS: Final = frozenset({b"HTTP/1.0", b"HTTP/1.1"})
+# What the proxy forwards. TRACE echoes the request (cookies, the identity a proxy added) back
+# to whoever can read the answer, and CONNECT asks a reverse proxy to be a forward one: 405.
+# Any other method is unknown here and to the backends' routes: 501. Both with `Allow`.
+METHODS: Final = (b"GET", b"HEAD", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS")
+ALLOW: Final = b", ".join(METHODS)
+_KNOWN_METHODS: Final = frozenset(METHODS)
+_REFUSED_METHODS: Final = frozenset({b"TRACE", b"CONNECT"})
 _STATE: Final = "ficus"  # FicusAddon's flow.metadata key
 _CLOSE_AFTER: Final = "ficus_close_after"
+
+
+_REASONS: Final = {
+    400: "Bad Request",
+    405: "Method Not Allowed",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    505: "HTTP Version Not Supported",
+}
 
 
 class HeadError(ValueError):
@@ -77,12 +106,21 @@ def check_head(
     *,
     http2: bool = False,
     authority: bytes = b"",
+    version: bytes = b"HTTP/1.1",
 ) -> None:
-    """Raise HeadError with the reason if this request head must be refused."""
+    """Raise HeadError with the reason if this request head must be refused.
+
+    `http2`: the connection speaks HTTP/2 or /3 (its ALPN), whatever `version` claims."""
+    if not http2 and version not in HTTP1_VERSIONS:
+        raise HeadError("only HTTP/1.0 and HTTP/1.1 are spoken here", status=505)
     if not _TOKEN.fullmatch(method):
         raise HeadError("the method is not a valid token")
     if method != method.upper():
         raise HeadError("method names are case-sensitive; this one is not upper case")
+    if method not in _KNOWN_METHODS:
+        if method in _REFUSED_METHODS:
+            raise HeadError(f"{method.decode()} is not allowed here", status=405)
+        raise HeadError("the method is not implemented here", status=501)
     hosts: list[bytes] = []
     size = len(target) + sum(len(name) + len(value) + 4 for name, value in headers)
     if size > MAX_HEAD_BYTES:
@@ -104,6 +142,8 @@ def check_head(
     elif not hosts:
         raise HeadError("the Host header is missing")
     host = hosts[0] if hosts else authority
+    if not _HOST.fullmatch(host):
+        raise HeadError("the Host is not a valid host name or address with an optional port")
     path_and_query = target
     if absolute := _ABSOLUTE.fullmatch(target):
         if absolute.group(1).lower() != host.lower():
@@ -111,6 +151,10 @@ def check_head(
         path_and_query = absolute.group(2) or b"/"
     if method == b"OPTIONS" and target == b"*":
         return
+    if b"#" in path_and_query:
+        # A fragment never leaves a client (RFC 9110 §7.1); the query is forwarded untouched,
+        # so a `#` there would reach a backend that may cut the query at it, or not.
+        raise HeadError("a request target has no fragment: '#' must be percent-encoded")
     raw_path, _query = split_target(path_and_query)
     try:
         canonicalize_path(raw_path, allow_params=True)
@@ -126,19 +170,20 @@ class Guard:
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         request = flow.request
-        if not (request.is_http2 or request.is_http3) and "transfer-encoding" in request.headers:
+        http2 = speaks_http2(flow.client_conn.alpn)
+        if not http2 and "transfer-encoding" in request.headers:
             flow.metadata[_CLOSE_AFTER] = True
         try:
             check_head(
                 request.data.method,
                 request.data.path,
                 request.data.headers.fields,
-                http2=request.is_http2 or request.is_http3,
+                http2=http2,
                 authority=request.data.authority,
+                version=request.data.http_version,
             )
         except HeadError as e:
-            reason = "Bad Request" if e.status == 400 else "Request Header Fields Too Large"
-            _refuse(flow, e.status, f"{reason}: {e}")
+            _refuse(flow, e.status, f"{_REASONS[e.status]}: {e}")
 
     def response(self, flow: http.HTTPFlow) -> None:
         # A chunked request body is where request smuggling lives (TE.CL, obfuscated or
@@ -162,7 +207,8 @@ class Guard:
 
 def _refuse(flow: http.HTTPFlow, status: int, text: str) -> None:
     flow.metadata[_STATE] = _FlowState(request_id=new_request_id(), error="bad_request")
-    flow.response = plain_response(status, text)
+    allow = ((b"Allow", ALLOW),) if status in (405, 501) else ()
+    flow.response = plain_response(status, text, flow.request.data.path, allow)
     # A refused head may hide a smuggled request in what follows: never reuse the connection.
     flow.response.headers["Connection"] = "close"
 

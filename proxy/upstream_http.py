@@ -15,7 +15,8 @@ Refused as `UpstreamGarbageError` (the forwarder answers the client a generic 50
   size that is not bare hex, a chunk not ended by CRLF (the chunk-terminator tricks);
 - a version other than HTTP/1.x, `101 Switching Protocols` (nothing here upgrades), and a
   Transfer-Encoding other than exactly `chunked` (h11's rule; llhttp would read until close);
-- a head over `max_head_bytes`.
+- a status code outside 100-599 (`099` would go on as `HTTP/1.1 99`);
+- a head over `max_head_bytes`, however many reads it arrived in.
 
 Interim answers (`100 Continue`, `103 Early Hints`) are skipped. Trailers are dropped. An
 answer with neither Content-Length nor chunked framing ends when the upstream closes. A
@@ -103,6 +104,7 @@ class ResponseParser:
     __slots__ = (
         "_bytes_before_head",
         "_framed",
+        "_head_bytes",
         "_head_done",
         "_head_only",
         "_interim",
@@ -126,6 +128,7 @@ class ResponseParser:
         complete answer, so one parser serves a kept-alive connection's answers in turn."""
         self._head_only = method == b"HEAD"
         self._bytes_before_head = 0
+        self._head_bytes = 0
         self._head_done = False
         self._interim = False
         self._framed = False
@@ -173,10 +176,16 @@ class ResponseParser:
 
     def on_status(self, reason: bytes) -> None:
         self.reason = reason
+        self._head_bytes = len(reason) + 15  # `HTTP/1.1 200 ` and CRLF
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._head_done:  # after the head: a trailer, dropped
             self.headers.append((name, value))
+            # Counted here too: a head that arrives in one read is parsed whole within one
+            # feed(), before feed() can compare the bytes it was given with the limit.
+            self._head_bytes += len(name) + len(value) + 4
+            if self._head_bytes > self._max_head_bytes:
+                raise UpstreamGarbageError("head too large")
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -184,6 +193,9 @@ class ResponseParser:
         version = parser.get_http_version()
         if not version.startswith("1."):
             raise UpstreamGarbageError("not HTTP/1.x")
+        if not 100 <= status <= 599:
+            # llhttp reads `099` as 99; HTTP's codes are three digits from 100 (RFC 9110 §15).
+            raise UpstreamGarbageError("status code out of range")
         if 100 <= status < 200:
             if status == 101:
                 raise UpstreamGarbageError("101 Switching Protocols")

@@ -105,6 +105,17 @@ def test_it_refuses_outsiders_with_a_json_reason(persona, request):
     assert not RouteState.objects.exclude(phase="legacy").exists()
 
 
+def test_no_answer_of_the_control_plane_may_be_cached(operator, auditor):
+    answers = [
+        operator.get("/control/v1/routes"),
+        auditor.get("/control/v1/audit/records"),
+        auditor.post(f"{FEATURE}/rollback", {"reason": "r"}, format="json"),  # 403
+        APIClient().get("/control/v1/routes"),  # 401
+        operator.post(f"{FEATURE}/advance", {"to": "live"}, format="json"),  # 400
+    ]
+    assert [a["Cache-Control"] for a in answers] == ["no-store"] * len(answers)
+
+
 def test_it_explains_bad_input(operator):
     answer = operator.post(f"{FEATURE}/advance", {"to": "live"}, format="json")
     assert answer.status_code == 400

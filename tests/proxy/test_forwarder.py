@@ -131,7 +131,10 @@ def last_log(w):
 def test_a_service_that_never_answers_gives_504(world):
     response = world["client"].delete("/api/silent/1")
     assert response.status_code == 504
-    assert response.text == "Gateway Timeout: the upstream did not answer in time\n"
+    assert response.json() == {
+        "ERR": "GATEWAY TIMEOUT: THE UPSTREAM DID NOT ANSWER IN TIME",
+        "CODE": 922,
+    }
     assert (last_log(world)["status"], last_log(world)["error"]) == (504, "upstream_timeout")
 
 
@@ -144,7 +147,10 @@ def test_a_service_that_never_accepts_gives_504(world):
 def test_garbage_gives_a_generic_502_that_echoes_nothing(world):
     response = world["client"].delete("/api/garbage/1")
     assert response.status_code == 502
-    assert response.text == "Bad Gateway: the upstream sent an invalid response\n"
+    assert response.json() == {
+        "ERR": "BAD GATEWAY: THE UPSTREAM SENT AN INVALID RESPONSE",
+        "CODE": 920,
+    }
     assert b"DOE" not in response.content
     assert b"900-12" not in response.content
     assert last_log(world)["error"] == "upstream_garbage"

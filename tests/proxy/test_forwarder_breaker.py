@@ -74,7 +74,10 @@ def test_the_breaker_opens_after_repeated_5xx_and_refuses_without_calling(breake
     assert len(service.requests) == 3
     refused = client.post("/api/flaky/1", content=b"{}")
     assert refused.status_code == 503
-    assert refused.text == "Service Unavailable: the upstream is failing, retry later\n"
+    assert refused.json() == {
+        "ERR": "SERVICE UNAVAILABLE: THE UPSTREAM IS FAILING, RETRY LATER",
+        "CODE": 921,
+    }
     assert proxy.log_lines()[-1]["error"] == "upstream_unavailable"
     read = client.get("/api/flaky/1")  # legacy answers it
     assert proxy.log_line(read.headers["X-Ficus-Request-Id"])["error"] == "upstream_unavailable"

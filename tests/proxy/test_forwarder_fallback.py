@@ -116,6 +116,9 @@ def test_while_the_breaker_is_open_reads_go_to_legacy_and_writes_get_503(breaker
     assert (line["error"], line["fallback_from"]) == ("upstream_unavailable", "flaky")
     write = client.post("/api/flaky/1", content=b"{}")
     assert write.status_code == 503
-    assert write.text == "Service Unavailable: the upstream is failing, retry later\n"
+    assert write.json() == {
+        "ERR": "SERVICE UNAVAILABLE: THE UPSTREAM IS FAILING, RETRY LATER",
+        "CODE": 921,
+    }
     assert len(service.requests) == 2  # the open breaker sent nothing more
     assert legacy.paths() == ["/api/flaky/1"]  # the read only

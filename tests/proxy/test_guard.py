@@ -66,3 +66,24 @@ def test_path_parameters_are_left_to_the_route_that_allows_them_or_not():
     # Only the route knows whether its plan allows `;params`: FicusAddon refuses them after
     # routing (tests/proxy/test_addon_path_params.py).
     check_head(b"GET", b"/api/notes/7;jsessionid=A1", [HOST])
+
+
+@pytest.mark.parametrize("version", [b"HTTP/2.0", b"HTTP/9.9", b"HTTP/1.2", b"HTTP/0.9"])
+def test_an_http1_connection_speaks_only_http10_and_http11(version):
+    # The version text decides nothing: `HTTP/2.0` on an HTTP/1 connection is refused, not HTTP/2.
+    with pytest.raises(HeadError) as info:
+        check_head(b"GET", b"/", [], version=version)
+    assert info.value.status == 505
+    check_head(b"GET", b"/", [HOST], version=b"HTTP/1.0")
+    check_head(b"GET", b"/", [], http2=True, authority=b"h.example", version=b"HTTP/2.0")
+
+
+@pytest.mark.parametrize("host", [b"a b", b"@", b"user@evil.example", b"", b"h.example:x", b'"h"'])
+def test_a_host_that_is_no_host_name_is_refused(host):
+    with pytest.raises(HeadError, match="not a valid host"):
+        check_head(b"GET", b"/", [(b"Host", host)])
+
+
+@pytest.mark.parametrize("host", [b"h.example", b"h.example:8080", b"10.0.0.1", b"[::1]:8000"])
+def test_a_host_name_or_address_with_a_port_passes(host):
+    check_head(b"GET", b"/", [(b"Host", host)])

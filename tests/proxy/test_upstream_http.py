@@ -201,6 +201,12 @@ HOSTILE = {
     ),
     "101 Switching Protocols": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
     "head over the limit": b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * HEAD_LIMIT + b"\r\n",
+    # Whole, in one read: it used to be parsed before the limit was looked at.
+    "whole head over the limit in one read": (
+        b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * HEAD_LIMIT + b"\r\nContent-Length: 2\r\n\r\nok"
+    ),
+    "status 099": b"HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok",
+    "status 600": b"HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok",
 }
 
 

@@ -183,9 +183,14 @@ def test_it_serves_the_control_plane_api_alone_for_operators_and_auditors(tmp_pa
     try:
         wait_for_port(port, process=process)
         base = f"http://{LOOPBACK}:{port}"
-        assert get(f"{base}/control/v1/routes")[0] == 401  # the outsider
-        status, _, body = get(f"{base}/control/v1/routes", {"Authorization": f"Token {token}"})
+        refused = get(f"{base}/control/v1/routes")
+        assert refused[0] == 401  # the outsider
+        assert refused[1]["Cache-Control"] == "no-store"
+        status, headers, body = get(
+            f"{base}/control/v1/routes", {"Authorization": f"Token {token}"}
+        )
         assert status == 200, body
+        assert headers["Cache-Control"] == "no-store"  # route states: never cached
         assert b"/api/appointments" in body
         # No service is served by this process.
         assert get(f"{base}/api/appointments/1")[0] == 404

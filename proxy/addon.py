@@ -100,8 +100,11 @@ from proxy.identity import (
     DEFAULT_TTL_SECONDS,
     DRY_RUN_HEADER,
     IDENTITY_HEADER,
+    MAX_LIFETIME_SECONDS,
+    Binding,
     DryRun,
     Identity,
+    binding_for_target,
     check_key,
     sign_dry_run,
     sign_identity,
@@ -471,9 +474,14 @@ class FicusAddon:
 
     async def _identity(self, request: http.Request, request_id: str) -> str | None:
         """The signed identity for the request's legacy session, or None if it has none."""
-        return await self._identity_for(set(request.cookies.get_all(SESSION_COOKIE)), request_id)
+        # Bound to the request as forwarded: the path and query were canonicalized above.
+        binding = binding_for_target(request.method, request.data.path)
+        session_ids = set(request.cookies.get_all(SESSION_COOKIE))
+        return await self._identity_for(session_ids, request_id, binding)
 
-    async def _identity_for(self, session_ids: set[str], request_id: str) -> str | None:
+    async def _identity_for(
+        self, session_ids: set[str], request_id: str, binding: Binding
+    ) -> str | None:
         # Two different SESSID cookies (cookie tossing from a sibling path) prove nothing.
         if len(session_ids) != 1 or self._key is None or self._sessions is None:
             return None
@@ -489,7 +497,7 @@ class FicusAddon:
         if expires_at <= now:
             return None
         identity = Identity(session.user_id, session.login, session.role, expires_at, request_id)
-        return sign_identity(identity, self._key)
+        return sign_identity(identity, self._key, binding=binding, issued_at=int(now))
 
     def _shadow(self, request: http.Request, decision: Decision, request_id: str) -> None:
         """Send a copy of this request to the route's service in the background, if the plan
@@ -505,6 +513,7 @@ class FicusAddon:
         # A snapshot: the flow's request is re-pointed and may change after this hook.
         fields = list(request.headers.fields)
         session_ids = set(request.cookies.get_all(SESSION_COOKIE))
+        binding = binding_for_target(method, request.data.path)
         instance = pool.pick()
         timeout = settings.timeout_seconds
         route = decision.route
@@ -512,14 +521,18 @@ class FicusAddon:
         async def headers() -> list[tuple[bytes, bytes]] | None:
             extra: list[tuple[str, str]] = []
             try:
-                identity = await self._identity_for(session_ids, request_id)
+                identity = await self._identity_for(session_ids, request_id, binding)
             except SQLAlchemyError:
                 return None  # no session store: the copy would only measure a refusal
             if identity is not None:
                 extra.append((IDENTITY_HEADER, identity))
             if method not in SAFE_METHODS:
-                expires_at = int(time.time() + timeout) + 1
-                extra.append((DRY_RUN_HEADER, sign_dry_run(DryRun(request_id, expires_at), key)))
+                issued = int(time.time())
+                expires_at = min(issued + MAX_LIFETIME_SECONDS, int(time.time() + timeout) + 1)
+                token = sign_dry_run(
+                    DryRun(request_id, expires_at), key, binding=binding, issued_at=issued
+                )
+                extra.append((DRY_RUN_HEADER, token))
             return shadow_headers(fields, instance.authority, extra)
 
         def outcome(status: int | None, latency_ms: float) -> None:

@@ -21,7 +21,13 @@ from sqlalchemy import create_engine, delete
 
 from legacy_adapter.schema import UserSession
 from proxy.addon import FicusAddon, _generic_error_page, _set_host
-from proxy.identity import IDENTITY_HEADER, InvalidIdentityError, verify_identity
+from proxy.identity import (
+    IDENTITY_HEADER,
+    Identity,
+    InvalidIdentityError,
+    binding_for_target,
+    verify_identity,
+)
 from tests.migration_plans.test_plans import GOOD
 from tests.proxy.hooks import finished
 from tests.proxy.personas import USER_IDS, seed_sessions
@@ -139,6 +145,17 @@ def legacy():
         yield backend
 
 
+def identity_of(request: http.Request, token: str, key: str = KEY) -> Identity:
+    """The token verified as the service verifies it, against the request as forwarded."""
+    return verify_identity(
+        token,
+        key.encode(),
+        time.time(),
+        binding=binding_for_target(request.method, request.data.path),
+        request_id=request.headers["X-Ficus-Request-Id"],
+    )
+
+
 def make_flow(
     path: bytes = b"/api/appointments/7",
     *,
@@ -237,7 +254,7 @@ async def test_forwarding_headers_are_the_proxys_own(ficus):
 async def test_a_live_session_becomes_a_signed_identity(ficus, sessions, persona, role):
     flow = await run_request(ficus, make_flow(headers=[session_cookie(sessions[persona])]))
     headers = flow.request.headers
-    identity = verify_identity(headers[IDENTITY_HEADER], KEY.encode(), now=time.time())
+    identity = identity_of(flow.request, headers[IDENTITY_HEADER])
     assert (identity.user_id, identity.login, identity.role) == (USER_IDS[persona], persona, role)
     assert identity.request_id == headers["X-Ficus-Request-Id"]
     # Short-lived: a minute at most, however long the legacy session still has.
@@ -286,9 +303,9 @@ async def test_client_ficus_headers_never_pass_even_with_a_session(ficus, sessio
         assert "X-Ficus-Dry-Run" not in flow.request.headers
         assert flow.request.headers.get_all("X-Ficus-Request-Id") != ["chosen-by-client"]
     (identity,) = clinician.request.headers.get_all(IDENTITY_HEADER)
-    verify_identity(identity, KEY.encode(), now=time.time())
+    identity_of(clinician.request, identity)
     with pytest.raises(InvalidIdentityError):
-        verify_identity("v1.forged.forged", KEY.encode(), now=time.time())
+        identity_of(clinician.request, "v1.forged.forged")
 
 
 @pytest.mark.anyio
@@ -469,7 +486,7 @@ async def test_the_key_falls_back_to_the_environment(configured, sessions, monke
         tctx.configure(addon, **{**configured, "ficus_identity_key": ""})
         flow = await run_request(addon, make_flow(headers=[session_cookie(sessions["clinician"])]))
         addon.done()
-    verify_identity(flow.request.headers[IDENTITY_HEADER], env_key.encode(), now=time.time())
+    identity_of(flow.request, flow.request.headers[IDENTITY_HEADER], env_key)
 
 
 @pytest.mark.anyio

@@ -22,6 +22,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -72,6 +73,23 @@ def binding_for_target(method: str, target: bytes) -> Binding:
     path, _, query = target.partition(b"?")
     # The canonical path is ASCII; its escapes decode as UTF-8, as Django decodes PATH_INFO.
     return Binding(method, unquote(path.decode("ascii")), query.decode("latin-1"))
+
+
+def legacy_cookie(cookie_headers: Iterable[str], name: str) -> str | None:
+    """The value of cookie `name` as the legacy app reads it from these Cookie header values.
+
+    The legacy app (demo/legacy/http.py `parse_cookies`, behind gunicorn) sees repeated Cookie
+    headers joined with ",", splits on ";", strips each part, splits it at its first "=", keeps
+    the first part of each name, and strips blanks then quotes from its value. So two SESSID
+    cookies are the first one, and `SESSID= abc ` is `abc`: the proxy must admit whom legacy
+    admits, and read the same session. Header values are latin-1, as gunicorn decodes them.
+    None if there is no such cookie (an empty value is "", which no session has).
+    """
+    for part in ",".join(cookie_headers).split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"')
+    return None
 
 
 def _b64encode(raw: bytes) -> str:

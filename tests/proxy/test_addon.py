@@ -269,20 +269,41 @@ async def test_a_live_session_becomes_a_signed_identity(ficus, sessions, persona
         "SESSID=forged-0000",
         "SESSID=",
         "expired",
-        "two-sessions",
+        "SESSID_=x",
+        # Legacy splits on ";" only: this is one SESSID, "<clinician>, SESSID=<operator>".
+        "SESSID={clinician}, SESSID={operator}",
+        "two-cookie-headers",
     ],
 )
 async def test_an_outsider_gets_no_identity(ficus, sessions, cookie):
     if cookie == "expired":
         cookie = f"SESSID={sessions['expired']}"
-    elif cookie == "two-sessions":
-        cookie = f"SESSID={sessions['clinician']}; SESSID={sessions['operator']}"
-    headers = [(b"Cookie", cookie.encode())] if cookie else []
+    headers = [(b"Cookie", cookie.format(**sessions).encode())] if cookie else []
+    if cookie == "two-cookie-headers":
+        # gunicorn joins them with "," for the legacy app: the same single, unknown SESSID.
+        headers = [session_cookie(sessions["clinician"]), session_cookie(sessions["operator"])]
     flow = await run_request(ficus, make_flow(headers=headers))
     # Still forwarded to the service, which answers the legacy 401 itself.
     assert (flow.request.host, flow.request.port) == SERVICE
     assert IDENTITY_HEADER not in flow.request.headers
     assert flow.response is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "SESSID={clinician}; SESSID={operator}",
+        "SESSID= {clinician} ",
+        'theme=dark;SESSID="{clinician}"',
+    ],
+    ids=["two-sessions", "blanks-around-the-value", "quoted"],
+)
+async def test_the_session_is_read_from_the_cookie_as_legacy_reads_it(ficus, sessions, cookie):
+    # demo/legacy/http.py: the first SESSID wins, blanks and quotes around it are dropped.
+    headers = [(b"Cookie", cookie.format(**sessions).encode())]
+    flow = await run_request(ficus, make_flow(headers=headers))
+    assert identity_of(flow.request, flow.request.headers[IDENTITY_HEADER]).login == "clinician"
 
 
 @pytest.mark.anyio
@@ -449,19 +470,24 @@ async def test_a_client_leaving_after_its_answer_was_logged_adds_no_second_line(
 
 
 @pytest.mark.anyio
-async def test_positive_session_lookups_are_cached_for_a_few_seconds(
-    ficus, sessions, legacy_database_url
+async def test_positive_session_lookups_are_cached_for_half_a_second(
+    ficus, sessions, legacy_database_url, clock
 ):
     first = await run_request(ficus, make_flow(headers=[session_cookie(sessions["clinician"])]))
     engine = create_engine(legacy_database_url)
     with engine.begin() as conn:
-        conn.execute(delete(UserSession))
+        conn.execute(delete(UserSession))  # every session logged out
     engine.dispose()
+    clock.now += 0.49
     cached = await run_request(ficus, make_flow(headers=[session_cookie(sessions["clinician"])]))
     uncached = await run_request(ficus, make_flow(headers=[session_cookie(sessions["operator"])]))
+    clock.now += 0.01
+    forgotten = await run_request(ficus, make_flow(headers=[session_cookie(sessions["clinician"])]))
     assert IDENTITY_HEADER in first.request.headers
     assert IDENTITY_HEADER in cached.request.headers
     assert IDENTITY_HEADER not in uncached.request.headers
+    # Half a second after the lookup, the logout has reached the services.
+    assert IDENTITY_HEADER not in forgotten.request.headers
 
 
 @pytest.mark.anyio

@@ -7,7 +7,10 @@ import base64
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from demo.legacy.http import parse_cookies
 from proxy.identity import (
     MAX_LIFETIME_SECONDS,
     Binding,
@@ -15,6 +18,7 @@ from proxy.identity import (
     InvalidIdentityError,
     binding_for_target,
     check_key,
+    legacy_cookie,
     sign_identity,
     verify_identity,
 )
@@ -128,3 +132,31 @@ def test_short_keys_are_rejected() -> None:
     with pytest.raises(ValueError, match="at least 32 bytes"):
         check_key(b"short")
     assert check_key(KEY) == KEY
+
+
+# What a browser, a proxy or an attacker may put in Cookie headers, blanks and quotes included.
+_COOKIE_TEXT = st.text(alphabet=st.sampled_from(list('SESID=; ,"ab\t\xa0x')), max_size=30)
+
+
+@given(st.lists(_COOKIE_TEXT, max_size=3))
+def test_the_session_cookie_is_read_exactly_as_the_legacy_app_reads_it(headers: list[str]) -> None:
+    # demo/legacy/http.py behind gunicorn, which joins repeated Cookie headers with ",".
+    expected = parse_cookies(",".join(headers)).get("SESSID")
+    assert legacy_cookie(headers, "SESSID") == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "session_id"),
+    [
+        (["SESSID=a; SESSID=b"], "a"),
+        (["SESSID= a "], "a"),
+        (['theme=dark;SESSID="a"'], "a"),
+        (["SESSID=a", "SESSID=b"], "a,SESSID=b"),
+        (["SESSID="], ""),
+        (["SESSIDX=a", "other=1"], None),
+    ],
+)
+def test_odd_cookie_forms_read_as_legacy_reads_them(
+    headers: list[str], session_id: str | None
+) -> None:
+    assert legacy_cookie(headers, "SESSID") == session_id

@@ -21,8 +21,9 @@ Per request (the `request` hook, after mitmproxy has read and validated the whol
    `allow_path_params` (the legacy default route allows none); point the flow at the chosen
    upstream instance with the canonical path;
 4. add `X-Ficus-Request-Id`, `X-Forwarded-For/Proto/Host`, and for an extracted service the
-   signed `X-Ficus-Identity` resolved from the legacy `SESSID` (looked up off the event loop,
-   positive answers cached for a few seconds). No live session: no identity header, and the
+   signed `X-Ficus-Identity` resolved from the legacy `SESSID`, read from the Cookie header as
+   the legacy app reads it (`proxy.identity.legacy_cookie`), looked up off the event loop,
+   positive answers cached for half a second. No live session: no identity header, and the
    service answers the legacy 401 itself.
 
 mitmproxy then forwards the flow. On the response (the `response` hook):
@@ -103,9 +104,13 @@ from proxy.identity import (
     DEFAULT_TTL_SECONDS,
     DRY_RUN_HEADER,
     IDENTITY_HEADER,
+    MAX_LIFETIME_SECONDS,
+    Binding,
     DryRun,
     Identity,
+    binding_for_target,
     check_key,
+    legacy_cookie,
     sign_dry_run,
     sign_identity,
 )
@@ -133,8 +138,10 @@ logger = logging.getLogger(__name__)
 
 CHECKOUT: Final = Path(__file__).resolve().parent.parent
 SESSION_COOKIE: Final = "SESSID"
-# A logout in the legacy app takes at most this long to reach the services.
-SESSION_CACHE_SECONDS: Final = 5.0
+# A logout, a deactivated user or a cut expiry in the legacy database reaches the services
+# within this long (counted from the lookup that read the session), well inside 1 s with the
+# request in flight; a busy session still costs at most two lookups a second.
+SESSION_CACHE_SECONDS: Final = 0.5
 SESSION_CACHE_ENTRIES: Final = 10_000
 _STATE: Final = "ficus"
 _CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py
@@ -178,16 +185,16 @@ class FicusAddon:
         self.table = RouteTable.build(())
         self.pools: dict[str, UpstreamPool] = {}
         self.pin_seconds: dict[str, float] = {}
-        # Read-your-writes pins by session digest; the clock is injectable for tests.
+        # Read-your-writes pins by session digest, and the session cache; the clock is
+        # injectable for tests.
+        self._clock = clock
         self.pins = ReadPins(clock=clock)
         self._retry = LegacyRetry()
         self.access_log: AccessLog | None = None
         self._key: bytes | None = None
         self._engine: Engine | None = None
         self._sessions: LegacySessionStore | None = None
-        self._cache: TTLCache[str, LegacySession] = TTLCache(
-            ttl=SESSION_CACHE_SECONDS, max_entries=SESSION_CACHE_ENTRIES
-        )
+        self._cache: TTLCache[str, LegacySession] = self._session_cache()
         # Plans and the control plane's states: the two inputs of the table, kept so that a
         # change of either recompiles with the other. The lock orders the two writers (the
         # configure hook and the control-plane thread); readers just read `self.table`.
@@ -349,7 +356,12 @@ class FicusAddon:
             self._engine.dispose()
         self._engine = engine
         self._sessions = LegacySessionStore(engine)
-        self._cache = TTLCache(ttl=SESSION_CACHE_SECONDS, max_entries=SESSION_CACHE_ENTRIES)
+        self._cache = self._session_cache()
+
+    def _session_cache(self) -> TTLCache[str, LegacySession]:
+        return TTLCache(
+            ttl=SESSION_CACHE_SECONDS, max_entries=SESSION_CACHE_ENTRIES, clock=self._clock
+        )
 
     def _open_access_log(self, target: str) -> None:
         try:
@@ -472,25 +484,29 @@ class FicusAddon:
 
     async def _identity(self, request: http.Request, request_id: str) -> str | None:
         """The signed identity for the request's legacy session, or None if it has none."""
-        return await self._identity_for(set(request.cookies.get_all(SESSION_COOKIE)), request_id)
+        # Bound to the request as forwarded: the path and query were canonicalized above.
+        binding = binding_for_target(request.method, request.data.path)
+        return await self._identity_for(_legacy_session_id(request), request_id, binding)
 
-    async def _identity_for(self, session_ids: set[str], request_id: str) -> str | None:
-        # Two different SESSID cookies (cookie tossing from a sibling path) prove nothing.
-        if len(session_ids) != 1 or self._key is None or self._sessions is None:
+    async def _identity_for(
+        self, session_id: str | None, request_id: str, binding: Binding
+    ) -> str | None:
+        if not session_id or self._key is None or self._sessions is None:
             return None
-        session_id = session_ids.pop()
         session = self._cache.get(session_id)
         if session is None:
+            read_at = self._cache.now()
             session = await asyncio.to_thread(self._sessions.lookup, session_id)
             if session is None:
                 return None
-            self._cache.put(session_id, session, ttl=session.expires_at.timestamp() - time.time())
+            remaining = session.expires_at.timestamp() - time.time()
+            self._cache.put(session_id, session, ttl=remaining, since=read_at)
         now = time.time()
         expires_at = min(int(now) + DEFAULT_TTL_SECONDS, int(session.expires_at.timestamp()))
         if expires_at <= now:
             return None
         identity = Identity(session.user_id, session.login, session.role, expires_at, request_id)
-        return sign_identity(identity, self._key)
+        return sign_identity(identity, self._key, binding=binding, issued_at=int(now))
 
     def _shadow(self, request: http.Request, decision: Decision, request_id: str) -> None:
         """Send a copy of this request to the route's service in the background, if the plan
@@ -505,7 +521,8 @@ class FicusAddon:
             return
         # A snapshot: the flow's request is re-pointed and may change after this hook.
         fields = list(request.headers.fields)
-        session_ids = set(request.cookies.get_all(SESSION_COOKIE))
+        session_id = _legacy_session_id(request)
+        binding = binding_for_target(method, request.data.path)
         instance = pool.pick()
         timeout = settings.timeout_seconds
         route = decision.route
@@ -513,14 +530,18 @@ class FicusAddon:
         async def headers() -> list[tuple[bytes, bytes]] | None:
             extra: list[tuple[str, str]] = []
             try:
-                identity = await self._identity_for(session_ids, request_id)
+                identity = await self._identity_for(session_id, request_id, binding)
             except SQLAlchemyError:
                 return None  # no session store: the copy would only measure a refusal
             if identity is not None:
                 extra.append((IDENTITY_HEADER, identity))
             if method not in SAFE_METHODS:
-                expires_at = int(time.time() + timeout) + 1
-                extra.append((DRY_RUN_HEADER, sign_dry_run(DryRun(request_id, expires_at), key)))
+                issued = int(time.time())
+                expires_at = min(issued + MAX_LIFETIME_SECONDS, int(time.time() + timeout) + 1)
+                token = sign_dry_run(
+                    DryRun(request_id, expires_at), key, binding=binding, issued_at=issued
+                )
+                extra.append((DRY_RUN_HEADER, token))
             return shadow_headers(fields, instance.authority, extra)
 
         def outcome(status: int | None, latency_ms: float) -> None:
@@ -727,6 +748,11 @@ def _cohort_lookup(request: http.Request) -> CohortLookup:
         return values.pop() if len(values) == 1 else None
 
     return lookup
+
+
+def _legacy_session_id(request: http.Request) -> str | None:
+    """The SESSID the legacy app would read from this request (its raw Cookie headers)."""
+    return legacy_cookie(_values(request.data.headers.fields, b"cookie"), SESSION_COOKIE)
 
 
 def _session_ids(request: http.Request) -> frozenset[str]:

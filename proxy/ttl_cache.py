@@ -1,7 +1,8 @@
 """A small bounded cache whose entries expire: the proxy's memory of recent session lookups.
 
-Resolving `SESSID` costs a database round trip on every request to an extracted service. A few
-seconds of memory removes almost all of them while keeping a logout effective almost at once.
+Resolving `SESSID` costs a database round trip on every request to an extracted service. Half a
+second of memory removes most of them on a busy session while a logout, a deactivated user or a
+cut expiry still takes effect within a second (proxy/addon.py, docs/proxy-hardening.md).
 The size bound keeps a flood of distinct ids from growing memory: when full, the oldest entry
 goes first (insertion order), which is the one closest to expiring anyway.
 
@@ -41,15 +42,25 @@ class TTLCache(Generic[K, V]):
             return None
         return value
 
-    def put(self, key: K, value: V, *, ttl: float | None = None) -> None:
-        """Remember value for ttl seconds (never longer than the cache's own ttl)."""
+    def now(self) -> float:
+        """The cache's clock: take it before reading a value, and pass it to `put` as `since`."""
+        return self._clock()
+
+    def put(
+        self, key: K, value: V, *, ttl: float | None = None, since: float | None = None
+    ) -> None:
+        """Remember value for ttl seconds (never longer than the cache's own ttl) from `since`,
+        the moment it was read (default: now). Counting from the read, not the put, keeps a
+        slow read from stretching the life of what it read: a session revoked while its lookup
+        was under way is forgotten as soon as one read earlier would have been."""
         lifetime = self._ttl if ttl is None else min(ttl, self._ttl)
-        if lifetime <= 0:
+        expires = (self._clock() if since is None else since) + lifetime
+        if expires <= self._clock():
             return
         self._entries.pop(key, None)
         while len(self._entries) >= self._max:
             self._entries.popitem(last=False)
-        self._entries[key] = (self._clock() + lifetime, value)
+        self._entries[key] = (expires, value)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -1,16 +1,18 @@
 """Dry-run requests (contract C4): real answers, no effects, for shadowing writes safely.
 
 When the proxy shadows a write, it sends the copy with `X-Ficus-Dry-Run`, a token signed with
-the identity key for that one request id. This middleware then runs the whole request inside
-one transaction per service database alias and always rolls it back: the service's rows, its
-outbox rows and its access-audit rows all vanish, and the response is what the write would
-really have answered. Views can ask `is_dry_run(request)` to avoid effects outside their own
-database (a booking then peeks at the next legacy id instead of allocating it).
+the identity key for that one request (its id, method, path and query, as the identity token).
+This middleware then runs the whole request inside one transaction per service database alias
+and always rolls it back: the service's rows, its outbox rows and its access-audit rows all
+vanish, and the response is what the write would really have answered. Views can ask
+`is_dry_run(request)` to avoid effects outside their own database (a booking then peeks at the
+next legacy id instead of allocating it).
 
 Middleware rather than a view decorator, so no write endpoint (legacy face, /v2, future ones)
-can forget it. A header that is present but not valid (forged, expired, for another request id,
-or with no verifiable identity to compare against) is refused with the legacy 403 body: running
-it for real would turn a shadow copy into a second write, so the only safe answer is no.
+can forget it. A header that is present but not valid (forged, expired, living longer than the
+proxy ever mints, for another request, or with no verifiable identity to compare against) is
+refused with the legacy 403 body: running it for real would turn a shadow copy into a second
+write, so the only safe answer is no.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, resolve
 
-from extracted.core.identity import usable_identity_key, verified_identity
+from extracted.core.identity import request_binding, usable_identity_key, verified_identity
 from extracted.core.legacy_errors import ACCESS_DENIED, legacy_error_response
 from proxy.identity import (
     DRY_RUN_HEADER,
@@ -53,7 +55,9 @@ def _verified(request: HttpRequest, header: str, now: float) -> DryRun:
         identity = verified_identity(request, now=now)
     except InvalidIdentityError as e:
         raise InvalidDryRunError(f"no verifiable identity to match ({e})") from e
-    return verify_dry_run(header, key, now, request_id=identity.request_id)
+    return verify_dry_run(
+        header, key, now, request_id=identity.request_id, binding=request_binding(request)
+    )
 
 
 class DryRunMiddleware:

@@ -4,7 +4,8 @@ A service never sees the legacy session cookie. The proxy resolves it and sends
 `X-Ficus-Identity`, HMAC-signed with FICUS_IDENTITY_KEY (proxy/identity.py); `require_identity`
 verifies it, puts the `Identity` on the request (`request.ficus_identity`) and applies the
 endpoint's role list, answering exactly as the legacy app would: 401 NOT LOGGED IN for a missing,
-forged, malformed or expired header, 403 ACCESS DENIED for a role the endpoint does not admit.
+forged, malformed or expired header or one minted for another request (its id, method, path or
+query: a token is bound to one request), 403 ACCESS DENIED for a role the endpoint does not admit.
 
 A view decorator rather than middleware, so each endpoint declares its roles next to its code
 and unauthenticated endpoints (the health check) need no exemption list.
@@ -26,8 +27,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from extracted.core.legacy_errors import ACCESS_DENIED, NOT_LOGGED_IN, legacy_error_response
+from proxy.headers import REQUEST_ID_HEADER
 from proxy.identity import (
     IDENTITY_HEADER,
+    Binding,
     Identity,
     InvalidIdentityError,
     check_key,
@@ -40,6 +43,7 @@ P = ParamSpec("P")
 
 # Django exposes request headers in META as HTTP_<NAME>, upper case, dashes as underscores.
 _META_KEY = "HTTP_" + IDENTITY_HEADER.upper().replace("-", "_")
+_REQUEST_ID_META_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 
 
 class IdentifiedRequest(HttpRequest):
@@ -57,16 +61,37 @@ def usable_identity_key() -> bytes | None:
         return None
 
 
+def request_binding(request: HttpRequest) -> Binding:
+    """What the proxy bound this request's tokens to: method, decoded path, raw query.
+
+    `request.path` is PATH_INFO decoded as UTF-8, which is the proxy's canonical path with its
+    escapes decoded (`proxy.identity.binding_for_target`); the query string reaches WSGI raw.
+    """
+    return Binding(request.method or "", request.path, request.META.get("QUERY_STRING", ""))
+
+
+def request_id_of(request: HttpRequest) -> str:
+    """The request id the proxy sent in `X-Ficus-Request-Id` ('' if none)."""
+    return str(request.META.get(_REQUEST_ID_META_KEY, ""))
+
+
 def verified_identity(request: HttpRequest, *, now: float) -> Identity:
-    """The identity the proxy signed for this request; raises InvalidIdentityError.
+    """The identity the proxy signed for this very request; raises InvalidIdentityError.
 
     Shared by `require_identity`, the dry-run middleware and the /v2 API's authentication, so
-    there is one reading of the header. A missing or short key is an error too (never a guess).
+    there is one reading of the header. A missing or short key is an error too (never a guess),
+    and so is a token minted for another request (other id, method, path or query).
     """
     key = usable_identity_key()
     if key is None:
         raise InvalidIdentityError("FICUS_IDENTITY_KEY is unset or too short")
-    return verify_identity(request.META.get(_META_KEY), key, now)
+    return verify_identity(
+        request.META.get(_META_KEY),
+        key,
+        now,
+        binding=request_binding(request),
+        request_id=request_id_of(request),
+    )
 
 
 def _route(request: HttpRequest) -> str:

@@ -136,7 +136,9 @@ def legacy_answers(running: Running) -> None:
 
 def service_answers(running: Running, name: str) -> None:
     path = {"appointments": "/api/appointments/1", "patients": "/api/patients/1"}[name]
-    status, body = get(running.urls[name] + path, headers_for("clinician"))
+    status, body = get(
+        running.urls[name] + path, headers_for("clinician", method="GET", target=path)
+    )
     assert status == 200, body
     legacy_path = running.urls["legacy"] + path
     assert body == get(legacy_path, {"Cookie": "SESSID=sess-e2e"})[1]

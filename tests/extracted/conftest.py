@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from migration_plans.ownership_state import forget
+from tests.extracted.identities import ProxiedClient
 from tests.support.ownership import plans_with_writes_in
 
 
@@ -17,3 +18,9 @@ def service_owns_the_writes(settings, tmp_path_factory):
     )
     yield settings.FICUS_PLANS_DIR
     forget()
+
+
+@pytest.fixture
+def client() -> ProxiedClient:
+    """Django's test client as the proxy's stand-in: it signs each identity for its request."""
+    return ProxiedClient()

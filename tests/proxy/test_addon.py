@@ -22,7 +22,13 @@ from sqlalchemy import create_engine, delete
 from legacy_adapter.schema import UserSession
 from proxy.addon import FicusAddon, _set_host
 from proxy.error_pages import error_body
-from proxy.identity import IDENTITY_HEADER, InvalidIdentityError, verify_identity
+from proxy.identity import (
+    IDENTITY_HEADER,
+    Identity,
+    InvalidIdentityError,
+    binding_for_target,
+    verify_identity,
+)
 from tests.migration_plans.test_plans import GOOD
 from tests.proxy.hooks import finished
 from tests.proxy.personas import USER_IDS, seed_sessions
@@ -140,6 +146,17 @@ def legacy():
         yield backend
 
 
+def identity_of(request: http.Request, token: str, key: str = KEY) -> Identity:
+    """The token verified as the service verifies it, against the request as forwarded."""
+    return verify_identity(
+        token,
+        key.encode(),
+        time.time(),
+        binding=binding_for_target(request.method, request.data.path),
+        request_id=request.headers["X-Ficus-Request-Id"],
+    )
+
+
 def make_flow(
     path: bytes = b"/api/appointments/7",
     *,
@@ -238,7 +255,7 @@ async def test_forwarding_headers_are_the_proxys_own(ficus):
 async def test_a_live_session_becomes_a_signed_identity(ficus, sessions, persona, role):
     flow = await run_request(ficus, make_flow(headers=[session_cookie(sessions[persona])]))
     headers = flow.request.headers
-    identity = verify_identity(headers[IDENTITY_HEADER], KEY.encode(), now=time.time())
+    identity = identity_of(flow.request, headers[IDENTITY_HEADER])
     assert (identity.user_id, identity.login, identity.role) == (USER_IDS[persona], persona, role)
     assert identity.request_id == headers["X-Ficus-Request-Id"]
     # Short-lived: a minute at most, however long the legacy session still has.
@@ -253,20 +270,41 @@ async def test_a_live_session_becomes_a_signed_identity(ficus, sessions, persona
         "SESSID=forged-0000",
         "SESSID=",
         "expired",
-        "two-sessions",
+        "SESSID_=x",
+        # Legacy splits on ";" only: this is one SESSID, "<clinician>, SESSID=<operator>".
+        "SESSID={clinician}, SESSID={operator}",
+        "two-cookie-headers",
     ],
 )
 async def test_an_outsider_gets_no_identity(ficus, sessions, cookie):
     if cookie == "expired":
         cookie = f"SESSID={sessions['expired']}"
-    elif cookie == "two-sessions":
-        cookie = f"SESSID={sessions['clinician']}; SESSID={sessions['operator']}"
-    headers = [(b"Cookie", cookie.encode())] if cookie else []
+    headers = [(b"Cookie", cookie.format(**sessions).encode())] if cookie else []
+    if cookie == "two-cookie-headers":
+        # gunicorn joins them with "," for the legacy app: the same single, unknown SESSID.
+        headers = [session_cookie(sessions["clinician"]), session_cookie(sessions["operator"])]
     flow = await run_request(ficus, make_flow(headers=headers))
     # Still forwarded to the service, which answers the legacy 401 itself.
     assert (flow.request.host, flow.request.port) == SERVICE
     assert IDENTITY_HEADER not in flow.request.headers
     assert flow.response is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "SESSID={clinician}; SESSID={operator}",
+        "SESSID= {clinician} ",
+        'theme=dark;SESSID="{clinician}"',
+    ],
+    ids=["two-sessions", "blanks-around-the-value", "quoted"],
+)
+async def test_the_session_is_read_from_the_cookie_as_legacy_reads_it(ficus, sessions, cookie):
+    # demo/legacy/http.py: the first SESSID wins, blanks and quotes around it are dropped.
+    headers = [(b"Cookie", cookie.format(**sessions).encode())]
+    flow = await run_request(ficus, make_flow(headers=headers))
+    assert identity_of(flow.request, flow.request.headers[IDENTITY_HEADER]).login == "clinician"
 
 
 @pytest.mark.anyio
@@ -287,9 +325,9 @@ async def test_client_ficus_headers_never_pass_even_with_a_session(ficus, sessio
         assert "X-Ficus-Dry-Run" not in flow.request.headers
         assert flow.request.headers.get_all("X-Ficus-Request-Id") != ["chosen-by-client"]
     (identity,) = clinician.request.headers.get_all(IDENTITY_HEADER)
-    verify_identity(identity, KEY.encode(), now=time.time())
+    identity_of(clinician.request, identity)
     with pytest.raises(InvalidIdentityError):
-        verify_identity("v1.forged.forged", KEY.encode(), now=time.time())
+        identity_of(clinician.request, "v1.forged.forged")
 
 
 @pytest.mark.anyio
@@ -434,19 +472,24 @@ async def test_a_client_leaving_after_its_answer_was_logged_adds_no_second_line(
 
 
 @pytest.mark.anyio
-async def test_positive_session_lookups_are_cached_for_a_few_seconds(
-    ficus, sessions, legacy_database_url
+async def test_positive_session_lookups_are_cached_for_half_a_second(
+    ficus, sessions, legacy_database_url, clock
 ):
     first = await run_request(ficus, make_flow(headers=[session_cookie(sessions["clinician"])]))
     engine = create_engine(legacy_database_url)
     with engine.begin() as conn:
-        conn.execute(delete(UserSession))
+        conn.execute(delete(UserSession))  # every session logged out
     engine.dispose()
+    clock.now += 0.49
     cached = await run_request(ficus, make_flow(headers=[session_cookie(sessions["clinician"])]))
     uncached = await run_request(ficus, make_flow(headers=[session_cookie(sessions["operator"])]))
+    clock.now += 0.01
+    forgotten = await run_request(ficus, make_flow(headers=[session_cookie(sessions["clinician"])]))
     assert IDENTITY_HEADER in first.request.headers
     assert IDENTITY_HEADER in cached.request.headers
     assert IDENTITY_HEADER not in uncached.request.headers
+    # Half a second after the lookup, the logout has reached the services.
+    assert IDENTITY_HEADER not in forgotten.request.headers
 
 
 @pytest.mark.anyio
@@ -471,7 +514,7 @@ async def test_the_key_falls_back_to_the_environment(configured, sessions, monke
         tctx.configure(addon, **{**configured, "ficus_identity_key": ""})
         flow = await run_request(addon, make_flow(headers=[session_cookie(sessions["clinician"])]))
         addon.done()
-    verify_identity(flow.request.headers[IDENTITY_HEADER], env_key.encode(), now=time.time())
+    identity_of(flow.request, flow.request.headers[IDENTITY_HEADER], env_key)
 
 
 @pytest.mark.anyio

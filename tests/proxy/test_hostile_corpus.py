@@ -229,6 +229,10 @@ PASSED: list[tuple[str, bytes, int, bytes]] = [
         200,
         b"/api/x",
     ),
+    # Cookie forms the legacy app reads leniently (the first SESSID, blanks and quotes dropped):
+    # the proxy reads them the same way (proxy.identity.legacy_cookie) and refuses none of them.
+    ("two-session-cookies", get(b"/api/x", b"Cookie: SESSID=a; SESSID=b\r\n"), 200, b"/api/x"),
+    ("blanks-around-the-session", get(b"/api/x", b"Cookie: SESSID= a \r\n"), 200, b"/api/x"),
     (
         "chunked-body-is-re-framed",
         post(b"Transfer-Encoding: chunked\r\nConnection: close\r\n", b"5\r\nAAAAA\r\n0\r\n\r\n"),

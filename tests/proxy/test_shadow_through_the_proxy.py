@@ -16,7 +16,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from proxy.identity import DRY_RUN_HEADER, IDENTITY_HEADER, verify_dry_run, verify_identity
+from proxy.identity import DRY_RUN_HEADER, binding_for_target, verify_dry_run
 from tests.proxy.control_db import migrated_control_db, stats_rows
 from tests.proxy.personas import seed_sessions
 from tests.proxy.processes import running_proxy
@@ -142,7 +142,7 @@ def test_a_clinicians_read_is_answered_by_legacy_and_copied_to_the_service(world
     (copy,) = api_requests(service, "/api/patients/3")
     request_id = response.headers["X-Ficus-Request-Id"]
     assert copy.header("x-ficus-request-id") == request_id
-    identity = verify_identity(copy.header(IDENTITY_HEADER), KEY.encode(), time.time())
+    identity = copy.identity(KEY.encode())
     assert (identity.login, identity.request_id) == ("clinician", request_id)
     assert copy.header(DRY_RUN_HEADER) is None  # a read needs no dry run
     assert wait_until(lambda: shadow_rows(world["control"], "patients"))
@@ -159,7 +159,11 @@ def test_a_write_is_copied_only_with_a_signed_dry_run_for_the_same_request(world
     assert copy.body == b'{"NAME":"TEST"}'
     request_id = response.headers["X-Ficus-Request-Id"]
     dry_run = verify_dry_run(
-        copy.header(DRY_RUN_HEADER), KEY.encode(), time.time(), request_id=request_id
+        copy.header(DRY_RUN_HEADER),
+        KEY.encode(),
+        time.time(),
+        request_id=request_id,
+        binding=binding_for_target("PUT", b"/api/patients/4"),
     )
     assert dry_run.request_id == request_id
 

@@ -65,3 +65,16 @@ def test_it_refuses_a_useless_configuration():
         TTLCache(ttl=0, max_entries=1)
     with pytest.raises(ValueError, match="positive"):
         TTLCache(ttl=1, max_entries=0)
+
+
+def test_an_entry_lives_from_the_moment_it_was_read_not_from_when_it_was_put():
+    # A slow lookup must not stretch the life of what it read (a session closed meanwhile).
+    clock = Clock()
+    cache: TTLCache[str, int] = TTLCache(ttl=0.5, max_entries=10, clock=clock)
+    read_at = cache.now()
+    clock.now += 0.4  # the lookup took this long
+    cache.put("a", 1, since=read_at)
+    clock.now += 0.11
+    assert cache.get("a") is None
+    cache.put("b", 2, since=cache.now() - 0.6)  # read longer ago than the ttl: not kept
+    assert len(cache) == 0

@@ -17,11 +17,14 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from proxy.headers import REQUEST_ID_HEADER
+from proxy.identity import IDENTITY_HEADER, Identity, binding_for_target, verify_identity
 from tests.support.ports import LOOPBACK
 
 HEALTH_PATH = "/__ficus/health"  # the proxy's default health-check path (contract C1)
@@ -37,6 +40,17 @@ class ReceivedRequest:
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())
         return values[0] if values else None
+
+    def identity(self, key: bytes) -> Identity:
+        """The signed identity it carried, verified against this very request as a service
+        verifies it (InvalidIdentityError if it has none, or one for another request)."""
+        return verify_identity(
+            self.header(IDENTITY_HEADER),
+            key,
+            time.time(),
+            binding=binding_for_target(self.method, self.path.encode("latin-1")),
+            request_id=self.header(REQUEST_ID_HEADER) or "",
+        )
 
 
 @dataclass(frozen=True)

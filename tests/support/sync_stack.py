@@ -39,8 +39,8 @@ from sqlalchemy import Engine, create_engine, insert, select, text, update
 from legacy_adapter import migrations
 from legacy_adapter.schema import ApptSched, PatientMaster
 from proxy.control_plane import sqlalchemy_url
-from proxy.identity import DRY_RUN_HEADER, DryRun, sign_dry_run
-from tests.extracted.identities import KEY, headers_for
+from proxy.identity import binding_for_target
+from tests.extracted.identities import KEY, dry_run_header, headers_for
 from tests.legacy_adapter.legacy_db import add_patient, appointment_row, create_legacy_schema
 from tests.support.ports import LOOPBACK, free_port, wait_for_port
 
@@ -326,10 +326,11 @@ class SyncStack:
         with `dry_run` the signed dry-run header of a shadowed write."""
         data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
         rid = f"rid-{time.time_ns()}"
-        headers = {**headers_for(persona, request_id=rid), "Content-Type": "application/json"}
+        identity = headers_for(persona, request_id=rid, method=method, target=path)
+        headers = {**identity, "Content-Type": "application/json"}
         if dry_run:
-            token = DryRun(request_id=rid, expires_at=int(time.time()) + 60)
-            headers[DRY_RUN_HEADER] = sign_dry_run(token, KEY.encode())
+            binding = binding_for_target(method, path.encode("ascii"))
+            headers.update(dry_run_header(rid, expires_in=60, binding=binding))
         request = urllib.request.Request(
             self.urls[name] + path, data=data, method=method, headers=headers
         )

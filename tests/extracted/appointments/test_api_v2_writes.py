@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import pytest
 
 from extracted.appointments.models import AccessAudit, Appointment, Outbox
-from proxy.identity import DRY_RUN_HEADER, DryRun, sign_dry_run
 from tests.extracted.appointments.facts import facts_of
-from tests.extracted.identities import KEY, headers_for
+from tests.extracted.identities import dry_run_header, headers_for
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
 
@@ -209,12 +207,11 @@ def test_writes_to_an_unknown_appointment_are_404(client, facts, method, suffix,
 
 
 def test_a_dry_run_booking_answers_201_and_leaves_no_trace(client, facts, world):
-    token = sign_dry_run(DryRun("rid-test", int(time.time()) + 30), KEY.encode())
     with sqlite3.connect(world.service_legacy_path) as conn:
         legacy_before = tuple(conn.iterdump())
     count_before = Appointment.objects.count()
 
-    response = send(client, "POST", "/v2/appointments", booking(facts), **{DRY_RUN_HEADER: token})
+    response = send(client, "POST", "/v2/appointments", booking(facts), **dry_run_header())
 
     assert response.status_code == 201, response.content
     assert Appointment.objects.count() == count_before

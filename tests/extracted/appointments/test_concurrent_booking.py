@@ -76,7 +76,8 @@ def test_only_one_of_many_concurrent_bookings_of_a_slot_succeeds(service, golden
     with ThreadPoolExecutor(ATTEMPTS) as pool:
         answers = list(pool.map(
             lambda i: post(f"{base}/api/appointments", body,
-                           headers_for(personas[i % 3], request_id=f"rid-{i}")),
+                           headers_for(personas[i % 3], request_id=f"rid-{i}",
+                                       method="POST", target="/api/appointments")),
             range(ATTEMPTS),
         ))  # fmt: skip
 

@@ -9,27 +9,17 @@ A forged, expired or misdirected token is refused with the legacy 403 and change
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import pytest
 
 from extracted.appointments.models import AccessAudit, Appointment, Outbox, ProviderBookingLock
 from proxy.identity import (
     DRY_RUN_HEADER,
-    DryRun,
-    Identity,
-    sign_dry_run,
-    sign_identity,
 )
 from tests.extracted.appointments.facts import facts_of
-from tests.extracted.identities import KEY, OTHER_KEY, identity_header
+from tests.extracted.identities import OTHER_KEY, dry_run_header, identity_header
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
-
-
-def dry_run_header(*, request_id="rid-test", key=KEY, expires_in=30) -> dict[str, str]:
-    token = sign_dry_run(DryRun(request_id, int(time.time()) + expires_in), key.encode())
-    return {DRY_RUN_HEADER: token}
 
 
 def everything(world):
@@ -97,12 +87,7 @@ def test_a_real_write_after_dry_runs_changes_rows_everywhere(world, golden_legac
         pytest.param(lambda: dry_run_header(request_id="rid-other"), id="rid-mismatch"),
         pytest.param(lambda: {DRY_RUN_HEADER: "v1.garbage"}, id="malformed"),
         pytest.param(
-            lambda: {
-                DRY_RUN_HEADER: sign_identity(
-                    Identity(1, "clinician", "CLIN", int(time.time()) + 30, "rid-test"),
-                    KEY.encode(),
-                )
-            },
+            lambda: {DRY_RUN_HEADER: identity_header("clinician")},
             id="identity-replayed",
         ),
     ],

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.test import RequestFactory
 
 from extracted.core.dry_run import _aliases_for, is_dry_run
-from proxy.identity import DRY_RUN_HEADER, DryRun, sign_dry_run
-from tests.extracted.identities import KEY, OTHER_KEY, headers_for
+from tests.extracted.identities import KEY, OTHER_KEY, dry_run_header, headers_for
 
 
 def dry_run(request_id="rid-test", key=KEY):
-    return {DRY_RUN_HEADER: sign_dry_run(DryRun(request_id, int(time.time()) + 30), key.encode())}
+    return dry_run_header(request_id, key=key)
 
 
 @pytest.fixture(autouse=True)

@@ -101,7 +101,8 @@ def test_it_serves_the_appointment_with_gunicorn_and_stops_on_sigterm(served, tm
     status, _, body = get(f"{base}/__ficus/health")
     assert (status, json.loads(body)) == (200, {"status": "ok", "services": ["appointments"]})
 
-    status, headers, body = get(f"{base}/api/appointments/1", headers_for("clinician"))
+    identity = headers_for("clinician", method="GET", target="/api/appointments/1")
+    status, headers, body = get(f"{base}/api/appointments/1", identity)
     assert status == 200
     assert json.loads(body)["PAT_NM"] == "DOE, JANE"
     assert body.startswith(b'{"APPT_ID": 1, "PAT_ID": 1, "PAT_NM": "DOE, JANE"')

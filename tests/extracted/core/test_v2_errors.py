@@ -70,9 +70,9 @@ def test_a_body_that_is_not_json_is_a_problem_too(client):
 
 
 def test_an_unexpected_failure_says_nothing_about_itself(settings):
-    from django.test import Client
+    from tests.extracted.identities import ProxiedClient
 
-    client = Client(raise_request_exception=False)
+    client = ProxiedClient(raise_request_exception=False)
     response = client.get("/v2/boom", headers=headers_for("clinician"))
 
     assert response.status_code == 500

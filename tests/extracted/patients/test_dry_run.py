@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from extracted.patients.models import AccessAudit, Outbox, Patient
-from proxy.identity import DRY_RUN_HEADER, DryRun, sign_dry_run
-from tests.extracted.identities import KEY, OTHER_KEY, headers_for
+from tests.extracted.identities import KEY, OTHER_KEY, dry_run_header, headers_for
 from tests.extracted.patients.conftest import add_service_patient
 
 # transaction=True: the rollback under test must be the middleware's, not the test case's.
@@ -23,8 +21,7 @@ BODY = {"PHONE": "(312) 555-0199", "ADDR1": "1 OAK AVE", "CITY": "ELSEWHERE", "S
 
 
 def dry_run_headers(*, key: str = KEY, rid: str = "rid-dry") -> dict[str, str]:
-    token = sign_dry_run(DryRun(request_id=rid, expires_at=int(time.time()) + 60), key.encode())
-    return {**headers_for("clinician", request_id="rid-dry"), DRY_RUN_HEADER: token}
+    return {**headers_for("clinician", request_id="rid-dry"), **dry_run_header(rid, key=key)}
 
 
 @pytest.fixture(autouse=True)

@@ -145,7 +145,9 @@ def verify_identity(
     if not header:
         raise InvalidIdentityError("no identity header")
     parts = header.split(".")
-    if len(parts) != 3 or parts[0] != VERSION:
+    # A token is base64url and dots: anything else (latin-1 text, as WSGI hands header values
+    # over) is malformed, and must not reach the MAC, which signs ASCII.
+    if len(parts) != 3 or parts[0] != VERSION or not header.isascii():
         raise InvalidIdentityError("malformed identity header")
     signed_part = f"{parts[0]}.{parts[1]}"
     if not hmac.compare_digest(_mac(key, signed_part), parts[2]):
@@ -212,7 +214,7 @@ def verify_dry_run(
     """The verified token; its rid must be `request_id` (the verified identity's rid), and it
     must have been signed for this request (`binding`)."""
     parts = header.split(".")
-    if len(parts) != 3 or parts[0] != VERSION:
+    if len(parts) != 3 or parts[0] != VERSION or not header.isascii():
         raise InvalidDryRunError("malformed dry-run header")
     signed_part = f"{parts[0]}.{parts[1]}"
     if not hmac.compare_digest(_mac(key, _DRY_RUN_LABEL + signed_part), parts[2]):

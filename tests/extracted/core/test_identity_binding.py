@@ -253,3 +253,26 @@ def test_every_face_still_works_through_the_proxy(stack, tmp_path):
     assert (reschedule[0], patch[0], cancel[0]) == (200, 200, 200), (reschedule, patch, cancel)
     assert stack.service_row("appointments", 3)["status"] == "cancelled"
     assert legacy.requests == []
+
+
+@pytest.mark.parametrize(
+    ("method", "target"),
+    [
+        ("POST", "/api/appointments/1/cancel"),
+        ("PATCH", "/v2/appointments/1"),
+        ("GET", "/fhir/Appointment/1"),
+    ],
+)
+@pytest.mark.parametrize("token", ["v1.\xe9.\xe9", "v1.eyJ\xff.AAAA"], ids=["mac", "payload"])
+def test_an_outsiders_non_ascii_token_is_a_401_not_a_500(stack, method, target, token):
+    """Header values arrive as latin-1 text; the token's MAC is over ASCII. The fuzzer
+    (tests/proxy/test_identity_fuzz.py) found these answered 500 (UnicodeEncodeError)."""
+    before = stack.service_row("appointments", 1)
+    headers = {IDENTITY_HEADER: token, REQUEST_ID_HEADER: "rid-outsider"}
+
+    status, answer_headers, body = send(
+        stack.urls["appointments"], method, target, headers, BODIES.get(method)
+    )
+
+    assert_refused_in_the_face_format(status, answer_headers, body, target)
+    assert unchanged(stack, before)

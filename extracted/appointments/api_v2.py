@@ -19,7 +19,7 @@ appointments writes access-audit rows (`read` for one, `search` per page listed)
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,9 +38,16 @@ from extracted.appointments.permissions import PERMISSIONS, READ, WRITE
 from extracted.appointments.selectors import appointment_get
 from extracted.core.access_audit import READ as AUDIT_READ
 from extracted.core.access_audit import SEARCH, record_access, record_accesses
+from extracted.core.calendar_ends import day_bounds, end_of
 from extracted.core.dry_run import is_dry_run
 from extracted.core.legacy_db import legacy_engine
-from extracted.core.v2 import HospitalDateTimeField, V2ViewMixin, identity_of, problem_responses
+from extracted.core.v2 import (
+    AsciiIntegerField,
+    HospitalDateTimeField,
+    V2ViewMixin,
+    identity_of,
+    problem_responses,
+)
 from extracted.core.write_guard import OwnershipGuard, guard_for
 
 RECORD_TYPE = "appointment"
@@ -81,10 +88,10 @@ def appointment_search(
 class AppointmentFilterSerializer(serializers.Serializer[Any]):
     """The query of GET /v2/appointments. All filters are optional and ANDed."""
 
-    provider = serializers.IntegerField(
+    provider = AsciiIntegerField(
         required=False, min_value=1, max_value=_MAX_ID, help_text="Provider id."
     )
-    patient = serializers.IntegerField(
+    patient = AsciiIntegerField(
         required=False, min_value=1, max_value=_MAX_ID, help_text="Patient id."
     )
     status = serializers.ChoiceField(choices=Appointment.Status.choices, required=False)
@@ -123,10 +130,8 @@ class AppointmentFilterSerializer(serializers.Serializer[Any]):
             provider_id=data.get("provider"),
             patient_id=data.get("patient"),
             statuses=[data["status"]] if "status" in data else (),
-            starts_from=datetime.combine(first, time(), zone) if first else None,
-            starts_before=(
-                datetime.combine(last + timedelta(days=1), time(), zone) if last else None
-            ),
+            starts_from=day_bounds(first, zone)[0] if first else None,
+            starts_before=day_bounds(last, zone)[1] if last else None,
         )
 
 
@@ -146,7 +151,7 @@ class AppointmentSerializer(serializers.Serializer[Appointment]):
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_ends_at(self, appointment: Appointment) -> str:
-        ends = appointment.starts_at + timedelta(minutes=appointment.duration_minutes)
+        ends = end_of(appointment.starts_at, appointment.duration_minutes, hospital_zone())
         return str(HospitalDateTimeField().to_representation(ends))
 
 
@@ -154,7 +159,13 @@ class _WholeMinuteDateTimeField(HospitalDateTimeField):
     """Input: ISO 8601; without an offset it is hospital time. Whole minutes, like APPT_TM."""
 
     def to_internal_value(self, value: Any) -> datetime:
-        parsed: datetime = super().to_internal_value(value)
+        try:
+            parsed: datetime = super().to_internal_value(value)
+            parsed.astimezone(UTC)  # the service stores instants in UTC
+        except OverflowError:
+            raise serializers.ValidationError(
+                "Must be an instant before the end of year 9999 in UTC."
+            ) from None
         if parsed.second or parsed.microsecond:
             raise serializers.ValidationError("Must be a whole minute (seconds are not kept).")
         return parsed
@@ -163,10 +174,10 @@ class _WholeMinuteDateTimeField(HospitalDateTimeField):
 class AppointmentBookSerializer(serializers.Serializer[Any]):
     """The body of POST /v2/appointments."""
 
-    patient_id = serializers.IntegerField(min_value=1, max_value=_MAX_ID)
-    provider_id = serializers.IntegerField(min_value=1, max_value=_MAX_ID)
+    patient_id = AsciiIntegerField(min_value=1, max_value=_MAX_ID)
+    provider_id = AsciiIntegerField(min_value=1, max_value=_MAX_ID)
     starts_at = _WholeMinuteDateTimeField()
-    duration_minutes = serializers.IntegerField(min_value=5, max_value=240)
+    duration_minutes = AsciiIntegerField(min_value=5, max_value=240)
     reason = serializers.CharField(max_length=80, allow_blank=True, required=False, default="")
 
 
@@ -174,8 +185,8 @@ class AppointmentChangeSerializer(serializers.Serializer[Any]):
     """The body of PATCH /v2/appointments/{id}: a reschedule; absent fields keep their value."""
 
     starts_at = _WholeMinuteDateTimeField(required=False)
-    duration_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
-    provider_id = serializers.IntegerField(min_value=1, max_value=_MAX_ID, required=False)
+    duration_minutes = AsciiIntegerField(min_value=5, max_value=240, required=False)
+    provider_id = AsciiIntegerField(min_value=1, max_value=_MAX_ID, required=False)
     reason = serializers.CharField(max_length=80, allow_blank=True, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -16,9 +16,11 @@ from extracted.appointments import selectors
 from extracted.appointments.permissions import PERMISSIONS, READ_AUDIT
 from extracted.core.identity import IdentifiedRequest
 from extracted.core.legacy_errors import METHOD_NOT_ALLOWED, legacy_error_response
+from extracted.core.numbers import ascii_int
 from extracted.core.permissions import require_permission
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+MAX_ID = 2**31 - 1  # APPT_ID is 32-bit
 
 
 def _bad(field: str, reason: str) -> JsonResponse:
@@ -35,17 +37,16 @@ def access_audit(request: HttpRequest) -> HttpResponse:
 
 @require_permission(PERMISSIONS, READ_AUDIT)
 def _query(request: IdentifiedRequest) -> HttpResponse:
-    record_id = request.GET.get("record_id")
-    if record_id is not None and not (record_id.isascii() and record_id.isdigit()):
+    raw_record_id = request.GET.get("record_id")
+    record_id = None if raw_record_id is None else ascii_int(raw_record_id, low=0, high=MAX_ID)
+    if raw_record_id is not None and record_id is None:
         return _bad("record_id", "must be an appointment id (digits only)")
     login = request.GET.get("login") or None
-    raw_limit = request.GET.get("limit", str(DEFAULT_LIMIT))
-    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    limit = ascii_int(request.GET.get("limit", str(DEFAULT_LIMIT)), low=1, high=MAX_LIMIT)
+    if limit is None:
         return _bad("limit", f"must be an integer from 1 to {MAX_LIMIT}")
     rows = selectors.access_audit_entries(
-        record_id=None if record_id is None else str(int(record_id)),
-        login=login,
-        limit=int(raw_limit),
+        record_id=None if record_id is None else str(record_id), login=login, limit=limit
     )
     results = [
         {

@@ -48,14 +48,13 @@ from extracted.core.v2 import (
     identity_of,
     problem_responses,
 )
+from extracted.core.v2_input import BodySerializer, QuerySerializer
 from extracted.core.write_guard import OwnershipGuard, guard_for
 
 RECORD_TYPE = "appointment"
 # The legacy ids are 32-bit; a larger filter value can match nothing and would only make
 # PostgreSQL fail with "integer out of range".
 _MAX_ID = 2**31 - 1
-# Read by the pagination (extracted/core/v2.py), which validates them itself.
-_PAGING_PARAMS = frozenset({"page", "page_size"})
 
 
 def hospital_zone() -> ZoneInfo:
@@ -85,7 +84,7 @@ def appointment_search(
     return found.order_by("starts_at", "id")
 
 
-class AppointmentFilterSerializer(serializers.Serializer[Any]):
+class AppointmentFilterSerializer(QuerySerializer):
     """The query of GET /v2/appointments. All filters are optional and ANDed."""
 
     provider = AsciiIntegerField(
@@ -100,19 +99,6 @@ class AppointmentFilterSerializer(serializers.Serializer[Any]):
     )
     date_from = serializers.DateField(required=False, help_text="First day, inclusive.")
     date_to = serializers.DateField(required=False, help_text="Last day, inclusive.")
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        # Unknown names are reported together with the known fields' errors, not after them.
-        names = sorted(set(data) - set(self.fields) - _PAGING_PARAMS)
-        unknown = {name: ["Unknown query parameter."] for name in names}
-        try:
-            value: dict[str, Any] = super().to_internal_value(data)
-        except serializers.ValidationError as e:
-            detail = e.detail if isinstance(e.detail, dict) else {}
-            raise serializers.ValidationError({**detail, **unknown}) from e
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "date" in attrs and ({"date_from", "date_to"} & set(attrs)):
@@ -171,7 +157,7 @@ class _WholeMinuteDateTimeField(HospitalDateTimeField):
         return parsed
 
 
-class AppointmentBookSerializer(serializers.Serializer[Any]):
+class AppointmentBookSerializer(BodySerializer):
     """The body of POST /v2/appointments."""
 
     patient_id = AsciiIntegerField(min_value=1, max_value=_MAX_ID)
@@ -181,8 +167,9 @@ class AppointmentBookSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=80, allow_blank=True, required=False, default="")
 
 
-class AppointmentChangeSerializer(serializers.Serializer[Any]):
-    """The body of PATCH /v2/appointments/{id}: a reschedule; absent fields keep their value."""
+class AppointmentChangeSerializer(BodySerializer):
+    """The body of PATCH /v2/appointments/{id}: a reschedule; absent fields keep their value.
+    The patient is not one of them: `patient_id` is refused (400 naming it), not ignored."""
 
     starts_at = _WholeMinuteDateTimeField(required=False)
     duration_minutes = AsciiIntegerField(min_value=5, max_value=240, required=False)
@@ -240,7 +227,7 @@ class AppointmentList(V2ViewMixin, generics.ListAPIView[Appointment]):
     write_roles = PERMISSIONS.roles(WRITE)
 
     def get_queryset(self) -> QuerySet[Appointment]:
-        filters = AppointmentFilterSerializer(data=self.request.query_params.dict())
+        filters = AppointmentFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return filters.search()
 

@@ -158,13 +158,18 @@ def fhir_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respon
 
 
 def reject_unknown_params(request: Request, known: Iterable[str]) -> None:
-    """400 for any query parameter that is neither in `known`, paging, nor `_format`."""
+    """400 for any query parameter that is neither in `known`, paging, nor `_format`, and for
+    any given without a value (`family=` would otherwise match every patient)."""
     allowed = {*known, *PAGING_PARAMS, "_format"}
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        raise exceptions.ValidationError(
-            {name: ["Unknown search parameter for this resource."] for name in unknown}
-        )
+    errors = {
+        name: ["Unknown search parameter for this resource."]
+        for name in sorted(set(request.query_params) - allowed)
+    }
+    for name, values in request.query_params.lists():
+        if name not in errors and any(not value.strip() for value in values):
+            errors[name] = ["Must not be empty: give a value or leave the parameter out."]
+    if errors:
+        raise exceptions.ValidationError(errors)
     check_format(request)
 
 

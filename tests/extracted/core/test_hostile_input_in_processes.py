@@ -61,8 +61,8 @@ CASES: dict[str, Case] = {
         "appointments", "GET", "/v2/appointments?provider=%D9%A3", 400, PROBLEM, names="provider"
     ),
     "v2 appointments audit limit ²": Case(
-        "appointments", "GET", "/v2/appointments/access-audit?limit=%C2%B2", 400, LEGACY,
-        persona="auditor",
+        "appointments", "GET", "/v2/appointments/access-audit?limit=%C2%B2", 400, PROBLEM,
+        persona="auditor", names="limit",
     ),
     "fhir _count ²": Case("appointments", "GET", "/fhir/Appointment?_count=%C2%B2", 400, FHIR,
                           names="_count"),
@@ -135,6 +135,66 @@ CASES: dict[str, Case] = {
     ),
     "v2 patient PATCH of 6 MB": Case(
         "patients", "PATCH", "/v2/patients/1", 413, PROBLEM, body=HUGE, persona="admin"
+    ),
+    # --- unknown and empty filters are refused, never ignored (docs/modern-api.md) ---------
+    "v2 patients misspelt filter": Case("patients", "GET", "/v2/patients?famly=LUN", 400, PROBLEM,
+                                        names="famly"),
+    "v2 patients empty filter": Case("patients", "GET", "/v2/patients?family=", 400, PROBLEM,
+                                     names="family"),
+    "v2 patients audit unknown filter": Case(
+        "patients", "GET", "/v2/patients/access-audit?recordid=1", 400, PROBLEM,
+        persona="auditor", names="recordid",
+    ),
+    "v2 patients audit empty filter": Case(
+        "patients", "GET", "/v2/patients/access-audit?login=", 400, PROBLEM, persona="auditor",
+        names="login",
+    ),
+    "v2 appointments empty filter": Case("appointments", "GET", "/v2/appointments?status=", 400,
+                                         PROBLEM, names="status"),
+    "v2 appointments audit unknown filter": Case(
+        "appointments", "GET", "/v2/appointments/access-audit?recordid=1", 400, PROBLEM,
+        persona="auditor", names="recordid",
+    ),
+    "fhir patient empty family": Case("patients", "GET", "/fhir/Patient?family=", 400, FHIR,
+                                      names="family"),
+    "fhir appointment empty status": Case("appointments", "GET", "/fhir/Appointment?status=",
+                                          400, FHIR, names="status"),
+    "fhir patient misspelt filter": Case("patients", "GET", "/fhir/Patient?famly=LUN", 400, FHIR,
+                                         names="famly"),
+    # --- body fields a request may not set ---------------------------------------------------
+    "v2 reschedule naming patient_id": Case(
+        "appointments", "PATCH", "/v2/appointments/1", 400, PROBLEM, persona="scheduler",
+        body={"patient_id": 2, "reason": "MOVED"}, names="patient_id",
+    ),
+    "v2 booking with an unknown field": Case(
+        "appointments", "POST", "/v2/appointments", 400, PROBLEM, persona="scheduler",
+        body={"patient_id": 1, "provider_id": 3, "starts_at": "2026-12-01T09:00:00-06:00",
+              "duration_minutes": 15, "status": "arrived"},
+        names="status",
+    ),
+    "v2 patient PATCH of its id": Case(
+        "patients", "PATCH", "/v2/patients/1", 400, PROBLEM, persona="admin",
+        body={"id": 2}, names="id",
+    ),
+    # --- every /v2 path answers problem+json, every FHIR path an OperationOutcome ----------
+    "v2 patient id not a number": Case("patients", "GET", "/v2/patients/abc", 404, PROBLEM),
+    "v2 appointment id not a number": Case("appointments", "GET", "/v2/appointments/abc", 404,
+                                           PROBLEM),
+    "v2 trailing slash": Case("appointments", "GET", "/v2/appointments/1/", 404, PROBLEM),
+    "v2 unmatched path": Case("appointments", "GET", "/v2/nothing-here", 404, PROBLEM),
+    "v2 bare prefix": Case("patients", "GET", "/v2", 404, PROBLEM),
+    "v2 appointments audit with PUT": Case(
+        "appointments", "PUT", "/v2/appointments/access-audit", 405, PROBLEM, persona="auditor",
+        body={},
+    ),
+    "v2 appointments audit without a role": Case(
+        "appointments", "GET", "/v2/appointments/access-audit", 403, PROBLEM
+    ),
+    "fhir bare prefix": Case("appointments", "GET", "/fhir", 404, FHIR),
+    "fhir patient id not a number": Case("patients", "GET", "/fhir/Patient/abc", 404, FHIR),
+    "legacy unmatched path stays legacy": Case(
+        "patients", "GET", "/api/nothing-here", 404, LEGACY,
+        exact=b'{"ERR": "NO SUCH SERVICE", "CODE": 100}',
     ),
 }  # fmt: skip
 

@@ -53,6 +53,14 @@ class ControlView(APIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
 
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        # Route states, tokens' users and the audit chain: no cache anywhere may keep them.
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, services.GateRefusalError):
             return Response(

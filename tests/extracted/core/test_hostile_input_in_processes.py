@@ -133,6 +133,9 @@ CASES: dict[str, Case] = {
     "v2 booking of 6 MB": Case(
         "appointments", "POST", "/v2/appointments", 413, PROBLEM, body=HUGE, persona="scheduler"
     ),
+    "fhir search with a 6 MB body": Case(
+        "appointments", "GET", "/fhir/Appointment", 413, FHIR, body=HUGE
+    ),
     "v2 patient PATCH of 6 MB": Case(
         "patients", "PATCH", "/v2/patients/1", 413, PROBLEM, body=HUGE, persona="admin"
     ),

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so it times everything and logs route templates (never paths with ids).
     "extracted.core.access_log.AccessLogMiddleware",
+    # Next, so every answer, refusals included, goes out after the body was read.
+    "extracted.core.bodies.DrainBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     # HTML pages (Swagger UI) load only from the service itself.

@@ -4,20 +4,25 @@ Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): `reques
 `RequestDataTooBig`, which used to reach Django's HTML "Bad Request (400)" page. The legacy
 faces count such a body as "not a JSON object" (300 BAD REQUEST, as the legacy app does for any
 body over its own 1 MB); /v2 and FHIR answer 413 (extracted.core.v2), and views.bad_request
-answers whatever still reaches Django's handler in the path's face.
+answers whatever still reaches Django's handler in the path's face. `DrainBodyMiddleware`
+reads an unread body before any answer (gunicorn would otherwise close on a client still
+sending, which then sees a broken pipe instead of the answer).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 
 from extracted.core.numbers import ascii_int
 
-__all__ = ["body_length", "discard_body", "legacy_body"]
+__all__ = ["DrainBodyMiddleware", "body_length", "discard_body", "legacy_body"]
 
-# Read and dropped before a refusal, so the client (the proxy) can finish sending and read the
-# answer instead of a reset; past this much, the connection is closed after the answer.
+# Read and dropped before an answer that did not read the body (a refusal: 401, 404, 413...), so
+# the client (the proxy) can finish sending and read the answer instead of a broken pipe; past
+# this much, the connection is closed after the answer.
 DRAIN_LIMIT = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
 
@@ -44,5 +49,18 @@ def legacy_body(request: HttpRequest) -> bytes | None:
     try:
         return request.body
     except RequestDataTooBig:
-        discard_body(request)
-        return None
+        return None  # DrainBodyMiddleware reads it before the answer goes out
+
+
+class DrainBodyMiddleware:
+    """Outermost but the access log: whatever answered, the unread rest of the body is read
+    (`discard_body`) before gunicorn sends the answer and closes the connection."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if body_length(request):
+            discard_body(request)  # a body already read costs nothing here
+        return response

@@ -44,7 +44,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from extracted.core.bodies import body_length, discard_body
+from extracted.core.bodies import body_length
 from extracted.core.v2_auth import (
     AUTH_SCHEME,
     IdentityAuthentication,
@@ -134,7 +134,6 @@ class V2ViewMixin:
         # After identity and role: who may not write learns nothing from a body's size.
         # DRF reads the stream itself, past Django's limit; the proxy always sends a length.
         if body_length(request._request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            discard_body(request._request)
             raise PayloadTooLarge
 
     def finalize_response(

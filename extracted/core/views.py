@@ -14,7 +14,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
-from extracted.core.bodies import discard_body
 from extracted.core.faces import Face, face_of
 from extracted.core.fhir import outcome_response
 from extracted.core.legacy_errors import (
@@ -67,8 +66,6 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     """handler400 (Django's SuspiciousOperation): above all a body over the 2.5 MB limit. The
     legacy faces answer it as legacy answers any body too large (300); the others with 413."""
     too_large = isinstance(exception, RequestDataTooBig)
-    if too_large:
-        discard_body(request)
     status = 413 if too_large else 400
     return _answer(
         request,

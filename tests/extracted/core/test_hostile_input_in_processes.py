@@ -133,6 +133,14 @@ CASES: dict[str, Case] = {
     "v2 booking of 6 MB": Case(
         "appointments", "POST", "/v2/appointments", 413, PROBLEM, body=HUGE, persona="scheduler"
     ),
+    # Answered before the body is read: the sender still gets the answer, not a broken pipe.
+    "legacy PUT of 6 MB by a role that may not": Case(
+        "patients", "PUT", "/api/patients/1", 403, LEGACY, body=HUGE, persona="operator",
+        exact=b'{"ERR": "ACCESS DENIED", "CODE": 102}',
+    ),
+    "v2 unmatched path with 6 MB": Case(
+        "appointments", "PUT", "/v2/nothing-here", 404, PROBLEM, body=HUGE
+    ),
     "fhir search with a 6 MB body": Case(
         "appointments", "GET", "/fhir/Appointment", 413, FHIR, body=HUGE
     ),

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",  # the OpenAPI schema and docs of the /v2 faces (extracted/core/schema.py)
+    "drf_spectacular_sidecar",  # Swagger UI's files, pinned, served locally (core/static_assets)
     "extracted.core",
     "legacy_adapter",
     "migration_plans",
@@ -59,13 +60,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so it times everything and logs route templates (never paths with ids).
     "extracted.core.access_log.AccessLogMiddleware",
+    # Next, so every answer, refusals included, goes out after the body was read.
+    "extracted.core.bodies.DrainBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # HTML pages (Swagger UI) load only from the service itself.
+    "extracted.core.security_headers.ContentSecurityPolicyMiddleware",
     # A signed X-Ficus-Dry-Run runs the request in rolled-back transactions (shadowed writes).
     "extracted.core.dry_run.DryRunMiddleware",
 ]
 
 ROOT_URLCONF = "extracted.urls"
+# Swagger UI's files (drf-spectacular-sidecar), served by extracted/core/static_assets.py.
+STATIC_URL = "/__ficus/static/"
 WSGI_APPLICATION = "extracted.wsgi.application"
 
 DATABASES = {
@@ -130,6 +137,10 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SCHEMA_PATH_PREFIX": r"/(v2|fhir)",
     "PREPROCESSING_HOOKS": ["extracted.core.schema.only_modern_faces"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the pinned local copy, never a CDN (extracted/core/static_assets.py).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 # The public base URL of the FHIR face (Bundle links and fullUrl); empty: from the request.
 FICUS_FHIR_BASE_URL = env_str("FICUS_FHIR_BASE_URL", "")

@@ -16,7 +16,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("fhir/<path:rest>", unknown_fhir_endpoint),
 ]
 
-# Unknown paths (and non-numeric ids) answer like the legacy app: 404 NO SUCH SERVICE under /api,
-# and an unexpected failure gets the legacy app's bare 500 body.
+# Unknown paths (and non-numeric ids) answer like the legacy app under /api (404 NO SUCH SERVICE,
+# the bare 500 body), problem+json under /v2 and an OperationOutcome under /fhir
+# (extracted.core.views); a body over Django's limit is handler400's.
+handler400 = "extracted.core.views.bad_request"
 handler404 = "extracted.core.views.not_found"
 handler500 = "extracted.core.views.server_error"

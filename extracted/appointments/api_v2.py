@@ -19,7 +19,7 @@ appointments writes access-audit rows (`read` for one, `search` per page listed)
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,17 +38,23 @@ from extracted.appointments.permissions import PERMISSIONS, READ, WRITE
 from extracted.appointments.selectors import appointment_get
 from extracted.core.access_audit import READ as AUDIT_READ
 from extracted.core.access_audit import SEARCH, record_access, record_accesses
+from extracted.core.calendar_ends import day_bounds, end_of
 from extracted.core.dry_run import is_dry_run
 from extracted.core.legacy_db import legacy_engine
-from extracted.core.v2 import HospitalDateTimeField, V2ViewMixin, identity_of, problem_responses
+from extracted.core.v2 import (
+    AsciiIntegerField,
+    HospitalDateTimeField,
+    V2ViewMixin,
+    identity_of,
+    problem_responses,
+)
+from extracted.core.v2_input import BodySerializer, QuerySerializer
 from extracted.core.write_guard import OwnershipGuard, guard_for
 
 RECORD_TYPE = "appointment"
 # The legacy ids are 32-bit; a larger filter value can match nothing and would only make
 # PostgreSQL fail with "integer out of range".
 _MAX_ID = 2**31 - 1
-# Read by the pagination (extracted/core/v2.py), which validates them itself.
-_PAGING_PARAMS = frozenset({"page", "page_size"})
 
 
 def hospital_zone() -> ZoneInfo:
@@ -78,13 +84,13 @@ def appointment_search(
     return found.order_by("starts_at", "id")
 
 
-class AppointmentFilterSerializer(serializers.Serializer[Any]):
+class AppointmentFilterSerializer(QuerySerializer):
     """The query of GET /v2/appointments. All filters are optional and ANDed."""
 
-    provider = serializers.IntegerField(
+    provider = AsciiIntegerField(
         required=False, min_value=1, max_value=_MAX_ID, help_text="Provider id."
     )
-    patient = serializers.IntegerField(
+    patient = AsciiIntegerField(
         required=False, min_value=1, max_value=_MAX_ID, help_text="Patient id."
     )
     status = serializers.ChoiceField(choices=Appointment.Status.choices, required=False)
@@ -93,19 +99,6 @@ class AppointmentFilterSerializer(serializers.Serializer[Any]):
     )
     date_from = serializers.DateField(required=False, help_text="First day, inclusive.")
     date_to = serializers.DateField(required=False, help_text="Last day, inclusive.")
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        # Unknown names are reported together with the known fields' errors, not after them.
-        names = sorted(set(data) - set(self.fields) - _PAGING_PARAMS)
-        unknown = {name: ["Unknown query parameter."] for name in names}
-        try:
-            value: dict[str, Any] = super().to_internal_value(data)
-        except serializers.ValidationError as e:
-            detail = e.detail if isinstance(e.detail, dict) else {}
-            raise serializers.ValidationError({**detail, **unknown}) from e
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "date" in attrs and ({"date_from", "date_to"} & set(attrs)):
@@ -123,10 +116,8 @@ class AppointmentFilterSerializer(serializers.Serializer[Any]):
             provider_id=data.get("provider"),
             patient_id=data.get("patient"),
             statuses=[data["status"]] if "status" in data else (),
-            starts_from=datetime.combine(first, time(), zone) if first else None,
-            starts_before=(
-                datetime.combine(last + timedelta(days=1), time(), zone) if last else None
-            ),
+            starts_from=day_bounds(first, zone)[0] if first else None,
+            starts_before=day_bounds(last, zone)[1] if last else None,
         )
 
 
@@ -146,7 +137,7 @@ class AppointmentSerializer(serializers.Serializer[Appointment]):
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_ends_at(self, appointment: Appointment) -> str:
-        ends = appointment.starts_at + timedelta(minutes=appointment.duration_minutes)
+        ends = end_of(appointment.starts_at, appointment.duration_minutes, hospital_zone())
         return str(HospitalDateTimeField().to_representation(ends))
 
 
@@ -154,28 +145,35 @@ class _WholeMinuteDateTimeField(HospitalDateTimeField):
     """Input: ISO 8601; without an offset it is hospital time. Whole minutes, like APPT_TM."""
 
     def to_internal_value(self, value: Any) -> datetime:
-        parsed: datetime = super().to_internal_value(value)
+        try:
+            parsed: datetime = super().to_internal_value(value)
+            parsed.astimezone(UTC)  # the service stores instants in UTC
+        except OverflowError:
+            raise serializers.ValidationError(
+                "Must be an instant before the end of year 9999 in UTC."
+            ) from None
         if parsed.second or parsed.microsecond:
             raise serializers.ValidationError("Must be a whole minute (seconds are not kept).")
         return parsed
 
 
-class AppointmentBookSerializer(serializers.Serializer[Any]):
+class AppointmentBookSerializer(BodySerializer):
     """The body of POST /v2/appointments."""
 
-    patient_id = serializers.IntegerField(min_value=1, max_value=_MAX_ID)
-    provider_id = serializers.IntegerField(min_value=1, max_value=_MAX_ID)
+    patient_id = AsciiIntegerField(min_value=1, max_value=_MAX_ID)
+    provider_id = AsciiIntegerField(min_value=1, max_value=_MAX_ID)
     starts_at = _WholeMinuteDateTimeField()
-    duration_minutes = serializers.IntegerField(min_value=5, max_value=240)
+    duration_minutes = AsciiIntegerField(min_value=5, max_value=240)
     reason = serializers.CharField(max_length=80, allow_blank=True, required=False, default="")
 
 
-class AppointmentChangeSerializer(serializers.Serializer[Any]):
-    """The body of PATCH /v2/appointments/{id}: a reschedule; absent fields keep their value."""
+class AppointmentChangeSerializer(BodySerializer):
+    """The body of PATCH /v2/appointments/{id}: a reschedule; absent fields keep their value.
+    The patient is not one of them: `patient_id` is refused (400 naming it), not ignored."""
 
     starts_at = _WholeMinuteDateTimeField(required=False)
-    duration_minutes = serializers.IntegerField(min_value=5, max_value=240, required=False)
-    provider_id = serializers.IntegerField(min_value=1, max_value=_MAX_ID, required=False)
+    duration_minutes = AsciiIntegerField(min_value=5, max_value=240, required=False)
+    provider_id = AsciiIntegerField(min_value=1, max_value=_MAX_ID, required=False)
     reason = serializers.CharField(max_length=80, allow_blank=True, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +227,7 @@ class AppointmentList(V2ViewMixin, generics.ListAPIView[Appointment]):
     write_roles = PERMISSIONS.roles(WRITE)
 
     def get_queryset(self) -> QuerySet[Appointment]:
-        filters = AppointmentFilterSerializer(data=self.request.query_params.dict())
+        filters = AppointmentFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return filters.search()
 

@@ -2,63 +2,86 @@
 
 `GET /v2/appointments/access-audit?record_id=17&login=clinician&limit=100` answers the newest
 rows first as `{"count": n, "results": [{"at", "login", "role", "action", "record_type",
-"record_id", "request_id"}]}`. Only the AUDIT role may ask (others get 403, no identity 401, in
-the legacy error shape every face of this service shares). Reading the audit is not itself
-audited here: the rows hold no PHI beyond record ids, and auditing the auditor's reads would
-make each query change the answer to the next.
+"record_id", "request_id"}]}`. Only the AUDIT role may ask. It is a /v2 path, so it follows the
+/v2 conventions (extracted/core/v2.py): no identity 401, another role 403, a bad, unknown or
+empty parameter a 400 problem naming it. Reading the audit is not itself audited here: the rows
+hold no PHI beyond record ids, and auditing the auditor's reads would make each query change
+the answer to the next.
 """
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from extracted.appointments import selectors
 from extracted.appointments.permissions import PERMISSIONS, READ_AUDIT
-from extracted.core.identity import IdentifiedRequest
-from extracted.core.legacy_errors import METHOD_NOT_ALLOWED, legacy_error_response
-from extracted.core.permissions import require_permission
+from extracted.core.v2 import AsciiIntegerField, V2APIView, problem_responses
+from extracted.core.v2_input import QuerySerializer
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+MAX_ID = 2**31 - 1  # APPT_ID is 32-bit
 
 
-def _bad(field: str, reason: str) -> JsonResponse:
-    response = JsonResponse({"errors": {field: reason}}, status=400)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def access_audit(request: HttpRequest) -> HttpResponse:
-    if request.method not in ("GET", "HEAD"):
-        return legacy_error_response(METHOD_NOT_ALLOWED, allow="GET")
-    return _query(request)
-
-
-@require_permission(PERMISSIONS, READ_AUDIT)
-def _query(request: IdentifiedRequest) -> HttpResponse:
-    record_id = request.GET.get("record_id")
-    if record_id is not None and not (record_id.isascii() and record_id.isdigit()):
-        return _bad("record_id", "must be an appointment id (digits only)")
-    login = request.GET.get("login") or None
-    raw_limit = request.GET.get("limit", str(DEFAULT_LIMIT))
-    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        return _bad("limit", f"must be an integer from 1 to {MAX_LIMIT}")
-    rows = selectors.access_audit_entries(
-        record_id=None if record_id is None else str(int(record_id)),
-        login=login,
-        limit=int(raw_limit),
+class AuditQuerySerializer(QuerySerializer):
+    record_id = AsciiIntegerField(
+        required=False, min_value=0, max_value=MAX_ID, help_text="Only this appointment id."
     )
-    results = [
-        {
-            "at": row.at.isoformat(),
-            "login": row.login,
-            "role": row.role,
-            "action": row.action,
-            "record_type": row.record_type,
-            "record_id": row.record_id,
-            "request_id": row.request_id,
-        }
-        for row in rows
-    ]
-    response = JsonResponse({"count": len(results), "results": results})
-    response["Cache-Control"] = "no-store"
-    return response
+    login = serializers.CharField(required=False, max_length=64, help_text="Only this login.")
+    limit = AsciiIntegerField(
+        required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT
+    )
+
+
+class AuditEntrySerializer(serializers.Serializer[object]):
+    at = serializers.DateTimeField()
+    login = serializers.CharField()
+    role = serializers.CharField()
+    action = serializers.CharField()
+    record_type = serializers.CharField()
+    record_id = serializers.CharField(allow_null=True)
+    request_id = serializers.CharField()
+
+
+class AccessAuditView(V2APIView):
+    read_roles = PERMISSIONS.roles(READ_AUDIT)
+    pagination_class = None  # `limit`, newest first: an auditor's query, not a paged list
+
+    @extend_schema(
+        summary="Who accessed which appointment (auditors only)",
+        parameters=[AuditQuerySerializer],
+        responses={
+            200: inline_serializer(
+                "AppointmentAccessAudit",
+                fields={
+                    "count": serializers.IntegerField(),
+                    "results": AuditEntrySerializer(many=True),
+                },
+            ),
+            **problem_responses(400, 401, 403),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = AuditQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        record_id = query.validated_data.get("record_id")
+        rows = selectors.access_audit_entries(
+            record_id=None if record_id is None else str(record_id),
+            login=query.validated_data.get("login"),
+            limit=query.validated_data["limit"],
+        )
+        results = [
+            {
+                "at": row.at.isoformat(),
+                "login": row.login,
+                "role": row.role,
+                "action": row.action,
+                "record_type": row.record_type,
+                "record_id": row.record_id,
+                "request_id": row.request_id,
+            }
+            for row in rows
+        ]
+        return Response({"count": len(results), "results": results})

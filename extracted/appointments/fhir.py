@@ -21,7 +21,6 @@ construction. Search supports `patient`, `practitioner` (ids or typed references
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +36,7 @@ from extracted.appointments.permissions import PERMISSIONS, READ
 from extracted.appointments.selectors import appointment_get
 from extracted.core.access_audit import READ as AUDIT_READ
 from extracted.core.access_audit import SEARCH, record_access, record_accesses
+from extracted.core.calendar_ends import end_of
 from extracted.core.fhir import (
     FHIRViewMixin,
     check_format,
@@ -74,7 +74,7 @@ def appointment_resource(appointment: Appointment, zone: ZoneInfo) -> dict[str, 
     if appointment.reason:
         resource["reasonCode"] = [{"text": appointment.reason}]
     resource["start"] = _instant(start)
-    resource["end"] = _instant(start + timedelta(minutes=appointment.duration_minutes))
+    resource["end"] = _instant(end_of(appointment.starts_at, appointment.duration_minutes, zone))
     resource["minutesDuration"] = appointment.duration_minutes
     resource["participant"] = [
         {

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
+from extracted.core.bodies import legacy_body
 from extracted.core.legacy_errors import (
     BAD_REQUEST,
     INVALID_DATE,
@@ -27,6 +27,7 @@ from extracted.core.legacy_errors import (
     invalid_value,
     missing_field,
 )
+from extracted.core.numbers import ascii_int
 
 MAX_ID = 2_147_483_647
 MIN_DURATION, MAX_DURATION = 5, 240
@@ -59,11 +60,8 @@ def parse_time(value: object) -> int | None:
 
 def json_object(request: HttpRequest) -> dict[str, Any]:
     """The body as a JSON object, else BAD REQUEST (300), as the legacy app decides it."""
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        raise LegacyApiError(BAD_REQUEST) from None
-    if len(raw) > MAX_BODY_BYTES:
+    raw = legacy_body(request)
+    if raw is None or len(raw) > MAX_BODY_BYTES:
         raise LegacyApiError(BAD_REQUEST)
     try:
         value = json.loads(raw.decode("utf-8"))
@@ -135,12 +133,10 @@ def id_param(request: HttpRequest, name: str) -> int:
     value = _first(request, name).strip()
     if not value:
         raise LegacyApiError(missing_field(name))
-    digits = value.lstrip("0")
-    if not value.isascii() or not value.isdigit() or len(digits) > 10:
+    found = ascii_int(value, low=1, high=MAX_ID)
+    if found is None:
         raise LegacyApiError(invalid_value(name))
-    if not 1 <= int(value) <= MAX_ID:
-        raise LegacyApiError(invalid_value(name))
-    return int(value)
+    return found
 
 
 def date_param(request: HttpRequest, name: str) -> str:

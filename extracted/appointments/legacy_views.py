@@ -38,6 +38,7 @@ from extracted.core.legacy_db import legacy_engine
 from extracted.core.legacy_errors import (
     ALREADY_CANCELLED,
     APPOINTMENT_NOT_FOUND,
+    INVALID_DATE,
     INVALID_TIME,
     METHOD_NOT_ALLOWED,
     SLOT_NOT_AVAILABLE,
@@ -139,10 +140,10 @@ def _starts_at(appt_dt: str, appt_tm: str) -> datetime:
     codec = LocalDateTimeCodec(ZoneInfo(settings.FICUS_HOSPITAL_TZ))
     try:
         return codec.decode(appt_dt, appt_tm)
-    except MappingError:
-        # A wall time in the spring-forward gap: the legacy app stores it, this service cannot
-        # (declared as an allowed difference in the plan).
-        raise LegacyApiError(INVALID_TIME) from None
+    except MappingError as e:
+        # A wall time in the spring-forward gap, or on 9999-12-31 but already in year 10000 in
+        # UTC: the legacy app stores either, this service cannot (both declared in the plan).
+        raise LegacyApiError(INVALID_DATE if e.column == "APPT_DT" else INVALID_TIME) from None
 
 
 def _ok(appointment_id: int) -> HttpResponse:

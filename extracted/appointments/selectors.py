@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from extracted.appointments.models import AccessAudit, Appointment
+from extracted.core.calendar_ends import day_bounds
 
 # APPT_ID is a 32-bit INTEGER; a larger id cannot exist, and asking PostgreSQL for one would
 # fail with "integer out of range" instead of simply finding nothing.
@@ -24,14 +25,11 @@ def appointments_for_day(*, provider_id: int, day: date, zone_name: str) -> list
     Within a local day the UTC start orders exactly as the wall-clock time does (a DST gap time
     cannot be stored, and an ambiguous one is read as its first occurrence).
     """
-    zone = ZoneInfo(zone_name)
-    start = datetime.combine(day, time(0, 0), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
-    return list(
-        Appointment.objects.filter(
-            provider_id=provider_id, starts_at__gte=start, starts_at__lt=end
-        ).order_by("starts_at", "id")
-    )
+    start, end = day_bounds(day, ZoneInfo(zone_name))  # end None: 9999-12-31 has no next day
+    found = Appointment.objects.filter(provider_id=provider_id, starts_at__gte=start)
+    if end is not None:
+        found = found.filter(starts_at__lt=end)
+    return list(found.order_by("starts_at", "id"))
 
 
 def access_audit_entries(

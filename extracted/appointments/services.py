@@ -47,6 +47,7 @@ from django.db.models import F
 
 from extracted.appointments.models import AccessAudit, Appointment, Outbox, ProviderBookingLock
 from extracted.core import access_audit
+from extracted.core.calendar_ends import shifted
 from extracted.core.legacy_constraints import check_legacy_can_hold
 from extracted.core.outbox import UPSERT, record_change
 from extracted.core.sink import ApplyResult, VersionedTable
@@ -190,8 +191,8 @@ def _check_slot(
     candidates = Appointment.objects.filter(
         provider_id=provider_id,
         status__in=_OCCUPYING,
-        starts_at__gte=starts_at - timedelta(days=1),
-        starts_at__lt=starts_at + timedelta(days=1),
+        starts_at__gte=shifted(starts_at, -timedelta(days=1)),
+        starts_at__lte=shifted(starts_at, timedelta(days=1)),
     )
     if ignore_id is not None:
         candidates = candidates.exclude(pk=ignore_id)

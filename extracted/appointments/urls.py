@@ -30,7 +30,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path(
         "v2/appointments/access-audit",
-        audit_views.access_audit,
+        audit_views.AccessAuditView.as_view(),
         name="appointments-access-audit",
     ),
 ]

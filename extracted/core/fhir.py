@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -38,7 +38,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.schemas.inspectors import ViewInspector
 
+from extracted.core.calendar_ends import LAST_INSTANT, day_bounds
+from extracted.core.numbers import ascii_int
 from extracted.core.v2 import V2ViewMixin, as_api_exception, exception_headers, field_errors
+from extracted.core.v2_errors import PayloadTooLarge
 
 __all__ = [
     "FHIR_MEDIA_TYPE",
@@ -52,6 +55,7 @@ __all__ = [
     "fhir_base_url",
     "fhir_exception_handler",
     "operation_outcome",
+    "outcome_response",
     "paging_of",
     "parse_date_param",
     "parse_reference_param",
@@ -69,6 +73,8 @@ PAGING_PARAMS = ("_count", "_offset")
 FORMAT_VALUES = ("json", "application/json", FHIR_MEDIA_TYPE)
 # Deeper than any real search pages; keeps the SQL OFFSET a sane number.
 MAX_OFFSET = 1_000_000
+# Ten digits, as before: larger ids cannot exist (the legacy ids are 32-bit) and match nothing.
+MAX_REFERENCE_ID = 9_999_999_999
 
 
 class FHIRJSONRenderer(JSONRenderer):
@@ -117,6 +123,7 @@ _ISSUE_CODES: tuple[tuple[type[exceptions.APIException], str], ...] = (
     (exceptions.MethodNotAllowed, "not-supported"),
     (exceptions.NotAcceptable, "not-supported"),
     (exceptions.Throttled, "throttled"),
+    (PayloadTooLarge, "too-long"),
 )
 
 
@@ -151,13 +158,18 @@ def fhir_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respon
 
 
 def reject_unknown_params(request: Request, known: Iterable[str]) -> None:
-    """400 for any query parameter that is neither in `known`, paging, nor `_format`."""
+    """400 for any query parameter that is neither in `known`, paging, nor `_format`, and for
+    any given without a value (`family=` would otherwise match every patient)."""
     allowed = {*known, *PAGING_PARAMS, "_format"}
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        raise exceptions.ValidationError(
-            {name: ["Unknown search parameter for this resource."] for name in unknown}
-        )
+    errors = {
+        name: ["Unknown search parameter for this resource."]
+        for name in sorted(set(request.query_params) - allowed)
+    }
+    for name, values in request.query_params.lists():
+        if name not in errors and any(not value.strip() for value in values):
+            errors[name] = ["Must not be empty: give a value or leave the parameter out."]
+    if errors:
+        raise exceptions.ValidationError(errors)
     check_format(request)
 
 
@@ -173,12 +185,12 @@ def check_format(request: Request) -> None:
 
 def parse_reference_param(name: str, value: str, resource_type: str) -> int:
     """`17` or `Patient/17` → 17; anything else is a 400 naming the parameter."""
-    raw = value.removeprefix(f"{resource_type}/")
-    if not raw.isdigit() or len(raw) > 10:
+    found = ascii_int(value.removeprefix(f"{resource_type}/"), low=0, high=MAX_REFERENCE_ID)
+    if found is None:
         raise exceptions.ValidationError(
             {name: [f"Expected a {resource_type} id or {resource_type}/id, got {value!r}."]}
         )
-    return int(raw)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +222,7 @@ def parse_date_param(name: str, values: Sequence[str], tz: ZoneInfo) -> DateRang
             raise exceptions.ValidationError(
                 {name: [f"Expected [eq|ge|gt|le|lt]YYYY-MM-DD, got {value!r}."]}
             )
-        start = datetime.combine(day, time(), tz)
-        end = datetime.combine(day + timedelta(days=1), time(), tz)
+        start, end = day_bounds(day, tz)  # end None: past 9999-12-31, nothing is later
         prefix = match.group(1) or "eq"
         # Each prefix as bounds on the day [start, end), then intersected with the others.
         low, high = {
@@ -221,6 +232,8 @@ def parse_date_param(name: str, values: Sequence[str], tz: ZoneInfo) -> DateRang
             "le": (None, end),
             "lt": (None, start),
         }[prefix]
+        if prefix == "gt" and end is None:
+            low = LAST_INSTANT  # after the calendar's last day: no appointment can be there
         if low is not None:
             lower = low if lower is None else max(lower, low)
         if high is not None:
@@ -232,9 +245,10 @@ def _bounded_int(request: Request, name: str, *, default: int, low: int, high: i
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = ascii_int(raw, low=low, high=high)
+    if value is None:
         raise exceptions.ValidationError({name: [f"Must be an integer from {low} to {high}."]})
-    return int(raw)
+    return value
 
 
 def paging_of(request: Request) -> tuple[int, int]:
@@ -331,8 +345,15 @@ class FHIRViewMixin(V2ViewMixin):
         return fhir_exception_handler
 
 
+def outcome_response(status: int, code: str, diagnostics: str) -> HttpResponse:
+    """An OperationOutcome answered outside DRF (Django's 400/404/500 handlers)."""
+    body = operation_outcome([Issue("error", code, diagnostics)])
+    response = HttpResponse(json.dumps(body), status=status, content_type=FHIR_MEDIA_TYPE)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def unknown_endpoint(request: HttpRequest, rest: str = "") -> HttpResponse:
     """Any /fhir path no service serves (`/fhir/Observation`, `/fhir/metadata`): a 404
     OperationOutcome instead of the plain-text page, so FHIR clients can read the answer."""
-    body = operation_outcome([Issue("error", "not-supported", "No such FHIR endpoint here.")])
-    return HttpResponse(json.dumps(body), status=404, content_type=FHIR_MEDIA_TYPE)
+    return outcome_response(404, "not-supported", "No such FHIR endpoint here.")

@@ -4,10 +4,12 @@ drf-spectacular builds the schema from the DRF views this process serves (legacy
 plain Django views and stay out of it), so `FICUS_SERVICE=appointments` documents just that
 service. Both endpoints carry no PHI and need no identity: they describe, they never read data.
 
-The docs page is drf-spectacular's Swagger UI view, whose script and styles come from the
-jsDelivr CDN. A hospital network without internet access gets the schema but a blank docs
-page; installing `drf-spectacular-sidecar` and setting SWAGGER_UI_DIST = "SIDECAR" in
-SPECTACULAR_SETTINGS serves the same assets locally (docs/modern-api.md).
+The docs page is drf-spectacular's Swagger UI *split* view: its start-up script is a URL of its
+own (`/v2/docs/?script=`) rather than inline, so the page's Content-Security-Policy can forbid
+inline scripts (extracted/core/security_headers.py). Swagger UI's files are the pinned copy in
+drf-spectacular-sidecar (SWAGGER_UI_DIST = "SIDECAR"), served by the process itself
+(extracted/core/static_assets.py): no CDN, and a hospital network without internet access gets
+a working page (docs/modern-api.md).
 
 Only /v2/... and /fhir/... endpoints are documented (`only_modern_faces`, a preprocessing hook):
 the control plane's DRF API is an operators' tool with its own auth, not a service face.
@@ -24,7 +26,7 @@ from typing import Any
 from django.urls import URLPattern, path
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from extracted.core.v2_auth import AUTH_SCHEME
 from proxy.identity import IDENTITY_HEADER
@@ -61,5 +63,5 @@ def only_modern_faces(endpoints: list[_Endpoint], **kwargs: Any) -> list[_Endpoi
 
 urlpatterns: list[URLPattern] = [
     path("v2/schema/", SpectacularAPIView.as_view(), name="v2-schema"),
-    path("v2/docs/", SpectacularSwaggerView.as_view(url_name="v2-schema"), name="v2-docs"),
+    path("v2/docs/", SpectacularSwaggerSplitView.as_view(url_name="v2-schema"), name="v2-docs"),
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from extracted.core import views
+from extracted.core import static_assets, views
 
 urlpatterns: list[URLPattern] = [
     path("__ficus/health", views.health, name="ficus-health"),
+    *static_assets.urlpatterns,
 ]

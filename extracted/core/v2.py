@@ -19,6 +19,8 @@ declare `read_roles` / `write_roles`; everything else is decided here, once:
   sees `count`; links are relative (path + query), because behind the proxy the service
   does not know the host the client used. A bad `page` or `page_size` is a 400 naming it.
 * **Caching:** every /v2 answer is `Cache-Control: no-store` (it may carry PHI).
+* **Bodies** over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) are a 413 problem, after identity and
+  role are checked.
 
 The parts live in v2_auth.py, v2_errors.py and v2_pagination.py; import them from here, the
 stable surface other services build on (`__all__`).
@@ -42,6 +44,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from extracted.core.bodies import body_length
 from extracted.core.v2_auth import (
     AUTH_SCHEME,
     IdentityAuthentication,
@@ -51,6 +54,7 @@ from extracted.core.v2_auth import (
 )
 from extracted.core.v2_errors import (
     PROBLEM_MEDIA_TYPE,
+    PayloadTooLarge,
     as_api_exception,
     exception_headers,
     field_errors,
@@ -67,6 +71,7 @@ else:
 __all__ = [
     "AUTH_SCHEME",
     "PROBLEM_MEDIA_TYPE",
+    "AsciiIntegerField",
     "HospitalDateTimeField",
     "IdentityAuthentication",
     "RolePermission",
@@ -93,6 +98,16 @@ class HospitalDateTimeField(serializers.DateTimeField):
         return ZoneInfo(settings.FICUS_HOSPITAL_TZ)
 
 
+class AsciiIntegerField(serializers.IntegerField):
+    """DRF's IntegerField, but text must be ASCII: `int("١٢")` is 12, a number nobody typed
+    (the same rule as extracted.core.numbers for the parameters read by hand)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not data.isascii():
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
 # --- views ------------------------------------------------------------------------------------
 
 
@@ -116,6 +131,10 @@ class V2ViewMixin:
         if method not in self.http_method_names or not hasattr(self, method):  # type: ignore[attr-defined]
             raise exceptions.MethodNotAllowed(request.method or "")
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        # After identity and role: who may not write learns nothing from a body's size.
+        # DRF reads the stream itself, past Django's limit; the proxy always sends a length.
+        if body_length(request._request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise PayloadTooLarge
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any

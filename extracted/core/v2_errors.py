@@ -9,12 +9,13 @@ exceptions are not handled here: they reach Django's handler500, whose body says
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -26,10 +27,13 @@ from extracted.core.write_guard import NotOwnerError, WriteRefusedError
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "PROBLEM_SCHEMA",
+    "PayloadTooLarge",
     "as_api_exception",
     "exception_headers",
     "field_errors",
+    "problem_body",
     "problem_exception_handler",
+    "problem_response",
     "problem_responses",
 ]
 
@@ -71,6 +75,29 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
     return exc if isinstance(exc, exceptions.APIException) else None
 
 
+class PayloadTooLarge(exceptions.APIException):
+    """A body over the services' limit (DATA_UPLOAD_MAX_MEMORY_SIZE): 413, the honest status."""
+
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def problem_body(status: int, detail: str) -> dict[str, Any]:
+    """The RFC 9457 document of a problem with no field errors."""
+    return {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status,
+            "detail": detail}  # fmt: skip
+
+
+def problem_response(status: int, detail: str) -> HttpResponse:
+    """A problem answered outside DRF (Django's 400/404/500 handlers), as a DRF view would."""
+    response = HttpResponse(
+        json.dumps(problem_body(status, detail)), status=status, content_type=PROBLEM_MEDIA_TYPE
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def exception_headers(exc: exceptions.APIException) -> dict[str, str]:
     """The headers DRF's default handler would add: WWW-Authenticate and Retry-After."""
     headers: dict[str, str] = {}
@@ -108,13 +135,11 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     if api_exc is None:
         return None
     status = api_exc.status_code
-    body: dict[str, Any] = {"type": "about:blank", "title": HTTPStatus(status).phrase}
-    body["status"] = status
     if isinstance(api_exc, exceptions.ValidationError):
-        body["detail"] = "The request has invalid fields; see errors."
+        body = problem_body(status, "The request has invalid fields; see errors.")
         body["errors"] = field_errors(api_exc.detail)
     else:
-        body["detail"] = str(api_exc.detail)
+        body = problem_body(status, str(api_exc.detail))
     return Response(
         body, status=status, headers=exception_headers(api_exc), content_type=PROBLEM_MEDIA_TYPE
     )

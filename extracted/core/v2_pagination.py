@@ -19,7 +19,12 @@ from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from extracted.core.numbers import ascii_int
+
 __all__ = ["V2Pagination"]
+
+# Beyond any real list (10**9 pages of 200); a larger number is refused as not a page number.
+MAX_PAGE = 10**9
 
 
 class V2Pagination(PageNumberPagination):
@@ -31,11 +36,12 @@ class V2Pagination(PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        size = ascii_int(raw, low=1, high=self.max_page_size)
+        if size is None:
             raise exceptions.ValidationError(
                 {"page_size": [f"Must be an integer from 1 to {self.max_page_size}."]}
             )
-        return int(raw)
+        return size
 
     def paginate_queryset(
         self,
@@ -44,12 +50,13 @@ class V2Pagination(PageNumberPagination):
         view: APIView | None = None,
     ) -> list[Any] | None:
         raw = request.query_params.get(self.page_query_param, "1")
-        if not raw.isdigit() or int(raw) < 1:
+        number = ascii_int(raw, low=1, high=MAX_PAGE)
+        if number is None:
             raise exceptions.ValidationError({"page": ["Must be a positive integer."]})
         self.request = request
         paginator = self.django_paginator_class(queryset, self.get_page_size(request))
         try:
-            self.page = paginator.page(int(raw))
+            self.page = paginator.page(number)
         except InvalidPage as e:
             raise exceptions.ValidationError(
                 {"page": [f"There is no page {raw}; the last page is {paginator.num_pages}."]}

@@ -1,12 +1,29 @@
-"""Endpoints every service process has: the health check, and the legacy 404/500 handlers."""
+"""Endpoints every service process has: the health check, and Django's 400/404/500 handlers.
+
+The handlers answer in the format of the face the path belongs to (extracted.core.faces): the
+legacy app's bodies under /api, problem+json under /v2, an OperationOutcome under /fhir, plain
+text elsewhere. None of them says more than the status does.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
-from extracted.core.legacy_errors import INTERNAL_ERROR, NO_SUCH_SERVICE, legacy_error_response
+from extracted.core.faces import Face, face_of
+from extracted.core.fhir import outcome_response
+from extracted.core.legacy_errors import (
+    BAD_REQUEST,
+    INTERNAL_ERROR,
+    NO_SUCH_SERVICE,
+    LegacyError,
+    legacy_error_response,
+)
+from extracted.core.v2_errors import problem_response
 
 
 @require_safe
@@ -22,20 +39,63 @@ def health(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _is_api(request: HttpRequest) -> bool:
-    # The legacy dispatcher's own test for "an API path" (demo/legacy/app.py).
-    return request.path == "/api" or request.path.startswith("/api/")
+def _plain(status: int, text: str) -> HttpResponse:
+    return HttpResponse(f"{text}\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _answer(
+    request: HttpRequest,
+    *,
+    legacy: LegacyError,
+    status: int,
+    detail: str,
+    fhir_code: str,
+    plain: str,
+) -> HttpResponse:
+    face = face_of(request.path)
+    answers: dict[Face, Callable[[], HttpResponse]] = {
+        Face.LEGACY: lambda: legacy_error_response(legacy),
+        Face.MODERN: lambda: problem_response(status, detail),
+        Face.FHIR: lambda: outcome_response(status, fhir_code, detail),
+        Face.OTHER: lambda: _plain(status, plain),
+    }
+    return answers[face]()
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler400 (Django's SuspiciousOperation): above all a body over the 2.5 MB limit. The
+    legacy faces answer it as legacy answers any body too large (300); the others with 413."""
+    too_large = isinstance(exception, RequestDataTooBig)
+    status = 413 if too_large else 400
+    return _answer(
+        request,
+        legacy=BAD_REQUEST,
+        status=status,
+        detail="The request body is too large." if too_large else "The request is malformed.",
+        fhir_code="too-long" if too_large else "invalid",
+        plain="Request Entity Too Large" if too_large else "Bad Request",
+    )
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler404: the legacy app's body for an unknown /api path (or a non-numeric id)."""
-    if _is_api(request):
-        return legacy_error_response(NO_SUCH_SERVICE)
-    return HttpResponse("Not Found\n", status=404, content_type="text/plain; charset=utf-8")
+    return _answer(
+        request,
+        legacy=NO_SUCH_SERVICE,
+        status=404,
+        detail="No such resource.",
+        fhir_code="not-found",
+        plain="Not Found",
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: the legacy app's generic failure body under /api, never any detail."""
-    if _is_api(request):
-        return legacy_error_response(INTERNAL_ERROR)
-    return HttpResponse("Server Error\n", status=500, content_type="text/plain; charset=utf-8")
+    return _answer(
+        request,
+        legacy=INTERNAL_ERROR,
+        status=500,
+        detail="The service failed; nothing about the failure is shown here.",
+        fhir_code="exception",
+        plain="Server Error",
+    )

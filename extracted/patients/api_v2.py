@@ -17,13 +17,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from extracted.core.access_audit import READ, SEARCH, record_access, record_accesses
-from extracted.core.v2 import V2APIView, V2Pagination, identity_of
+from extracted.core.v2 import AsciiIntegerField, V2APIView, V2Pagination, identity_of
+from extracted.core.v2_input import BodySerializer, QuerySerializer
 from extracted.core.write_guard import guard_for
 from extracted.patients import selectors, services
 from extracted.patients.legacy_serializers import mask_ssn
@@ -56,13 +57,13 @@ class PatientDetailSerializer(serializers.ModelSerializer[Patient]):
         return patient.ssn if full else mask_ssn(patient.ssn)
 
 
-class PatientFilterSerializer(serializers.Serializer[Any]):
+class PatientFilterSerializer(QuerySerializer):
     mrn = serializers.RegexField(r"^[A-Za-z][0-9]{7}$", required=False)
     family = serializers.CharField(required=False, min_length=1, max_length=35)
     birth_date = serializers.DateField(required=False, input_formats=["iso-8601"])
 
 
-class DemographicsPatchSerializer(serializers.Serializer[Any]):
+class DemographicsPatchSerializer(BodySerializer):
     """Every field optional (PATCH); the same rules as the legacy PUT, upper-cased alike."""
 
     phone = serializers.RegexField(_PHONE, required=False, allow_blank=True)
@@ -74,11 +75,6 @@ class DemographicsPatchSerializer(serializers.Serializer[Any]):
     given_name = serializers.RegexField(_NAME_CHECK, required=False, max_length=25)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["Not an editable field."] for name in unknown}
-            )
         if not attrs:
             raise serializers.ValidationError("Give at least one field to change.")
         return {
@@ -154,20 +150,27 @@ class AccessAuditSerializer(serializers.ModelSerializer[AccessAudit]):
         fields = ["id", "at", "login", "role", "action", "record_type", "record_id", "request_id"]
 
 
+class AccessAuditFilterSerializer(QuerySerializer):
+    record_id = AsciiIntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, help_text="Only this patient id."
+    )
+    login = serializers.CharField(required=False, max_length=64, help_text="Only this login.")
+
+
 class AccessAuditList(V2APIView):
     read_roles = PERMISSIONS.roles("audit")
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("record_id", str, description="Only this patient id."),
-            OpenApiParameter("login", str, description="Only this staff login."),
-        ],
+        parameters=[AccessAuditFilterSerializer],
         responses=AccessAuditSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
+        filters = AccessAuditFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        record_id = filters.validated_data.get("record_id")
         found = selectors.access_audit_list(
-            record_id=request.query_params.get("record_id"),
-            login=request.query_params.get("login"),
+            record_id=None if record_id is None else str(record_id),
+            login=filters.validated_data.get("login"),
         )
         paginator = V2Pagination()
         page = paginator.paginate_queryset(found, request, view=self)

@@ -61,8 +61,9 @@ def _invalid(name: str) -> LegacyInputError:
     return LegacyInputError(invalid_value(name))
 
 
-def json_object(body: bytes) -> dict[str, Any]:
-    if len(body) > MAX_BODY_BYTES:
+def json_object(body: bytes | None) -> dict[str, Any]:
+    """None is a body too large to read at all (extracted.core.bodies)."""
+    if body is None or len(body) > MAX_BODY_BYTES:
         raise LegacyInputError(BAD_REQUEST)
     try:
         value = json.loads(body.decode("utf-8"))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from django.http import HttpRequest, HttpResponse
 
 from extracted.core.access_audit import READ, SEARCH, record_access, record_accesses
+from extracted.core.bodies import legacy_body
 from extracted.core.identity import IdentifiedRequest
 from extracted.core.legacy_constraints import LegacyCannotHoldError
 from extracted.core.legacy_errors import (
@@ -84,7 +85,8 @@ def _update(request: IdentifiedRequest, patient_id: int) -> HttpResponse:
     if selectors.patient_get(patient_id=patient_id) is None:
         return legacy_error_response(PATIENT_NOT_FOUND)
     try:
-        change = legacy_input.demographics(legacy_input.json_object(request.body))
+        body = legacy_body(request)  # None: over Django's limit, legacy's "not a JSON object"
+        change = legacy_input.demographics(legacy_input.json_object(body))
     except legacy_input.LegacyInputError as e:
         return legacy_error_response(e.error)
     try:

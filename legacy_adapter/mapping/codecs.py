@@ -122,7 +122,14 @@ class LocalDateTimeCodec:
             raise e.at(self.time_column) from None
         wall = datetime.combine(day, clock)
         local = wall.replace(tzinfo=self.zone, fold=0)
-        instant = local.astimezone(UTC)
+        try:
+            instant = local.astimezone(UTC)
+        except OverflowError:
+            # The last hours of 9999-12-31 west of Greenwich are in year 10000 in UTC.
+            raise MappingError(
+                "is past the last instant a datetime can hold (year 9999 in UTC)",
+                column=self.date_column,
+            ) from None
         # A wall time that does not survive the round trip through UTC never existed locally.
         if instant.astimezone(self.zone).replace(tzinfo=None) != wall:
             raise MappingError(
@@ -134,12 +141,14 @@ class LocalDateTimeCodec:
     def encode(self, value: datetime) -> tuple[str, str]:
         if not isinstance(value, datetime) or value.utcoffset() is None:
             raise MappingError("is not a time-zone-aware datetime")
-        if value.second or value.microsecond:
-            raise MappingError("has seconds; the legacy format keeps whole minutes")
         try:
             local = value.astimezone(self.zone)
         except OverflowError:
             raise MappingError("is outside the dates the legacy format can hold") from None
+        # Whole minutes on the wall clock, not in UTC: before 1883 the zone's offset was local
+        # mean time (Chicago: -5:50:36), so a whole local minute has seconds in UTC.
+        if local.second or local.microsecond:
+            raise MappingError("has seconds; the legacy format keeps whole minutes")
         return self._date.encode(local.date()), self._time.encode(local.time())
 
 

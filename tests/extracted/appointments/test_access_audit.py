@@ -116,9 +116,12 @@ def test_only_the_auditor_may_query(world, persona, status):
 
 
 @pytest.mark.parametrize(("params", "field"), [({"record_id": "x1"}, "record_id"),
-                                               ({"limit": "0"}, "limit")])  # fmt: skip
-def test_bad_query_parameters_are_named(world, params, field):
+                                               ({"limit": "0"}, "limit"),
+                                               ({"record_id": ""}, "record_id"),
+                                               ({"recordid": "7"}, "recordid")])  # fmt: skip
+def test_bad_unknown_or_empty_query_parameters_are_named_in_a_problem(world, params, field):
     response = world.client.get(AUDIT_URL, params, headers=headers_for("auditor"))
 
     assert response.status_code == 400
-    assert field in response.json()["errors"]
+    assert response["Content-Type"] == "application/problem+json"
+    assert field in [error["field"] for error in response.json()["errors"]]

@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 
 from extracted.appointments.models import Appointment, Outbox
+from migration_plans.plan_model import AllowedDifference
 from migration_plans.plans import load_plans
 from tests.extracted.appointments.facts import facts_of
 
@@ -34,12 +35,36 @@ def test_a_time_in_the_daylight_saving_gap_is_refused_by_the_service_only(world,
     assert (service.status, service.body) == (400, b'{"ERR": "INVALID TIME", "CODE": 303}')
     assert not Outbox.objects.exists()
     # An accepted difference is one the plan declares, with its reason.
+    assert _declared("POST /api/appointments", "spring-forward gap").reason
+
+
+def _declared(route: str, words: str) -> AllowedDifference:
     (plan,) = (
         p for p in load_plans(settings.FICUS_PLANS_DIR, environ={}) if p.feature == "appointments"
     )
-    declared = {d.route: d for d in plan.contract.differences}
-    assert "spring-forward gap" in declared["POST /api/appointments"].what
-    assert declared["POST /api/appointments"].reason
+    (found,) = (d for d in plan.contract.differences if d.route == route and words in d.what)
+    return found
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_a_start_past_year_9999_in_utc_is_refused_by_the_service_only(
+    world, golden_legacy_db, method
+):
+    # 99991231 1800 in Chicago is 10000-01-01 00:00 in UTC, which no datetime can hold.
+    f = facts_of(golden_legacy_db)
+    body = {"APPT_DT": "99991231", "APPT_TM": "1800", "DUR_MIN": 15}
+    if method == "POST":
+        target, body = "/api/appointments", {**body, "PAT_ID": f.patient, "PROV_ID": f.booked_prov}
+    else:
+        target = f"/api/appointments/{f.booked}"
+
+    legacy = world.ask_legacy(method, target, "scheduler", json.dumps(body).encode())
+    service = world.ask_service(method, target, "scheduler", json.dumps(body).encode())
+
+    assert legacy.status == 200
+    assert (service.status, service.body) == (400, b'{"ERR": "INVALID DATE", "CODE": 302}')
+    assert not Outbox.objects.exists()
+    assert _declared("POST /api/appointments", "year 10000").reason
 
 
 def test_the_forward_copy_writes_no_outbox_row(world):

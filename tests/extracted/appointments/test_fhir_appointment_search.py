@@ -65,11 +65,20 @@ def test_without_parameters_it_finds_everything_in_time_order(client):
         ("?status=cancelled", [3]),
         ("?patient=18&practitioner=3&date=2026-11-21", [2]),
         ("?patient=99", []),
-        ("?patient=17&date=&status=", [1, 3]),  # empty values are ignored, as FHIR says
     ],
 )
 def test_search_parameters_filter_and_combine(client, query, expected):
     assert ids(search(client, query)) == expected
+
+
+def test_empty_values_are_refused_naming_each_as_under_handling_strict(client):
+    # FHIR R4 lets a server ignore empty parameters; an ignored one widens the search.
+    response = search(client, "?patient=17&date=&status=")
+
+    assert response.status_code == 400
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert [issue["expression"] for issue in outcome["issue"]] == [["date"], ["status"]]
 
 
 def test_full_urls_and_links_are_absolute_and_use_the_configured_base(client, settings):

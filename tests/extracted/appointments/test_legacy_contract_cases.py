@@ -234,6 +234,53 @@ CASES: dict[str, Script] = {
     "reschedule as the auditor": lambda f: [
         ("PUT", f"/api/appointments/{f.booked}", "auditor", {"APPT_DT": f.booked_dt})
     ],
+    # --- dates at the ends of the calendar (issue 12: each crashed the service) -------------
+    # Before 1883 Chicago kept local mean time (UTC-5:50:36, an offset with seconds); year 1
+    # and year 9999 are where datetime arithmetic overflows. Legacy stores all of them.
+    "book in 1800, then read it back": lambda f: [
+        ("POST", "/api/appointments", "clinician", booking(f, APPT_DT="18000101", APPT_TM="0900")),
+        detail(f.unknown_appt - 1000 + 1),
+        ("GET", f"/api/appointments?prov={f.booked_prov}&date=18000101", "clinician", None),
+    ],
+    "book on the first day of year 1, then list it": lambda f: [
+        ("POST", "/api/appointments", "clinician", booking(f, APPT_DT="00010101", APPT_TM="0000")),
+        detail(f.unknown_appt - 1000 + 1),
+        ("GET", f"/api/appointments?prov={f.booked_prov}&date=00010101", "clinician", None),
+    ],
+    "book on the last day of year 9999, then list it": lambda f: [
+        ("POST", "/api/appointments", "clinician", booking(f, APPT_DT="99991231", APPT_TM="0900")),
+        detail(f.unknown_appt - 1000 + 1),
+        ("GET", f"/api/appointments?prov={f.booked_prov}&date=99991231", "clinician", None),
+    ],
+    "reschedule to 1800 and to years 1 and 9999": lambda f: [
+        (
+            "PUT",
+            f"/api/appointments/{f.booked}",
+            "scheduler",
+            {"APPT_DT": "18000101", "APPT_TM": "0930"},
+        ),
+        detail(f.booked),
+        (
+            "PUT",
+            f"/api/appointments/{f.booked}",
+            "scheduler",
+            {"APPT_DT": "00010101", "APPT_TM": "0000"},
+        ),
+        detail(f.booked),
+        (
+            "PUT",
+            f"/api/appointments/{f.booked}",
+            "scheduler",
+            {"APPT_DT": "99991231", "APPT_TM": "1400", "DUR_MIN": 240},
+        ),
+        detail(f.booked),
+    ],
+    "list the last day of year 9999": lambda f: [
+        ("GET", f"/api/appointments?prov={f.booked_prov}&date=99991231", "clinician", None)
+    ],
+    "list with a superscript prov": lambda f: [
+        ("GET", f"/api/appointments?prov=%C2%B2&date={f.booked_dt}", "clinician", None)
+    ],
     # --- cancel ----------------------------------------------------------------------------
     "cancel twice": lambda f: [
         ("POST", f"/api/appointments/{f.booked}/cancel", "clinician", None),

@@ -27,6 +27,7 @@ from extracted.core.legacy_errors import (
     invalid_value,
     missing_field,
 )
+from extracted.core.legacy_query import first_value
 from extracted.core.numbers import ascii_int
 
 MAX_ID = 2_147_483_647
@@ -124,13 +125,8 @@ def text_field(body: Body, name: str, max_length: int = MAX_REASON) -> str:
     return value
 
 
-def _first(request: HttpRequest, name: str) -> str:
-    values = request.GET.getlist(name)
-    return values[0] if values else ""
-
-
 def id_param(request: HttpRequest, name: str) -> int:
-    value = _first(request, name).strip()
+    value = first_value(request, name).strip()
     if not value:
         raise LegacyApiError(missing_field(name))
     found = ascii_int(value, low=1, high=MAX_ID)
@@ -140,7 +136,7 @@ def id_param(request: HttpRequest, name: str) -> int:
 
 
 def date_param(request: HttpRequest, name: str) -> str:
-    value = _first(request, name).strip()
+    value = first_value(request, name).strip()
     if not value:
         raise LegacyApiError(missing_field(name))
     if parse_date(value) is None:

@@ -25,6 +25,7 @@ from extracted.core.legacy_errors import (
     legacy_error_response,
     legacy_json_response,
 )
+from extracted.core.legacy_query import first_value
 from extracted.core.permissions import require_permission
 from extracted.core.write_guard import WriteRefusedError, guard_for, refusal
 from extracted.patients import legacy_input, selectors, services
@@ -57,7 +58,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_permission(PERMISSIONS, "read")
 def _search(request: IdentifiedRequest) -> HttpResponse:
     try:
-        found = selectors.patient_search(q=request.GET.get("q", ""))
+        found = selectors.patient_search(q=first_value(request, "q"))
     except selectors.SearchTooShortError:
         return legacy_error_response(SEARCH_TOO_SHORT)
     ids: list[int | None] = [patient.pk for patient in found] or [None]

@@ -36,6 +36,8 @@ READS = [
     ("GET", "/api/patients?q=%2Ck", "clinician"),  # empty LAST, FIRST prefix K
     ("GET", "/api/patients?q=a", "clinician"),  # 306 SEARCH TOO SHORT
     ("GET", "/api/patients?q=%20%20b%20", "clinician"),
+    ("GET", "/api/patients?q=ma&q=zzzz", "clinician"),  # the first q, as legacy reads it
+    ("GET", "/api/patients?q=zzzz&q=ma", "clinician"),
     ("GET", "/api/patients", "clinician"),
     ("GET", "/api/patients?q=ma", "auditor"),
     ("GET", "/api/patients?q=ma", "operator"),

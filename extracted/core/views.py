@@ -1,8 +1,9 @@
 """Endpoints every service process has: the health check, and Django's 400/404/500 handlers.
 
-The handlers answer in the format of the face the path belongs to (extracted.core.faces): the
-legacy app's bodies under /api, problem+json under /v2, an OperationOutcome under /fhir, plain
-text elsewhere. None of them says more than the status does.
+The handlers answer in the format of the face the path belongs to, decided by the one rule the
+proxy's own answers use (`proxy.answers.face_of`): the legacy app's bodies under /api,
+problem+json under /v2, an OperationOutcome under /fhir, plain text elsewhere. None of them says
+more than the status does. `/control/...` answers are never cached, an unmatched path included.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
-from extracted.core.faces import Face, face_of
 from extracted.core.fhir import outcome_response
 from extracted.core.legacy_errors import (
     BAD_REQUEST,
@@ -24,6 +24,7 @@ from extracted.core.legacy_errors import (
     legacy_error_response,
 )
 from extracted.core.v2_errors import problem_response
+from proxy.answers import Face, face_of
 
 
 @require_safe
@@ -52,14 +53,17 @@ def _answer(
     fhir_code: str,
     plain: str,
 ) -> HttpResponse:
-    face = face_of(request.path)
+    face = face_of(request.path.encode("utf-8", "surrogateescape"))
     answers: dict[Face, Callable[[], HttpResponse]] = {
-        Face.LEGACY: lambda: legacy_error_response(legacy),
-        Face.MODERN: lambda: problem_response(status, detail),
+        Face.LEGACY_API: lambda: legacy_error_response(legacy),
+        Face.V2: lambda: problem_response(status, detail),
         Face.FHIR: lambda: outcome_response(status, fhir_code, detail),
-        Face.OTHER: lambda: _plain(status, plain),
+        Face.HTML: lambda: _plain(status, plain),
     }
-    return answers[face]()
+    response = answers[face]()
+    if request.path.startswith("/control/"):
+        response["Cache-Control"] = "no-store"  # as every answer of the control-plane API
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -112,8 +112,10 @@ def test_no_answer_of_the_control_plane_may_be_cached(operator, auditor):
         auditor.post(f"{FEATURE}/rollback", {"reason": "r"}, format="json"),  # 403
         APIClient().get("/control/v1/routes"),  # 401
         operator.post(f"{FEATURE}/advance", {"to": "live"}, format="json"),  # 400
+        operator.get("/control/v1/no-such-thing"),  # 404, Django's handler, outside any view
     ]
     assert [a["Cache-Control"] for a in answers] == ["no-store"] * len(answers)
+    assert answers[-1].status_code == 404
 
 
 def test_it_explains_bad_input(operator):

@@ -4,7 +4,7 @@ A refusal (400, 405, 413, 431, 501, 505) or a failure (502, 503, 504) the proxy 
 own must look like the face the client was talking to, never like a framework's page:
 
 - `/api` and `/api/...`, the legacy app's API (the legacy dispatcher's own test; `face_of`
-  is the one rule, which the services' own error handlers in `extracted/core/views.py` use too): the legacy error shape `{"ERR": "...", "CODE": n}`, serialized as
+  is the one rule; the services' own error handlers in `extracted/core/views.py` use it too):
   the legacy app does (`", "` and `": "` separators), `application/json`. Statuses the legacy
   app knows keep its codes (400 is 300 `BAD REQUEST`, 405 is 103 `METHOD NOT ALLOWED`, as in
   `extracted/core/legacy_errors.py`); the others are Ficus's own, in the 9xx range next to

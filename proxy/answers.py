@@ -5,6 +5,7 @@ own must look like the face the client was talking to, never like a framework's 
 
 - `/api` and `/api/...`, the legacy app's API (the legacy dispatcher's own test; `face_of`
   is the one rule; the services' own error handlers in `extracted/core/views.py` use it too):
+  the legacy error shape `{"ERR": "...", "CODE": n}`, serialized as
   the legacy app does (`", "` and `": "` separators), `application/json`. Statuses the legacy
   app knows keep its codes (400 is 300 `BAD REQUEST`, 405 is 103 `METHOD NOT ALLOWED`, as in
   `extracted/core/legacy_errors.py`); the others are Ficus's own, in the 9xx range next to

@@ -267,7 +267,9 @@ def test_every_face_still_works_through_the_proxy(stack, tmp_path):
 def test_an_outsiders_non_ascii_token_is_a_401_not_a_500(stack, method, target, token):
     """Header values arrive as latin-1 text; the token's MAC is over ASCII. The fuzzer
     (tests/proxy/test_identity_fuzz.py) found these answered 500 (UnicodeEncodeError)."""
+    # Runs after the through-the-proxy test has written: nothing more may be written now.
     before = stack.service_row("appointments", 1)
+    queued = stack.service_sql("appointments", "SELECT COUNT(*) FROM ficus_outbox")[0][0]
     headers = {IDENTITY_HEADER: token, REQUEST_ID_HEADER: "rid-outsider"}
 
     status, answer_headers, body = send(
@@ -275,4 +277,5 @@ def test_an_outsiders_non_ascii_token_is_a_401_not_a_500(stack, method, target, 
     )
 
     assert_refused_in_the_face_format(status, answer_headers, body, target)
-    assert unchanged(stack, before)
+    assert stack.service_row("appointments", 1) == before
+    assert stack.service_sql("appointments", "SELECT COUNT(*) FROM ficus_outbox")[0][0] == queued

@@ -35,6 +35,8 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
             "Proxyserver",
             "NextLayer",
             "TlsConfig",
+            "HeadLimits",
+            "BodyBudget",
             "Guard",
             "FicusAddon",
             "Forwarder",
@@ -50,6 +52,8 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
         assert options.body_size_limit == "10m"
         assert (options.ficus_connect_timeout, options.ficus_read_timeout) == (3.0, 30.0)
         assert options.ficus_forwarding == "ficus"
+        assert options.ficus_head_timeout == 15.0
+        assert options.ficus_max_buffered_bodies == "64m"
     finally:
         proxy.addons.get("errorcheck").finish()
         await proxy.done()

@@ -76,6 +76,7 @@ from typing import Any, Final
 from mitmproxy import ctx, exceptions, master, options
 from mitmproxy.addons import errorcheck, next_layer, proxyserver, termlog, tlsconfig
 from mitmproxy.proxy import mode_servers
+from mitmproxy.utils import human
 
 from proxy import body_budget, connection_handler, fastpaths, head_limits
 from proxy.addon import FicusAddon
@@ -397,6 +398,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
     for name in ("connect_timeout", "read_timeout", "breaker_cooldown", "head_timeout"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be more than 0 seconds")
+    try:
+        human.parse_size(args.max_buffered_bodies)
+    except ValueError:
+        parser.error("--max-buffered-bodies must be a size such as 64m or 512k")
     config = ProxyConfig(
         listen_host=args.host,
         listen_port=args.port,

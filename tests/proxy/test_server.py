@@ -79,7 +79,14 @@ def test_the_process_entry_point_takes_every_setting_explicitly(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "extra", [["--workers", "0"], ["--connect-timeout", "0"], ["--read-timeout", "-1"]]
+    "extra",
+    [
+        ["--workers", "0"],
+        ["--connect-timeout", "0"],
+        ["--read-timeout", "-1"],
+        ["--head-timeout", "0"],
+        ["--max-buffered-bodies", "lots"],
+    ],
 )
 def test_an_operator_gets_an_error_for_impossible_numbers(tmp_path, extra, capsys):
     base = [

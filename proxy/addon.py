@@ -145,6 +145,9 @@ SESSION_CACHE_SECONDS: Final = 0.5
 SESSION_CACHE_ENTRIES: Final = 10_000
 _STATE: Final = "ficus"
 _CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py
+# The access log's `error` for what mitmproxy answered itself, by status (else bad_request):
+# 503 is a body refused for the body budget (proxy/body_budget.py), nobody's failure.
+_MITMPROXY_ERRORS: Final = {413: "body_too_large", 503: "bodies_over_budget"}
 _REQUEST_ID: Final = REQUEST_ID_HEADER.encode("ascii")
 _FORWARDED_FOR: Final = b"X-Forwarded-For"
 _FORWARDED_PROTO: Final = b"X-Forwarded-Proto"
@@ -670,7 +673,7 @@ class FicusAddon:
                 return
             message = flow.error.msg if flow.error is not None else ""
             status = error_pages.answered_status(flow.request, message)
-            error = "body_too_large" if status == 413 else "bad_request"
+            error = _MITMPROXY_ERRORS.get(status or 0, "bad_request")
             state = _FlowState(request_id=new_request_id(), error=error)
             self._log(flow, state, status)
             return

@@ -1,6 +1,6 @@
 """Every answer the proxy makes itself, in the format its client reads: one builder, four faces.
 
-A refusal (400, 405, 413, 431, 501, 505) or a failure (502, 503, 504) the proxy answers on its
+A refusal (400, 405, 408, 413, 431, 501, 505) or a failure (502, 503, 504) the proxy answers on its
 own must look like the face the client was talking to, never like a framework's page:
 
 - `/api` and `/api/...`, the legacy app's API (the legacy dispatcher's own test; `face_of`
@@ -49,6 +49,7 @@ class Answer(NamedTuple):
 LEGACY_CODES: Final = {
     400: (300, "BAD REQUEST"),
     405: (103, "METHOD NOT ALLOWED"),
+    408: (914, "REQUEST TIMEOUT"),
     413: (910, "REQUEST BODY TOO LARGE"),
     431: (911, "REQUEST HEAD TOO LARGE"),
     501: (912, "METHOD NOT IMPLEMENTED"),
@@ -61,6 +62,7 @@ LEGACY_CODES: Final = {
 _FHIR_ISSUE: Final = {
     400: "invalid",
     405: "not-supported",
+    408: "timeout",
     413: "too-costly",
     431: "too-costly",
     501: "not-supported",
@@ -134,7 +136,12 @@ def answer(
 
 
 # mitmproxy's own wording for these names mitmproxy ("exceeds mitmproxy's body_size_limit").
-_OWN_WORDS: Final = {413: "the request body is larger than the configured limit (--max-body)"}
+# 503 is mitmproxy's error only when proxy/body_budget.py refused a body (mitmproxy's own are 502).
+BUSY_TEXT: Final = "too many request bodies are being received at once; retry shortly"
+_OWN_WORDS: Final = {
+    413: "the request body is larger than the configured limit (--max-body)",
+    503: BUSY_TEXT,
+}
 
 
 def mitmproxy_text(status: int, message: str) -> str:

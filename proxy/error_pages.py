@@ -13,6 +13,7 @@ itself with `make_error_response` (HTTP/1) or inline (HTTP/2): an HTML page, `Se
   page for the request's target (the parsed request's, or the request line's when the head
   did not parse) and note the status for the access log (`answered_status`);
 - `Http2Server` answers a stream's error the same way, for the target of that stream;
+- a 503 (only ever the body budget's refusal, proxy/body_budget.py) carries `Retry-After`;
 - `format_error`, which the layers use for anything else, gives the HTML body without upstream
   text (for a 5xx its message, which may quote upstream bytes, is dropped).
 
@@ -38,10 +39,13 @@ from mitmproxy.proxy.layers.http._events import (
 )
 from mitmproxy.proxy.layers.http._http2 import Http2Server
 
-from proxy.answers import answer, mitmproxy_text
+from proxy.answers import Answer, answer, mitmproxy_text
+from proxy.body_budget import MESSAGE, RETRY_AFTER_SECONDS, STATUS
 
 _NO_RESPONSE: Final = 444  # mitmproxy's "close without answering"
 _CLOSE: Final = ((b"Connection", b"close"),)
+# A body refused for the body budget (the only 503 mitmproxy is made to answer) may come back.
+_RETRY: Final = {STATUS: ((b"Retry-After", b"%d" % RETRY_AFTER_SECONDS),)}
 # Requests mitmproxy answered itself, and with which status: the access log's `status`.
 _ANSWERED: WeakKeyDictionary[http.Request, int] = WeakKeyDictionary()
 
@@ -60,6 +64,7 @@ class _Pending(bytes):
 _ANSWERED_AFTER_THE_HOOK: Final = (
     ("exceeds mitmproxy's body_size_limit", 413),
     ("refusing to prevent request smuggling attacks", 400),
+    (MESSAGE, STATUS),
 )
 
 
@@ -80,8 +85,13 @@ def _text(status: int, message: str) -> str:
 
 
 def _page(status: int, message: str, target: bytes) -> bytes:
-    made = answer(status, _text(status, message), target, _CLOSE)
-    response = http.Response.make(status, made.body, http.Headers(made.headers))
+    return _assembled(
+        answer(status, _text(status, message), target, _CLOSE + _RETRY.get(status, ()))
+    )
+
+
+def _assembled(made: Answer) -> bytes:
+    response = http.Response.make(made.status, made.body, http.Headers(made.headers))
     raw: bytes = http1.assemble_response(response)  # type: ignore[no-untyped-call]
     return raw
 
@@ -96,6 +106,12 @@ def _pending(status_code: int, message: str = "") -> bytes:
 def error_body(status_code: int, message: str) -> bytes:
     """`format_error`: the HTML body only, without upstream text."""
     return answer(status_code, _text(status_code, message), b"/").body
+
+
+def page_for_head(status: int, text: str, head: bytes) -> bytes:
+    """The whole answer (head and body, `Connection: close`) to a request head the proxy
+    refuses before it is parsed, in the format of the target its request line names."""
+    return _assembled(answer(status, text, _request_line_target(head), _CLOSE))
 
 
 def _request_line_target(head: bytes) -> bytes:
@@ -152,7 +168,9 @@ def _h2_handle_event(
             target = request.data.path if request is not None else b"/"
             if request is not None:
                 _ANSWERED[request] = event.code
-            made = answer(event.code, _text(event.code, event.message), target)
+            made = answer(
+                event.code, _text(event.code, event.message), target, _RETRY.get(event.code, ())
+            )
             headers = [(b":status", b"%d" % event.code)]
             headers += [(name.lower(), value) for name, value in made.headers]
             headers.append((b"content-length", b"%d" % len(made.body)))
@@ -201,4 +219,4 @@ def install() -> None:
         module.format_error = error_body  # type: ignore[attr-defined]
 
 
-__all__ = ["answered_status", "error_body", "install"]
+__all__ = ["answered_status", "error_body", "install", "page_for_head"]

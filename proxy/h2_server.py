@@ -21,6 +21,9 @@ connections in 1.7 s. Three limits, per client connection:
   exchanges, and so upstream connections, at once: what a browser's six HTTP/1.1 connections
   per host used to cost.
 
+Heads: SETTINGS_MAX_HEADER_LIST_SIZE is advertised as the guard's 64 KiB (the guard answers a
+larger head 431 on its stream), and h2 decodes no header list over `MAX_DECODED_HEADER_LIST`.
+
 Pinned to mitmproxy 11.0.2's `Http2Server` and `HttpLayer` (tests/proxy/test_h2_server.py
 fails if that changes): installed by replacing the name `HttpLayer` builds its server from.
 """
@@ -40,7 +43,14 @@ from mitmproxy.proxy.layers.http import HttpLayer, _http2
 from mitmproxy.proxy.layers.http._base import ReceiveHttp
 from mitmproxy.proxy.layers.http._events import RequestProtocolError
 
+from proxy.guard import MAX_HEAD_BYTES
+
 MAX_CONCURRENT_STREAMS: Final = 32
+# A header list over MAX_HEAD_BYTES (advertised as SETTINGS_MAX_HEADER_LIST_SIZE) is answered
+# 431 on its stream by the guard, in the client's format; one over twice that is never decoded
+# whole: h2 stops at this size (counted as RFC 9113 does, 32 bytes more per field) and the
+# connection is closed (GOAWAY), since a half-decoded header block leaves HPACK's state unknown.
+MAX_DECODED_HEADER_LIST: Final = 2 * MAX_HEAD_BYTES
 MAX_UPSTREAM_PER_CLIENT: Final = 8
 CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py
 
@@ -60,7 +70,10 @@ class FicusHttp2Server(_http2.Http2Server):
         super().__init__(context)
         settings = self.h2_conn.local_settings
         settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] = MAX_CONCURRENT_STREAMS
-        settings.acknowledge()  # the value initiate_connection announces
+        settings[h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE] = MAX_HEAD_BYTES
+        settings.acknowledge()  # the values initiate_connection announces
+        # After the acknowledgement, which would set the decoder to the advertised value.
+        self.h2_conn.decoder.max_header_list_size = MAX_DECODED_HEADER_LIST
         self._http = next(x for x in reversed(context.layers) if isinstance(x, HttpLayer))
 
     def handle_h2_event(self, event: h2.events.Event) -> Generator[Any, Any, bool]:

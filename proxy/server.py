@@ -10,7 +10,10 @@ builds a `mitmproxy.master.Master` itself with:
   `connection_strategy`, `validate_inbound_headers`, `keep_host_header`;
 - `nextlayer`: picks the protocol stack for each connection (reverse proxy, TLS or not, HTTP);
 - `tlsconfig`: certificates for clients that speak TLS to the proxy (and so HTTP/2 by ALPN);
-- Ficus's addons, in hook order: `proxy.guard` (refuses ambiguous heads with a 400),
+- Ficus's addons, in hook order: `proxy.head_limits` (declares `--head-timeout`; the limits
+  on HTTP/1 heads being read live in the layer it patches), `proxy.body_budget` (declares
+  `--max-buffered-bodies`; the count lives in the layer it patches), `proxy.guard` (refuses
+  ambiguous heads with a 400),
   `proxy.addon` (routing, headers, identity, fallback, access log), `proxy.forwarder` (sends
   the request upstream with connect/read timeouts, breaker and health checks), and a one-line
   announcement once the port is open.
@@ -32,9 +35,10 @@ upstream itself and reports the client's in X-Forwarded-Host), `upstream_cert` o
 upstream round trip during a client's TLS handshake).
 
 Limits: `body_size_limit` (mitmproxy's own check, before any upstream connection) answers
-413 with its reason for a body over `--max-body`. HTTP/2 clients get Ficus's stream limits
-(proxy/h2_server.py, installed with the connection handler): 32 concurrent streams, 8
-forwarded at a time per connection, a cancelled stream never forwarded.
+413 with its reason for a body over `--max-body`; the bodies held at once are capped by
+`--max-buffered-bodies` (503 with Retry-After, proxy/body_budget.py). HTTP/2 clients get
+Ficus's stream limits (proxy/h2_server.py, installed with the connection handler): 32
+concurrent streams, 8 forwarded at a time per connection, a cancelled stream never forwarded.
 
 Workers (`--workers N`, N > 1): this process becomes a small supervisor that starts N worker
 processes (`python -m proxy.server ... --worker-index I`), each a full curated master on the
@@ -72,8 +76,9 @@ from typing import Any, Final
 from mitmproxy import ctx, exceptions, master, options
 from mitmproxy.addons import errorcheck, next_layer, proxyserver, termlog, tlsconfig
 from mitmproxy.proxy import mode_servers
+from mitmproxy.utils import human
 
-from proxy import connection_handler, fastpaths
+from proxy import body_budget, connection_handler, fastpaths, head_limits
 from proxy.addon import FicusAddon
 from proxy.dispatch import CuratedAddonManager, skip_debug_typechecks
 from proxy.forwarder import FICUS, HTTPX, MITMPROXY, Forwarder
@@ -107,6 +112,8 @@ class ProxyConfig:
     max_body: str = "10m"
     breaker_failures: int = 5
     breaker_cooldown: float = 10.0
+    head_timeout: float = head_limits.HEAD_TIMEOUT_SECONDS
+    max_buffered_bodies: str = body_budget.DEFAULT_LIMIT
 
 
 class _Announce:
@@ -170,6 +177,8 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
         "ficus_read_timeout": config.read_timeout,
         "ficus_breaker_failures": config.breaker_failures,
         "ficus_breaker_cooldown": config.breaker_cooldown,
+        "ficus_head_timeout": config.head_timeout,
+        "ficus_max_buffered_bodies": config.max_buffered_bodies,
     }
     if config.identity_key is not None:
         values["ficus_identity_key"] = config.identity_key
@@ -206,11 +215,18 @@ def build_master(config: ProxyConfig) -> master.Master:
         proxyserver.Proxyserver(),  # type: ignore[no-untyped-call]
         next_layer.NextLayer(),
         tlsconfig.TlsConfig(),
+        head_limits.HeadLimits(),
+        body_budget.BodyBudget(),
         Guard(),
         FicusAddon(),
         Forwarder(),
         _Announce(config.legacy_url, config.worker_index),
     )
+    # HTTP/1 heads bounded in size and time while they are read (proxy/head_limits.py); after
+    # the addons, whose loading installs the error pages it renders through.
+    head_limits.install()
+    # Request bodies held at once, capped per process (proxy/body_budget.py).
+    body_budget.install()
     if opts.deferred:
         raise exceptions.OptionsError(  # type: ignore[no-untyped-call]
             f"options no addon declares: {', '.join(sorted(opts.deferred))}"
@@ -359,6 +375,17 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
     parser.add_argument("--max-body", default="10m", help="largest request body (413 above)")
     parser.add_argument("--breaker-failures", type=int, default=5, help="to open a breaker")
     parser.add_argument("--breaker-cooldown", type=float, default=10.0, help="seconds open")
+    parser.add_argument(
+        "--head-timeout",
+        type=float,
+        default=head_limits.HEAD_TIMEOUT_SECONDS,
+        help="seconds to send a whole request head (408 after)",
+    )
+    parser.add_argument(
+        "--max-buffered-bodies",
+        default=body_budget.DEFAULT_LIMIT,
+        help="request body bytes held at once (503 above)",
+    )
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(raw)
@@ -368,9 +395,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
         parser.error("--workers must be at least 1")
     if args.breaker_failures < 1:
         parser.error("--breaker-failures must be at least 1")
-    for name in ("connect_timeout", "read_timeout", "breaker_cooldown"):
+    for name in ("connect_timeout", "read_timeout", "breaker_cooldown", "head_timeout"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be more than 0 seconds")
+    try:
+        human.parse_size(args.max_buffered_bodies)
+    except ValueError:
+        parser.error("--max-buffered-bodies must be a size such as 64m or 512k")
     config = ProxyConfig(
         listen_host=args.host,
         listen_port=args.port,
@@ -387,6 +418,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
         max_body=args.max_body,
         breaker_failures=args.breaker_failures,
         breaker_cooldown=args.breaker_cooldown,
+        head_timeout=args.head_timeout,
+        max_buffered_bodies=args.max_buffered_bodies,
     )
     worker_argv = [sys.executable, "-m", "proxy.server", *raw]
     return config, worker_argv

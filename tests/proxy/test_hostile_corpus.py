@@ -195,6 +195,13 @@ REFUSED: list[tuple[str, bytes, int]] = [
     ("fragment-in-path", get(b"/api/appointments/7#x"), 400),
     # --- size -----------------------------------------------------------------------------------
     ("header-of-1-mib", get(b"/api/x", b"X-Big: " + b"a" * (1 << 20) + b"\r\n"), 431),
+    # Never finished: refused once 64 KiB of it is in, not buffered until the client stops
+    # (proxy/head_limits.py). It used to wait for the rest, holding all of it.
+    (
+        "unfinished-head-over-64-kib",
+        b"GET /api/x HTTP/1.1\r\n" + HOST + b"X-Big: " + b"a" * (100 << 10),
+        431,
+    ),
 ]
 
 # (id, raw request, expected status, the target the backend must receive exactly once)
@@ -481,6 +488,11 @@ H2_REFUSED: list[tuple[str, list[tuple[bytes, bytes]], set[int]]] = [
         h2_request(b"/api/x", [(b"host", b"evil.example")]),
         {0, 400},
     ),
+    # Over the advertised SETTINGS_MAX_HEADER_LIST_SIZE (64 KiB): 431 on the stream. It used to
+    # cost the whole connection (h2's default decoder limit).
+    ("header-list-over-64-kib", h2_request(b"/api/x", [(b"x-big", b"a" * (100 << 10))]), {431}),
+    # Over twice that, h2 stops decoding: the connection is closed (proxy/h2_server.py).
+    ("header-list-over-128-kib", h2_request(b"/api/x", [(b"x-big", b"a" * (200 << 10))]), {0}),
 ]
 
 

@@ -412,6 +412,8 @@ def test_help_documents_every_option():
         "--connect-timeout",
         "--read-timeout",
         "--max-body",
+        "--max-buffered-bodies",
+        "--head-timeout",
     ):
         assert option in result.stdout
 

@@ -35,6 +35,8 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
             "Proxyserver",
             "NextLayer",
             "TlsConfig",
+            "HeadLimits",
+            "BodyBudget",
             "Guard",
             "FicusAddon",
             "Forwarder",
@@ -50,6 +52,8 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
         assert options.body_size_limit == "10m"
         assert (options.ficus_connect_timeout, options.ficus_read_timeout) == (3.0, 30.0)
         assert options.ficus_forwarding == "ficus"
+        assert options.ficus_head_timeout == 15.0
+        assert options.ficus_max_buffered_bodies == "64m"
     finally:
         proxy.addons.get("errorcheck").finish()
         await proxy.done()
@@ -75,7 +79,14 @@ def test_the_process_entry_point_takes_every_setting_explicitly(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "extra", [["--workers", "0"], ["--connect-timeout", "0"], ["--read-timeout", "-1"]]
+    "extra",
+    [
+        ["--workers", "0"],
+        ["--connect-timeout", "0"],
+        ["--read-timeout", "-1"],
+        ["--head-timeout", "0"],
+        ["--max-buffered-bodies", "lots"],
+    ],
 )
 def test_an_operator_gets_an_error_for_impossible_numbers(tmp_path, extra, capsys):
     base = [

@@ -115,6 +115,21 @@ class Command(BaseCommand):
             "(default: %(default)s)",
         )
         parser.add_argument(
+            "--max-buffered-bodies",
+            default="64m",
+            help="request body bytes one proxy process holds at once, e.g. 64m; a body that "
+            "does not fit gets 503 with Retry-After; keep it above --max-body "
+            "(default: %(default)s)",
+        )
+        parser.add_argument(
+            "--head-timeout",
+            type=_positive_float,
+            default=15.0,
+            help="seconds a client has to send a whole request head, from the connection's "
+            "start or the previous answer's end; then 408 and the connection closed "
+            "(default: %(default)s)",
+        )
+        parser.add_argument(
             "--forwarding",
             choices=["ficus", "httpx", "mitmproxy"],
             default="ficus",
@@ -145,6 +160,8 @@ class Command(BaseCommand):
             *("--max-body", options["max_body"]),
             *("--breaker-failures", str(options["breaker_failures"])),
             *("--breaker-cooldown", str(options["breaker_cooldown"])),
+            *("--head-timeout", str(options["head_timeout"])),
+            *("--max-buffered-bodies", options["max_buffered_bodies"]),
             *("--forwarding", options["forwarding"]),
         ]
         env = {

@@ -1,8 +1,9 @@
 """Endpoints every service process has: the health check, and Django's 400/404/500 handlers.
 
 The handlers answer in the format of the face the path belongs to (extracted.core.faces): the
-legacy app's bodies under /api, problem+json under /v2, an OperationOutcome under /fhir, plain
-text elsewhere. None of them says more than the status does.
+legacy app's bodies under /api, problem+json under /v2, an OperationOutcome under /fhir, the
+control plane's `{"reason"}` JSON under /control, plain text elsewhere. None of them says more
+than the status does.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def _plain(status: int, text: str) -> HttpResponse:
     return HttpResponse(f"{text}\n", status=status, content_type="text/plain; charset=utf-8")
 
 
+def _control(status: int, text: str) -> HttpResponse:
+    response = JsonResponse({"reason": text.lower()}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _answer(
     request: HttpRequest,
     *,
@@ -57,6 +64,7 @@ def _answer(
         Face.LEGACY: lambda: legacy_error_response(legacy),
         Face.MODERN: lambda: problem_response(status, detail),
         Face.FHIR: lambda: outcome_response(status, fhir_code, detail),
+        Face.CONTROL: lambda: _control(status, plain),
         Face.OTHER: lambda: _plain(status, plain),
     }
     return answers[face]()

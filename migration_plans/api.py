@@ -104,6 +104,7 @@ class RoutesView(ControlView):
 class FeatureView(ControlView):
     @extend_schema(
         summary="One feature: its plan's gates and its routes",
+        parameters=[doc.FEATURE_PATH],
         responses={200: doc.FEATURE, **doc.refusals(401, 403, 404, 503)},
     )
     def get(self, request: Request, feature: str) -> Response:
@@ -129,6 +130,7 @@ class FeatureView(ControlView):
 class HistoryView(ControlView):
     @extend_schema(
         summary="Every transition of a feature's routes",
+        parameters=[doc.FEATURE_PATH],
         responses={200: doc.HISTORY, **doc.refusals(401, 403, 404, 503)},
     )
     def get(self, request: Request, feature: str) -> Response:
@@ -172,6 +174,7 @@ class MoveView(ControlView):
 
     @extend_schema(
         summary="Advance or roll back a feature (or one route)",
+        parameters=[doc.FEATURE_PATH],
         request=MoveInput,
         responses={200: doc.OUTCOME, **doc.refusals(400, 401, 403, 404, 409, 503)},
     )

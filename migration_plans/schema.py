@@ -16,7 +16,12 @@ from typing import Any
 
 from django.urls import URLPattern, path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    inline_serializer,
+)
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -119,7 +124,19 @@ AUDIT_VERIFY = inline_serializer(
         "broken": serializers.DictField(required=False),
     },
 )
-FEATURE_FILTER = OpenApiParameter("feature", OpenApiTypes.STR, description="Only this feature.")
+FEATURE_FILTER = OpenApiParameter(
+    "feature",
+    OpenApiTypes.STR,
+    description="Only this feature.",
+    examples=[OpenApiExample("a shipped feature", value="appointments")],
+)
+FEATURE_PATH = OpenApiParameter(
+    "feature",
+    {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+    OpenApiParameter.PATH,
+    description="A feature of the plan files.",
+    examples=[OpenApiExample("a shipped feature", value="appointments")],
+)
 
 
 def audit_page_parameters(max_page: int) -> list[OpenApiParameter]:

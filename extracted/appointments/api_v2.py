@@ -41,6 +41,7 @@ from extracted.core.access_audit import SEARCH, record_access, record_accesses
 from extracted.core.calendar_ends import day_bounds, end_of
 from extracted.core.dry_run import is_dry_run
 from extracted.core.legacy_db import legacy_engine
+from extracted.core.schema import record_id
 from extracted.core.v2 import (
     AsciiIntegerField,
     HospitalDateTimeField,
@@ -287,6 +288,7 @@ class AppointmentDetail(V2ViewMixin, generics.RetrieveAPIView[Appointment]):
 
     @extend_schema(
         summary="Get one appointment",
+        parameters=[record_id("appointment_id")],
         responses={200: AppointmentSerializer, **problem_responses(401, 403, 404)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -298,6 +300,7 @@ class AppointmentDetail(V2ViewMixin, generics.RetrieveAPIView[Appointment]):
 
     @extend_schema(
         summary="Reschedule an appointment (or change its reason)",
+        parameters=[record_id("appointment_id")],
         request=AppointmentChangeSerializer,
         responses={200: AppointmentSerializer, **problem_responses(400, 401, 403, 404, 409, 413)},
     )
@@ -336,6 +339,7 @@ class AppointmentCancel(V2ViewMixin, generics.GenericAPIView[Appointment]):
 
     @extend_schema(
         summary="Cancel an appointment",
+        parameters=[record_id("appointment_id")],
         request=None,
         responses={200: AppointmentSerializer, **problem_responses(401, 403, 404, 409)},
     )

@@ -49,6 +49,7 @@ from extracted.core.fhir import (
     reject_unknown_params,
     searchset_bundle,
 )
+from extracted.core.schema import record_id
 from extracted.core.v2 import identity_of
 
 STATUS_TO_FHIR = {
@@ -118,6 +119,7 @@ class AppointmentRead(FHIRViewMixin, APIView):
 
     @extend_schema(
         summary="FHIR R4 read: Appointment/{id}",
+        parameters=[record_id("appointment_id")],
     )
     def get(self, request: Request, appointment_id: int) -> Response:
         appointment = appointment_get(appointment_id=appointment_id)

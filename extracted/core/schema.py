@@ -30,6 +30,7 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
 
@@ -100,6 +101,18 @@ class CharFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyp
             else:
                 schema["pattern"] = _NOT_BLANK
         return schema
+
+
+def record_id(name: str) -> OpenApiParameter:
+    """A record's id in a path, with an example: schemathesis sends the schema's examples too
+    (tests/support/openapi_fuzz.py), so the success answers are checked, not only refusals."""
+    return OpenApiParameter(
+        name,
+        {"type": "integer"},
+        OpenApiParameter.PATH,
+        description="The record's id (the legacy key).",
+        examples=[OpenApiExample("the first record", value=1)],
+    )
 
 
 # Paths of the services' modern faces. Other DRF views in the project (the control plane's

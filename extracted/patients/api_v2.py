@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from extracted.core.access_audit import READ, SEARCH, record_access, record_accesses
+from extracted.core.schema import record_id
 from extracted.core.v2 import (
     AsciiIntegerField,
     V2APIView,
@@ -132,6 +133,7 @@ class PatientDetail(V2APIView):
 
     @extend_schema(
         summary="Get one patient",
+        parameters=[record_id("patient_id")],
         responses={200: PatientDetailSerializer, **problem_responses(401, 403, 404)},
     )
     def get(self, request: Request, patient_id: int) -> Response:
@@ -141,6 +143,7 @@ class PatientDetail(V2APIView):
 
     @extend_schema(
         summary="Change a patient's demographics",
+        parameters=[record_id("patient_id")],
         request=DemographicsPatchSerializer,
         responses={
             200: PatientDetailSerializer,

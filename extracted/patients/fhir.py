@@ -29,6 +29,7 @@ from extracted.core.fhir import (
     reject_unknown_params,
     searchset_bundle,
 )
+from extracted.core.schema import record_id
 from extracted.core.v2 import identity_of
 from extracted.patients import selectors, services
 from extracted.patients.models import AccessAudit, Patient
@@ -107,7 +108,7 @@ def _birthdate(value: str) -> date:
 class PatientRead(FHIRViewMixin, APIView):
     read_roles = PERMISSIONS.roles("read")
 
-    @extend_schema(summary="FHIR R4 read: Patient/{id}")
+    @extend_schema(summary="FHIR R4 read: Patient/{id}", parameters=[record_id("patient_id")])
     def get(self, request: Request, patient_id: int) -> Response:
         patient = selectors.patient_get(patient_id=patient_id)
         if patient is None:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -74,9 +75,17 @@ def failures_of(
     found: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()  # type: ignore[union-attr]  # an invalid schema fails here
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        # The schema's own examples first (real ids and names reach the success paths, which
+        # random values rarely find), then generated positive and negative cases.
+        runs = [
+            ("examples", st.one_of(s))
+            for s in [schema.get_strategies_from_examples(operation)]
+            if s
+        ]
+        runs += [(m.value, operation.as_strategy(generation_mode=m)) for m in GenerationMode]
+        for label, strategy in runs:
 
-            @given(case=operation.as_strategy(generation_mode=mode))
+            @given(case=strategy)
             @settings(
                 max_examples=EXAMPLES_PER_OPERATION,
                 derandomize=True,
@@ -100,5 +109,5 @@ def failures_of(
             except Unsatisfiable:
                 continue  # nothing to negate (no parameters, no body): no negative case exists
             except (Exception, BaseExceptionGroup) as e:  # every operation's failure
-                found.append(f"{operation.label} [{mode.value}]: {e}")
+                found.append(f"{operation.label} [{label}]: {e}")
     return found

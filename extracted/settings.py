@@ -136,6 +136,10 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": r"/(v2|fhir)",
     "PREPROCESSING_HOOKS": ["extracted.core.schema.only_modern_faces"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "extracted.core.schema.bodies_that_must_name_a_field_are_required",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from the pinned local copy, never a CDN (extracted/core/static_assets.py).
     "SWAGGER_UI_DIST": "SIDECAR",

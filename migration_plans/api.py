@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import APIException, ValidationError
@@ -23,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from migration_plans import audit_chain, selectors, services
+from migration_plans import schema as doc
 from migration_plans.phases import ORDER
 from migration_plans.plans import Plan, PlanError, load_plans
 
@@ -85,6 +87,11 @@ class ControlView(APIView):
 
 
 class RoutesView(ControlView):
+    @extend_schema(
+        summary="Every route's phase and weight",
+        parameters=[doc.FEATURE_FILTER],
+        responses={200: doc.ROUTES, **doc.refusals(401, 403, 404, 503)},
+    )
     def get(self, request: Request) -> Response:
         plans = self.plans()
         feature = request.query_params.get("feature") or None
@@ -95,6 +102,11 @@ class RoutesView(ControlView):
 
 
 class FeatureView(ControlView):
+    @extend_schema(
+        summary="One feature: its plan's gates and its routes",
+        parameters=[doc.FEATURE_PATH],
+        responses={200: doc.FEATURE, **doc.refusals(401, 403, 404, 503)},
+    )
     def get(self, request: Request, feature: str) -> Response:
         plans = self.plans()
         plan = services.find_plan(plans, feature)
@@ -116,6 +128,11 @@ class FeatureView(ControlView):
 
 
 class HistoryView(ControlView):
+    @extend_schema(
+        summary="Every transition of a feature's routes",
+        parameters=[doc.FEATURE_PATH],
+        responses={200: doc.HISTORY, **doc.refusals(401, 403, 404, 503)},
+    )
     def get(self, request: Request, feature: str) -> Response:
         services.find_plan(self.plans(), feature)
         return Response(
@@ -155,6 +172,12 @@ class MoveInput(serializers.Serializer[dict[str, Any]]):
 class MoveView(ControlView):
     action_name = "advance"
 
+    @extend_schema(
+        summary="Advance or roll back a feature (or one route)",
+        parameters=[doc.FEATURE_PATH],
+        request=MoveInput,
+        responses={200: doc.OUTCOME, **doc.refusals(400, 401, 403, 404, 409, 503)},
+    )
     def post(self, request: Request, feature: str) -> Response:
         data = MoveInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -201,18 +224,33 @@ class RollbackView(MoveView):
     action_name = "rollback"
 
 
+def _whole(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """A query integer in [low, high], ASCII digits only (`int` also reads "١٢" and "1_0"),
+    so a number the database cannot compare with is a 400, never a 500."""
+    raw = request.query_params.get(name, str(default))
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise services.ControlError(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
 class AuditRecordsView(ControlView):
+    @extend_schema(
+        summary="The audit chain's records, oldest first",
+        parameters=doc.audit_page_parameters(MAX_PAGE),
+        responses={200: doc.AUDIT_RECORDS, **doc.refusals(400, 401, 403)},
+    )
     def get(self, request: Request) -> Response:
-        try:
-            after = int(request.query_params.get("after", "0"))
-            limit = min(int(request.query_params.get("limit", "100")), MAX_PAGE)
-        except ValueError as e:
-            raise services.ControlError("after and limit must be whole numbers") from e
-        rows = selectors.audit_records().filter(seq__gt=after)[: max(limit, 1)]
+        after = _whole(request, "after", 0, 0, doc.MAX_SEQ)
+        limit = _whole(request, "limit", 100, 1, MAX_PAGE)
+        rows = selectors.audit_records().filter(seq__gt=after)[:limit]
         return Response({"records": [selectors.record_as_dict(r) for r in rows]})
 
 
 class AuditVerifyView(ControlView):
+    @extend_schema(
+        summary="Verify the audit chain (and its signatures, when the key is set)",
+        responses={200: doc.AUDIT_VERIFY, **doc.refusals(401, 403)},
+    )
     def get(self, request: Request) -> Response:
         key = services.audit_key() if os.environ.get(services.AUDIT_KEY_VAR) else None
         count, broken = selectors.verify_audit(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from migration_plans import api
+from migration_plans import api, schema
 
 app_name = "control"
 urlpatterns: list[URLPattern] = [
@@ -15,4 +15,5 @@ urlpatterns: list[URLPattern] = [
     path("features/<slug:feature>/rollback", api.RollbackView.as_view(), name="rollback"),
     path("audit/records", api.AuditRecordsView.as_view(), name="audit-records"),
     path("audit/verify", api.AuditVerifyView.as_view(), name="audit-verify"),
+    *schema.urlpatterns,  # /control/v1/schema: this API's OpenAPI document
 ]

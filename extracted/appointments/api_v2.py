@@ -41,6 +41,7 @@ from extracted.core.access_audit import SEARCH, record_access, record_accesses
 from extracted.core.calendar_ends import day_bounds, end_of
 from extracted.core.dry_run import is_dry_run
 from extracted.core.legacy_db import legacy_engine
+from extracted.core.schema import record_id
 from extracted.core.v2 import (
     AsciiIntegerField,
     HospitalDateTimeField,
@@ -141,6 +142,17 @@ class AppointmentSerializer(serializers.Serializer[Appointment]):
         return str(HospitalDateTimeField().to_representation(ends))
 
 
+# What the field accepts: a whole minute, in hospital time (no offset) in years 1-9999, or
+# with a UTC offset from 1900: before standard time the hospital's local time was mean solar
+# time (LMT), whose offset has seconds, so an instant in UTC is rarely a whole local minute.
+_MINUTE = "-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:00([.]0+)?)?"
+_WHOLE_MINUTE = (
+    f"^(([1-9][0-9]{{3}}|0[1-9][0-9]{{2}}|00[1-9][0-9]|000[1-9]){_MINUTE}"
+    f"|(19|[2-9][0-9])[0-9]{{2}}{_MINUTE}(Z|[+-][0-9]{{2}}:[0-9]{{2}}))$"
+)
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": _WHOLE_MINUTE})
 class _WholeMinuteDateTimeField(HospitalDateTimeField):
     """Input: ISO 8601; without an offset it is hospital time. Whole minutes, like APPT_TM."""
 
@@ -176,10 +188,7 @@ class AppointmentChangeSerializer(BodySerializer):
     provider_id = AsciiIntegerField(min_value=1, max_value=_MAX_ID, required=False)
     reason = serializers.CharField(max_length=80, allow_blank=True, required=False)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not attrs:
-            raise serializers.ValidationError("Give at least one field to change.")
-        return attrs
+    at_least_one_field = True
 
 
 class SlotTaken(exceptions.APIException):
@@ -246,7 +255,7 @@ class AppointmentList(V2ViewMixin, generics.ListAPIView[Appointment]):
     @extend_schema(
         summary="Book an appointment",
         request=AppointmentBookSerializer,
-        responses={201: AppointmentSerializer, **problem_responses(400, 401, 403, 409)},
+        responses={201: AppointmentSerializer, **problem_responses(400, 401, 403, 409, 413)},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = AppointmentBookSerializer(data=request.data)
@@ -279,6 +288,7 @@ class AppointmentDetail(V2ViewMixin, generics.RetrieveAPIView[Appointment]):
 
     @extend_schema(
         summary="Get one appointment",
+        parameters=[record_id("appointment_id")],
         responses={200: AppointmentSerializer, **problem_responses(401, 403, 404)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -290,8 +300,9 @@ class AppointmentDetail(V2ViewMixin, generics.RetrieveAPIView[Appointment]):
 
     @extend_schema(
         summary="Reschedule an appointment (or change its reason)",
+        parameters=[record_id("appointment_id")],
         request=AppointmentChangeSerializer,
-        responses={200: AppointmentSerializer, **problem_responses(400, 401, 403, 404, 409)},
+        responses={200: AppointmentSerializer, **problem_responses(400, 401, 403, 404, 409, 413)},
     )
     def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         guard = _guard(request, kwargs["appointment_id"])
@@ -328,6 +339,7 @@ class AppointmentCancel(V2ViewMixin, generics.GenericAPIView[Appointment]):
 
     @extend_schema(
         summary="Cancel an appointment",
+        parameters=[record_id("appointment_id")],
         request=None,
         responses={200: AppointmentSerializer, **problem_responses(401, 403, 404, 409)},
     )

@@ -38,6 +38,9 @@ from extracted.core.access_audit import READ as AUDIT_READ
 from extracted.core.access_audit import SEARCH, record_access, record_accesses
 from extracted.core.calendar_ends import end_of
 from extracted.core.fhir import (
+    DAY_PATTERN,
+    PAGING_PARAMETERS,
+    REFERENCE_ID_PATTERN,
     FHIRViewMixin,
     check_format,
     paging_of,
@@ -46,6 +49,7 @@ from extracted.core.fhir import (
     reject_unknown_params,
     searchset_bundle,
 )
+from extracted.core.schema import record_id
 from extracted.core.v2 import identity_of
 
 STATUS_TO_FHIR = {
@@ -56,6 +60,7 @@ STATUS_TO_FHIR = {
 }
 FHIR_TO_STATUS = {code: status for status, code in STATUS_TO_FHIR.items()}
 SEARCH_PARAMS = ("patient", "practitioner", "date", "status")
+_CODES = "|".join(FHIR_TO_STATUS)
 
 
 def _instant(value: Any) -> str:
@@ -114,6 +119,7 @@ class AppointmentRead(FHIRViewMixin, APIView):
 
     @extend_schema(
         summary="FHIR R4 read: Appointment/{id}",
+        parameters=[record_id("appointment_id")],
     )
     def get(self, request: Request, appointment_id: int) -> Response:
         appointment = appointment_get(appointment_id=appointment_id)
@@ -132,15 +138,31 @@ class AppointmentSearch(FHIRViewMixin, APIView):
     @extend_schema(
         summary="FHIR R4 search: a searchset Bundle of Appointments",
         parameters=[
-            OpenApiParameter("patient", str, description="Patient id or Patient/{id}."),
-            OpenApiParameter("practitioner", str, description="Practitioner id or reference."),
             OpenApiParameter(
-                "date", str, many=True, description="[eq|ge|gt|le|lt]YYYY-MM-DD; repeatable."
+                "patient",
+                {"type": "string", "pattern": f"^(Patient/)?{REFERENCE_ID_PATTERN}$"},
+                description="Patient id or Patient/{id}.",
             ),
-            OpenApiParameter("status", str, description="booked,cancelled,noshow,arrived."),
-            OpenApiParameter("_count", int, description="Page size, 1-200 (default 50)."),
-            OpenApiParameter("_offset", int, description="Matches to skip."),
-            OpenApiParameter("_format", str, description="json or application/fhir+json."),
+            OpenApiParameter(
+                "practitioner",
+                {"type": "string", "pattern": f"^(Practitioner/)?{REFERENCE_ID_PATTERN}$"},
+                description="Practitioner id or Practitioner/{id}.",
+            ),
+            OpenApiParameter(
+                "date",
+                {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": f"^(eq|ge|gt|le|lt)?{DAY_PATTERN}$"},
+                },
+                explode=True,
+                description="[eq|ge|gt|le|lt]YYYY-MM-DD, a hospital day; repeatable (ANDed).",
+            ),
+            OpenApiParameter(
+                "status",
+                {"type": "string", "pattern": f"^({_CODES})(,({_CODES}))*$"},
+                description="Comma-separated: booked, cancelled, noshow, arrived.",
+            ),
+            *PAGING_PARAMETERS,
         ],
     )
     def get(self, request: Request) -> Response:

@@ -178,9 +178,14 @@ _PROBLEM_WHEN = {
         "The change conflicts with the record's state, the record is owned by another system "
         "(`owner`), or its changes are still being synchronized (`Retry-After`)."
     ),
+    413: "The request body is over the services' limit.",
 }
 
 
-def problem_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    """`extend_schema(responses=...)` entries documenting the problems an endpoint answers."""
-    return {s: OpenApiResponse(PROBLEM_SCHEMA, description=_PROBLEM_WHEN[s]) for s in statuses}
+def problem_responses(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """`extend_schema(responses=...)` entries documenting the problems an endpoint answers,
+    as `application/problem+json` (the media type they are sent with)."""
+    return {
+        (s, PROBLEM_MEDIA_TYPE): OpenApiResponse(PROBLEM_SCHEMA, description=_PROBLEM_WHEN[s])
+        for s in statuses
+    }

@@ -11,7 +11,7 @@ the same rule in extracted.core.fhir.reject_unknown_params.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from rest_framework import serializers
 
@@ -51,7 +51,16 @@ class QuerySerializer(serializers.Serializer[Any]):
 
 
 class BodySerializer(serializers.Serializer[Any]):
-    """A /v2 write body: a field the request may not set (unknown, read-only) is refused."""
+    """A /v2 write body: a field the request may not set (unknown, read-only) is refused, and
+    a change (`at_least_one_field`) that names no field at all too. The OpenAPI schema says
+    both (extracted.core.schema: `additionalProperties: false`, `minProperties: 1`)."""
+
+    at_least_one_field: ClassVar[bool] = False
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.at_least_one_field and not attrs:
+            raise serializers.ValidationError("Give at least one field to change.")
+        return attrs
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):

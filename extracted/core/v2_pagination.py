@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.paginator import InvalidPage, Page
 from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -21,7 +22,7 @@ from rest_framework.views import APIView
 
 from extracted.core.numbers import ascii_int
 
-__all__ = ["V2Pagination"]
+__all__ = ["V2Pagination", "paging_parameters"]
 
 # Beyond any real list (10**9 pages of 200); a larger number is refused as not a page number.
 MAX_PAGE = 10**9
@@ -83,6 +84,17 @@ class V2Pagination(PageNumberPagination):
             return remove_query_param(url, self.page_query_param)
         return replace_query_param(url, self.page_query_param, number)
 
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        """`page` and `page_size` with the bounds this class enforces (DRF says only integer)."""
+        return [
+            {"name": self.page_query_param, "required": False, "in": "query",
+             "description": "Page number, from 1.",
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
+            {"name": self.page_size_query_param, "required": False, "in": "query",
+             "description": f"Results per page, 1-{self.max_page_size} (default {self.page_size}).",
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
+        ]  # fmt: skip
+
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         link = {"type": "string", "nullable": True, "format": "uri-reference"}
         return {
@@ -95,3 +107,12 @@ class V2Pagination(PageNumberPagination):
                 "results": schema,
             },
         }
+
+
+def paging_parameters() -> list[OpenApiParameter]:
+    """`page` and `page_size` for `extend_schema` of a list that is not a generic view
+    (drf-spectacular adds them by itself only to those), from the one definition above."""
+    return [
+        OpenApiParameter(p["name"], p["schema"], description=p["description"])
+        for p in V2Pagination().get_schema_operation_parameters(view=APIView())
+    ]

@@ -2,8 +2,9 @@
 
 The handlers answer in the format of the face the path belongs to, decided by the one rule the
 proxy's own answers use (`proxy.answers.face_of`): the legacy app's bodies under /api,
-problem+json under /v2, an OperationOutcome under /fhir, plain text elsewhere. None of them says
-more than the status does. `/control/...` answers are never cached, an unmatched path included.
+problem+json under /v2, an OperationOutcome under /fhir, plain text elsewhere; and under
+/control the control plane's `{"reason"}` JSON, never cached, as migration_plans/api.py refuses.
+None of them says more than the status does.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def _plain(status: int, text: str) -> HttpResponse:
     return HttpResponse(f"{text}\n", status=status, content_type="text/plain; charset=utf-8")
 
 
+def _control(status: int, text: str) -> HttpResponse:
+    response = JsonResponse({"reason": text.lower()}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _answer(
     request: HttpRequest,
     *,
@@ -53,17 +60,15 @@ def _answer(
     fhir_code: str,
     plain: str,
 ) -> HttpResponse:
-    face = face_of(request.path.encode("utf-8", "surrogateescape"))
+    if request.path == "/control" or request.path.startswith("/control/"):
+        return _control(status, plain)  # the control plane's own refusal shape
     answers: dict[Face, Callable[[], HttpResponse]] = {
         Face.LEGACY_API: lambda: legacy_error_response(legacy),
         Face.V2: lambda: problem_response(status, detail),
         Face.FHIR: lambda: outcome_response(status, fhir_code, detail),
         Face.HTML: lambda: _plain(status, plain),
     }
-    response = answers[face]()
-    if request.path.startswith("/control/"):
-        response["Cache-Control"] = "no-store"  # as every answer of the control-plane API
-    return response
+    return answers[face_of(request.path.encode("utf-8", "surrogateescape"))]()
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

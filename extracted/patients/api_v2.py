@@ -23,8 +23,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from extracted.core.access_audit import READ, SEARCH, record_access, record_accesses
-from extracted.core.v2 import AsciiIntegerField, V2APIView, V2Pagination, identity_of
+from extracted.core.schema import record_id
+from extracted.core.v2 import (
+    AsciiIntegerField,
+    V2APIView,
+    V2Pagination,
+    identity_of,
+    problem_responses,
+)
 from extracted.core.v2_input import BodySerializer, QuerySerializer
+from extracted.core.v2_pagination import paging_parameters
 from extracted.core.write_guard import guard_for
 from extracted.patients import selectors, services
 from extracted.patients.legacy_serializers import mask_ssn
@@ -32,7 +40,8 @@ from extracted.patients.models import AccessAudit, Patient
 from extracted.patients.permissions import PERMISSIONS
 
 _PHONE = re.compile(r"^\([0-9]{3}\) [0-9]{3}-[0-9]{4}$")
-_NAME_CHECK = re.compile(r"^[^,]+$")
+# No comma (legacy stores "LAST,FIRST"), no NUL (DRF refuses it; the schema says so too).
+_NAME_CHECK = re.compile(r"^[^,\x00]+$")
 
 
 class PatientSummarySerializer(serializers.ModelSerializer[Patient]):
@@ -74,9 +83,10 @@ class DemographicsPatchSerializer(BodySerializer):
     family_name = serializers.RegexField(_NAME_CHECK, required=False, max_length=35)
     given_name = serializers.RegexField(_NAME_CHECK, required=False, max_length=25)
 
+    at_least_one_field = True
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not attrs:
-            raise serializers.ValidationError("Give at least one field to change.")
+        attrs = super().validate(attrs)
         return {
             name: value if name == "phone" else value.strip().upper()
             for name, value in attrs.items()
@@ -87,8 +97,13 @@ class PatientList(V2APIView):
     read_roles = PERMISSIONS.roles("read")
 
     @extend_schema(
-        parameters=[PatientFilterSerializer],
-        responses=PatientSummarySerializer(many=True),
+        summary="Search patients (summaries)",
+        operation_id="patients_list",
+        parameters=[PatientFilterSerializer, *paging_parameters()],
+        responses={
+            200: PatientSummarySerializer(many=True),
+            **problem_responses(400, 401, 403),
+        },
     )
     def get(self, request: Request) -> Response:
         filters = PatientFilterSerializer(data=request.query_params)
@@ -116,13 +131,25 @@ class PatientDetail(V2APIView):
         full = PERMISSIONS.allows(identity_of(request).role, "read_full_ssn")
         return Response(PatientDetailSerializer(patient, context={"full_ssn": full}).data)
 
-    @extend_schema(responses=PatientDetailSerializer)
+    @extend_schema(
+        summary="Get one patient",
+        parameters=[record_id("patient_id")],
+        responses={200: PatientDetailSerializer, **problem_responses(401, 403, 404)},
+    )
     def get(self, request: Request, patient_id: int) -> Response:
         patient = self._patient(patient_id)
         record_access(AccessAudit, identity_of(request), READ, services.AGGREGATE, patient.pk)
         return self._render(request, patient)
 
-    @extend_schema(request=DemographicsPatchSerializer, responses=PatientDetailSerializer)
+    @extend_schema(
+        summary="Change a patient's demographics",
+        parameters=[record_id("patient_id")],
+        request=DemographicsPatchSerializer,
+        responses={
+            200: PatientDetailSerializer,
+            **problem_responses(400, 401, 403, 404, 409, 413),
+        },
+    )
     def patch(self, request: Request, patient_id: int) -> Response:
         guard = guard_for(request._request, "patients")
         guard.check_owner(patient_id)  # not this service's record: 409 naming its owner
@@ -161,8 +188,9 @@ class AccessAuditList(V2APIView):
     read_roles = PERMISSIONS.roles("audit")
 
     @extend_schema(
-        parameters=[AccessAuditFilterSerializer],
-        responses=AccessAuditSerializer(many=True),
+        summary="Who accessed which patient (auditors only)",
+        parameters=[AccessAuditFilterSerializer, *paging_parameters()],
+        responses={200: AccessAuditSerializer(many=True), **problem_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
         filters = AccessAuditFilterSerializer(data=request.query_params)

@@ -9,16 +9,27 @@ systems, and the full SSN is an ADMIN-only /v2 field. Roles and audit are those 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from extracted.core.access_audit import READ, SEARCH, record_access, record_accesses
-from extracted.core.fhir import FHIRViewMixin, paging_of, reject_unknown_params, searchset_bundle
+from extracted.core.fhir import (
+    DAY_PATTERN,
+    PAGING_PARAMETERS,
+    FHIRViewMixin,
+    check_format,
+    paging_of,
+    reject_unknown_params,
+    searchset_bundle,
+)
+from extracted.core.schema import record_id
 from extracted.core.v2 import identity_of
 from extracted.patients import selectors, services
 from extracted.patients.models import AccessAudit, Patient
@@ -26,6 +37,8 @@ from extracted.patients.permissions import PERMISSIONS
 
 MRN_SYSTEM = "urn:ficus:legacy:mrn"
 SEARCH_PARAMS = ("identifier", "family", "birthdate")
+# An MRN code as searched: no "|" (the last one ends the system), not blank.
+_CODE = r"[^|]*[^|\s][^|]*"
 
 
 def patient_resource(patient: Patient) -> dict[str, Any]:
@@ -72,13 +85,19 @@ def _identifier(value: str) -> str:
         raise exceptions.ValidationError(
             {"identifier": [f"Only the MRN system {MRN_SYSTEM} is searchable."]}
         )
-    if not code:
+    if not code.strip():  # a blank code would filter nothing: every patient
         raise exceptions.ValidationError({"identifier": ["Give an MRN after the '|'."]})
     return code
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _birthdate(value: str) -> date:
     try:
+        # Python also reads 20260101 and 2026-W01-1; FHIR's date is YYYY-MM-DD only.
+        if not _DAY.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise exceptions.ValidationError(
@@ -89,10 +108,12 @@ def _birthdate(value: str) -> date:
 class PatientRead(FHIRViewMixin, APIView):
     read_roles = PERMISSIONS.roles("read")
 
+    @extend_schema(summary="FHIR R4 read: Patient/{id}", parameters=[record_id("patient_id")])
     def get(self, request: Request, patient_id: int) -> Response:
         patient = selectors.patient_get(patient_id=patient_id)
         if patient is None:
             raise exceptions.NotFound(f"Patient/{patient_id} is not known.")
+        check_format(request)  # as on every read: `_format` may only ask for JSON
         record_access(AccessAudit, identity_of(request), READ, services.AGGREGATE, patient.pk)
         return Response(patient_resource(patient))
 
@@ -100,6 +121,27 @@ class PatientRead(FHIRViewMixin, APIView):
 class PatientSearch(FHIRViewMixin, APIView):
     read_roles = PERMISSIONS.roles("read")
 
+    @extend_schema(
+        summary="FHIR R4 search: a searchset Bundle of Patients",
+        parameters=[
+            OpenApiParameter(
+                "identifier",
+                {"type": "string", "pattern": f"^(({re.escape(MRN_SYSTEM)})?[|])?{_CODE}$"},
+                description=f"An MRN, or {MRN_SYSTEM}|MRN (exact).",
+            ),
+            OpenApiParameter(
+                "family",
+                {"type": "string", "pattern": r"^[\s\S]*\S[\s\S]*$"},
+                description="Family name prefix (any case).",
+            ),
+            OpenApiParameter(
+                "birthdate",
+                {"type": "string", "pattern": f"^{DAY_PATTERN}$"},
+                description="Exact birth date, YYYY-MM-DD.",
+            ),
+            *PAGING_PARAMETERS,
+        ],
+    )
     def get(self, request: Request) -> Response:
         reject_unknown_params(request, SEARCH_PARAMS)
         count, offset = paging_of(request)

@@ -9,7 +9,8 @@ is one request with the identity the proxy would sign for a persona.
 
 Every case a fix of issue 12 made safe is here: Unicode digits (`²` passes `str.isdigit()` and
 crashes `int()`), dates at the ends of the calendar (1800s local mean time, year 1, year 9999),
-bodies over Django's 2.5 MB limit.
+bodies over Django's 2.5 MB limit, and what schemathesis found the services accepting
+against their own schemas.
 """
 
 from __future__ import annotations
@@ -202,6 +203,18 @@ CASES: dict[str, Case] = {
         "appointments", "GET", "/v2/appointments/access-audit", 403, PROBLEM
     ),
     "fhir bare prefix": Case("appointments", "GET", "/fhir", 404, FHIR),
+    # --- found by schemathesis (tests/extracted/core/test_schema_conformance.py) -----------
+    "fhir patient read as XML": Case("patients", "GET", "/fhir/Patient/1?_format=xml", 400, FHIR,
+                                     names="_format"),
+    "fhir patient identifier with a blank code": Case(
+        "patients", "GET", "/fhir/Patient?identifier=%7C%20", 400, FHIR, names="identifier"
+    ),
+    "fhir patient birthdate without dashes": Case(
+        "patients", "GET", "/fhir/Patient?birthdate=19800101", 400, FHIR, names="birthdate"
+    ),
+    "fhir patient birthdate as an ISO week": Case(
+        "patients", "GET", "/fhir/Patient?birthdate=1980-W01-1", 400, FHIR, names="birthdate"
+    ),
     "fhir patient id not a number": Case("patients", "GET", "/fhir/Patient/abc", 404, FHIR),
     "legacy unmatched path stays legacy": Case(
         "patients", "GET", "/api/nothing-here", 404, LEGACY,

@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, TextIO, cast
 
+import psycopg
+import pymysql  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connections
@@ -54,7 +56,18 @@ from proxy.control_plane import describe_error
 logger = logging.getLogger("ficus.sync")
 BOTH = "both"
 DIRECTIONS = (BOTH, FORWARD, REVERSE)
-TRANSIENT = (DBAPIError, DjangoOperationalError, DjangoInterfaceError)
+# A lost connection, as SQLAlchemy and Django report it; and as the drivers raise it unwrapped
+# where SQLAlchemy sets a connection characteristic itself (the isolation level the forward
+# claim asks for, on a connection the server killed after the pool's pre-ping).
+TRANSIENT = (
+    DBAPIError,
+    DjangoOperationalError,
+    DjangoInterfaceError,
+    pymysql.err.OperationalError,
+    pymysql.err.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 MAX_BACKOFF_S = 5.0
 # The newest revision without triggers: every ficus_* table, the conflict log included.
 TABLES_REVISION = "0004"

@@ -130,3 +130,26 @@ def test_the_worker_rides_out_killed_server_connections(tmp_path, service_templa
             assert verdict.drift_rows == 0, verdict.reconcile
         finally:
             rig.close()
+
+
+@pytest.mark.databases
+def test_a_connection_killed_after_its_pre_ping_is_a_transient_failure(tmp_path):
+    """The forward claim sets READ COMMITTED on the connection it checks out; if the server
+    kills that connection between the pool's pre-ping and that statement, the driver's error
+    comes unwrapped by SQLAlchemy. The worker must back off on it, not exit (seen in CI)."""
+    from legacy_adapter.engines import create_legacy_engine
+    from legacy_adapter.management.commands.sync import TRANSIENT
+
+    with fresh_database("mariadb", tmp_path) as legacy_url:
+        engine = create_legacy_engine(legacy_url)
+        admin = create_engine(make_url(legacy_url).set(database=""), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:  # pre-pinged: alive
+                own_id = int(conn.connection.dbapi_connection.thread_id())  # type: ignore[union-attr]
+                with admin.connect() as killer:
+                    killer.execute(text(f"KILL CONNECTION {own_id}"))
+                with pytest.raises(TRANSIENT):
+                    conn.execution_options(isolation_level="READ COMMITTED")
+        finally:
+            admin.dispose()
+            engine.dispose()

@@ -49,6 +49,7 @@ from extracted.core.v2 import (
     identity_of,
     problem_responses,
 )
+from extracted.core.v2_errors import CONFLICTING_PARAMETERS, DOES_NOT_EXIST, INVERTED_RANGE
 from extracted.core.v2_input import BodySerializer, QuerySerializer
 from extracted.core.write_guard import OwnershipGuard, guard_for
 
@@ -103,9 +104,13 @@ class AppointmentFilterSerializer(QuerySerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "date" in attrs and ({"date_from", "date_to"} & set(attrs)):
-            raise serializers.ValidationError({"date": "Give either date or date_from/date_to."})
+            raise serializers.ValidationError(
+                {"date": "Give either date or date_from/date_to."}, code=CONFLICTING_PARAMETERS
+            )
         if "date_from" in attrs and "date_to" in attrs and attrs["date_to"] < attrs["date_from"]:
-            raise serializers.ValidationError({"date_to": "Must not be before date_from."})
+            raise serializers.ValidationError(
+                {"date_to": "Must not be before date_from."}, code=INVERTED_RANGE
+            )
         return attrs
 
     def search(self) -> QuerySet[Appointment]:
@@ -206,9 +211,13 @@ class AlreadyCancelled(exceptions.APIException):
 def _as_problem(error: services.BookingError) -> exceptions.APIException:
     """The service's refusal as the /v2 answer: field errors name the field."""
     if isinstance(error, services.UnknownPatientError):
-        return exceptions.ValidationError({"patient_id": ["No patient has this id."]})
+        return exceptions.ValidationError(
+            {"patient_id": ["No patient has this id."]}, code=DOES_NOT_EXIST
+        )
     if isinstance(error, services.UnknownProviderError):
-        return exceptions.ValidationError({"provider_id": ["No provider has this id."]})
+        return exceptions.ValidationError(
+            {"provider_id": ["No provider has this id."]}, code=DOES_NOT_EXIST
+        )
     if isinstance(error, services.SlotTakenError):
         return SlotTaken()
     if isinstance(error, services.AlreadyCancelledError):

@@ -25,6 +25,10 @@ from extracted.core.legacy_constraints import LegacyCannotHoldError
 from extracted.core.write_guard import NotOwnerError, WriteRefusedError
 
 __all__ = [
+    "CONFLICTING_PARAMETERS",
+    "DOES_NOT_EXIST",
+    "INVERTED_RANGE",
+    "NO_SUCH_PAGE",
     "PROBLEM_MEDIA_TYPE",
     "PROBLEM_SCHEMA",
     "PayloadTooLarge",
@@ -38,6 +42,14 @@ __all__ = [
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# The `code`s of refusals a well-formed request can still get, because they depend on the data
+# or on two parameters together (no schema can rule them out): a client tells them from a
+# malformed request by the code, not by parsing the message.
+DOES_NOT_EXIST = "does_not_exist"  # an id no record has (DRF's own code for this)
+NO_SUCH_PAGE = "no_such_page"  # a page past the last one
+CONFLICTING_PARAMETERS = "conflicting_parameters"  # two parameters that exclude each other
+INVERTED_RANGE = "inverted_range"  # a range whose end comes before its start
 
 
 def _flatten(detail: Any, prefix: str | None) -> Iterator[dict[str, Any]]:

@@ -21,6 +21,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from extracted.core.numbers import ascii_int
+from extracted.core.v2_errors import NO_SUCH_PAGE
 
 __all__ = ["V2Pagination", "paging_parameters"]
 
@@ -60,7 +61,8 @@ class V2Pagination(PageNumberPagination):
             self.page = paginator.page(number)
         except InvalidPage as e:
             raise exceptions.ValidationError(
-                {"page": [f"There is no page {raw}; the last page is {paginator.num_pages}."]}
+                {"page": [f"There is no page {raw}; the last page is {paginator.num_pages}."]},
+                code=NO_SUCH_PAGE,
             ) from e
         return list(self.page)
 

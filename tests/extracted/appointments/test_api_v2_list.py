@@ -103,6 +103,23 @@ def test_a_bad_query_is_a_400_that_names_each_field(client, query, fields):
     assert [e["field"] for e in json.loads(response.content)["errors"]] == fields
 
 
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("?page=9", "no_such_page"),
+        ("?date=2026-11-21&date_from=2026-11-20", "conflicting_parameters"),
+        ("?date_from=2026-11-22&date_to=2026-11-21", "inverted_range"),
+        ("?date=2026-02-30", "invalid"),
+    ],
+)
+def test_a_refusal_that_depends_on_the_data_says_so_by_its_code(client, query, code):
+    # A client (and the schema fuzzer) tells "well-formed, but not with this data" from
+    # "malformed" by the code, never by parsing the message.
+    [error] = json.loads(get(client, query).content)["errors"]
+
+    assert error["code"] == code
+
+
 @pytest.mark.parametrize("persona", ["clinician", "scheduler", "billing", "admin"])
 def test_every_clinical_role_may_search(client, persona):
     assert ids(get(client, persona=persona)) == IN_TIME_ORDER

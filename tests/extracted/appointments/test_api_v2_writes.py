@@ -123,6 +123,14 @@ def test_an_unknown_patient_or_provider_is_named(client, facts):
     assert not Outbox.objects.exists()
 
 
+def test_an_unknown_id_says_so_by_its_code(client, facts):
+    unknown_patient = booking(facts, patient_id=facts.unknown_patient)
+
+    response = send(client, "POST", "/v2/appointments", unknown_patient)
+
+    assert [e["code"] for e in json.loads(response.content)["errors"]] == ["does_not_exist"]
+
+
 def test_a_body_that_is_not_json_is_a_400(client, facts):
     response = client.post(
         "/v2/appointments", "{oops", content_type="application/json", headers=headers_for("admin")

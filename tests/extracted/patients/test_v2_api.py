@@ -67,6 +67,13 @@ def test_a_bad_filter_is_a_problem_naming_the_field(client, query, field):
     assert [e["field"] for e in response.json()["errors"]] == [field]
 
 
+def test_a_page_past_the_last_says_so_by_its_code(client):
+    [error] = client.get("/v2/patients?page=9", headers=CLIN).json()["errors"]
+    [malformed] = client.get("/v2/patients?page=0", headers=CLIN).json()["errors"]
+
+    assert (error["code"], malformed["code"]) == ("no_such_page", "invalid")
+
+
 def test_an_unknown_id_is_404(client):
     assert client.get("/v2/patients/999", headers=CLIN).status_code == 404
 

@@ -16,13 +16,14 @@ Per request (the `request` hook, after mitmproxy has read and validated the whol
    `X-Original-URL`, `True-Client-IP` ..., in any `_`/`-` spelling: `proxy.headers`) and every
    client `X-Ficus-*`, and re-frame a body with `Content-Length` (no chunked framing reaches an
    upstream);
-3. decide the route, with the features the session's recent legacy writes pin to legacy
+3. read the legacy `SESSID` once, as the legacy app reads it (`_legacy_session_id`, the only
+   reading: the cohort, the pins and the identity below all use its one value); decide the
+   route, with the features the session's recent legacy writes pin to legacy
    (read-your-writes); a path with `;params` gets a 400 unless the route's plan sets
    `allow_path_params` (the legacy default route allows none); point the flow at the chosen
    upstream instance with the canonical path;
 4. add `X-Ficus-Request-Id`, `X-Forwarded-For/Proto/Host`, and for an extracted service the
-   signed `X-Ficus-Identity` resolved from the legacy `SESSID`, read from the Cookie header as
-   the legacy app reads it (`proxy.identity.legacy_cookie`), looked up off the event loop,
+   signed `X-Ficus-Identity` resolved from that session id, looked up off the event loop,
    positive answers cached for half a second. No live session: no identity header, and the
    service answers the legacy 401 itself.
 
@@ -45,10 +46,11 @@ new table is compiled in that thread and swapped in by one assignment (`_apply_s
 restart, and a request sees the old table or the new one. Route stats go the other way
 (`proxy.route_stats`, flushed from a thread about once a second).
 
-Canary cohorts are looked up lazily (`_cohort_lookup`): the legacy `SESSID` cookie, a header, a
-cookie or a query parameter (a path parameter is the routing core's own). A value given twice
-with different contents is no value: the request goes to legacy. In `shadow`, a copy of the
-request goes to the service in the background (`proxy.shadow`) while legacy answers.
+Canary cohorts are looked up lazily (`_cohort_lookup`): the legacy session id read in step 3, a
+header, a cookie or a query parameter (a path parameter is the routing core's own). A header,
+cookie or query value given twice with different contents is no value: the request goes to
+legacy. In `shadow`, a copy of the request goes to the service in the background
+(`proxy.shadow`) while legacy answers.
 
 Every answer the proxy makes itself is in the client's format (`proxy.answers`: legacy JSON
 on /api ...); `load()` makes mitmproxy's own error answers (a head it cannot parse, a body over
@@ -165,18 +167,30 @@ class _FlowState:
     sys.modules, and dataclasses look their module up there.
     """
 
-    __slots__ = ("counted", "decision", "error", "legacy_origin", "logged", "pin", "request_id")
+    __slots__ = (
+        "counted",
+        "decision",
+        "error",
+        "legacy_origin",
+        "logged",
+        "pin",
+        "request_id",
+        "session_id",
+    )
 
     def __init__(self, request_id: str, error: str | None = None) -> None:
         self.request_id = request_id
+        # The legacy session id, read once (`_legacy_session_id`): the cohort, the pins and the
+        # identity all use this one value.
+        self.session_id: str | None = None
         self.decision: Decision | None = None
         # A fixed reason for the access log, never request or upstream text.
         self.error = error
         # The legacy app's address, saved before the flow is pointed at a service: where a
         # failed read falls back to.
         self.legacy_origin: Instance | None = None
-        # (session ids, feature, seconds): what to pin if legacy accepts this write.
-        self.pin: tuple[frozenset[str], str, float] | None = None
+        # (session id, feature, seconds): what to pin if legacy accepts this write.
+        self.pin: tuple[str, str, float] | None = None
         # Whether route stats and the access log have this request already (the response
         # hook, then the error hook when the client leaves while it is sent, is possible).
         self.counted = False
@@ -416,14 +430,17 @@ class FicusAddon:
             return None
         forwarded_host = request.host_header
         _sanitize_request_headers(request)
+        # After the sanitizer: a Cookie header named in Connection is gone for legacy as well.
+        session_id = state.session_id = _legacy_session_id(request)
         pinned: frozenset[str] = frozenset()
-        if len(self.pins):  # no cookie parsing and hashing while nobody is pinned
-            pinned = self.pins.pinned(_session_ids(request))
+        if session_id is not None and len(self.pins):  # no hashing while nobody is pinned
+            pinned = self.pins.pinned((session_id,))
         # `;params` are matched without their parameters, as servers that allow them read them.
         has_params = ";" in path
         matched = strip_params(path) if has_params else path
         decision = state.decision = decide(
-            RequestInfo(request.method, matched, pinned, _cohort_lookup(request)), self.table
+            RequestInfo(request.method, matched, pinned, _cohort_lookup(request, session_id)),
+            self.table,
         )
         if has_params and not decision.route.allow_path_params:
             state.error = "bad_request"
@@ -436,8 +453,8 @@ class FicusAddon:
             return None
         if (feature := pinned_feature(decision, request.method)) is not None:
             seconds = self.pin_seconds.get(feature, 0.0)
-            if seconds > 0 and (session_ids := _session_ids(request)):
-                state.pin = (session_ids, feature, seconds)
+            if seconds > 0 and session_id is not None:
+                state.pin = (session_id, feature, seconds)
         if decision.forward_path is not None:
             # A `match` trailing slash dropped: with parameters, drop its (empty) last segment.
             path = path[: path.rfind("/")] if has_params else decision.forward_path
@@ -464,7 +481,7 @@ class FicusAddon:
             added.append((_FORWARDED_HOST, forwarded_host.encode("utf-8", "surrogateescape")))
         data.headers.fields += tuple(added)
         if decision.shadowed:
-            self._shadow(request, decision, state.request_id)
+            self._shadow(request, decision, state)
         if decision.to_legacy:
             return None
         if self._key is None:
@@ -476,7 +493,7 @@ class FicusAddon:
     async def _add_identity(self, flow: http.HTTPFlow, state: _FlowState) -> None:
         request = flow.request
         try:
-            identity = await self._identity(request, state.request_id)
+            identity = await self._identity(request, state)
         except SQLAlchemyError:
             # Refuse rather than forward without identity: a 401 would log clinicians out.
             state.error = "session_store_unavailable"
@@ -485,11 +502,11 @@ class FicusAddon:
         if identity is not None:
             request.headers[IDENTITY_HEADER] = identity
 
-    async def _identity(self, request: http.Request, request_id: str) -> str | None:
+    async def _identity(self, request: http.Request, state: _FlowState) -> str | None:
         """The signed identity for the request's legacy session, or None if it has none."""
         # Bound to the request as forwarded: the path and query were canonicalized above.
         binding = binding_for_target(request.method, request.data.path)
-        return await self._identity_for(_legacy_session_id(request), request_id, binding)
+        return await self._identity_for(state.session_id, state.request_id, binding)
 
     async def _identity_for(
         self, session_id: str | None, request_id: str, binding: Binding
@@ -511,9 +528,10 @@ class FicusAddon:
         identity = Identity(session.user_id, session.login, session.role, expires_at, request_id)
         return sign_identity(identity, self._key, binding=binding, issued_at=int(now))
 
-    def _shadow(self, request: http.Request, decision: Decision, request_id: str) -> None:
+    def _shadow(self, request: http.Request, decision: Decision, state: _FlowState) -> None:
         """Send a copy of this request to the route's service in the background, if the plan
         samples it; never waits, never fails the request."""
+        request_id = state.request_id
         settings = self.shadow_settings.get(decision.feature)
         pool = self.pools.get(decision.route.upstream)
         key = self._key
@@ -524,7 +542,7 @@ class FicusAddon:
             return
         # A snapshot: the flow's request is re-pointed and may change after this hook.
         fields = list(request.headers.fields)
-        session_id = _legacy_session_id(request)
+        session_id = state.session_id
         binding = binding_for_target(method, request.data.path)
         instance = pool.pick()
         timeout = settings.timeout_seconds
@@ -619,7 +637,8 @@ class FicusAddon:
         self, flow: http.HTTPFlow, state: _FlowState, response: http.Response
     ) -> None:
         if state.pin is not None and state.error is None and response.status_code < 400:
-            self.pins.pin(*state.pin)
+            session_id, feature, seconds = state.pin
+            self.pins.pin((session_id,), feature, seconds)
         # Connection and Transfer-Encoding stay: mitmproxy frames the client hop with them.
         headers = response.headers
         fields = headers.fields
@@ -730,17 +749,19 @@ def _canonical_target(request: http.Request, *, http2: bool) -> tuple[str, bytes
     return canonicalize_path(raw_path, allow_params=True), query
 
 
-def _cohort_lookup(request: http.Request) -> CohortLookup:
+def _cohort_lookup(request: http.Request, session_id: str | None) -> CohortLookup:
     """The request's cohort values, parsed only when a canary route asks for one.
 
-    A value sent twice with different contents (two SESSID cookies, a repeated header) could
-    put the request on either side, so it counts as no value, and legacy serves.
+    The session cohort is `session_id`, the one the legacy app reads (`_legacy_session_id`),
+    also under its cookie name. Any other value sent twice with different contents (a repeated
+    header, cookie or query parameter) could put the request on either side, so it counts as
+    no value, and legacy serves.
     """
 
     def lookup(kind: str, name: str) -> str | None:
-        if kind == "session":
-            values = set(request.cookies.get_all(SESSION_COOKIE))
-        elif kind == "cookie":
+        if kind == "session" or (kind == "cookie" and name == SESSION_COOKIE):
+            return session_id
+        if kind == "cookie":
             values = set(request.cookies.get_all(name))
         elif kind == "header":
             values = set(request.headers.get_all(name))
@@ -754,13 +775,14 @@ def _cohort_lookup(request: http.Request) -> CohortLookup:
 
 
 def _legacy_session_id(request: http.Request) -> str | None:
-    """The SESSID the legacy app would read from this request (its raw Cookie headers)."""
-    return legacy_cookie(_values(request.data.headers.fields, b"cookie"), SESSION_COOKIE)
+    """The SESSID the legacy app would read from this request (its raw Cookie headers), or
+    None if it names no session (no SESSID, or an empty one).
 
-
-def _session_ids(request: http.Request) -> frozenset[str]:
-    """The request's legacy session ids: usually one; several when cookies were tossed."""
-    return frozenset(v for v in request.cookies.get_all(SESSION_COOKIE) if v)
+    The proxy's only reading of the legacy session cookie: cohorts, read-your-writes pins and
+    the identity bridge all take it from here, so no request is one session for one of them and
+    another session for the next.
+    """
+    return legacy_cookie(_values(request.data.headers.fields, b"cookie"), SESSION_COOKIE) or None
 
 
 def new_request_id() -> str:

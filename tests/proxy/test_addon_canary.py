@@ -1,5 +1,9 @@
 """The addon's cohort lookup, hot-reloaded states, trailing slash and stats, on mitmproxy's own
-test harness with a real control-plane SQLite file and real legacy sessions."""
+test harness with a real control-plane SQLite file and real legacy sessions (the personas').
+
+One session cookie, one session: however the clinician's Cookie header spells SESSID (twice,
+with blanks), the cohort, the read-your-writes pin and the identity all come from the session
+the legacy app reads (`proxy.identity.legacy_cookie`)."""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ from mitmproxy import exceptions, http
 from mitmproxy.test import taddons, tflow, tutils
 
 from proxy.addon import FicusAddon
-from proxy.routing import Reason, cohort_bucket
+from proxy.identity import IDENTITY_HEADER
+from proxy.routing import Reason, cohort_bucket, in_canary
 from tests.proxy.control_db import ddl_control_db, set_state
 from tests.proxy.hooks import finished
+from tests.proxy.personas import seed_sessions
+from tests.proxy.test_addon import identity_of
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 SERVICE = ("127.0.0.1", 18102)
@@ -22,8 +29,12 @@ upstream:
   instances: [http://{SERVICE[0]}:{SERVICE[1]}]
 legacy_tables: []
 trailing_slash: match
+pin_reads_after_write_seconds: 60
 routes:
   - method: GET
+    path: /api/patients/{{id:int}}
+    phase: legacy
+  - method: POST
     path: /api/patients/{{id:int}}
     phase: legacy
 """
@@ -40,7 +51,28 @@ routes:
     path: /api/wards/beds
     phase: legacy
 """
+# A plan may name the session cookie as a plain cookie: it is still the session legacy reads.
+NOTES_PLAN = """\
+feature: notes
+owner: Test
+upstream:
+  name: notes
+  instances: [http://127.0.0.1:18104]
+legacy_tables: []
+cohort: {key: cookie, name: SESSID}
+routes:
+  - method: GET
+    path: /api/notes/{id:int}
+    phase: legacy
+"""
 SESSIONS = [f"{i:032x}" for i in range(1, 120)]
+# How a browser, a proxy or an attacker may spell the clinician's session cookie; the legacy app
+# reads the first SESSID, stripped of blanks (demo/legacy/http.py `parse_cookies`).
+COOKIE_FORMS = {
+    "plain": "SESSID={session}",
+    "two-sessid-cookies": "SESSID={session}; SESSID={other}",
+    "blanks-around-the-value": "SESSID= {session} ",
+}
 
 
 @pytest.fixture
@@ -53,15 +85,22 @@ def control(tmp_path):
     url = ddl_control_db(tmp_path / "control.sqlite3")
     set_state(url, "patients", "GET", "/api/patients/{id:int}", "canary", 50)
     set_state(url, "wards", "GET", "/api/wards/beds", "canary", 50)
+    set_state(url, "notes", "GET", "/api/notes/{id:int}", "canary", 50)
     return url
 
 
 @pytest.fixture
-async def ficus(tmp_path, control):
+def sessions(tmp_path) -> dict[str, str]:
+    return seed_sessions(f"sqlite:///{tmp_path / 'legacy.sqlite3'}")
+
+
+@pytest.fixture
+async def ficus(tmp_path, control, sessions):
     plans = tmp_path / "plans"
     plans.mkdir()
     (plans / "patients.yaml").write_text(PLAN)
     (plans / "wards.yaml").write_text(WARD_PLAN)
+    (plans / "notes.yaml").write_text(NOTES_PLAN)
     addon = FicusAddon()
     with taddons.context(addon) as tctx:
         tctx.configure(
@@ -80,9 +119,9 @@ async def ficus(tmp_path, control):
                 await closing
 
 
-def flow_for(path: bytes, *headers: tuple[bytes, bytes]) -> http.HTTPFlow:
+def flow_for(path: bytes, *headers: tuple[bytes, bytes], method: bytes = b"GET") -> http.HTTPFlow:
     request = tutils.treq(
-        method=b"GET", path=path, headers=http.Headers([(b"Host", b"h:8000"), *headers])
+        method=method, path=path, headers=http.Headers([(b"Host", b"h:8000"), *headers])
     )
     request.data.host, request.data.port = "legacy.internal", 8001
     return tflow.tflow(req=request)
@@ -104,15 +143,59 @@ async def test_a_clinicians_session_decides_the_side_the_same_way_every_time(fic
 
 
 @pytest.mark.anyio
-async def test_an_outsider_with_two_different_sessions_gets_legacy(ficus):
-    on_service = next(s for s in SESSIONS if cohort_bucket("patients", s) < 5000)
-    other = next(s for s in SESSIONS if s != on_service)
-    flow = flow_for(
-        b"/api/patients/9", (b"Cookie", f"SESSID={on_service}; SESSID={other}".encode())
+@pytest.mark.parametrize("written_with", COOKIE_FORMS)
+async def test_every_spelling_of_a_clinicians_cookie_is_one_session_for_cohort_pin_and_identity(
+    ficus, control, sessions, written_with
+):
+    clinician = sessions["clinician"]
+    # The smallest weight that puts the clinician's session on the service side, and a second
+    # SESSID the legacy app ignores that this weight would leave on legacy (when there is one).
+    weight = cohort_bucket("patients", clinician) // 100 + 1
+    set_state(control, "patients", "GET", "/api/patients/{id:int}", "canary", weight)
+    ficus._control.poll_once()
+    other = next(
+        (s for s in SESSIONS if not in_canary(cohort_bucket("patients", s), weight)), SESSIONS[0]
     )
-    await finished(ficus.request(flow))
-    assert not served_by_service(flow)
-    assert flow.metadata["ficus"].decision.reason is Reason.NO_COHORT
+    cookies = {
+        name: (b"Cookie", form.format(session=clinician, other=other).encode())
+        for name, form in COOKIE_FORMS.items()
+    }
+
+    def login_of(read: http.HTTPFlow) -> str | None:
+        token = read.request.headers.get(IDENTITY_HEADER)
+        return None if token is None else identity_of(read.request, token, KEY).login
+
+    served = {}
+    for name, cookie in cookies.items():
+        read = flow_for(b"/api/patients/9", cookie)
+        await finished(ficus.request(read))
+        reason = read.metadata["ficus"].decision.reason
+        served[name] = (served_by_service(read), reason, login_of(read))
+    assert served == dict.fromkeys(cookies, (True, Reason.COHORT, "clinician"))
+
+    # A write legacy accepts pins that one session's reads, however either cookie is spelt.
+    write = flow_for(b"/api/patients/9", cookies[written_with], method=b"POST")
+    await finished(ficus.request(write))
+    write.response = tutils.tresp(status_code=200)
+    await finished(ficus.response(write))
+    pinned = {}
+    for name, cookie in cookies.items():
+        read = flow_for(b"/api/patients/9", cookie)
+        await finished(ficus.request(read))
+        pinned[name] = (served_by_service(read), read.metadata["ficus"].decision.reason)
+    assert pinned == dict.fromkeys(cookies, (False, Reason.PINNED))
+    assert len(ficus.pins) == 1
+
+
+@pytest.mark.anyio
+async def test_a_cookie_cohort_named_sessid_is_the_session_legacy_reads(ficus):
+    for session in SESSIONS[:40]:
+        cookie = (b"Cookie", f"SESSID= {session} ; SESSID=other".encode())
+        flow = flow_for(b"/api/notes/3", cookie)
+        await finished(ficus.request(flow))
+        decision = flow.metadata["ficus"].decision
+        assert decision.reason is Reason.COHORT
+        assert decision.to_legacy is not (cohort_bucket("notes", session) < 5000)
 
 
 @pytest.mark.anyio
@@ -123,6 +206,15 @@ async def test_a_query_cohort_comes_from_the_query(ficus):
         decision = flow.metadata["ficus"].decision
         assert decision.to_legacy is not (cohort_bucket("wards", ward) < 5000)
         assert decision.reason is Reason.COHORT
+
+
+@pytest.mark.anyio
+async def test_an_outsider_giving_two_different_cohort_values_gets_legacy(ficus):
+    # Either could put the request on either side: no value, and legacy serves.
+    flow = flow_for(b"/api/wards/beds?ward=A1&ward=B2")
+    await finished(ficus.request(flow))
+    assert flow.metadata["ficus"].decision.to_legacy
+    assert flow.metadata["ficus"].decision.reason is Reason.NO_COHORT
 
 
 @pytest.mark.anyio

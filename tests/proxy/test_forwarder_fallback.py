@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from proxy.fallback import DEFAULT_TIMEOUT_SECONDS
+from tests.proxy.plans import write_flaky_plan
 from tests.proxy.processes import running_proxy
 from tests.proxy.raw_recorder import misbehaving
 from tests.proxy.test_forwarder import broken_services
@@ -67,29 +68,12 @@ def test_a_write_to_a_silent_service_is_never_sent_to_legacy(world):
     assert world["legacy"].requests == []
 
 
-PLAN = """\
-feature: flaky
-owner: Test
-upstream:
-  name: flaky
-  instances: [{url}]
-legacy_tables: []
-routes:
-  - method: GET
-    path: /api/flaky/{{id:int}}
-    phase: migrated
-  - method: POST
-    path: /api/flaky/{{id:int}}
-    phase: migrated
-"""
-
-
 @pytest.fixture
 def breaker_world(tmp_path):
     plans = tmp_path / "plans"
     plans.mkdir()
     with recording_backend("legacy") as legacy, misbehaving("failing") as service:
-        (plans / "flaky.yaml").write_text(PLAN.format(url=service.url))
+        write_flaky_plan(plans, service.url)
         with (
             running_proxy(
                 tmp_path,

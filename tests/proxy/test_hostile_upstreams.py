@@ -23,27 +23,13 @@ import httpx
 import pytest
 
 from tests.proxy.control_db import migrated_control_db, stats_rows
+from tests.proxy.plans import write_flaky_plan
 from tests.proxy.processes import raw_exchange, running_proxy, status_of
 from tests.proxy.raw_recorder import Hostile, hostile, misbehaving
 from tests.support.backends import recording_backend
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 WAIT_SECONDS = 15.0
-FALLBACK_PLAN = """\
-feature: flaky
-owner: Test
-upstream:
-  name: flaky
-  instances: [{url}]
-legacy_tables: []
-routes:
-  - method: GET
-    path: /api/flaky/{{id:int}}
-    phase: migrated
-  - method: GET
-    path: /api/flaky/by-name/{{name}}
-    phase: migrated
-"""
 SHADOW_PLAN = """\
 feature: {feature}
 owner: Test
@@ -96,7 +82,7 @@ def fallback_world(tmp_path_factory):
     plans = tmp / "plans"
     plans.mkdir()
     with hostile() as legacy, misbehaving("failing") as service:
-        (plans / "flaky.yaml").write_text(FALLBACK_PLAN.format(url=service.url))
+        write_flaky_plan(plans, service.url)
         with running_proxy(
             tmp / "proxy",
             legacy_url=legacy.url,

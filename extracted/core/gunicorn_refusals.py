@@ -35,6 +35,10 @@ from proxy.answers import LEGACY_CODES
 if TYPE_CHECKING:
     from django.http import HttpResponse
 
+# The head limits runservice gives gunicorn: gunicorn's defaults, kept (never 0, unlimited).
+REQUEST_LINE_LIMIT: Final = 4094
+HEADER_FIELDS_LIMIT: Final = 100
+HEADER_FIELD_SIZE_LIMIT: Final = 8190
 # Bytes of a connection's first read kept to find the request target's face.
 HEAD_START: Final = 1024
 # The face when no target could be read.
@@ -65,6 +69,31 @@ def _legacy(status: int) -> tuple[int, str]:
     """The legacy body's CODE and ERR: the proxy's table, else legacy's generic ones."""
     fallback = (900, "INTERNAL ERROR") if status >= 500 else (300, "BAD REQUEST")
     return LEGACY_CODES.get(status, fallback)
+
+
+_DOCUMENTED: Final = {
+    "414": f"The request line (method, path and query) is over {REQUEST_LINE_LIMIT} bytes.",
+    "431": f"Over {HEADER_FIELDS_LIMIT} header fields, or one over {HEADER_FIELD_SIZE_LIMIT} "
+    "bytes.",
+}
+
+
+def documented_in_every_operation(result: dict[str, Any], **kwargs: Any) -> Any:
+    """drf-spectacular POSTPROCESSING_HOOKS entry (the services' schema and the control
+    plane's): every operation may be refused 414 and 431, in the shape of its other refusals
+    (the content of its first documented 4xx)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            refusals = [r for s, r in sorted(responses.items()) if s.startswith("4") and
+                        "content" in r]  # fmt: skip
+            if not refusals:
+                continue
+            for status, description in _DOCUMENTED.items():
+                responses.setdefault(
+                    status, {"content": refusals[0]["content"], "description": description}
+                )
+    return result
 
 
 def target_of(head_start: bytes) -> bytes:

@@ -10,9 +10,9 @@ Logging: Ficus's access log (extracted/core/access_log.py) records route templat
 since a path holds record ids. gunicorn's own access log is off unless `--access-log` asks for
 it, and even then it is written without query strings (`%(U)s`, never `%(r)s`).
 
-Limits: gunicorn's defaults, kept on purpose (a direct client must not make a worker hold an
-unbounded head): a request line of at most 4094 bytes, at most 100 header fields of at most
-8190 bytes each. What is over them is refused (414, 431) by the worker class
+Limits: gunicorn's defaults, given explicitly and kept on purpose (a direct client must not
+make a worker hold an unbounded head): a request line of at most 4094 bytes, at most 100 header
+fields of at most 8190 bytes each. What is over them is refused (414, 431) by the worker class
 (extracted/core/gunicorn_refusals.py) in the face of the path, like the services' answers.
 """
 
@@ -26,6 +26,11 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from extracted.core.gunicorn_refusals import (
+    HEADER_FIELD_SIZE_LIMIT,
+    HEADER_FIELDS_LIMIT,
+    REQUEST_LINE_LIMIT,
+)
 from extracted.core.identity import usable_identity_key
 from proxy.identity import MIN_KEY_BYTES
 
@@ -111,6 +116,12 @@ class Command(BaseCommand):
             # fields over its limits, ...) in the face of the path, as every other answer.
             "--worker-class",
             WORKER_CLASS,
+            "--limit-request-line",
+            str(REQUEST_LINE_LIMIT),
+            "--limit-request-fields",
+            str(HEADER_FIELDS_LIMIT),
+            "--limit-request-field_size",
+            str(HEADER_FIELD_SIZE_LIMIT),
         ]
         if options["access_log"]:
             argv += ["--access-logfile", "-", "--access-logformat", GUNICORN_ACCESS_FORMAT]

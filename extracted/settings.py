@@ -139,6 +139,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "extracted.core.schema.bodies_that_must_name_a_field_are_required",
+        "extracted.core.gunicorn_refusals.documented_in_every_operation",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from the pinned local copy, never a CDN (extracted/core/static_assets.py).

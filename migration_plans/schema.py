@@ -170,7 +170,10 @@ urlpatterns: list[URLPattern] = [
                 "VERSION": "1",
                 "SCHEMA_PATH_PREFIX": r"/control/v1",
                 "PREPROCESSING_HOOKS": ["migration_plans.schema.only_control_plane"],
-                "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+                "POSTPROCESSING_HOOKS": [
+                    "drf_spectacular.hooks.postprocess_schema_enums",
+                    "extracted.core.gunicorn_refusals.documented_in_every_operation",
+                ],
             },
         ),
         name="schema",

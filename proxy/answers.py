@@ -51,6 +51,7 @@ LEGACY_CODES: Final = {
     405: (103, "METHOD NOT ALLOWED"),
     408: (914, "REQUEST TIMEOUT"),
     413: (910, "REQUEST BODY TOO LARGE"),
+    414: (915, "URI TOO LONG"),  # gunicorn's refusal (extracted/core/gunicorn_refusals.py)
     431: (911, "REQUEST HEAD TOO LARGE"),
     501: (912, "METHOD NOT IMPLEMENTED"),
     505: (913, "HTTP VERSION NOT SUPPORTED"),

@@ -60,7 +60,23 @@ def _answer(
     fhir_code: str,
     plain: str,
 ) -> HttpResponse:
-    if request.path == "/control" or request.path.startswith("/control/"):
+    return answer_for(
+        request.path, legacy=legacy, status=status, detail=detail, fhir_code=fhir_code, plain=plain
+    )
+
+
+def answer_for(
+    path: str,
+    *,
+    legacy: LegacyError,
+    status: int,
+    detail: str,
+    fhir_code: str,
+    plain: str,
+) -> HttpResponse:
+    """The answer in the face of `path`; also gunicorn's refusals (extracted.core.
+    gunicorn_refusals), made before Django sees the request."""
+    if path == "/control" or path.startswith("/control/"):
         return _control(status, plain)  # the control plane's own refusal shape
     answers: dict[Face, Callable[[], HttpResponse]] = {
         Face.LEGACY_API: lambda: legacy_error_response(legacy),
@@ -68,7 +84,7 @@ def _answer(
         Face.FHIR: lambda: outcome_response(status, fhir_code, detail),
         Face.HTML: lambda: _plain(status, plain),
     }
-    return answers[face_of(request.path.encode("utf-8", "surrogateescape"))]()
+    return answers[face_of(path.encode("utf-8", "surrogateescape"))]()
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -98,3 +98,31 @@ def test_an_unknown_control_path_is_refused_as_the_api_refuses(
     base, token = control
 
     assert _refusal(base, token, target) == (404, "application/json", {"reason": "not found"})
+
+
+@pytest.mark.parametrize(
+    ("target", "headers", "status", "reason"),
+    [
+        ("/control/v1/audit/records?after=" + "1" * 5000, {}, 414, "request-uri too long"),
+        ("/control/v1/routes", {"X-Padding": "p" * 9000}, 431,
+         "request header fields too large"),
+    ],
+)  # fmt: skip
+def test_what_gunicorn_refuses_is_refused_as_the_api_refuses(
+    control: tuple[str, str], target: str, headers: dict[str, str], status: int, reason: str
+) -> None:
+    # gunicorn refuses a request line over 4094 bytes, a header field over 8190, before Django
+    # runs; it used to answer with its own HTML page (extracted/core/gunicorn_refusals.py).
+    base, token = control
+    request = urllib.request.Request(
+        base + target, headers={"Authorization": f"Token {token}", **headers}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+
+    error = refused.value
+    assert (error.code, error.headers["Content-Type"]) == (status, "application/json")
+    assert error.headers["Cache-Control"] == "no-store"
+    assert error.headers["X-Content-Type-Options"] == "nosniff"
+    assert json.loads(error.read()) == {"reason": reason}
+    assert _refusal(base, token, "/control/v1/nothing")[0] == 404  # and it still answers

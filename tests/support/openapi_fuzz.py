@@ -14,23 +14,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 import schemathesis
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from extracted.core.gunicorn_refusals import REQUEST_LINE_LIMIT
 
 # Cases per operation and mode: a quarter of the profile's examples (`ci`: 60 → 15), at most
 # 500 (`fuzz`), because each case is a real request to a real process.
 EXAMPLES_PER_OPERATION = max(5, min(settings().max_examples // 4, 500))
 SEED = 12
-# gunicorn refuses a request line over 4094 bytes itself (414, its own HTML page) before any
-# service code runs; that is a transport limit no OpenAPI document describes, so cases whose
-# path and query come near it are not sent (with a margin for encoding differences).
-MAX_TARGET = 3500
+# A head over gunicorn's limits is refused (414, 431) before any service code runs, in the
+# face of the path, as every schema documents (extracted/core/gunicorn_refusals.py): a
+# rejection like any other for a negative case, the documented answer for a positive one.
+HEAD_REFUSALS = ["414", "431"]
 
 # A refusal of a schema-valid request that no OpenAPI schema can rule out (it depends on the
 # data, or on two parameters together): the caller says which ones it excuses.
@@ -41,7 +43,15 @@ def all_checks() -> schemathesis.Config:
     return schemathesis.Config.from_dict(
         {
             "seed": SEED,
-            "checks": {"enabled": True},
+            "checks": {
+                "enabled": True,
+                "negative_data_rejection": {
+                    "expected-statuses": [
+                        *NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES,
+                        *HEAD_REFUSALS,
+                    ],
+                },
+            },
             # The credentials are the caller's (auth/headers), never generated or negated.
             "generation": {
                 "mode": "all",
@@ -50,6 +60,12 @@ def all_checks() -> schemathesis.Config:
             },
         }
     )
+
+
+def _over_the_request_line(response: schemathesis.Response) -> bool:
+    request = response.request
+    line = f"{request.method} {request.path_url} HTTP/1.1"
+    return len(line.encode("latin-1", "replace")) > REQUEST_LINE_LIMIT
 
 
 def load(url: str) -> schemathesis.BaseSchema:
@@ -69,6 +85,8 @@ def failures_of(
     ) -> bool | None:
         positive = case.meta is not None and case.meta.generation.mode.is_positive
         if positive and response.status_code == 400 and excused(response, case):
+            return None
+        if positive and response.status_code == 414 and _over_the_request_line(response):
             return None
         return positive_data_acceptance(ctx, response, case)
 
@@ -95,8 +113,6 @@ def failures_of(
                 suppress_health_check=list(HealthCheck),
             )
             def run(case: schemathesis.Case[Any]) -> None:
-                query = urlencode(case.query or {}, doseq=True)
-                assume(len(case.formatted_path) + len(query) < MAX_TARGET)
                 case.call_and_validate(
                     timeout=30,
                     excluded_checks=[positive_data_acceptance],

@@ -102,3 +102,14 @@ def test_the_schema_and_docs_are_served_without_an_identity(client):
     # The split view: the page loads its start-up script, which names the schema.
     assert b'<script src="/v2/docs/?script="></script>' in docs.content
     assert b"/v2/schema/" in client.get("/v2/docs/?script=").content
+
+
+def test_every_operation_documents_gunicorn_s_head_refusals_in_its_face(schema):
+    # gunicorn refuses a request line over 4094 bytes (414), header fields over its limits
+    # (431), before Django runs, in the face of the path (extracted/core/gunicorn_refusals.py).
+    faces = {"/v2/": "application/problem+json", "/fhir/": "application/fhir+json"}
+    for path, item in schema["paths"].items():
+        media_type = next(t for prefix, t in faces.items() if path.startswith(prefix))
+        for operation in item.values():
+            for status in ("414", "431"):
+                assert list(operation["responses"][status]["content"]) == [media_type], path

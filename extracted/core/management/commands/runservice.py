@@ -9,6 +9,11 @@ SIGINT stops it at once, both exiting 0. There is no wrapper process to forward 
 Logging: Ficus's access log (extracted/core/access_log.py) records route templates, not paths,
 since a path holds record ids. gunicorn's own access log is off unless `--access-log` asks for
 it, and even then it is written without query strings (`%(U)s`, never `%(r)s`).
+
+Limits: gunicorn's defaults, given explicitly and kept on purpose (a direct client must not
+make a worker hold an unbounded head): a request line of at most 4094 bytes, at most 100 header
+fields of at most 8190 bytes each. What is over them is refused (414, 431) by the worker class
+(extracted/core/gunicorn_refusals.py) in the face of the path, like the services' answers.
 """
 
 from __future__ import annotations
@@ -21,11 +26,17 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from extracted.core.gunicorn_refusals import (
+    HEADER_FIELD_SIZE_LIMIT,
+    HEADER_FIELDS_LIMIT,
+    REQUEST_LINE_LIMIT,
+)
 from extracted.core.identity import usable_identity_key
 from proxy.identity import MIN_KEY_BYTES
 
 # The demo's port for each service (docs/internal/brief.md); tests pass --port explicitly.
 DEFAULT_PORTS = {"control": 8100, "appointments": 8101, "patients": 8102}
+WORKER_CLASS = "extracted.core.gunicorn_refusals.FaceWorker"
 GUNICORN_ACCESS_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 
@@ -101,6 +112,16 @@ class Command(BaseCommand):
             # gunicorn 27 opens a control socket in ~/.gunicorn by default; two services
             # (or two tests) would fight over the same path.
             "--no-control-socket",
+            # gunicorn's own refusals (a request line over --limit-request-line, header
+            # fields over its limits, ...) in the face of the path, as every other answer.
+            "--worker-class",
+            WORKER_CLASS,
+            "--limit-request-line",
+            str(REQUEST_LINE_LIMIT),
+            "--limit-request-fields",
+            str(HEADER_FIELDS_LIMIT),
+            "--limit-request-field_size",
+            str(HEADER_FIELD_SIZE_LIMIT),
         ]
         if options["access_log"]:
             argv += ["--access-logfile", "-", "--access-logformat", GUNICORN_ACCESS_FORMAT]

@@ -15,12 +15,8 @@ import json
 import select
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from tests.proxy.processes import running_proxy, status_of
-from tests.proxy.raw_recorder import raw_recorder
+from tests.proxy.processes import recorder_fixtures, rss_bytes, status_of
 from tests.support.ports import LOOPBACK
 
 MIB = 1 << 20
@@ -28,35 +24,9 @@ BODY = 8 * MIB
 HOST = b"Host: hospital.example\r\n"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("body-budget")
-    plans = workdir / "plans"
-    plans.mkdir()
-    with (
-        raw_recorder() as backend,
-        running_proxy(
-            workdir,
-            legacy_url=backend.url,
-            plans_dir=plans,
-            extra_args=["--max-body", "8m", "--max-buffered-bodies", "24m"],
-        ) as proxy,
-    ):
-        yield proxy, backend
-
-
-@pytest.fixture
-def w(world):
-    proxy, backend = world
-    backend.clear()
-    return proxy, backend
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+world, w = recorder_fixtures(
+    "body-budget", extra_args=["--max-body", "8m", "--max-buffered-bodies", "24m"]
+)
 
 
 def upload_head(target: bytes, size: int = BODY) -> bytes:

@@ -13,12 +13,8 @@ import json
 import select
 import socket
 import time
-from pathlib import Path
 
-import pytest
-
-from tests.proxy.processes import raw_exchange, running_proxy, status_of
-from tests.proxy.raw_recorder import raw_recorder
+from tests.proxy.processes import raw_exchange, recorder_fixtures, rss_bytes, status_of
 from tests.support.ports import LOOPBACK
 
 HEAD_TIMEOUT = 2.0  # seconds, the test proxy's --head-timeout
@@ -26,35 +22,7 @@ HOST = b"Host: hospital.example\r\n"
 MIB = 1 << 20
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("head-limits")
-    plans = workdir / "plans"
-    plans.mkdir()
-    with (
-        raw_recorder() as backend,
-        running_proxy(
-            workdir,
-            legacy_url=backend.url,
-            plans_dir=plans,
-            extra_args=["--head-timeout", str(HEAD_TIMEOUT)],
-        ) as proxy,
-    ):
-        yield proxy, backend
-
-
-@pytest.fixture
-def w(world):
-    proxy, backend = world
-    backend.clear()
-    return proxy, backend
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+world, w = recorder_fixtures("head-limits", extra_args=["--head-timeout", str(HEAD_TIMEOUT)])
 
 
 def read_all(sock: socket.socket) -> bytes:

@@ -41,9 +41,40 @@ class AccessRecord:
     # The service whose failed read legacy answered instead (reason "fallback"); `upstream`
     # then says "legacy".
     fallback_from: str | None = None
+    # The peer's address, only on a request refused before routing (route "-"): no upstream
+    # saw it, so this line is the one place that says who sent it.
+    client: str | None = None
 
 
 _FIELDS: Final = tuple(f.name for f in fields(AccessRecord))
+
+
+def refused_record(
+    *,
+    started: float,
+    request_id: str,
+    method: str,
+    status: int | None,
+    error: str | None,
+    client: str,
+    now: float,
+) -> AccessRecord:
+    """The record of a request refused before routing: no route, upstream or phase (`-`), and
+    the client's address, since no upstream ever saw it."""
+    return AccessRecord(
+        ts=iso_timestamp(started),
+        request_id=request_id,
+        method=method,
+        route=NONE,
+        feature=NONE,
+        upstream=NONE,
+        phase=NONE,
+        reason=NONE,
+        status=status,
+        duration_ms=round((now - started) * 1000, 1),
+        error=error,
+        client=client,
+    )
 
 
 @functools.lru_cache(maxsize=4)

@@ -38,6 +38,10 @@ def read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def refusals(proxy, error: str) -> list[dict[str, object]]:
+    return [x for x in proxy.log_lines() if x.get("error") == error]
+
+
 def body_of(answer: bytes) -> dict[str, object]:
     body: dict[str, object] = json.loads(answer.split(b"\r\n\r\n", 1)[1])
     return body
@@ -69,6 +73,16 @@ def test_an_outsiders_unfinished_40_mib_head_gets_431_without_being_buffered(w):
     assert sent < 40 * MIB
     assert grown < 8 * MIB
     assert backend.exchanges == []
+    # One access-log line: who, what status and why; no path and no header value.
+    (line,) = refusals(proxy, "head_too_large")
+    assert (line["status"], line["method"], line["route"], line["client"]) == (
+        431,
+        "GET",
+        "-",
+        LOOPBACK,
+    )
+    assert "fhir" not in json.dumps(line).lower()
+    assert "aaaa" not in json.dumps(line)
     # The proxy is fine, and a head of 60 KiB still passes.
     fine = b"GET /api/x HTTP/1.1\r\n" + HOST + b"X-A: " + b"a" * (60 * 1024) + b"\r\n"
     assert status_of(raw_exchange(proxy.port, fine + b"Connection: close\r\n\r\n")) == 200
@@ -95,6 +109,10 @@ def test_a_head_trickled_byte_by_byte_gets_408_once_the_deadline_is_over(w):
     # Not before the deadline, and well before the trickle would have ended (40 s).
     assert HEAD_TIMEOUT <= elapsed < HEAD_TIMEOUT + 15
     assert backend.exchanges == []
+    (line,) = refusals(proxy, "head_timeout")
+    assert (line["status"], line["route"], line["client"]) == (408, "-", LOOPBACK)
+    assert "patients" not in json.dumps(line)
+    assert "aaaa" not in json.dumps(line)
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_the_deadline(w):
@@ -106,6 +124,8 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_deadline(w):
         # Nothing more is sent: the proxy closes without an answer (there is no request). It
         # used to keep the connection for mitmproxy's 10 minutes (recv times out).
         assert sock.recv(65536) == b""
+    # No request, no refusal: nothing to log but the one request answered.
+    assert [x.get("error") for x in proxy.log_lines()[-1:]] == [None]
 
 
 def test_a_clinicians_connection_that_keeps_asking_stays_open_past_the_deadline(w):

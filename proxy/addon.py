@@ -155,7 +155,7 @@ _STATE: Final = "ficus"
 _CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py
 # The access log's `error` for what mitmproxy answered itself, by status (else bad_request):
 # 503 is a body refused for the body budget (proxy/body_budget.py), nobody's failure.
-_MITMPROXY_ERRORS: Final = {413: "body_too_large", 503: "bodies_over_budget"}
+_MITMPROXY_ERRORS: Final = {408: "body_timeout", 413: "body_too_large", 503: "bodies_over_budget"}
 _REQUEST_ID: Final = REQUEST_ID_HEADER.encode("ascii")
 _FORWARDED_FOR: Final = b"X-Forwarded-For"
 _FORWARDED_PROTO: Final = b"X-Forwarded-Proto"

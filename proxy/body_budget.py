@@ -77,16 +77,20 @@ def _declared(stream: Any) -> int:
     return declared if declared is not None and declared > 0 else 0
 
 
-def _refuse(stream: Any) -> _CommandGenerator:
-    # As mitmproxy answers a body over body_size_limit: the error hook (access log), the
-    # answer (rendered by proxy.error_pages in the client's format), nothing more read.
-    stream.flow.error = flow.Error(MESSAGE)
+def refuse(stream: Any, message: str = MESSAGE, status: int = STATUS) -> _CommandGenerator:
+    """Refuse a request body being received, as mitmproxy refuses one over body_size_limit:
+    the error hook (the access log knows it by `message`), the answer (rendered by
+    proxy.error_pages in the client's format), nothing more read, its held bytes given back."""
+    stream.flow.error = flow.Error(message)
     yield HttpErrorHook(stream.flow)
     yield http_layers.SendHttp(
-        ResponseProtocolError(stream.stream_id, MESSAGE, STATUS), stream.context.client
+        ResponseProtocolError(stream.stream_id, message, status), stream.context.client
     )
     stream.client_state = stream.state_errored
     stream.flow.live = False
+    held: _Held | None = stream.__dict__.get(_HELD)
+    if held is not None:
+        held.give_back()
 
 
 def _check_body_size(original: Callable[[Any, bool], _CommandGenerator]) -> Callable[..., Any]:
@@ -99,7 +103,7 @@ def _check_body_size(original: Callable[[Any, bool], _CommandGenerator]) -> Call
             # The head: a declared body must fit next to those held, but counts only as its
             # bytes arrive (a client that declares 10 MiB and sends nothing holds nothing).
             if not BUDGET.fits(_declared(self)):
-                yield from _refuse(self)
+                yield from refuse(self)
                 return True
             return False
         held: _Held | None = self.__dict__.get(_HELD)
@@ -107,7 +111,7 @@ def _check_body_size(original: Callable[[Any, bool], _CommandGenerator]) -> Call
         if more <= 0:
             return False
         if not BUDGET.take(more):
-            yield from _refuse(self)
+            yield from refuse(self)
             return True
         if held is None:
             held = self.__dict__[_HELD] = _Held()
@@ -158,4 +162,4 @@ def install() -> None:
     stream.ficus_body_budget = True  # type: ignore[attr-defined]
 
 
-__all__ = ["BUDGET", "MESSAGE", "RETRY_AFTER_SECONDS", "BodyBudget", "install"]
+__all__ = ["BUDGET", "MESSAGE", "RETRY_AFTER_SECONDS", "BodyBudget", "install", "refuse"]

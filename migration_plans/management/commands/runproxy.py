@@ -130,6 +130,21 @@ class Command(BaseCommand):
             "(default: %(default)s)",
         )
         parser.add_argument(
+            "--body-timeout",
+            type=_positive_float,
+            default=20.0,
+            help="seconds a client has to send a request body from its head's arrival, one "
+            "more for every --body-min-rate bytes received (Apache mod_reqtimeout's model); a "
+            "body that falls behind gets 408 and the connection closed (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--body-min-rate",
+            type=_positive_int,
+            default=500,
+            help="request body bytes that buy one more second of --body-timeout: a body "
+            "slower than this on average runs out of time (default: %(default)s)",
+        )
+        parser.add_argument(
             "--forwarding",
             choices=["ficus", "httpx", "mitmproxy"],
             default="ficus",
@@ -162,6 +177,8 @@ class Command(BaseCommand):
             *("--breaker-cooldown", str(options["breaker_cooldown"])),
             *("--head-timeout", str(options["head_timeout"])),
             *("--max-buffered-bodies", options["max_buffered_bodies"]),
+            *("--body-timeout", str(options["body_timeout"])),
+            *("--body-min-rate", str(options["body_min_rate"])),
             *("--forwarding", options["forwarding"]),
         ]
         env = {

@@ -38,7 +38,8 @@ upstream round trip during a client's TLS handshake).
 
 Limits: `body_size_limit` (mitmproxy's own check, before any upstream connection) answers
 413 with its reason for a body over `--max-body`; the bodies held at once are capped by
-`--max-buffered-bodies` (503 with Retry-After, proxy/body_budget.py). HTTP/2 clients get
+`--max-buffered-bodies` for the whole proxy, each worker holding its share (503 with
+Retry-After, proxy/body_budget.py). HTTP/2 clients get
 Ficus's stream limits (proxy/h2_server.py, installed with the connection handler): 32
 concurrent streams, 8 forwarded at a time per connection, a cancelled stream never forwarded.
 
@@ -182,7 +183,8 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
         "ficus_breaker_failures": config.breaker_failures,
         "ficus_breaker_cooldown": config.breaker_cooldown,
         "ficus_head_timeout": config.head_timeout,
-        "ficus_max_buffered_bodies": config.max_buffered_bodies,
+        # The flag is the whole proxy's; each worker holds its share.
+        "ficus_max_buffered_bodies": body_budget.share(config.max_buffered_bodies, config.workers),
         "ficus_body_timeout": config.body_timeout,
         "ficus_body_min_rate": config.body_min_rate,
     }
@@ -393,7 +395,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
     parser.add_argument(
         "--max-buffered-bodies",
         default=body_budget.DEFAULT_LIMIT,
-        help="request body bytes held at once (503 above)",
+        help="request body bytes the whole proxy holds at once, each of --workers its share "
+        "(503 above)",
     )
     parser.add_argument(
         "--body-timeout",

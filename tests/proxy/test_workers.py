@@ -155,3 +155,28 @@ def test_a_bad_plan_stops_every_worker_and_the_supervisor(tmp_path):
     ):
         pass
     assert "broken.yaml" in str(info.value)
+
+
+def upload(proxy, size: int) -> int:
+    with httpx.Client(timeout=20) as client:
+        return client.post(f"{proxy.url}/api/uploads", content=b"x" * size).status_code
+
+
+def test_max_buffered_bodies_is_the_whole_proxys_each_worker_holding_its_share(tmp_path):
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    with (
+        recording_backend("legacy") as legacy,
+        running_proxy(
+            tmp_path,
+            legacy_url=legacy.url,
+            plans_dir=plans,
+            env={"FICUS_IDENTITY_KEY": KEY},
+            extra_args=["--workers", "2", "--max-body", "1m", "--max-buffered-bodies", "1m"],
+        ) as proxy,
+    ):
+        eventually(lambda: "2 workers running" in proxy.stderr_path.read_text())
+        # 512 KiB a worker: a 768 KiB body fits in no worker, whichever gets the connection
+        # (it used to fit in each: two workers could hold 2 MiB).
+        assert [upload(proxy, 768 * 1024) for _ in range(6)] == [503] * 6
+        assert [upload(proxy, 256 * 1024) for _ in range(6)] == [200] * 6

@@ -117,9 +117,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-buffered-bodies",
             default="64m",
-            help="request body bytes one proxy process holds at once, e.g. 64m; a body that "
-            "does not fit gets 503 with Retry-After; keep it above --max-body "
-            "(default: %(default)s)",
+            help="request body bytes the whole proxy holds at once, e.g. 64m; with --workers N "
+            "each worker holds its share (this divided by N); a body that does not fit gets 503 "
+            "with Retry-After; keep the share above --max-body (default: %(default)s)",
         )
         parser.add_argument(
             "--head-timeout",

@@ -49,6 +49,26 @@ class AccessRecord:
 _FIELDS: Final = tuple(f.name for f in fields(AccessRecord))
 
 
+@functools.lru_cache(maxsize=4)
+def _second(epoch_second: int) -> str:
+    # Once per second rather than per request: a datetime and its formatting cost more than
+    # the rest of a log line.
+    return datetime.fromtimestamp(epoch_second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def iso_timestamp(epoch_seconds: float) -> str:
+    """`2026-11-21T06:07:40.805Z`: UTC, milliseconds (truncated, as isoformat does)."""
+    # Rounded to microseconds first, as datetime.fromtimestamp does, then truncated.
+    fraction, whole = math.modf(epoch_seconds)
+    micros = round(fraction * 1e6)
+    second = int(whole)
+    if micros < 0:
+        second, micros = second - 1, micros + 1_000_000
+    elif micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    return f"{_second(second)}.{micros // 1000:03d}Z"
+
+
 def refused_record(
     *,
     started: float,
@@ -75,26 +95,6 @@ def refused_record(
         error=error,
         client=client,
     )
-
-
-@functools.lru_cache(maxsize=4)
-def _second(epoch_second: int) -> str:
-    # Once per second rather than per request: a datetime and its formatting cost more than
-    # the rest of a log line.
-    return datetime.fromtimestamp(epoch_second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def iso_timestamp(epoch_seconds: float) -> str:
-    """`2026-11-21T06:07:40.805Z`: UTC, milliseconds (truncated, as isoformat does)."""
-    # Rounded to microseconds first, as datetime.fromtimestamp does, then truncated.
-    fraction, whole = math.modf(epoch_seconds)
-    micros = round(fraction * 1e6)
-    second = int(whole)
-    if micros < 0:
-        second, micros = second - 1, micros + 1_000_000
-    elif micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    return f"{_second(second)}.{micros // 1000:03d}Z"
 
 
 # Values made only of these characters are JSON strings as they are (no escape needed); a

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,6 +198,31 @@ def raw_exchange(port: int, data: bytes, *, timeout: float = 10.0) -> bytes:
             if not chunk:
                 break
             chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def upload_head(target: bytes, size: int) -> bytes:
+    """The head of an HTTP/1.1 POST with a `size`-byte body, for raw sockets."""
+    return (
+        b"POST " + target + b" HTTP/1.1\r\nHost: hospital.example\r\n"
+        b"Content-Length: %d\r\n\r\n" % size
+    )
+
+
+def answered(sock: socket.socket, wait: float) -> bool:
+    """Whether the proxy has sent something (or closed) within `wait` seconds."""
+    return bool(select.select([sock], [], [], wait)[0])
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One answer on a connection that may stay open: read until its JSON or HTML body ends
+    (the proxy's own answers and the raw recorder's), or the proxy closes."""
+    chunks = []
+    with suppress(ConnectionResetError, TimeoutError):
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks) and chunks[-1].endswith((b"}", b">\n")):
+                break
     return b"".join(chunks)
 
 

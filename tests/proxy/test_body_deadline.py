@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import select
 import socket
 import time
 
@@ -21,7 +20,13 @@ from mitmproxy import exceptions
 from mitmproxy.test import taddons
 
 from proxy.body_deadline import BodyDeadline
-from tests.proxy.processes import recorder_fixtures, status_of
+from tests.proxy.processes import (
+    answered,
+    read_answer,
+    recorder_fixtures,
+    status_of,
+    upload_head,
+)
 from tests.support.ports import LOOPBACK
 
 HOST = b"Host: hospital.example\r\n"
@@ -35,22 +40,6 @@ world, w = recorder_fixtures(
         *("--max-body", "512k", "--max-buffered-bodies", "512k"),
     ],
 )
-
-
-def upload_head(target: bytes, size: int) -> bytes:
-    return b"POST " + target + b" HTTP/1.1\r\n" + HOST + b"Content-Length: %d\r\n\r\n" % size
-
-
-def answered(sock: socket.socket, wait: float) -> bool:
-    return bool(select.select([sock], [], [], wait)[0])
-
-
-def read_answer(sock: socket.socket) -> bytes:
-    chunks = []
-    with contextlib.suppress(ConnectionResetError, TimeoutError):
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def test_an_outsiders_trickled_body_gets_408_and_gives_its_budget_back(w):

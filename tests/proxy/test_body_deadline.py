@@ -5,7 +5,7 @@ and a budget of 512 KiB of bodies, in front of a raw recording backend. An outsi
 200 KiB and then trickles is answered 408 in the face its target names, access-logged, and its
 budget bytes are free again: a clinician's upload that did not fit beside it fits now. A
 clinician whose body arrives at twice the minimum rate keeps going past the first allowance
-and is forwarded whole.
+and is forwarded whole. An HTTP/2 stream whose body stalls gets its 408 on that stream.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from mitmproxy import exceptions
 from mitmproxy.test import taddons
 
 from proxy.body_deadline import BodyDeadline
+from tests.proxy.h2_client import H2Client
 from tests.proxy.processes import (
     answered,
     read_answer,
@@ -84,6 +85,29 @@ def test_a_clinicians_body_at_twice_the_minimum_rate_outlives_the_first_allowanc
             sock.sendall(b"x" * (10 * KIB))
         assert status_of(read_answer(sock)) == 200
     assert [len(body) for _request, body in backend.requests()] == [chunks * 10 * KIB]
+
+
+def test_an_http2_body_that_falls_behind_gets_408_on_its_stream(w):
+    proxy, backend = w
+    client = H2Client(proxy.port)
+    try:
+        stream_id = client.conn.get_next_available_stream_id()
+        headers = [
+            (":method", "POST"),
+            (":scheme", "https"),
+            (":authority", "hospital.example"),
+            (":path", "/fhir/Binary"),
+            ("content-length", str(100 * KIB)),
+        ]
+        client.conn.send_headers(stream_id, headers)
+        client.conn.send_data(stream_id, b"x" * 10)  # and nothing more
+        client.flush()
+        client.read_until({stream_id})
+    finally:
+        client.close()
+    assert client.statuses[stream_id] == 408
+    assert backend.exchanges == []
+    assert [x["status"] for x in proxy.log_lines() if x.get("error") == "body_timeout"][-1] == 408
 
 
 @pytest.fixture

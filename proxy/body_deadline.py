@@ -14,8 +14,10 @@ as long as the client liked. Now, as mod_reqtimeout's `body=20,MinRate=500`:
   (proxy/answers.py), the connection closed, the error hook (access-logged with error
   `body_timeout`, nobody's failure: no route was decided), its budget bytes given back at once.
 
-Checked when a body's bytes arrive (one subtraction) and by one mitmproxy wakeup per body,
-re-armed for the time left when it fires early. HTTP/1 and HTTP/2 alike: it lives in the
+Checked when a body's bytes arrive (one subtraction) and by a mitmproxy wakeup at most a
+second apart while a body is still arriving (a wakeup keeps its stream and the flow's body
+alive until it fires, and mitmproxy cannot cancel one: so no more than a second after the body
+is whole). HTTP/1 and HTTP/2 alike: it lives in the
 HTTP stream, where the budget counts. `install()` wraps mitmproxy 11.0.2's
 `HttpStream.check_body_size` (called at the head of a request with a body and on each of its
 reads) and `HttpStream._handle_event` (for the wakeup); after `body_budget.install()`, so a
@@ -47,6 +49,7 @@ _LIMITS: Final = {"timeout": BODY_TIMEOUT_SECONDS, "rate": float(BODY_MIN_RATE)}
 
 _CommandGenerator = Generator[commands.Command, Any, Any]
 _CLOCK: Final = "ficus_body_clock"
+_TICK: Final = 1.0  # seconds: the longest a deadline wakeup waits
 
 
 def deadline(started: float, received: int, timeout: float, min_rate: float) -> float:
@@ -73,7 +76,9 @@ def _left(stream: Any, clock: _Clock) -> float:
 
 
 def _arm(clock: _Clock, delay: float) -> _CommandGenerator:
-    clock.wakeup = _BodyWakeup(delay)
+    # A pending wakeup keeps its stream, and so the flow and its body, alive until it fires
+    # (mitmproxy cannot cancel one): never more than a tick after the body is whole.
+    clock.wakeup = _BodyWakeup(min(delay, _TICK))
     yield clock.wakeup
 
 

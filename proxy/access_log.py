@@ -41,6 +41,9 @@ class AccessRecord:
     # The service whose failed read legacy answered instead (reason "fallback"); `upstream`
     # then says "legacy".
     fallback_from: str | None = None
+    # The peer's address, only on a request refused before routing (route "-"): no upstream
+    # saw it, so this line is the one place that says who sent it.
+    client: str | None = None
 
 
 _FIELDS: Final = tuple(f.name for f in fields(AccessRecord))
@@ -64,6 +67,34 @@ def iso_timestamp(epoch_seconds: float) -> str:
     elif micros >= 1_000_000:
         second, micros = second + 1, micros - 1_000_000
     return f"{_second(second)}.{micros // 1000:03d}Z"
+
+
+def refused_record(
+    *,
+    started: float,
+    request_id: str,
+    method: str,
+    status: int | None,
+    error: str | None,
+    client: str,
+    now: float,
+) -> AccessRecord:
+    """The record of a request refused before routing: no route, upstream or phase (`-`), and
+    the client's address, since no upstream ever saw it."""
+    return AccessRecord(
+        ts=iso_timestamp(started),
+        request_id=request_id,
+        method=method,
+        route=NONE,
+        feature=NONE,
+        upstream=NONE,
+        phase=NONE,
+        reason=NONE,
+        status=status,
+        duration_ms=round((now - started) * 1000, 1),
+        error=error,
+        client=client,
+    )
 
 
 # Values made only of these characters are JSON strings as they are (no escape needed); a

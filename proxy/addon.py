@@ -88,7 +88,14 @@ from migration_plans.route_table import (
     upstream_instances,
 )
 from proxy import error_pages
-from proxy.access_log import NONE, STDERR, AccessLog, AccessRecord, iso_timestamp
+from proxy.access_log import (
+    NONE,
+    STDERR,
+    AccessLog,
+    AccessRecord,
+    iso_timestamp,
+    refused_record,
+)
 from proxy.canonical_path import PathError, canonicalize_path, split_target, strip_params
 from proxy.control_plane import ControlPlane, control_db_url, control_engine
 from proxy.fallback import LegacyRetry, LegacyRetryError
@@ -117,6 +124,7 @@ from proxy.identity import (
     sign_identity,
 )
 from proxy.pins import ReadPins
+from proxy.refusals import HeadRefusal
 from proxy.route_stats import RouteStats, StatsFlusher
 from proxy.routing import (
     SAFE_METHODS,
@@ -149,7 +157,7 @@ _STATE: Final = "ficus"
 _CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py
 # The access log's `error` for what mitmproxy answered itself, by status (else bad_request):
 # 503 is a body refused for the body budget (proxy/body_budget.py), nobody's failure.
-_MITMPROXY_ERRORS: Final = {413: "body_too_large", 503: "bodies_over_budget"}
+_MITMPROXY_ERRORS: Final = {408: "body_timeout", 413: "body_too_large", 503: "bodies_over_budget"}
 _REQUEST_ID: Final = REQUEST_ID_HEADER.encode("ascii")
 _FORWARDED_FOR: Final = b"X-Forwarded-For"
 _FORWARDED_PROTO: Final = b"X-Forwarded-Proto"
@@ -708,28 +716,55 @@ class FicusAddon:
         self._count(flow, state, None)
         self._log(flow, state, 502)
 
+    def ficus_head_refused(self, refusal: HeadRefusal) -> None:
+        """A head refused while it was read (proxy/head_limits.py): a line in the access log,
+        as for any refusal before routing; no flow, so no route stats and no breaker."""
+        if self.access_log is not None:
+            self.access_log.write(
+                refused_record(
+                    started=refusal.started,
+                    request_id=new_request_id(),
+                    method=refusal.method,
+                    status=refusal.status,
+                    error=refusal.error,
+                    client=refusal.client,
+                    now=time.time(),
+                )
+            )
+
     def _log(self, flow: http.HTTPFlow, state: _FlowState, status: int | None) -> None:
         state.logged = True
         if self.access_log is None:
             return
         decision = state.decision
         started = flow.request.timestamp_start
-        self.access_log.write(
-            AccessRecord(
+        if decision is None:
+            peer = flow.client_conn.peername
+            record = refused_record(
+                started=started,
+                request_id=state.request_id,
+                method=flow.request.method,
+                status=status,
+                error=state.error,
+                client=str(peer[0]) if peer else NONE,
+                now=time.time(),
+            )
+        else:
+            record = AccessRecord(
                 ts=iso_timestamp(started),
                 request_id=state.request_id,
                 method=flow.request.method,
-                route=decision.template if decision else NONE,
-                feature=decision.feature if decision else NONE,
-                upstream=decision.upstream if decision else NONE,
-                phase=decision.phase.value if decision else NONE,
-                reason=decision.reason.value if decision else NONE,
+                route=decision.template,
+                feature=decision.feature,
+                upstream=decision.upstream,
+                phase=decision.phase.value,
+                reason=decision.reason.value,
                 status=status,
                 duration_ms=round((time.time() - started) * 1000, 1),
                 error=state.error,
-                fallback_from=decision.fallback_from if decision else None,
+                fallback_from=decision.fallback_from,
             )
-        )
+        self.access_log.write(record)
 
 
 def _options_error(message: str) -> exceptions.OptionsError:

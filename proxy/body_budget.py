@@ -1,4 +1,4 @@
-"""A cap on the request bodies one proxy process holds at once: over it, 503 with Retry-After.
+"""A cap on the request bodies the proxy holds at once: over it, 503 with Retry-After.
 
 mitmproxy buffers each request body whole before the `request` hook (the forwarder, the read
 fallback and shadow copies all need the whole body), up to `--max-body` each, with no bound on
@@ -14,6 +14,10 @@ stream is done (answered, failed, or its client gone):
 - a body whose length is declared (Content-Length) must also fit when its head arrives, so
   that it is refused before a byte of it is sent. It is not counted before its bytes come: a
   client that declares 10 MiB and sends nothing holds nothing.
+
+The cap is the whole proxy's: with `--workers N` each worker process holds at most its share,
+`--max-buffered-bodies` divided by N (`share`, applied by proxy/server.py), since a body is
+held by the one worker whose connection it came on.
 
 A body over `--max-body` is still mitmproxy's 413 (checked first). `proxy.byte_budget.Budget`
 is the pure core; `install()` wraps mitmproxy 11.0.2's `HttpStream.check_body_size` (where
@@ -77,16 +81,20 @@ def _declared(stream: Any) -> int:
     return declared if declared is not None and declared > 0 else 0
 
 
-def _refuse(stream: Any) -> _CommandGenerator:
-    # As mitmproxy answers a body over body_size_limit: the error hook (access log), the
-    # answer (rendered by proxy.error_pages in the client's format), nothing more read.
-    stream.flow.error = flow.Error(MESSAGE)
+def refuse(stream: Any, message: str = MESSAGE, status: int = STATUS) -> _CommandGenerator:
+    """Refuse a request body being received, as mitmproxy refuses one over body_size_limit:
+    the error hook (the access log knows it by `message`), the answer (rendered by
+    proxy.error_pages in the client's format), nothing more read, its held bytes given back."""
+    stream.flow.error = flow.Error(message)
     yield HttpErrorHook(stream.flow)
     yield http_layers.SendHttp(
-        ResponseProtocolError(stream.stream_id, MESSAGE, STATUS), stream.context.client
+        ResponseProtocolError(stream.stream_id, message, status), stream.context.client
     )
     stream.client_state = stream.state_errored
     stream.flow.live = False
+    held: _Held | None = stream.__dict__.get(_HELD)
+    if held is not None:
+        held.give_back()
 
 
 def _check_body_size(original: Callable[[Any, bool], _CommandGenerator]) -> Callable[..., Any]:
@@ -99,7 +107,7 @@ def _check_body_size(original: Callable[[Any, bool], _CommandGenerator]) -> Call
             # The head: a declared body must fit next to those held, but counts only as its
             # bytes arrive (a client that declares 10 MiB and sends nothing holds nothing).
             if not BUDGET.fits(_declared(self)):
-                yield from _refuse(self)
+                yield from refuse(self)
                 return True
             return False
         held: _Held | None = self.__dict__.get(_HELD)
@@ -107,7 +115,7 @@ def _check_body_size(original: Callable[[Any, bool], _CommandGenerator]) -> Call
         if more <= 0:
             return False
         if not BUDGET.take(more):
-            yield from _refuse(self)
+            yield from refuse(self)
             return True
         if held is None:
             held = self.__dict__[_HELD] = _Held()
@@ -128,6 +136,14 @@ def _give_back_after(original: Callable[..., _CommandGenerator]) -> Callable[...
     return wrapper
 
 
+def share(total: str, workers: int) -> str:
+    """A worker's part of the proxy's `--max-buffered-bodies` (rounded down, so that the
+    workers together never hold more than `total`)."""
+    if workers <= 1:
+        return total
+    return str((human.parse_size(total) or 0) // workers)
+
+
 class BodyBudget:
     """Declares `ficus_max_buffered_bodies`; the count itself lives in the HTTP layer."""
 
@@ -137,7 +153,8 @@ class BodyBudget:
             str,
             DEFAULT_LIMIT,
             "Request body bytes this process may hold at once (e.g. 64m); a body that does not "
-            "fit gets 503 with Retry-After.",
+            "fit gets 503 with Retry-After. runproxy --workers N gives each worker its share "
+            "of --max-buffered-bodies (the total divided by N).",
         )
 
     def configure(self, updated: set[str]) -> None:
@@ -158,4 +175,4 @@ def install() -> None:
     stream.ficus_body_budget = True  # type: ignore[attr-defined]
 
 
-__all__ = ["BUDGET", "MESSAGE", "RETRY_AFTER_SECONDS", "BodyBudget", "install"]
+__all__ = ["BUDGET", "MESSAGE", "RETRY_AFTER_SECONDS", "BodyBudget", "install", "refuse", "share"]

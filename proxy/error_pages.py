@@ -13,7 +13,8 @@ itself with `make_error_response` (HTTP/1) or inline (HTTP/2): an HTML page, `Se
   page for the request's target (the parsed request's, or the request line's when the head
   did not parse) and note the status for the access log (`answered_status`);
 - `Http2Server` answers a stream's error the same way, for the target of that stream;
-- a 503 (only ever the body budget's refusal, proxy/body_budget.py) carries `Retry-After`;
+- a 503 (only ever the body budget's refusal, proxy/body_budget.py) carries `Retry-After`; a
+  408 for a body (proxy/body_deadline.py) is known by its message like the budget's 503;
 - `format_error`, which the layers use for anything else, gives the HTML body without upstream
   text (for a 5xx its message, which may quote upstream bytes, is dropped).
 
@@ -39,6 +40,7 @@ from mitmproxy.proxy.layers.http._events import (
 )
 from mitmproxy.proxy.layers.http._http2 import Http2Server
 
+from proxy import body_deadline
 from proxy.answers import Answer, answer, mitmproxy_text
 from proxy.body_budget import MESSAGE, RETRY_AFTER_SECONDS, STATUS
 
@@ -65,6 +67,7 @@ _ANSWERED_AFTER_THE_HOOK: Final = (
     ("exceeds mitmproxy's body_size_limit", 413),
     ("refusing to prevent request smuggling attacks", 400),
     (MESSAGE, STATUS),
+    (body_deadline.MESSAGE, body_deadline.STATUS),
 )
 
 

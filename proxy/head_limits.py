@@ -19,8 +19,10 @@ liked. Now the 40 MiB head gets its 431 after its first 64 KiB, RSS unchanged. T
   wakeup per connection (re-armed only while a head is awaited), not one per request.
 
 HTTP/2 heads are bounded by h2 itself (proxy/h2_server.py sets its header list limits).
-These refusals come before any request exists, so they have no access-log line (as mitmproxy's
-own 400 for a head it cannot parse); mitmproxy's debug log notes them.
+These refusals come before any request exists, so mitmproxy starts no hook for them: the layer
+starts `proxy.refusals.FicusHeadRefusedHook` instead, and FicusAddon writes their access-log
+line (`head_too_large`, `head_timeout`: the client's address, a known method, never the target
+or a header). No route and no upstream hears of them. An idle connection closed is no refusal.
 
 Pinned to mitmproxy 11.0.2's `Http1Server` and h11's `ReceiveBuffer`
 (tests/proxy/test_head_limits.py fails if either changes shape).
@@ -40,7 +42,8 @@ from mitmproxy.proxy import commands, events
 from mitmproxy.proxy.layers.http import _http1
 
 from proxy import error_pages
-from proxy.guard import MAX_HEAD_BYTES
+from proxy.guard import MAX_HEAD_BYTES, METHODS
+from proxy.refusals import FicusHeadRefusedHook, HeadRefusal
 
 # Far above what a browser on a hospital network needs to send a head (milliseconds), far below
 # what lets a few thousand idle sockets pin the proxy's connections for minutes.
@@ -61,14 +64,29 @@ def head_fits(data: bytearray) -> bool:
     return blank_line_regex.search(data, 0, MAX_HEAD_BYTES) is not None
 
 
-def _refuse(server: Any, status: int, text: str) -> _CommandGenerator:
-    """Answer `status` for the request line in the buffer, if any, and close."""
+def _refuse(server: Any, status: int, text: str, error: str) -> _CommandGenerator:
+    """Answer `status` for the request line in the buffer, if any, log it, and close."""
     head = bytes(server.buf)
-    if head.strip():
+    answered = bool(head.strip())
+    if answered:
         yield commands.SendData(server.conn, error_pages.page_for_head(status, text, head))
+    yield FicusHeadRefusedHook(_refusal(server, head, status if answered else None, error))
     yield commands.Log(f"request head refused with {status}: {text}", logging.DEBUG)
     yield commands.CloseConnection(server.conn)
     server.state = server.done
+
+
+def _refusal(server: Any, head: bytes, status: int | None, error: str) -> HeadRefusal:
+    method = head.lstrip(b"\r\n").split(b" ", 1)[0]
+    peer = server.conn.peername
+    waited = time.monotonic() - server.__dict__.get(_SINCE, time.monotonic())
+    return HeadRefusal(
+        client=str(peer[0]) if peer else "-",
+        method=method.decode("ascii") if method in METHODS else "-",
+        status=status,
+        error=error,
+        started=time.time() - waited,
+    )
 
 
 def _arm(server: Any, delay: float) -> _CommandGenerator:
@@ -94,7 +112,10 @@ def _woken(server: Any, event: events.Wakeup) -> _CommandGenerator:
         return
     if server.buf:
         yield from _refuse(
-            server, 408, f"Request Timeout: the request head did not arrive within {timeout:g} s"
+            server,
+            408,
+            f"Request Timeout: the request head did not arrive within {timeout:g} s",
+            "head_timeout",
         )
         return
     server.state = server.done  # idle keep-alive: close without an answer
@@ -140,7 +161,7 @@ def _read_headers(original: Callable[[Any, Any], _CommandGenerator]) -> Callable
             and type(event) is events.DataReceived
             and not head_fits(buf._data)
         ):
-            return _refuse(self, 431, _TOO_LARGE)
+            return _refuse(self, 431, _TOO_LARGE, "head_too_large")
         return original(self, event)
 
     return wrapper

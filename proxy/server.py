@@ -12,7 +12,9 @@ builds a `mitmproxy.master.Master` itself with:
 - `tlsconfig`: certificates for clients that speak TLS to the proxy (and so HTTP/2 by ALPN);
 - Ficus's addons, in hook order: `proxy.head_limits` (declares `--head-timeout`; the limits
   on HTTP/1 heads being read live in the layer it patches), `proxy.body_budget` (declares
-  `--max-buffered-bodies`; the count lives in the layer it patches), `proxy.guard` (refuses
+  `--max-buffered-bodies`; the count lives in the layer it patches), `proxy.body_deadline`
+  (declares `--body-timeout` and `--body-min-rate`; the deadline lives in the HTTP stream,
+  after the budget's count), `proxy.guard` (refuses
   ambiguous heads with a 400),
   `proxy.addon` (routing, headers, identity, fallback, access log), `proxy.forwarder` (sends
   the request upstream with connect/read timeouts, breaker and health checks), and a one-line
@@ -36,7 +38,8 @@ upstream round trip during a client's TLS handshake).
 
 Limits: `body_size_limit` (mitmproxy's own check, before any upstream connection) answers
 413 with its reason for a body over `--max-body`; the bodies held at once are capped by
-`--max-buffered-bodies` (503 with Retry-After, proxy/body_budget.py). HTTP/2 clients get
+`--max-buffered-bodies` for the whole proxy, each worker holding its share (503 with
+Retry-After, proxy/body_budget.py). HTTP/2 clients get
 Ficus's stream limits (proxy/h2_server.py, installed with the connection handler): 32
 concurrent streams, 8 forwarded at a time per connection, a cancelled stream never forwarded.
 
@@ -78,7 +81,7 @@ from mitmproxy.addons import errorcheck, next_layer, proxyserver, termlog, tlsco
 from mitmproxy.proxy import mode_servers
 from mitmproxy.utils import human
 
-from proxy import body_budget, connection_handler, fastpaths, head_limits
+from proxy import body_budget, body_deadline, connection_handler, fastpaths, head_limits
 from proxy.addon import FicusAddon
 from proxy.dispatch import CuratedAddonManager, skip_debug_typechecks
 from proxy.forwarder import FICUS, HTTPX, MITMPROXY, Forwarder
@@ -114,6 +117,8 @@ class ProxyConfig:
     breaker_cooldown: float = 10.0
     head_timeout: float = head_limits.HEAD_TIMEOUT_SECONDS
     max_buffered_bodies: str = body_budget.DEFAULT_LIMIT
+    body_timeout: float = body_deadline.BODY_TIMEOUT_SECONDS
+    body_min_rate: int = body_deadline.BODY_MIN_RATE
 
 
 class _Announce:
@@ -178,7 +183,10 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
         "ficus_breaker_failures": config.breaker_failures,
         "ficus_breaker_cooldown": config.breaker_cooldown,
         "ficus_head_timeout": config.head_timeout,
-        "ficus_max_buffered_bodies": config.max_buffered_bodies,
+        # The flag is the whole proxy's; each worker holds its share.
+        "ficus_max_buffered_bodies": body_budget.share(config.max_buffered_bodies, config.workers),
+        "ficus_body_timeout": config.body_timeout,
+        "ficus_body_min_rate": config.body_min_rate,
     }
     if config.identity_key is not None:
         values["ficus_identity_key"] = config.identity_key
@@ -217,6 +225,7 @@ def build_master(config: ProxyConfig) -> master.Master:
         tlsconfig.TlsConfig(),
         head_limits.HeadLimits(),
         body_budget.BodyBudget(),
+        body_deadline.BodyDeadline(),
         Guard(),
         FicusAddon(),
         Forwarder(),
@@ -225,8 +234,10 @@ def build_master(config: ProxyConfig) -> master.Master:
     # HTTP/1 heads bounded in size and time while they are read (proxy/head_limits.py); after
     # the addons, whose loading installs the error pages it renders through.
     head_limits.install()
-    # Request bodies held at once, capped per process (proxy/body_budget.py).
+    # Request bodies held at once, capped (proxy/body_budget.py), then given a deadline
+    # (proxy/body_deadline.py).
     body_budget.install()
+    body_deadline.install()
     if opts.deferred:
         raise exceptions.OptionsError(  # type: ignore[no-untyped-call]
             f"options no addon declares: {', '.join(sorted(opts.deferred))}"
@@ -384,7 +395,20 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
     parser.add_argument(
         "--max-buffered-bodies",
         default=body_budget.DEFAULT_LIMIT,
-        help="request body bytes held at once (503 above)",
+        help="request body bytes the whole proxy holds at once, each of --workers its share "
+        "(503 above)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=body_deadline.BODY_TIMEOUT_SECONDS,
+        help="seconds to send a request body, one more per --body-min-rate bytes (408 after)",
+    )
+    parser.add_argument(
+        "--body-min-rate",
+        type=int,
+        default=body_deadline.BODY_MIN_RATE,
+        help="request body bytes that buy one more second",
     )
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -395,7 +419,15 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
         parser.error("--workers must be at least 1")
     if args.breaker_failures < 1:
         parser.error("--breaker-failures must be at least 1")
-    for name in ("connect_timeout", "read_timeout", "breaker_cooldown", "head_timeout"):
+    if args.body_min_rate < 1:
+        parser.error("--body-min-rate must be at least 1 byte")
+    for name in (
+        "connect_timeout",
+        "read_timeout",
+        "breaker_cooldown",
+        "head_timeout",
+        "body_timeout",
+    ):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be more than 0 seconds")
     try:
@@ -420,6 +452,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
         breaker_cooldown=args.breaker_cooldown,
         head_timeout=args.head_timeout,
         max_buffered_bodies=args.max_buffered_bodies,
+        body_timeout=args.body_timeout,
+        body_min_rate=args.body_min_rate,
     )
     worker_argv = [sys.executable, "-m", "proxy.server", *raw]
     return config, worker_argv

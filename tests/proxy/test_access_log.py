@@ -5,7 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from proxy.access_log import AccessLog, AccessRecord, format_record, iso_timestamp
+from proxy.access_log import (
+    AccessLog,
+    AccessRecord,
+    format_record,
+    iso_timestamp,
+    refused_record,
+)
 
 
 def record(**changes) -> AccessRecord:
@@ -81,3 +87,35 @@ def test_dash_means_stderr(capsys):
     log.write(record(request_id="to-stderr"))
     log.close()
     assert json.loads(capsys.readouterr().err)["request_id"] == "to-stderr"
+
+
+def test_a_request_refused_before_routing_names_its_client_and_no_route():
+    fields = json.loads(
+        format_record(
+            refused_record(
+                started=1_800_000_000.25,
+                request_id="r",
+                method="-",
+                status=408,
+                error="head_timeout",
+                client="192.0.2.7",
+                now=1_800_000_002.25,
+            )
+        )
+    )
+    assert fields == {
+        "ts": "2027-01-15T08:00:00.250Z",
+        "request_id": "r",
+        "method": "-",
+        "route": "-",
+        "feature": "-",
+        "upstream": "-",
+        "phase": "-",
+        "reason": "-",
+        "status": 408,
+        "duration_ms": 2000.0,
+        "error": "head_timeout",
+        "client": "192.0.2.7",
+    }
+    # A routed request's line has no client field.
+    assert "client" not in json.loads(format_record(record()))

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import select
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from tests.proxy.processes import running_proxy, status_of
-from tests.proxy.raw_recorder import raw_recorder
+from tests.proxy.processes import (
+    answered,
+    read_answer,
+    recorder_fixtures,
+    rss_bytes,
+    status_of,
+    upload_head,
+)
 from tests.support.ports import LOOPBACK
 
 MIB = 1 << 20
@@ -28,53 +30,9 @@ BODY = 8 * MIB
 HOST = b"Host: hospital.example\r\n"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("body-budget")
-    plans = workdir / "plans"
-    plans.mkdir()
-    with (
-        raw_recorder() as backend,
-        running_proxy(
-            workdir,
-            legacy_url=backend.url,
-            plans_dir=plans,
-            extra_args=["--max-body", "8m", "--max-buffered-bodies", "24m"],
-        ) as proxy,
-    ):
-        yield proxy, backend
-
-
-@pytest.fixture
-def w(world):
-    proxy, backend = world
-    backend.clear()
-    return proxy, backend
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
-def upload_head(target: bytes, size: int = BODY) -> bytes:
-    return b"POST " + target + b" HTTP/1.1\r\n" + HOST + b"Content-Length: %d\r\n\r\n" % size
-
-
-def answered(sock: socket.socket, wait: float) -> bool:
-    return bool(select.select([sock], [], [], wait)[0])
-
-
-def read_answer(sock: socket.socket) -> bytes:
-    chunks = []
-    with contextlib.suppress(ConnectionResetError, TimeoutError):
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-            if b"\r\n\r\n" in b"".join(chunks) and chunks[-1].endswith((b"}", b">\n")):
-                break
-    return b"".join(chunks)
+world, w = recorder_fixtures(
+    "body-budget", extra_args=["--max-body", "8m", "--max-buffered-bodies", "24m"]
+)
 
 
 @contextlib.contextmanager
@@ -93,7 +51,7 @@ def test_clinicians_uploads_beyond_the_budget_get_503_and_the_rest_are_held(w):
     with connections(proxy.port, 12) as socks:
         held, refused = [], []
         for sock in socks:
-            sock.sendall(upload_head(b"/api/uploads"))
+            sock.sendall(upload_head(b"/api/uploads", BODY))
             if answered(sock, 1.0):
                 refused.append(read_answer(sock))
             else:
@@ -124,12 +82,12 @@ def test_the_budget_is_given_back_by_an_upload_whose_client_went_away(w):
     proxy, backend = w
     with connections(proxy.port, 3) as gone:
         for sock in gone:
-            sock.sendall(upload_head(b"/api/uploads") + b"x" * MIB)
+            sock.sendall(upload_head(b"/api/uploads", BODY) + b"x" * MIB)
         assert not any(answered(sock, 0.5) for sock in gone)
     # They left mid-body: their 24 MiB is free again, so three more fit.
     with connections(proxy.port, 3) as socks:
         for sock in socks:
-            sock.sendall(upload_head(b"/v2/uploads"))
+            sock.sendall(upload_head(b"/v2/uploads", BODY))
             assert not answered(sock, 1.0)
             sock.sendall(b"x" * BODY)
         assert [status_of(read_answer(sock)) for sock in socks] == [200, 200, 200]
@@ -140,9 +98,9 @@ def test_an_outsider_who_declares_bodies_and_sends_nothing_holds_nothing(w):
     proxy, backend = w
     with connections(proxy.port, 6) as socks:
         for sock in socks[:5]:
-            sock.sendall(upload_head(b"/api/uploads"))  # 40 MiB declared, none sent
+            sock.sendall(upload_head(b"/api/uploads", BODY))  # 40 MiB declared, none sent
         clinician = socks[5]
-        clinician.sendall(upload_head(b"/api/uploads") + b"x" * BODY)
+        clinician.sendall(upload_head(b"/api/uploads", BODY) + b"x" * BODY)
         assert status_of(read_answer(clinician)) == 200
         assert not any(answered(sock, 0) for sock in socks[:5])
     assert len(backend.requests()) == 1

@@ -18,37 +18,25 @@ import h2.connection
 import h2.events
 import pytest
 
-from tests.proxy.processes import SHIPPED_PLANS, raw_exchange, running_proxy, status_of
-from tests.proxy.raw_recorder import raw_recorder
+from tests.proxy.processes import (
+    BACKEND,
+    SHIPPED_PLANS,
+    raw_exchange,
+    recorder_fixtures,
+    status_of,
+)
 from tests.support.ports import LOOPBACK
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 HOST = b"Host: hospital.example\r\n"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("error-pages")
-    plans = workdir / "plans"
-    plans.mkdir()
-    (plans / "appointments.yaml").write_text((SHIPPED_PLANS / "appointments.yaml").read_text())
-    with raw_recorder() as backend:
-        env = {"FICUS_UPSTREAM_APPOINTMENTS": backend.url, "FICUS_IDENTITY_KEY": KEY}
-        with running_proxy(
-            workdir,
-            legacy_url=backend.url,
-            plans_dir=plans,
-            env=env,
-            extra_args=("--max-body", "1k"),
-        ) as proxy:
-            yield proxy, backend
-
-
-@pytest.fixture
-def w(world):
-    proxy, backend = world
-    backend.clear()
-    return proxy, backend
+world, w = recorder_fixtures(
+    "error-pages",
+    plans={"appointments.yaml": (SHIPPED_PLANS / "appointments.yaml").read_text()},
+    env={"FICUS_UPSTREAM_APPOINTMENTS": BACKEND, "FICUS_IDENTITY_KEY": KEY},
+    extra_args=("--max-body", "1k"),
+)
 
 
 def split(raw: bytes) -> tuple[dict[bytes, bytes], bytes]:

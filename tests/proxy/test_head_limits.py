@@ -13,12 +13,8 @@ import json
 import select
 import socket
 import time
-from pathlib import Path
 
-import pytest
-
-from tests.proxy.processes import raw_exchange, running_proxy, status_of
-from tests.proxy.raw_recorder import raw_recorder
+from tests.proxy.processes import raw_exchange, recorder_fixtures, rss_bytes, status_of
 from tests.support.ports import LOOPBACK
 
 HEAD_TIMEOUT = 2.0  # seconds, the test proxy's --head-timeout
@@ -26,35 +22,7 @@ HOST = b"Host: hospital.example\r\n"
 MIB = 1 << 20
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("head-limits")
-    plans = workdir / "plans"
-    plans.mkdir()
-    with (
-        raw_recorder() as backend,
-        running_proxy(
-            workdir,
-            legacy_url=backend.url,
-            plans_dir=plans,
-            extra_args=["--head-timeout", str(HEAD_TIMEOUT)],
-        ) as proxy,
-    ):
-        yield proxy, backend
-
-
-@pytest.fixture
-def w(world):
-    proxy, backend = world
-    backend.clear()
-    return proxy, backend
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+world, w = recorder_fixtures("head-limits", extra_args=["--head-timeout", str(HEAD_TIMEOUT)])
 
 
 def read_all(sock: socket.socket) -> bytes:
@@ -68,6 +36,10 @@ def read_all(sock: socket.socket) -> bytes:
             break
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def refusals(proxy, error: str) -> list[dict[str, object]]:
+    return [x for x in proxy.log_lines() if x.get("error") == error]
 
 
 def body_of(answer: bytes) -> dict[str, object]:
@@ -101,6 +73,16 @@ def test_an_outsiders_unfinished_40_mib_head_gets_431_without_being_buffered(w):
     assert sent < 40 * MIB
     assert grown < 8 * MIB
     assert backend.exchanges == []
+    # One access-log line: who, what status and why; no path and no header value.
+    (line,) = refusals(proxy, "head_too_large")
+    assert (line["status"], line["method"], line["route"], line["client"]) == (
+        431,
+        "GET",
+        "-",
+        LOOPBACK,
+    )
+    assert "fhir" not in json.dumps(line).lower()
+    assert "aaaa" not in json.dumps(line)
     # The proxy is fine, and a head of 60 KiB still passes.
     fine = b"GET /api/x HTTP/1.1\r\n" + HOST + b"X-A: " + b"a" * (60 * 1024) + b"\r\n"
     assert status_of(raw_exchange(proxy.port, fine + b"Connection: close\r\n\r\n")) == 200
@@ -127,6 +109,10 @@ def test_a_head_trickled_byte_by_byte_gets_408_once_the_deadline_is_over(w):
     # Not before the deadline, and well before the trickle would have ended (40 s).
     assert HEAD_TIMEOUT <= elapsed < HEAD_TIMEOUT + 15
     assert backend.exchanges == []
+    (line,) = refusals(proxy, "head_timeout")
+    assert (line["status"], line["route"], line["client"]) == (408, "-", LOOPBACK)
+    assert "patients" not in json.dumps(line)
+    assert "aaaa" not in json.dumps(line)
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_the_deadline(w):
@@ -138,6 +124,8 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_deadline(w):
         # Nothing more is sent: the proxy closes without an answer (there is no request). It
         # used to keep the connection for mitmproxy's 10 minutes (recv times out).
         assert sock.recv(65536) == b""
+    # No request, no refusal: nothing to log but the one request answered.
+    assert [x.get("error") for x in proxy.log_lines()[-1:]] == [None]
 
 
 def test_a_clinicians_connection_that_keeps_asking_stays_open_past_the_deadline(w):

@@ -25,8 +25,13 @@ import h2.events
 import pytest
 
 from tests.proxy.h2_client import H2Client
-from tests.proxy.processes import SHIPPED_PLANS, raw_exchange, running_proxy, status_of
-from tests.proxy.raw_recorder import raw_recorder
+from tests.proxy.processes import (
+    BACKEND,
+    SHIPPED_PLANS,
+    raw_exchange,
+    recorder_fixtures,
+    status_of,
+)
 from tests.support.ports import LOOPBACK
 
 KEY = "an-identity-key-for-tests-only-0123456789"
@@ -249,24 +254,14 @@ PASSED: list[tuple[str, bytes, int, bytes]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("hostile")
-    plans = workdir / "plans"
-    plans.mkdir()
-    (plans / "appointments.yaml").write_text((SHIPPED_PLANS / "appointments.yaml").read_text())
-    with raw_recorder() as backend:
-        (plans / "notes.yaml").write_text(NOTES_PLAN.format(url=backend.url))
-        env = {"FICUS_UPSTREAM_APPOINTMENTS": backend.url, "FICUS_IDENTITY_KEY": KEY}
-        with running_proxy(workdir, legacy_url=backend.url, plans_dir=plans, env=env) as proxy:
-            yield proxy, backend
-
-
-@pytest.fixture
-def w(world):
-    proxy, backend = world
-    backend.clear()
-    return proxy, backend
+world, w = recorder_fixtures(
+    "hostile",
+    plans={
+        "appointments.yaml": (SHIPPED_PLANS / "appointments.yaml").read_text(),
+        "notes.yaml": NOTES_PLAN.format(url=BACKEND),
+    },
+    env={"FICUS_UPSTREAM_APPOINTMENTS": BACKEND, "FICUS_IDENTITY_KEY": KEY},
+)
 
 
 def exchange(port: int, data: bytes) -> bytes:

@@ -9,6 +9,7 @@ read the refusals as the service's errors.
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from tests.proxy.control_db import ddl_control_db, stats_rows
 from tests.proxy.processes import raw_exchange, running_proxy, status_of
 from tests.support.backends import recording_backend
+from tests.support.ports import LOOPBACK
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 PLAN = """\
@@ -54,8 +56,14 @@ def world(tmp_path):
     with recording_backend("legacy") as legacy, recording_backend("charts") as service:
         (plans / "charts.yaml").write_text(PLAN.format(url=service.url))
         env = {"FICUS_IDENTITY_KEY": KEY, "FICUS_CONTROL_DB_URL": control}
-        # The default breaker: five failures open it.
-        with running_proxy(tmp_path, legacy_url=legacy.url, plans_dir=plans, env=env) as proxy:
+        # The default breaker: five failures open it. Heads get 1 s (the 408 test's wait).
+        with running_proxy(
+            tmp_path,
+            legacy_url=legacy.url,
+            plans_dir=plans,
+            env=env,
+            extra_args=["--head-timeout", "1"],
+        ) as proxy:
             yield proxy, control, legacy, service
 
 
@@ -80,3 +88,33 @@ def test_five_unforwardable_requests_open_no_breaker_and_count_in_no_route_stats
     assert sum(r["errors"] for r in rows) == 0
     assert [r for r in stats_rows(control) if r["side"] == "legacy"] == []
     assert [line.get("error") for line in proxy.log_lines()] == ["bad_request"] * 5 + [None]
+
+
+def unfinished(port: int, head: bytes) -> bytes:
+    """Send a head that never ends and wait for the proxy's answer (its deadline: 1 s)."""
+    with socket.create_connection((LOOPBACK, port), timeout=10) as sock:
+        sock.sendall(head)
+        return sock.recv(65536)
+
+
+def test_heads_refused_while_read_open_no_breaker_and_count_in_no_route_stats(world):
+    proxy, control, legacy, service = world
+    big = b"GET /api/charts/1 HTTP/1.1\r\nHost: hospital.example\r\nX-Big: " + b"a" * 70_000
+    slow = b"GET /api/charts/1 HTTP/1.1\r\nHost: hospital.example\r\n"
+    for _ in range(5):
+        assert status_of(raw_exchange(proxy.port, big)) == 431
+    for _ in range(5):
+        assert status_of(unfinished(proxy.port, slow)) == 408
+    assert service.requests == []
+    assert legacy.requests == []
+    # The breaker is closed: the service answers the next read, and route stats hold only it.
+    assert status_of(raw_exchange(proxy.port, get(b"/api/charts/1"))) == 200
+    assert [r.path for r in service.requests] == ["/api/charts/1"]
+    eventually(lambda: service_rows(control) != [])
+    rows = service_rows(control)
+    assert sum(r["requests"] for r in rows) == 1
+    assert sum(r["errors"] for r in rows) == 0
+    assert [r for r in stats_rows(control) if r["side"] == "legacy"] == []
+    errors = [line.get("error") for line in proxy.log_lines()]
+    assert errors == ["head_too_large"] * 5 + ["head_timeout"] * 5 + [None]
+    assert {line["status"] for line in proxy.log_lines()[:10]} == {431, 408}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from proxy.server import ProxyConfig, build_master, mitmproxy_options, parse_args
@@ -37,6 +39,7 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
             "TlsConfig",
             "HeadLimits",
             "BodyBudget",
+            "BodyDeadline",
             "Guard",
             "FicusAddon",
             "Forwarder",
@@ -54,6 +57,7 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
         assert options.ficus_forwarding == "ficus"
         assert options.ficus_head_timeout == 15.0
         assert options.ficus_max_buffered_bodies == "64m"
+        assert (options.ficus_body_timeout, options.ficus_body_min_rate) == (20.0, 500)
     finally:
         proxy.addons.get("errorcheck").finish()
         await proxy.done()
@@ -61,6 +65,13 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
 
 def test_the_identity_key_is_only_an_option_when_given(tmp_path):
     assert "ficus_identity_key" not in mitmproxy_options(config(tmp_path))
+
+
+def test_each_worker_holds_its_share_of_the_proxys_buffered_bodies(tmp_path):
+    one = dataclasses.replace(config(tmp_path), max_buffered_bodies="64m")
+    four = dataclasses.replace(one, workers=4, worker_index=2)
+    assert mitmproxy_options(one)["ficus_max_buffered_bodies"] == "64m"
+    assert mitmproxy_options(four)["ficus_max_buffered_bodies"] == str(16 * 1024 * 1024)
 
 
 def test_the_process_entry_point_takes_every_setting_explicitly(tmp_path):
@@ -86,6 +97,8 @@ def test_the_process_entry_point_takes_every_setting_explicitly(tmp_path):
         ["--read-timeout", "-1"],
         ["--head-timeout", "0"],
         ["--max-buffered-bodies", "lots"],
+        ["--body-timeout", "0"],
+        ["--body-min-rate", "0"],
     ],
 )
 def test_an_operator_gets_an_error_for_impossible_numbers(tmp_path, extra, capsys):

@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.proxy.processes import running_proxy
+from tests.proxy.processes import RunningProxy, running_proxy
 from tests.support.backends import recording_backend
 
 LISTEN = "0A"
@@ -73,23 +75,26 @@ def eventually(condition, *, within: float = 30.0):
     raise AssertionError("the condition never held")
 
 
-@pytest.fixture
-def two_workers(tmp_path):
+@contextmanager
+def two_workers_before(legacy_url: str, tmp_path: Path, *extra: str) -> Iterator[RunningProxy]:
     plans = tmp_path / "plans"
     plans.mkdir()
-    with (
-        recording_backend("legacy") as legacy,
-        running_proxy(
-            tmp_path,
-            legacy_url=legacy.url,
-            plans_dir=plans,
-            env={"FICUS_IDENTITY_KEY": KEY},
-            extra_args=["--workers", "2"],
-        ) as proxy,
-    ):
+    with running_proxy(
+        tmp_path,
+        legacy_url=legacy_url,
+        plans_dir=plans,
+        env={"FICUS_IDENTITY_KEY": KEY},
+        extra_args=["--workers", "2", *extra],
+    ) as proxy:
         # The supervisor says so once every worker has reported ready (until then, a worker
         # that dies is a failed start, not a crash to recover from).
         eventually(lambda: "2 workers running" in proxy.stderr_path.read_text())
+        yield proxy
+
+
+@pytest.fixture
+def two_workers(tmp_path):
+    with recording_backend("legacy") as legacy, two_workers_before(legacy.url, tmp_path) as proxy:
         eventually(lambda: len(children(proxy.process.pid)) == 2)
         eventually(lambda: all(listens_on(p, proxy.port) for p in children(proxy.process.pid)))
         yield proxy, legacy
@@ -155,3 +160,20 @@ def test_a_bad_plan_stops_every_worker_and_the_supervisor(tmp_path):
     ):
         pass
     assert "broken.yaml" in str(info.value)
+
+
+def upload(proxy, size: int) -> int:
+    with httpx.Client(timeout=20) as client:
+        return client.post(f"{proxy.url}/api/uploads", content=b"x" * size).status_code
+
+
+def test_max_buffered_bodies_is_the_whole_proxys_each_worker_holding_its_share(tmp_path):
+    limits = ("--max-body", "1m", "--max-buffered-bodies", "1m")
+    with (
+        recording_backend("legacy") as legacy,
+        two_workers_before(legacy.url, tmp_path, *limits) as proxy,
+    ):
+        # 512 KiB a worker: a 768 KiB body fits in no worker, whichever gets the connection
+        # (it used to fit in each: two workers could hold 2 MiB).
+        assert [upload(proxy, 768 * 1024) for _ in range(6)] == [503] * 6
+        assert [upload(proxy, 256 * 1024) for _ in range(6)] == [200] * 6

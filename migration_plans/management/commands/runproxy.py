@@ -117,9 +117,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-buffered-bodies",
             default="64m",
-            help="request body bytes one proxy process holds at once, e.g. 64m; a body that "
-            "does not fit gets 503 with Retry-After; keep it above --max-body "
-            "(default: %(default)s)",
+            help="request body bytes the whole proxy holds at once, e.g. 64m; with --workers N "
+            "each worker holds its share (this divided by N); a body that does not fit gets 503 "
+            "with Retry-After; keep the share above --max-body (default: %(default)s)",
         )
         parser.add_argument(
             "--head-timeout",
@@ -128,6 +128,21 @@ class Command(BaseCommand):
             help="seconds a client has to send a whole request head, from the connection's "
             "start or the previous answer's end; then 408 and the connection closed "
             "(default: %(default)s)",
+        )
+        parser.add_argument(
+            "--body-timeout",
+            type=_positive_float,
+            default=20.0,
+            help="seconds a client has to send a request body from its head's arrival, one "
+            "more for every --body-min-rate bytes received (Apache mod_reqtimeout's model); a "
+            "body that falls behind gets 408 and the connection closed (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--body-min-rate",
+            type=_positive_int,
+            default=500,
+            help="request body bytes that buy one more second of --body-timeout: a body "
+            "slower than this on average runs out of time (default: %(default)s)",
         )
         parser.add_argument(
             "--forwarding",
@@ -162,6 +177,8 @@ class Command(BaseCommand):
             *("--breaker-cooldown", str(options["breaker_cooldown"])),
             *("--head-timeout", str(options["head_timeout"])),
             *("--max-buffered-bodies", options["max_buffered_bodies"]),
+            *("--body-timeout", str(options["body_timeout"])),
+            *("--body-min-rate", str(options["body_min_rate"])),
             *("--forwarding", options["forwarding"]),
         ]
         env = {

@@ -10,7 +10,8 @@ Messages name the problem, never the value (legacy rows hold PHI), and library e
 echo the value (`strptime`, `int()`) are never chained: every `raise` from one uses `from None`.
 
 Time zones: APPT_DT + APPT_TM are wall-clock times in the hospital's zone. `LocalDateTimeCodec`
-turns them into aware UTC datetimes with these rules, chosen so nothing is ever invented:
+turns them into aware datetimes (UTC whenever UTC holds them; at the calendar's ends see
+instants.py) with these rules, chosen so nothing is ever invented:
   * a wall time in the spring-forward gap (02:30 on the day clocks jump 02:00 → 03:00) never
     happened, so it is rejected as unmappable rather than shifted by an hour either way;
   * a wall time in the fall-back overlap (01:30 happens twice) is read as its *first*

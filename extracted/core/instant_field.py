@@ -45,6 +45,8 @@ class InstantField(models.Field):  # type: ignore[type-arg]
 
     def get_prep_value(self, value: Any) -> int | None:
         value = super().get_prep_value(value)
+        if isinstance(value, datetime) and value.utcoffset() is not None:
+            return epoch_micros(value)  # the common case, without the round trip to_python makes
         instant = self.to_python(value)
         return None if instant is None else epoch_micros(instant)
 

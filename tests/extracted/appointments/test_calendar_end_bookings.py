@@ -111,6 +111,9 @@ def test_a_clinician_books_and_reschedules_at_the_ends_of_the_calendar(
         fhir = _fhir_start(zoned, booked)
         if (day, clock, zone) == (*FIRST, "Asia/Tokyo"):
             assert fhir is None  # year 0 in UTC, and LMT's +09:18:59 is no FHIR offset
+            search = zoned.ask_service("GET", "/fhir/Appointment?date=0001-01-01", "clinician")
+            assert search.status == 400  # a page holding it cannot be a FHIR Bundle either
+            assert search.json()["issue"][0]["code"] == "not-supported"
         elif (day, clock) == FIRST:
             assert fhir == "0001-01-01T05:50:36+00:00"  # Chicago's LMT offset, -5:50:36
         else:

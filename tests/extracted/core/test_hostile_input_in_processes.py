@@ -101,10 +101,11 @@ CASES: dict[str, Case] = {
         body={"APPT_DT": "00010101", "APPT_TM": "0200"},
         exact=b'{"RESULT": "OK", "APPT_ID": 2}',
     ),
-    # 2359 on 99991231 in Chicago is year 10000 in UTC: legacy stores it, and so does the service.
+    # 2344 on 99991231 in Chicago is year 10000 in UTC: legacy stores it, and so does the service
+    # (its end, 23:59 local, is still a FHIR instant: the FHIR searches below must find it).
     "legacy book past year 9999 in UTC": Case(
         "appointments", "POST", "/api/appointments", 200, LEGACY, persona="scheduler",
-        body={**BOOKING, "APPT_DT": "99991231", "APPT_TM": "2359"},
+        body={**BOOKING, "APPT_DT": "99991231", "APPT_TM": "2344"},
     ),
     "v2 list of 9999-12-31": Case("appointments", "GET", "/v2/appointments?date=9999-12-31",
                                   200, "application/json"),

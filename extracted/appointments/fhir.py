@@ -7,7 +7,7 @@ OperationOutcome errors, search paging and Bundles are shared (extracted/core/fh
 |---------------------|---------------------------------------------------------------------|
 | id (legacy APPT_ID) | id                                                                  |
 | status              | status: booked, cancelled, noshow (no_show), arrived                 |
-| starts_at           | start, with the hospital's UTC offset (UTC, or 400: core.fhir_instant)|
+| starts_at           | start at the hospital's offset, else UTC, else 400 (fhir_instant)    |
 | + duration_minutes  | end = start + duration; minutesDuration                              |
 | reason              | reasonCode[0].text (omitted when empty)                              |
 | patient_id          | participant actor Patient/{id} (display: the booked name snapshot)   |

@@ -40,6 +40,7 @@ from legacy_adapter.applied import (
     record_applied,
 )
 from legacy_adapter.mapping import STATUS_CODES
+from legacy_adapter.mapping.instants import in_zone
 from legacy_adapter.sources import Canonical, LegacySource, canonical
 from migration_plans.ownership import FeatureOwnership
 from migration_plans.ownership_state import current_ownership
@@ -287,7 +288,7 @@ def appointment_canonical(zone: ZoneInfo) -> Callable[[tuple[Any, ...]], Canonic
 
     def convert(row: tuple[Any, ...]) -> Canonical:
         key, pat, name, prov, starts, dur, status, reason, version = row
-        local = starts.astimezone(zone)
+        local = in_zone(starts, zone)  # also where UTC is year 0 or 10000 (mapping.instants)
         v = version.astimezone(UTC)
         return (
             str(key),

@@ -52,6 +52,7 @@ from extracted.core.v2 import (
 from extracted.core.v2_errors import CONFLICTING_PARAMETERS, DOES_NOT_EXIST, INVERTED_RANGE
 from extracted.core.v2_input import BodySerializer, QuerySerializer
 from extracted.core.write_guard import OwnershipGuard, guard_for
+from legacy_adapter.mapping.instants import in_zone
 
 RECORD_TYPE = "appointment"
 # The legacy ids are 32-bit; a larger filter value can match nothing and would only make
@@ -162,12 +163,13 @@ class _WholeMinuteDateTimeField(HospitalDateTimeField):
     """Input: ISO 8601; without an offset it is hospital time. Whole minutes, like APPT_TM."""
 
     def to_internal_value(self, value: Any) -> datetime:
+        parsed: datetime = super().to_internal_value(value)
         try:
-            parsed: datetime = super().to_internal_value(value)
-            parsed.astimezone(UTC)  # the service stores instants in UTC
+            in_zone(parsed, self.default_timezone())
         except OverflowError:
+            # APPT_DT is the hospital's date: it must be a day of years 1-9999 there.
             raise serializers.ValidationError(
-                "Must be an instant before the end of year 9999 in UTC."
+                "Must be in years 1-9999 in the hospital's time zone."
             ) from None
         if parsed.second or parsed.microsecond:
             raise serializers.ValidationError("Must be a whole minute (seconds are not kept).")

@@ -7,7 +7,7 @@ OperationOutcome errors, search paging and Bundles are shared (extracted/core/fh
 |---------------------|---------------------------------------------------------------------|
 | id (legacy APPT_ID) | id                                                                  |
 | status              | status: booked, cancelled, noshow (no_show), arrived                 |
-| starts_at           | start, with the hospital's UTC offset                                |
+| starts_at           | start at the hospital's offset, else UTC, else 400 (fhir_instant)    |
 | + duration_minutes  | end = start + duration; minutesDuration                              |
 | reason              | reasonCode[0].text (omitted when empty)                              |
 | patient_id          | participant actor Patient/{id} (display: the booked name snapshot)   |
@@ -43,6 +43,7 @@ from extracted.core.fhir import (
     REFERENCE_ID_PATTERN,
     FHIRViewMixin,
     check_format,
+    fhir_instant,
     paging_of,
     parse_date_param,
     parse_reference_param,
@@ -63,23 +64,24 @@ SEARCH_PARAMS = ("patient", "practitioner", "date", "status")
 _CODES = "|".join(FHIR_TO_STATUS)
 
 
-def _instant(value: Any) -> str:
-    return str(value.isoformat(timespec="seconds"))
-
-
 def appointment_resource(appointment: Appointment, zone: ZoneInfo) -> dict[str, Any]:
     """The FHIR R4 Appointment for one appointment (a plain dict, JSON-ready)."""
-    start = appointment.starts_at.astimezone(zone)
+    where = f"Appointment/{appointment.pk}"
     resource: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": str(appointment.pk),
-        "meta": {"lastUpdated": _instant(appointment.source_updated_at.astimezone(zone))},
+        "meta": {
+            "lastUpdated": fhir_instant(
+                appointment.source_updated_at, zone, f"meta.lastUpdated of {where}"
+            )
+        },
         "status": STATUS_TO_FHIR[Appointment.Status(appointment.status)],
     }
     if appointment.reason:
         resource["reasonCode"] = [{"text": appointment.reason}]
-    resource["start"] = _instant(start)
-    resource["end"] = _instant(end_of(appointment.starts_at, appointment.duration_minutes, zone))
+    resource["start"] = fhir_instant(appointment.starts_at, zone, f"The start of {where}")
+    ends = end_of(appointment.starts_at, appointment.duration_minutes, zone)
+    resource["end"] = fhir_instant(ends, zone, f"The end of {where}")
     resource["minutesDuration"] = appointment.duration_minutes
     resource["participant"] = [
         {

@@ -8,6 +8,7 @@ will still come from the legacy LEGACY_SEQ through legacy_adapter, so both sides
 There are no foreign keys: patients and providers live in other services' databases (or still
 in the legacy one), so `patient_id` and `provider_id` are plain integers, and the patient's
 `LAST, FIRST` name is kept as a snapshot because the legacy contract returns it (PAT_NM).
+`starts_at` is an `InstantField`, not a DateTimeField: see extracted/core/instant_field.py.
 `source_updated_at` is the legacy UPD_TS (whole seconds, as legacy shows it); `sync_version` is
 the version every apply compares against, in microseconds (docs/sync.md, "Versions").
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 from django.db import models
 
 from extracted.core.access_audit import AccessAuditEntry
+from extracted.core.instant_field import InstantField
 from extracted.core.outbox import OutboxEntry
 
 
@@ -32,7 +34,9 @@ class Appointment(models.Model):
     patient_id = models.IntegerField()
     patient_display_name = models.CharField(max_length=62, help_text="'LAST, FIRST' snapshot.")
     provider_id = models.IntegerField()
-    starts_at = models.DateTimeField()
+    # Microseconds since 1970 in the database (core.instant_field): every legacy wall time of
+    # years 1-9999 in any zone is an instant here, also where UTC is year 0 or year 10000.
+    starts_at = InstantField()
     duration_minutes = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices)
     reason = models.CharField(max_length=80, blank=True, default="")

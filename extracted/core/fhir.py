@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -43,6 +43,7 @@ from extracted.core.calendar_ends import LAST_INSTANT, day_bounds
 from extracted.core.numbers import ascii_int
 from extracted.core.v2 import V2ViewMixin, as_api_exception, exception_headers, field_errors
 from extracted.core.v2_errors import PayloadTooLarge
+from legacy_adapter.mapping.instants import in_zone, normal
 
 __all__ = [
     "DAY_PATTERN",
@@ -119,6 +120,41 @@ def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": rendered}
 
 
+class NotAnInstant(exceptions.APIException):
+    """A stored time that FHIR's `instant` type cannot write (see `fhir_instant`)."""
+
+    status_code = 400
+    default_code = "not_an_instant"
+
+
+# FHIR's instant: years 0001-9999 and an offset of whole minutes from -14:00 to +14:00.
+_FHIR_OFFSET_LIMIT = timedelta(hours=14)
+
+
+def _fhir_offset(offset: timedelta | None) -> bool:
+    return offset is not None and abs(offset) <= _FHIR_OFFSET_LIMIT and not offset.seconds % 60
+
+
+def fhir_instant(value: datetime, zone: tzinfo, what: str) -> str:
+    """`value` as a FHIR instant at the hospital's offset; in UTC when that offset is not one
+    FHIR can write (local mean time before standard time has seconds); NotAnInstant (400) when
+    neither is in years 1-9999 (0001-01-01 00:00 in Tokyo is year 0 in UTC, the end of a late
+    appointment on 9999-12-31 is year 10000 locally). `what` names the element for the client."""
+    try:
+        local = in_zone(value, zone)
+    except OverflowError:
+        local = None
+    if local is not None and _fhir_offset(local.utcoffset()):
+        return local.isoformat(timespec="seconds")
+    utc = normal(value)
+    if utc.tzinfo is UTC:
+        return utc.isoformat(timespec="seconds")
+    raise NotAnInstant(
+        f"{what} cannot be written as a FHIR instant (years 0001-9999 at an offset of whole"
+        " minutes within 14 hours); read it on /v2 or the legacy API, which keep the local time."
+    )
+
+
 # Which IssueType each DRF exception is; anything else is a `processing` error.
 _ISSUE_CODES: tuple[tuple[type[exceptions.APIException], str], ...] = (
     (exceptions.ValidationError, "invalid"),
@@ -130,6 +166,7 @@ _ISSUE_CODES: tuple[tuple[type[exceptions.APIException], str], ...] = (
     (exceptions.NotAcceptable, "not-supported"),
     (exceptions.Throttled, "throttled"),
     (PayloadTooLarge, "too-long"),
+    (NotAnInstant, "not-supported"),
 )
 
 

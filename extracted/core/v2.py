@@ -32,6 +32,7 @@ their own byte-exact errors, and nothing here may leak into them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,7 @@ from extracted.core.v2_errors import (
     problem_responses,
 )
 from extracted.core.v2_pagination import V2Pagination
+from legacy_adapter.mapping.instants import in_zone
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _PermissionClass
@@ -96,6 +98,29 @@ class HospitalDateTimeField(serializers.DateTimeField):
 
     def default_timezone(self) -> ZoneInfo:
         return ZoneInfo(settings.FICUS_HOSPITAL_TZ)
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        # DRF's astimezone goes through UTC, which overflows for a legacy-valid start such as
+        # 9999-12-31 23:30 in Chicago (year 10000 in UTC); in_zone does not. An instant whose
+        # hospital wall clock is past year 9999 (the end of a late appointment on 99991231) is
+        # kept at its own offset, the same instant in RFC 3339 (mapping.instants).
+        zone = self.default_timezone()
+        if value.utcoffset() is None:
+            # DRF's own check of a naive time (datetime_exists) also goes through UTC.
+            local = value.replace(tzinfo=zone)
+            if not _unique_wall_time(local):
+                self.fail("make_aware", timezone=zone)
+            return local
+        try:
+            return in_zone(value, zone)
+        except OverflowError:
+            return value
+
+
+def _unique_wall_time(local: datetime) -> bool:
+    """Whether the wall time happened exactly once: in a daylight-saving gap or overlap the two
+    folds have different offsets (PEP 495), and no UTC datetime is needed to see it."""
+    return local.utcoffset() == local.replace(fold=1).utcoffset()
 
 
 class AsciiIntegerField(serializers.IntegerField):

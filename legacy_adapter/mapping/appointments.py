@@ -1,7 +1,8 @@
 """APPT_SCHED (+ PAT_NM from PATIENT_MASTER) ↔ the clean `AppointmentRecord`.
 
-The clean record is what the appointments service stores: plain names, an aware UTC start,
-an enum status and the legacy UPD_TS as `source_updated_at` (the version guard of every apply).
+The clean record is what the appointments service stores: plain names, an aware start (UTC
+whenever UTC holds it, see instants.py), an enum status and the legacy UPD_TS as
+`source_updated_at` (the version guard of every apply).
 `id` *is* APPT_ID: the legacy URL `/api/appointments/{id}` must keep working on both sides, and
 a shared key makes sync, reconcile and rollback a matter of comparing rows, not of translating
 ids. PAT_NM is a lookup (`LAST_NM + ", " + FIRST_NM`), not an APPT_SCHED column: it is read for

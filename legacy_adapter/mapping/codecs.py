@@ -10,7 +10,8 @@ Messages name the problem, never the value (legacy rows hold PHI), and library e
 echo the value (`strptime`, `int()`) are never chained: every `raise` from one uses `from None`.
 
 Time zones: APPT_DT + APPT_TM are wall-clock times in the hospital's zone. `LocalDateTimeCodec`
-turns them into aware UTC datetimes with these rules, chosen so nothing is ever invented:
+turns them into aware datetimes (UTC whenever UTC holds them; at the calendar's ends see
+instants.py) with these rules, chosen so nothing is ever invented:
   * a wall time in the spring-forward gap (02:30 on the day clocks jump 02:00 → 03:00) never
     happened, so it is rejected as unmappable rather than shifted by an hour either way;
   * a wall time in the fall-back overlap (01:30 happens twice) is read as its *first*
@@ -28,6 +29,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from typing import Generic, TypeVar
 
 from legacy_adapter.mapping.errors import MappingError
+from legacy_adapter.mapping.instants import in_zone, normal
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -100,7 +102,8 @@ class UtcTimestampCodec:
 
 @dataclass(frozen=True, slots=True)
 class LocalDateTimeCodec:
-    """CHAR(8) date + CHAR(4) time, wall clock in `zone` ↔ aware UTC `datetime`.
+    """CHAR(8) date + CHAR(4) time, wall clock in `zone` ↔ aware `datetime` (UTC whenever UTC
+    holds it: see instants.py), for every wall time of years 1-9999 in any zone.
 
     See the module docstring for the daylight-saving rules (gap rejected, overlap = first).
     """
@@ -121,17 +124,11 @@ class LocalDateTimeCodec:
         except MappingError as e:
             raise e.at(self.time_column) from None
         wall = datetime.combine(day, clock)
-        local = wall.replace(tzinfo=self.zone, fold=0)
-        try:
-            instant = local.astimezone(UTC)
-        except OverflowError:
-            # The last hours of 9999-12-31 west of Greenwich are in year 10000 in UTC.
-            raise MappingError(
-                "is past the last instant a datetime can hold (year 9999 in UTC)",
-                column=self.date_column,
-            ) from None
+        # The normal form of instants.py: UTC, unless UTC is outside years 1-9999 (the first
+        # hours of 00010101 east of Greenwich, the last of 99991231 west of it).
+        instant = normal(wall.replace(tzinfo=self.zone, fold=0))
         # A wall time that does not survive the round trip through UTC never existed locally.
-        if instant.astimezone(self.zone).replace(tzinfo=None) != wall:
+        if in_zone(instant, self.zone).replace(tzinfo=None) != wall:
             raise MappingError(
                 f"is in the daylight-saving gap of {self.zone}: that local time never happened",
                 column=f"{self.date_column}+{self.time_column}",
@@ -142,7 +139,7 @@ class LocalDateTimeCodec:
         if not isinstance(value, datetime) or value.utcoffset() is None:
             raise MappingError("is not a time-zone-aware datetime")
         try:
-            local = value.astimezone(self.zone)
+            local = in_zone(value, self.zone)
         except OverflowError:
             raise MappingError("is outside the dates the legacy format can hold") from None
         # Whole minutes on the wall clock, not in UTC: before 1883 the zone's offset was local

@@ -85,11 +85,11 @@ class World:
     def service_legacy_url(self) -> str:
         return f"sqlite:///{self.service_legacy_path}"
 
-    def copy_forward(self) -> None:
+    def copy_forward(self, zone: str = ZONE) -> None:
         engine = create_engine(self.service_legacy_url)
         try:
             report = AppointmentsForwardCopy(
-                engine, apply_legacy_appointments, zone_name=ZONE
+                engine, apply_legacy_appointments, zone_name=zone
             ).backfill()
         finally:
             engine.dispose()

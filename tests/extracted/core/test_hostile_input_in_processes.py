@@ -101,16 +101,22 @@ CASES: dict[str, Case] = {
         body={"APPT_DT": "00010101", "APPT_TM": "0200"},
         exact=b'{"RESULT": "OK", "APPT_ID": 2}',
     ),
+    # 2344 on 99991231 in Chicago is year 10000 in UTC: legacy stores it, and so does the service
+    # (its end, 23:59 local, is still a FHIR instant: the FHIR searches below must find it).
     "legacy book past year 9999 in UTC": Case(
-        "appointments", "POST", "/api/appointments", 400, LEGACY, persona="scheduler",
-        body={**BOOKING, "APPT_DT": "99991231", "APPT_TM": "2359"},
-        exact=b'{"ERR": "INVALID DATE", "CODE": 302}',
+        "appointments", "POST", "/api/appointments", 200, LEGACY, persona="scheduler",
+        body={**BOOKING, "APPT_DT": "99991231", "APPT_TM": "2344"},
     ),
     "v2 list of 9999-12-31": Case("appointments", "GET", "/v2/appointments?date=9999-12-31",
                                   200, "application/json"),
     "v2 book past year 9999 in UTC": Case(
-        "appointments", "POST", "/v2/appointments", 400, PROBLEM, persona="scheduler",
+        "appointments", "POST", "/v2/appointments", 201, "application/json", persona="scheduler",
         body={"patient_id": 1, "provider_id": 3, "starts_at": "9999-12-31T23:00:00-06:00",
+              "duration_minutes": 15},
+    ),
+    "v2 book past year 9999 in the hospital's zone": Case(
+        "appointments", "POST", "/v2/appointments", 400, PROBLEM, persona="scheduler",
+        body={"patient_id": 1, "provider_id": 3, "starts_at": "9999-12-31T23:00:00-08:00",
               "duration_minutes": 15},
         names="starts_at",
     ),

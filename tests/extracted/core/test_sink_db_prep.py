@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connections
 
 from extracted.appointments.models import Appointment
@@ -68,9 +69,11 @@ def test_an_encrypted_field_is_never_shortcut(settings):
     assert crypto.decrypt(token, what="phone") == "(312) 555-0142"
 
 
+# source_updated_at: a DateTimeField, the kind the batch memo is for (starts_at is an
+# InstantField, which always takes its own path).
 def test_one_batchs_datetimes_are_each_the_fields_own_result():
     connection = connections["appointments"]
-    field = Appointment._meta.get_field("starts_at")
+    field = Appointment._meta.get_field("source_updated_at")
     prep = preparer(field, connection)
     local = datetime(2026, 11, 21, 9, 30, tzinfo=CHICAGO)
     same_instant = local.astimezone(UTC)
@@ -81,8 +84,16 @@ def test_one_batchs_datetimes_are_each_the_fields_own_result():
 
 
 def test_a_naive_datetime_is_never_served_from_the_batch_memo():
-    prep = preparer(Appointment._meta.get_field("starts_at"), connections["appointments"])
+    prep = preparer(Appointment._meta.get_field("source_updated_at"), connections["appointments"])
     prep(datetime(2026, 11, 21, 9, 30, tzinfo=UTC))
 
     with pytest.warns(RuntimeWarning, match="naive datetime"):
+        prep(datetime(2026, 11, 21, 9, 30))
+
+
+def test_a_naive_start_is_refused_not_taken_as_utc():
+    prep = preparer(Appointment._meta.get_field("starts_at"), connections["appointments"])
+
+    assert prep(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)) == 1_000_000  # microseconds
+    with pytest.raises(ValidationError, match="time-zone-aware"):
         prep(datetime(2026, 11, 21, 9, 30))

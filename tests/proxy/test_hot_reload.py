@@ -92,6 +92,11 @@ class Hammer:
                 except (httpx.HTTPError, ValueError) as e:
                     self.outcomes.append(e)
 
+    def saw(self, side: str) -> bool:
+        """Whether the hammer's latest answer came from `side`."""
+        last = self.outcomes[-1] if self.outcomes else None
+        return isinstance(last, tuple) and last[1] == side
+
     def __enter__(self) -> Hammer:
         self._thread.start()
         return self
@@ -105,10 +110,13 @@ def test_an_operators_change_reroutes_the_next_requests_without_a_restart_or_a_f
     client, proxy = world["client"], world["proxy"]
     assert backend_of(client) == "legacy"
     with Hammer(proxy.url) as hammer:
+        # Each flip waits for the hammer too, not only for the client: on a loaded machine the
+        # hammer's thread may not have sent a request in a window yet.
+        assert wait_until(lambda: hammer.saw("legacy"))
         set_state(world["control"], "charts", "GET", TEMPLATE, "migrated")
-        assert wait_until(lambda: backend_of(client) == "charts")
+        assert wait_until(lambda: backend_of(client) == "charts" and hammer.saw("charts"))
         set_state(world["control"], "charts", "GET", TEMPLATE, "legacy")
-        assert wait_until(lambda: backend_of(client) == "legacy")
+        assert wait_until(lambda: backend_of(client) == "legacy" and hammer.saw("legacy"))
     assert proxy.process.poll() is None  # the same process all along
     statuses = {o[0] if isinstance(o, tuple) else repr(o) for o in hammer.outcomes}
     assert statuses == {200}

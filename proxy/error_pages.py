@@ -11,7 +11,8 @@ itself with `make_error_response` (HTTP/1) or inline (HTTP/2): an HTML page, `Se
   HTML rendering in case nothing better is known;
 - `Http1Server.read_headers` and `Http1Server.send`, the two callers, render a `_Pending`
   page for the request's target (the parsed request's, or the request line's when the head
-  did not parse) and note the status for the access log (`answered_status`);
+  did not parse) and note the status for the access log (`answered_status`; a head that did
+  not parse has no flow, so its line comes from `proxy.refusals`' hook, `head_unparsable`);
 - `Http2Server` answers a stream's error the same way, for the target of that stream;
 - a 503 (only ever the body budget's refusal, proxy/body_budget.py) carries `Retry-After`; a
   408 for a body (proxy/body_deadline.py) is known by its message like the budget's 503;
@@ -43,6 +44,7 @@ from mitmproxy.proxy.layers.http._http2 import Http2Server
 from proxy import body_deadline
 from proxy.answers import Answer, answer, mitmproxy_text
 from proxy.body_budget import MESSAGE, RETRY_AFTER_SECONDS, STATUS
+from proxy.refusals import head_refusal
 
 _NO_RESPONSE: Final = 444  # mitmproxy's "close without answering"
 _CLOSE: Final = ((b"Connection", b"close"),)
@@ -156,6 +158,11 @@ def _render(server: Any, generator: _CommandGenerator, head: bytes) -> _CommandG
                 target = _request_line_target(head)
             page = _page(pending.status, pending.message, target)
             command = commands.SendData(command.connection, page)
+            if request is None:
+                # No flow, so no hook of mitmproxy's: the access log hears of it from ours.
+                reply = yield command
+                yield head_refusal(server, head, pending.status, "head_unparsable")
+                continue
         reply = yield command
 
 

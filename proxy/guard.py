@@ -56,6 +56,7 @@ from proxy.addon import _FlowState, new_request_id
 from proxy.canonical_path import PathError, canonicalize_path, split_target
 from proxy.forwarder import plain_response
 from proxy.headers import speaks_http2
+from proxy.methods import METHODS
 from proxy.upstream_http import REQUEST_TARGET
 
 # RFC 9110 §5.6.2 token characters.
@@ -74,7 +75,6 @@ HTTP1_VERSIONS: Final = frozenset({b"HTTP/1.0", b"HTTP/1.1"})
 # What the proxy forwards. TRACE echoes the request (cookies, the identity a proxy added) back
 # to whoever can read the answer, and CONNECT asks a reverse proxy to be a forward one: 405.
 # Any other method is unknown here and to the backends' routes: 501. Both with `Allow`.
-METHODS: Final = (b"GET", b"HEAD", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS")
 ALLOW: Final = b", ".join(METHODS)
 _KNOWN_METHODS: Final = frozenset(METHODS)
 _REFUSED_METHODS: Final = frozenset({b"TRACE", b"CONNECT"})

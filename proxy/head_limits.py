@@ -42,8 +42,8 @@ from mitmproxy.proxy import commands, events
 from mitmproxy.proxy.layers.http import _http1
 
 from proxy import error_pages
-from proxy.guard import MAX_HEAD_BYTES, METHODS
-from proxy.refusals import FicusHeadRefusedHook, HeadRefusal
+from proxy.guard import MAX_HEAD_BYTES
+from proxy.refusals import head_refusal
 
 # Far above what a browser on a hospital network needs to send a head (milliseconds), far below
 # what lets a few thousand idle sockets pin the proxy's connections for minutes.
@@ -70,23 +70,11 @@ def _refuse(server: Any, status: int, text: str, error: str) -> _CommandGenerato
     answered = bool(head.strip())
     if answered:
         yield commands.SendData(server.conn, error_pages.page_for_head(status, text, head))
-    yield FicusHeadRefusedHook(_refusal(server, head, status if answered else None, error))
+    waited = time.monotonic() - server.__dict__.get(_SINCE, time.monotonic())
+    yield head_refusal(server, head, status if answered else None, error, waited)
     yield commands.Log(f"request head refused with {status}: {text}", logging.DEBUG)
     yield commands.CloseConnection(server.conn)
     server.state = server.done
-
-
-def _refusal(server: Any, head: bytes, status: int | None, error: str) -> HeadRefusal:
-    method = head.lstrip(b"\r\n").split(b" ", 1)[0]
-    peer = server.conn.peername
-    waited = time.monotonic() - server.__dict__.get(_SINCE, time.monotonic())
-    return HeadRefusal(
-        client=str(peer[0]) if peer else "-",
-        method=method.decode("ascii") if method in METHODS else "-",
-        status=status,
-        error=error,
-        started=time.time() - waited,
-    )
 
 
 def _arm(server: Any, delay: float) -> _CommandGenerator:

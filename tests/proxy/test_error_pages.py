@@ -79,6 +79,27 @@ def test_an_outsiders_malformed_head_on_the_api_gets_legacy_json(w, data):
     assert backend.exchanges == []
 
 
+def test_a_head_mitmproxy_cannot_parse_gets_a_line_without_its_target_or_headers(w):
+    proxy, backend = w
+    head = b"GET /api/appointments/7?mrn=MRN-SECRET HTTP/1.1\r\n" + HOST + b"oops-SECRET\r\n\r\n"
+
+    before = len(proxy.log_lines())
+
+    assert status_of(raw_exchange(proxy.port, head)) == 400
+
+    (line,) = proxy.log_lines()[before:]
+    assert line["error"] == "head_unparsable"
+    assert (line["status"], line["method"], line["route"], line["client"]) == (
+        400,
+        "GET",
+        "-",
+        LOOPBACK,
+    )
+    assert "SECRET" not in json.dumps(line)
+    assert "appointments" not in json.dumps(line)
+    assert backend.exchanges == []
+
+
 def test_an_outsiders_malformed_head_on_a_page_gets_html_without_mitmproxys_name(w):
     proxy, _backend = w
     raw = raw_exchange(proxy.port, b"GET /login HTTP/1.1\r\n" + HOST + b"oops\r\n\r\n")

@@ -51,20 +51,6 @@ def _control(status: int, text: str) -> HttpResponse:
     return response
 
 
-def _answer(
-    request: HttpRequest,
-    *,
-    legacy: LegacyError,
-    status: int,
-    detail: str,
-    fhir_code: str,
-    plain: str,
-) -> HttpResponse:
-    return answer_for(
-        request.path, legacy=legacy, status=status, detail=detail, fhir_code=fhir_code, plain=plain
-    )
-
-
 def answer_for(
     path: str,
     *,
@@ -92,8 +78,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     legacy faces answer it as legacy answers any body too large (300); the others with 413."""
     too_large = isinstance(exception, RequestDataTooBig)
     status = 413 if too_large else 400
-    return _answer(
-        request,
+    return answer_for(
+        request.path,
         legacy=BAD_REQUEST,
         status=status,
         detail="The request body is too large." if too_large else "The request is malformed.",
@@ -104,8 +90,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler404: the legacy app's body for an unknown /api path (or a non-numeric id)."""
-    return _answer(
-        request,
+    return answer_for(
+        request.path,
         legacy=NO_SUCH_SERVICE,
         status=404,
         detail="No such resource.",
@@ -116,8 +102,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: the legacy app's generic failure body under /api, never any detail."""
-    return _answer(
-        request,
+    return answer_for(
+        request.path,
         legacy=INTERNAL_ERROR,
         status=500,
         detail="The service failed; nothing about the failure is shown here.",

@@ -106,6 +106,7 @@ from proxy.headers import (
     hop_by_hop_names,
     is_client_claim,
     is_ficus_header,
+    joined_cookie_crumbs,
     single_host,
     speaks_http2,
 )
@@ -438,6 +439,8 @@ class FicusAddon:
             return None
         forwarded_host = request.host_header
         _sanitize_request_headers(request)
+        if http2 and (joined := joined_cookie_crumbs(request.data.headers.fields)) is not None:
+            request.data.headers.fields = joined  # one Cookie header upstream, as legacy reads it
         # After the sanitizer: a Cookie header named in Connection is gone for legacy as well.
         session_id = state.session_id = _legacy_session_id(request)
         pinned: frozenset[str] = frozenset()

@@ -144,6 +144,20 @@ def share(total: str, workers: int) -> str:
     return str((human.parse_size(total) or 0) // workers)
 
 
+def share_too_small(total: str, workers: int, max_body: str) -> str | None:
+    """Why a worker's share of `total` could never hold a body `max_body` allows (such a body
+    would get a 503 that says "retry" on an idle proxy, every time), or None when it can."""
+    per_worker = human.parse_size(share(total, workers)) or 0
+    largest = human.parse_size(max_body) or 0
+    if per_worker >= largest:
+        return None
+    return (
+        f"--max-buffered-bodies {total} gives each of --workers {workers} {per_worker} bytes, "
+        f"less than the largest body --max-body {max_body} allows ({largest} bytes): raise "
+        f"--max-buffered-bodies to at least {largest * workers} bytes, or lower --max-body"
+    )
+
+
 class BodyBudget:
     """Declares `ficus_max_buffered_bodies`; the count itself lives in the HTTP layer."""
 

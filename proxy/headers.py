@@ -152,3 +152,24 @@ def single_host(
     if not placed:
         out.append((b"Host", authority))
     return tuple(out)
+
+
+def joined_cookie_crumbs(
+    fields: Sequence[tuple[bytes, bytes]],
+) -> tuple[tuple[bytes, bytes], ...] | None:
+    """An HTTP/2 request's Cookie fields as the one HTTP/1.1 Cookie header they stand for, in
+    the first one's place (RFC 9113 §8.2.3: a client may split the cookie into crumbs, and a
+    proxy speaking HTTP/1.1 upstream MUST join them with "; "); None when there is nothing to
+    join. Two Cookie headers on HTTP/1.1 are joined with "," by the legacy app's server, which
+    splits cookies on ";" only: `SESSID` in a second crumb would be no session at all."""
+    crumbs = [value for name, value in fields if name.lower() == b"cookie"]
+    if len(crumbs) < 2:
+        return None
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in fields:
+        if name.lower() != b"cookie":
+            out.append((name, value))
+        elif crumbs:
+            out.append((name, b"; ".join(crumbs)))
+            crumbs = []
+    return tuple(out)

@@ -430,10 +430,15 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
     ):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be more than 0 seconds")
-    try:
-        human.parse_size(args.max_buffered_bodies)
-    except ValueError:
-        parser.error("--max-buffered-bodies must be a size such as 64m or 512k")
+    for name in ("max_buffered_bodies", "max_body"):
+        try:
+            human.parse_size(getattr(args, name))
+        except ValueError:
+            parser.error(f"--{name.replace('_', '-')} must be a size such as 64m or 512k")
+    if problem := body_budget.share_too_small(
+        args.max_buffered_bodies, args.workers, args.max_body
+    ):
+        parser.error(problem)
     config = ProxyConfig(
         listen_host=args.host,
         listen_port=args.port,

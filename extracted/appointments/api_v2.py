@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers
 from rest_framework.request import Request
@@ -142,9 +141,20 @@ class AppointmentSerializer(serializers.Serializer[Appointment]):
     reason = serializers.CharField(allow_blank=True)
     updated_at = HospitalDateTimeField(source="source_updated_at")
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
-    def get_ends_at(self, appointment: Appointment) -> str:
-        ends = end_of(appointment.starts_at, appointment.duration_minutes, hospital_zone())
+    @extend_schema_field(
+        {
+            "type": "string",
+            "format": "date-time",
+            "nullable": True,
+            "description": "starts_at + duration_minutes; null only when no RFC 3339 time names "
+            "the end (a long appointment late on 9999-12-31, past year 9999 at every offset).",
+        }
+    )
+    def get_ends_at(self, appointment: Appointment) -> str | None:
+        try:
+            ends = end_of(appointment.starts_at, appointment.duration_minutes, hospital_zone())
+        except OverflowError:
+            return None
         return str(HospitalDateTimeField().to_representation(ends))
 
 

@@ -44,6 +44,7 @@ from extracted.core.fhir import (
     FHIRViewMixin,
     check_format,
     fhir_instant,
+    not_an_instant,
     paging_of,
     parse_date_param,
     parse_reference_param,
@@ -80,7 +81,10 @@ def appointment_resource(appointment: Appointment, zone: ZoneInfo) -> dict[str, 
     if appointment.reason:
         resource["reasonCode"] = [{"text": appointment.reason}]
     resource["start"] = fhir_instant(appointment.starts_at, zone, f"The start of {where}")
-    ends = end_of(appointment.starts_at, appointment.duration_minutes, zone)
+    try:
+        ends = end_of(appointment.starts_at, appointment.duration_minutes, zone)
+    except OverflowError:
+        raise not_an_instant(f"The end of {where}") from None
     resource["end"] = fhir_instant(ends, zone, f"The end of {where}")
     resource["minutesDuration"] = appointment.duration_minutes
     resource["participant"] = [

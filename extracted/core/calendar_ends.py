@@ -42,8 +42,10 @@ def shifted(instant: datetime, delta: timedelta) -> datetime:
 
 def end_of(start: datetime, minutes: int, zone: tzinfo) -> datetime:
     """The end of an appointment: `start + minutes` on the wall clock of `zone`, or, when that
-    wall clock is past 9999-12-31 (a late start on the last day), the instant in normal form."""
-    end = shifted(start, timedelta(minutes=minutes))
+    wall clock is past 9999-12-31 (a late start on the last day), the instant in normal form;
+    OverflowError when no aware datetime names the end (past LAST_INSTANT: a long appointment
+    late on 9999-12-31 west of Greenwich), never a clamped, wrong end."""
+    end = from_epoch_micros(epoch_micros(start) + minutes * 60_000_000)
     try:
         return in_zone(end, zone)
     except OverflowError:

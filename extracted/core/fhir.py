@@ -149,7 +149,12 @@ def fhir_instant(value: datetime, zone: tzinfo, what: str) -> str:
     utc = normal(value)
     if utc.tzinfo is UTC:
         return utc.isoformat(timespec="seconds")
-    raise NotAnInstant(
+    raise not_an_instant(what)
+
+
+def not_an_instant(what: str) -> NotAnInstant:
+    """The 400 for a stored time FHIR cannot write; `what` names the element for the client."""
+    return NotAnInstant(
         f"{what} cannot be written as a FHIR instant (years 0001-9999 at an offset of whole"
         " minutes within 14 hours); read it on /v2 or the legacy API, which keep the local time."
     )

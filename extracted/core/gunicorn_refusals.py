@@ -10,7 +10,9 @@ sent: the answer Django's handlers would give that path (`extracted.core.views.a
 which decides the face with `proxy.answers.face_of`): the legacy body under /api, problem+json
 under /v2, an OperationOutcome under /fhir, `{"reason"}` under /control, plain text elsewhere,
 with the headers Django's SecurityMiddleware adds to every other answer (nosniff, ...), and
-`Cache-Control: no-store`, `Connection: close`; no `Server` header.
+`Cache-Control: no-store`, `Connection: close`; no `Server` header. gunicorn's own log lines
+for them quote the client's request line or header line, which may hold PHI: the worker logs
+the client's address and the kind of refusal instead (`_Redacting`).
 
 When the request line was too long, gunicorn read it but kept none of it, so the worker keeps
 the first bytes it read from the client (`HEAD_START`, enough for a method and the start of a
@@ -24,6 +26,7 @@ worker hold as much as it sends.
 from __future__ import annotations
 
 import socket
+import traceback
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
@@ -65,10 +68,15 @@ _FAILURE: Final = _Refusal(
 )
 
 
+# gunicorn's 501 is a transfer coding it does not support, not the proxy's unknown method.
+_GUNICORN_LEGACY: Final = {501: (916, "TRANSFER CODING NOT IMPLEMENTED")}
+
+
 def _legacy(status: int) -> tuple[int, str]:
-    """The legacy body's CODE and ERR: the proxy's table, else legacy's generic ones."""
+    """The legacy body's CODE and ERR: gunicorn's own meaning where it differs from the
+    proxy's table, the proxy's table, else legacy's generic ones."""
     fallback = (900, "INTERNAL ERROR") if status >= 500 else (300, "BAD REQUEST")
-    return LEGACY_CODES.get(status, fallback)
+    return _GUNICORN_LEGACY.get(status) or LEGACY_CODES.get(status, fallback)
 
 
 _DOCUMENTED: Final = {
@@ -183,8 +191,43 @@ class _Captured:
         self.sent += data
 
 
+class _Redacting:
+    """gunicorn's logger while it handles one refusal. Its warning quotes the request line or
+    a header line (`Invalid request from ip=...: Invalid HTTP Version 'JOHN X HTTP/1.1'`), and
+    its error names the target: either may hold PHI (a patient's name in a query). What is
+    logged instead: the client's address and the kind of refusal, or of failure, and where it
+    was raised; never the client's text or the exception's message."""
+
+    def __init__(self, log: Any, addr: Any, exc: BaseException) -> None:
+        self._log = log
+        self._client = addr[0] if addr else "-"
+        self._kind = type(exc).__name__
+        frames = traceback.extract_tb(exc.__traceback__)
+        self._where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "-"
+
+    def warning(self, *args: Any, **kwargs: Any) -> None:
+        self._log.warning(
+            "Invalid request from ip=%s refused (%s); its text is not logged",
+            self._client,
+            self._kind,
+        )
+
+    def exception(self, *args: Any, **kwargs: Any) -> None:
+        self._log.error(
+            "Error handling a request from ip=%s: %s at %s; its target and message are not logged",
+            self._client,
+            self._kind,
+            self._where,
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._log, name)
+
+
 class FaceWorker(SyncWorker):  # type: ignore[misc]  # gunicorn is untyped
     """gunicorn's sync worker, its refusals answered in the face of the request's path."""
+
+    log: Any  # gunicorn's logger, set by Worker.__init__
 
     def handle(self, listener: Any, client: socket.socket, addr: Any) -> None:
         # TLS wraps the socket itself; runservice serves plain HTTP on loopback behind the proxy.
@@ -193,7 +236,12 @@ class FaceWorker(SyncWorker):  # type: ignore[misc]  # gunicorn is untyped
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         captured = _Captured()
-        super().handle_error(req, captured, addr, exc)  # logs, and decides the status
+        log = self.log
+        self.log = _Redacting(log, addr, exc)
+        try:
+            super().handle_error(req, captured, addr, exc)  # logs, and decides the status
+        finally:
+            self.log = log
         status = status_of(captured.sent)
         if status is None:
             return

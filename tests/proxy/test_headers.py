@@ -7,6 +7,7 @@ from proxy.headers import (
     hop_by_hop_names,
     is_client_claim,
     is_ficus_header,
+    joined_cookie_crumbs,
     single_host,
     speaks_http2,
 )
@@ -76,3 +77,11 @@ def test_exactly_one_host_in_the_first_hosts_place():
     fields = ((b"accept", b"*/*"), (b"host", b"a"), (b"x", b"1"), (b"Host", b"b"))
     assert single_host(fields, b"up:1") == ((b"accept", b"*/*"), (b"host", b"up:1"), (b"x", b"1"))
     assert single_host(((b"accept", b"*/*"),), b"up:1") == ((b"accept", b"*/*"), (b"Host", b"up:1"))
+
+
+def test_http2_cookie_crumbs_are_one_cookie_in_the_first_ones_place():
+    fields = ((b"cookie", b"a=1"), (b"x-b", b"2"), (b"Cookie", b"SESSID=s"), (b"cookie", b"c=3"))
+
+    assert joined_cookie_crumbs(fields) == ((b"cookie", b"a=1; SESSID=s; c=3"), (b"x-b", b"2"))
+    assert joined_cookie_crumbs(((b"cookie", b"a=1"), (b"x-b", b"2"))) is None
+    assert joined_cookie_crumbs(((b"x-b", b"2"),)) is None

@@ -544,6 +544,19 @@ def test_an_http2_request_reaches_the_backend_with_exactly_one_host(w, headers):
     assert dict(request.headers)[b"x-forwarded-host"] == b"hospital.example"
 
 
+def test_a_clinicians_http2_cookie_crumbs_reach_legacy_as_one_cookie_header(w):
+    # RFC 9113 §8.2.3: an HTTP/2 client may split its cookie into crumbs; sent on as two
+    # HTTP/1.1 Cookie headers, legacy's server would join them with "," and read no SESSID.
+    proxy, backend = w
+    crumbs = [(b"cookie", b"theme=dark"), (b"cookie", b"SESSID=sess-clinician")]
+
+    assert h2_exchange(proxy.port, h2_request(b"/api/x", crumbs)) == 200
+
+    request, _body = backend.single_request()
+    cookies = [v for n, v in request.headers if n == b"cookie"]
+    assert cookies == [b"theme=dark; SESSID=sess-clinician"]
+
+
 def test_a_clean_http2_request_reaches_the_backend_once_as_http11(w):
     proxy, backend = w
     status = h2_exchange(

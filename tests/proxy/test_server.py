@@ -97,6 +97,9 @@ def test_the_process_entry_point_takes_every_setting_explicitly(tmp_path):
         ["--read-timeout", "-1"],
         ["--head-timeout", "0"],
         ["--max-buffered-bodies", "lots"],
+        ["--max-body", "big"],
+        # 64m / 7 workers is 9.1 MiB a worker: a 10 MiB body --max-body allows never fits.
+        ["--max-buffered-bodies", "64m", "--workers", "7"],
         ["--body-timeout", "0"],
         ["--body-min-rate", "0"],
     ],

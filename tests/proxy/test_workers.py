@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.proxy.processes import RunningProxy, running_proxy
+from tests.proxy.processes import (
+    RunningProxy,
+    answered,
+    read_answer,
+    running_proxy,
+    status_of,
+    upload_head,
+)
 from tests.support.backends import recording_backend
 
 LISTEN = "0A"
@@ -168,12 +176,32 @@ def upload(proxy, size: int) -> int:
 
 
 def test_max_buffered_bodies_is_the_whole_proxys_each_worker_holding_its_share(tmp_path):
-    limits = ("--max-body", "1m", "--max-buffered-bodies", "1m")
+    limits = ("--max-body", "512k", "--max-buffered-bodies", "1m")
+    body = 300 * 1024
     with (
         recording_backend("legacy") as legacy,
         two_workers_before(legacy.url, tmp_path, *limits) as proxy,
     ):
-        # 512 KiB a worker: a 768 KiB body fits in no worker, whichever gets the connection
-        # (it used to fit in each: two workers could hold 2 MiB).
-        assert [upload(proxy, 768 * 1024) for _ in range(6)] == [503] * 6
+        # 512 KiB a worker: each holds one 300 KiB body at a time, whichever connections it
+        # gets, so of four held at once two at least are refused (a worker used to hold the
+        # whole 1 MiB: three fit in one, and at most one of four was refused).
+        uploads = [socket.create_connection(("127.0.0.1", proxy.port), timeout=10) for _ in "abcd"]
+        refused, held = [], []
+        try:
+            for sock in uploads:
+                sock.sendall(upload_head(b"/api/uploads", body))
+                if answered(sock, 1.0):  # refused on its Content-Length: no byte of it sent
+                    refused.append(read_answer(sock))
+                    continue
+                sock.sendall(b"x" * (body - 1))  # all but the last byte: its worker holds it
+                assert not answered(sock, 0.5)  # held, and counted before the next head comes
+                held.append(sock)
+            assert len(refused) >= 2
+            assert [status_of(answer) for answer in refused] == [503] * len(refused)
+            for sock in held:  # the bodies that fit are whole, and forwarded
+                sock.sendall(b"x")
+                assert status_of(read_answer(sock)) == 200
+        finally:
+            for sock in uploads:
+                sock.close()
         assert [upload(proxy, 256 * 1024) for _ in range(6)] == [200] * 6

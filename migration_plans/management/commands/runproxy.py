@@ -119,7 +119,7 @@ class Command(BaseCommand):
             default="64m",
             help="request body bytes the whole proxy holds at once, e.g. 64m; with --workers N "
             "each worker holds its share (this divided by N); a body that does not fit gets 503 "
-            "with Retry-After; keep the share above --max-body (default: %(default)s)",
+            "with Retry-After; a share below --max-body is refused at start (default: %(default)s)",
         )
         parser.add_argument(
             "--head-timeout",

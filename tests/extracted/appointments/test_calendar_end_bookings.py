@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,12 @@ import pytest
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
+from extracted.appointments.api_v2 import AppointmentSerializer
+from extracted.appointments.fhir import appointment_resource
+from extracted.appointments.models import Appointment
+from extracted.core.fhir import NotAnInstant
 from extracted.core.legacy_db import reset_legacy_engines
+from legacy_adapter.mapping.codecs import LocalDateTimeCodec
 from tests.extracted.appointments.facts import facts_of
 from tests.extracted.appointments.test_legacy_contract_cases import VOLATILE
 from tests.extracted.appointments.test_legacy_contract_properties import (
@@ -137,3 +142,25 @@ def test_v2_books_at_the_ends_of_the_calendar_in_hospital_time(zoned: World, gol
     day = starts_at[:10].replace("-", "")
     (row,) = [r for r in _legacy_rows(zoned.service_legacy_path) if r[0] == answer.json()["id"]]
     assert (row[3], row[4]) == (day, starts_at[11:13] + starts_at[14:16])
+
+
+def test_an_end_no_time_can_name_is_null_on_v2_and_refused_on_fhir(settings):
+    # Legacy keeps a start and up to 1,440 minutes: a day-long appointment booked at 23:30 on
+    # 9999-12-31 in Chicago ends after the last instant any aware time (or RFC 3339) names.
+    settings.FICUS_HOSPITAL_TZ = "America/Chicago"
+    zone = ZoneInfo("America/Chicago")
+    late = Appointment(
+        pk=7,
+        patient_id=17,
+        patient_display_name="DOE, JANE",
+        provider_id=3,
+        starts_at=LocalDateTimeCodec(zone).decode("99991231", "2330"),
+        duration_minutes=1440,
+        status=Appointment.Status.BOOKED,
+        reason="",
+        source_updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+    assert AppointmentSerializer(late).data["ends_at"] is None  # never a clamped, wrong end
+    with pytest.raises(NotAnInstant, match="The end of Appointment/7"):
+        appointment_resource(late, zone)

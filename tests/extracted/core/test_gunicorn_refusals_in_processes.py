@@ -44,8 +44,12 @@ class Reply:
 
 
 @pytest.fixture(scope="module")
-def patients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    directory: Path = tmp_path_factory.mktemp("gunicorn-refusals")
+def directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("gunicorn-refusals")
+
+
+@pytest.fixture(scope="module")
+def patients(directory: Path) -> Iterator[tuple[str, int]]:
     plans = plans_with_writes_in(directory / "plans", "migrated")
     stack = SyncStack(directory, features=("patients",), plans_dir=plans)
     try:
@@ -168,3 +172,41 @@ def test_an_unparsable_header_is_a_400_in_face(patients: tuple[str, int]) -> Non
     outcome = _assert_in_face(reply, 400, FHIR)
     assert outcome["issue"][0]["code"] == "invalid"
     _assert_still_serving(patients)
+
+
+@pytest.fixture(scope="module")
+def service_log(patients: tuple[str, int], directory: Path) -> Path:
+    return directory / "patients.log"  # the service's stdout and stderr (SyncStack)
+
+
+def test_a_transfer_coding_gunicorn_lacks_is_a_501_that_says_so(
+    patients: tuple[str, int],
+) -> None:
+    head = b"POST /api/patients HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: bogus\r\n\r\n"
+
+    reply = _raw(patients, head)
+
+    _assert_in_face(reply, 501, LEGACY)
+    assert reply.body == b'{"ERR": "TRANSFER CODING NOT IMPLEMENTED", "CODE": 916}'
+    _assert_still_serving(patients)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /api/patients?name=LUNDQVIST MARTA HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /api/patients HTTP/1.1\r\nHost: x\r\nX-Note LUNDQVIST MARTA\r\n\r\n",
+        b"GET /api/patients?name=LUNDQVIST" + b"M" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+    ids=["bad-request-line", "bad-header-line", "too-long"],
+)
+def test_an_outsiders_refused_head_leaves_no_patient_text_in_the_service_log(
+    patients: tuple[str, int], service_log: Path, head: bytes
+) -> None:
+    before = service_log.stat().st_size
+
+    assert _raw(patients, head).status in (400, 414)
+
+    logged = service_log.read_bytes()[before:]
+    assert b"refused (" in logged  # the refusal is logged, by kind
+    assert b"LUNDQVIST" not in logged

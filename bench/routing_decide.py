@@ -15,7 +15,8 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from proxy.routing import CohortLookup, Phase, RequestInfo, Route, RouteTable, decide
+from domain.phases import Phase
+from domain.routing import CohortLookup, RequestInfo, Route, RouteTable, decide
 
 SIZES = (100, 1_000, 10_000)
 TARGET_US = 10.0

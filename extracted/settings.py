@@ -39,7 +39,7 @@ DEBUG = env_bool("FICUS_DEBUG", False)
 SECRET_KEY = env_str("FICUS_SECRET_KEY", "ficus-development-only-not-a-secret")
 ALLOWED_HOSTS = env_list("FICUS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
-# HMAC key shared with the proxy for the identity bridge (proxy/identity.py). Empty means the
+# HMAC key shared with the proxy for the identity bridge (domain/identity.py). Empty means the
 # services refuse every request: they trust nothing but a header signed with this key.
 FICUS_IDENTITY_KEY = env_str("FICUS_IDENTITY_KEY", "")
 FICUS_HOSPITAL_TZ = env_str("FICUS_HOSPITAL_TZ", "America/Chicago")

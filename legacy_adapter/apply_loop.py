@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol, Self, TypeVar
 
-from legacy_adapter.mapping import MappingError
+from domain.records import MappingError
 
 In = TypeVar("In")
 Out = TypeVar("Out")

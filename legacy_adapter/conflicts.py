@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from domain.ownership import FeatureOwnership, Owner
+from domain.plan_model import NonOwnerWrites
 from legacy_adapter.ficus_tables import conflict
-from migration_plans.ownership import FeatureOwnership, Owner
-from migration_plans.plan_model import NonOwnerWrites
 
 CONCURRENT = "concurrent"  # two writes of one record; the older one lost
 REFUSED = "refused"  # a non-owner's write refused by `owner_wins`

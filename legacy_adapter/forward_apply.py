@@ -42,6 +42,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Row, select, update
 
+from domain.ownership import FeatureOwnership, Owner
 from legacy_adapter import apply_loop, conflicts, deadletters
 from legacy_adapter.capture import FICUS_ORIGIN
 from legacy_adapter.change_ops import OWNER_STATE, WRITE_OPS
@@ -50,7 +51,6 @@ from legacy_adapter.crashpoints import crash_point
 from legacy_adapter.ficus_tables import change
 from legacy_adapter.sources import LegacySource
 from legacy_adapter.versions import legacy_versions, resolution_us
-from migration_plans.ownership import FeatureOwnership, Owner
 
 logger = logging.getLogger("ficus.sync")
 

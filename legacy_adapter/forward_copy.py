@@ -27,11 +27,11 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, func, select
 
+from domain.records import MappingError
 from legacy_adapter import deadletters
 from legacy_adapter.checkpoints import BACKFILL, DONE, RUNNING, Checkpoint, CheckpointStore
 from legacy_adapter.crashpoints import crash_point
 from legacy_adapter.forward_apply import FORWARD, ApplyCounts, now_us
-from legacy_adapter.mapping import MappingError
 from legacy_adapter.sources import LegacySource
 from legacy_adapter.versions import capture_versions_between, legacy_versions
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, or_, select
 
+from domain.records import format_person_name
 from legacy_adapter.capture import FICUS_ORIGIN
 from legacy_adapter.change_ops import OWNER_STATE, WRITE_OPS
 from legacy_adapter.ficus_tables import change
-from legacy_adapter.mapping import format_person_name
 from legacy_adapter.schema import PatientMaster, Provider
 
 

@@ -26,6 +26,7 @@ from django.db import DatabaseError
 from django.db.models import Max, Min
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from domain.ownership import Owner
 from legacy_adapter.change_ops import OWNER_STATE
 from legacy_adapter.features import FeatureSync
 from legacy_adapter.ficus_tables import change, reconcile_run, sync_report
@@ -34,7 +35,6 @@ from legacy_adapter.reconcile import Reconciler, ReconcileReport
 from legacy_adapter.reverse_apply import ReverseApplier, reverse_state
 from legacy_adapter.sources import Canonical
 from legacy_adapter.status import FeatureStatus, ReverseState, feature_status
-from migration_plans.ownership import Owner
 
 # A worker reports every 2 s; one silent for longer than this is not running.
 WORKER_FRESH_SECONDS = 10.0

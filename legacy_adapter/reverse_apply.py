@@ -40,6 +40,7 @@ from django.db.models import Min
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
+from domain.ownership import FeatureOwnership, Owner
 from extracted.core.outbox import RESTORE
 from extracted.core.sink import version_of
 from legacy_adapter import apply_loop, conflicts, deadletters
@@ -53,7 +54,6 @@ from legacy_adapter.sources import LegacySource
 from legacy_adapter.status import ReverseState
 from legacy_adapter.targets import ServiceTarget
 from legacy_adapter.versions import legacy_versions, resolution_us
-from migration_plans.ownership import FeatureOwnership, Owner
 
 logger = logging.getLogger("ficus.sync")
 

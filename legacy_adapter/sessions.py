@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
-from legacy_adapter.mapping import MappingError, UtcTimestampCodec
+from domain.records import MappingError, UtcTimestampCodec
 from legacy_adapter.schema import AppUser, UserSession
 
 _EXPIRES_TS = UtcTimestampCodec()

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from legacy_adapter.mapping import (
+from domain.records import format_person_name
+from legacy_adapter.mapping.appointments import (
     APPT_SCHED_COLUMNS,
     LEGACY_APPOINTMENT_KEYS,
     appointment_from_legacy,
     appointment_to_legacy,
-    format_person_name,
 )
 from legacy_adapter.mapping.patients import (
     PATIENT_MASTER_COLUMNS,

@@ -31,6 +31,8 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import Max, Min, Model
 
+from domain.ownership import FeatureOwnership
+from domain.records.instants import in_zone
 from extracted.core.outbox import RESTORE, OutboxEntry, record_change
 from extracted.core.sink import ApplyResult
 from legacy_adapter.applied import (
@@ -39,10 +41,8 @@ from legacy_adapter.applied import (
     forget_applied,
     record_applied,
 )
-from legacy_adapter.mapping import STATUS_CODES
-from legacy_adapter.mapping.instants import in_zone
+from legacy_adapter.mapping.appointments import STATUS_CODES
 from legacy_adapter.sources import Canonical, LegacySource, canonical
-from migration_plans.ownership import FeatureOwnership
 from migration_plans.ownership_state import current_ownership
 
 FORWARD_SOURCE = "legacy"  # the stream name under which forward change ids are recorded
@@ -288,7 +288,7 @@ def appointment_canonical(zone: ZoneInfo) -> Callable[[tuple[Any, ...]], Canonic
 
     def convert(row: tuple[Any, ...]) -> Canonical:
         key, pat, name, prov, starts, dur, status, reason, version = row
-        local = in_zone(starts, zone)  # also where UTC is year 0 or 10000 (mapping.instants)
+        local = in_zone(starts, zone)  # also where UTC is year 0 or 10000 (domain.records.instants)
         v = version.astimezone(UTC)
         return (
             str(key),
@@ -313,7 +313,7 @@ def appointments_target(source: LegacySource, zone_name: str) -> ServiceTarget:
         delete_legacy_appointments,
         unique_holders,
     )
-    from legacy_adapter.mapping import AppointmentRecord, AppointmentStatus
+    from legacy_adapter.mapping.appointments import AppointmentRecord, AppointmentStatus
 
     def record(**values: Any) -> AppointmentRecord:
         # Django hands back the plain string; the codec wants the enum member itself.

@@ -19,11 +19,11 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, func, or_, select
 
+from domain.records import MappingError
+from domain.records.codecs import UtcTimestampCodec
 from legacy_adapter.capture import FICUS_ORIGIN
 from legacy_adapter.change_ops import WRITE_OPS
 from legacy_adapter.ficus_tables import change
-from legacy_adapter.mapping import MappingError
-from legacy_adapter.mapping.codecs import UtcTimestampCodec
 
 _UPD_TS = UtcTimestampCodec()
 _CHUNK = 500

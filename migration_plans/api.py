@@ -23,10 +23,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from domain.plans import Plan, PlanError, load_plans
+from domain.transitions import ORDER
 from migration_plans import audit_chain, selectors, services
 from migration_plans import schema as doc
-from migration_plans.phases import ORDER
-from migration_plans.plans import Plan, PlanError, load_plans
 
 MAX_PAGE = 500
 

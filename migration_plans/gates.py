@@ -7,8 +7,8 @@ so an operator sees what is missing, not just that something is.
 
 An unavailable value (no samples, a provider that failed) fails any gate that checks it: a gate
 never passes on missing evidence. Latency comes as bucket counts (the proxy's histogram, bounds
-in `proxy.latency.BOUNDS_MS`), and p99 is read back with the proxy's own estimator
-(`proxy.latency.p99_ms`, pure), so the proxy and the gates never disagree about a number.
+in `domain.latency.BOUNDS_MS`), and p99 is read back with the proxy's own estimator
+(`domain.latency.p99_ms`, pure), so the proxy and the gates never disagree about a number.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from proxy import latency
+from domain import latency
 
 # Evidence keys that come from providers (contract C3) rather than from the proxy's stats.
 PROVIDED_KEYS: Final = ("sync_lag_seconds", "drift_rows", "reverse_backlog", "diff_rate")
 
 
 class GateLike(Protocol):
-    """The fields of `migration_plans.plans.Gate` (contract C1) that gates read."""
+    """The fields of `domain.plans.Gate` (contract C1) that gates read."""
 
     @property
     def min_samples(self) -> int: ...

@@ -61,7 +61,7 @@ class RouteStats(models.Model):
     window_start = models.DateTimeField()
     requests = models.IntegerField(default=0)
     errors = models.IntegerField(default=0)
-    latency_buckets = models.TextField(default="[]")  # JSON counts, bounds proxy.latency
+    latency_buckets = models.TextField(default="[]")  # JSON counts, bounds domain.latency
 
     class Meta:
         db_table = "ficus_route_stats"

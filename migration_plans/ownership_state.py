@@ -4,7 +4,7 @@
 status` ask. It combines the plan (parsed once per process and plans directory: plans are
 reviewed files, not live state) with the feature's `ficus_route_state` rows, read again at
 most every `FICUS_OWNERSHIP_CACHE_SECONDS` (0.2 s by default, so a phase change is seen well
-within the 1 s the proxies take). The rule itself is `migration_plans.ownership`.
+within the 1 s the proxies take). The rule itself is `domain.ownership`.
 
 If the control plane's database cannot be read, the last ownership read stands; before any
 read has succeeded, the plan-file phases do, exactly as the proxy routes without a control
@@ -23,11 +23,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError
 
+from domain.ownership import FeatureOwnership, feature_ownership
+from domain.phases import Phase
+from domain.plans import Plan, load_plans
+from domain.route_table import RouteState
 from migration_plans.models import RouteState as RouteStateRow
-from migration_plans.ownership import FeatureOwnership, feature_ownership
-from migration_plans.plans import Plan, load_plans
-from migration_plans.route_table import RouteState
-from proxy.routing import Phase
 
 logger = logging.getLogger("ficus.ownership")
 DEFAULT_CACHE_SECONDS = 0.2

@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
+from domain import latency
+from domain.plans import Plan
 from migration_plans import audit_chain
 from migration_plans.gates import PROVIDED_KEYS, Evidence, p99_of
 from migration_plans.models import AuditDigest, AuditRecord, RouteState, RouteStats, Transition
-from migration_plans.plans import Plan
-from proxy import latency
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 10

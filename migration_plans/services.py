@@ -6,8 +6,8 @@ proxy (which polls the generation) never sees a state the history does not expla
 serialize on the generation row (`SELECT ... FOR UPDATE`), which also keeps the audit chain a
 chain: two writers never append after the same head.
 
-The rules live in pure modules (`phases`, `gates`, `audit_chain`); this module loads rows,
-applies the rules and stores the outcome. Advance and rollback differ only in how one route
+The rules live in pure modules (`domain.transitions`, `gates`, `audit_chain`); this module loads
+rows, applies the rules and stores the outcome. Advance and rollback differ only in how one route
 steps and what may refuse the move; walking the routes, gathering evidence, refusing unless
 forced and storing the outcome are one code path for both. Refusals are `ControlError`s
 carrying an HTTP status and, for gates, every result, so the CLI and the API show the same thing.
@@ -27,7 +27,16 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from migration_plans import audit_chain, gates, phases, selectors
+from domain import transitions
+from domain.ownership import (
+    FeatureOwnership,
+    feature_ownership,
+    takes_records_from_service,
+)
+from domain.phases import Phase
+from domain.plans import Plan, PlanRoute
+from domain.route_table import RouteState as StateRow
+from migration_plans import audit_chain, gates, selectors
 from migration_plans.models import (
     AuditDigest,
     AuditRecord,
@@ -35,14 +44,6 @@ from migration_plans.models import (
     RouteState,
     Transition,
 )
-from migration_plans.ownership import (
-    FeatureOwnership,
-    feature_ownership,
-    takes_records_from_service,
-)
-from migration_plans.plans import Plan, PlanRoute
-from migration_plans.route_table import RouteState as StateRow
-from proxy.routing import Phase
 
 PLAN_FILE_ACTOR: Final = "plan-file"
 AUDIT_KEY_VAR: Final = "FICUS_AUDIT_KEY"
@@ -181,15 +182,15 @@ def advance(
 ) -> Outcome:
     """Move the feature's routes (or one) forward one step, or raise a canary weight."""
     plan, selected, target = _prepare(plans, feature, reason, actor, to, route)
-    current = [(phases.parse_phase(s.phase), s.method) for s in selected]
+    current = [(transitions.parse_phase(s.phase), s.method) for s in selected]
     if target is None and weight is not None and Phase.CANARY in {p for p, _ in current}:
         target = Phase.CANARY  # `advance F --weight N` in canary raises the weight
-    goal = target or _default(phases.default_advance_target, current, plan.canary_writes)
+    goal = target or _default(transitions.default_advance_target, current, plan.canary_writes)
 
-    def step_of(state: RouteState, at: Phase, route_goal: Phase) -> phases.Step | None:
-        if target is None and phases.index(at) > phases.index(route_goal):
+    def step_of(state: RouteState, at: Phase, route_goal: Phase) -> transitions.Step | None:
+        if target is None and transitions.index(at) > transitions.index(route_goal):
             return None  # moved ahead on its own; a default advance never moves a route back
-        return phases.advance_step(
+        return transitions.advance_step(
             at,
             state.weight,
             route_goal,
@@ -204,7 +205,7 @@ def advance(
     _ownership_around(plan, moving)  # refuses a move that gives a record two writers
     evidence = _evidence(feature, moving, providers)
     results: list[dict[str, Any]] = []
-    for entered in sorted({step.to_phase for _, step in moving}, key=phases.index):
+    for entered in sorted({step.to_phase for _, step in moving}, key=transitions.index):
         for result in gates.evaluate(plan.gates.get(entered), evidence):
             results.append({"phase": str(entered), **result.as_dict()})
     failed = sum(not r["passed"] for r in results)
@@ -244,13 +245,13 @@ def rollback(
     """Move routes back to an earlier phase, refused while service writes have not reached
     legacy (reverse_backlog > 0 or unknown) unless forced."""
     plan, selected, target = _prepare(plans, feature, reason, actor, to, route)
-    current = [(phases.parse_phase(s.phase), s.method) for s in selected]
-    goal = target or _default(phases.default_rollback_target, current, plan.canary_writes)
+    current = [(transitions.parse_phase(s.phase), s.method) for s in selected]
+    goal = target or _default(transitions.default_rollback_target, current, plan.canary_writes)
 
-    def step_of(state: RouteState, at: Phase, route_goal: Phase) -> phases.Step | None:
-        if phases.index(at) < phases.index(route_goal):
+    def step_of(state: RouteState, at: Phase, route_goal: Phase) -> transitions.Step | None:
+        if transitions.index(at) < transitions.index(route_goal):
             return None  # already behind the target: a rollback never moves a route forward
-        return phases.rollback_step(at, state.weight, route_goal, weight)
+        return transitions.rollback_step(at, state.weight, route_goal, weight)
 
     moving = _moving(
         _steps(selected, plan, goal, step_of), f"no selected route is after {goal}", weight
@@ -298,7 +299,7 @@ def rollback(
 
 
 def _ownership_around(
-    plan: Plan, moving: list[tuple[RouteState, phases.Step]]
+    plan: Plan, moving: list[tuple[RouteState, transitions.Step]]
 ) -> tuple[FeatureOwnership, FeatureOwnership]:
     """Who owns the feature's records before and after the move (the one rule). A move after
     which the write routes would disagree about a record is refused: one writer per record."""
@@ -329,8 +330,8 @@ def _prepare(
     target = None
     if to is not None:
         try:
-            target = phases.parse_phase(to)
-        except phases.TransitionError as e:
+            target = transitions.parse_phase(to)
+        except transitions.TransitionError as e:
             raise ControlError(str(e)) from e
     register_routes(plans=[plan])
     _lock()
@@ -368,28 +369,28 @@ def parse_route(plan: Plan, text: str) -> tuple[str, str]:
 def _default(rule: Any, current: list[tuple[Phase, str]], canary_writes: bool) -> Phase:
     try:
         phase: Phase = rule(current, canary_writes=canary_writes)
-    except phases.TransitionError as e:
+    except transitions.TransitionError as e:
         raise ControlError(str(e), status=409) from e
     return phase
 
 
-_StepOf = Callable[[RouteState, Phase, Phase], phases.Step | None]
+_StepOf = Callable[[RouteState, Phase, Phase], transitions.Step | None]
 
 
 def _steps(
     selected: list[RouteState], plan: Plan, goal: Phase, step_of: _StepOf
-) -> list[tuple[RouteState, phases.Step]]:
+) -> list[tuple[RouteState, transitions.Step]]:
     """The step of every selected route towards goal (as the route's method may go); step_of
     says how one route moves, or None to leave it where it is."""
-    steps: list[tuple[RouteState, phases.Step]] = []
+    steps: list[tuple[RouteState, transitions.Step]] = []
     for state in selected:
-        state_phase = phases.parse_phase(state.phase)
-        route_goal = phases.effective_target(
+        state_phase = transitions.parse_phase(state.phase)
+        route_goal = transitions.effective_target(
             goal, method=state.method, canary_writes=plan.canary_writes
         )
         try:
             step = step_of(state, state_phase, route_goal)
-        except phases.TransitionError as e:
+        except transitions.TransitionError as e:
             raise ControlError(f"{state.method} {state.template}: {e}", status=409) from e
         if step is not None:
             steps.append((state, step))
@@ -397,7 +398,7 @@ def _steps(
 
 
 def _evidence(
-    feature: str, moving: list[tuple[RouteState, phases.Step]], providers: Sequence[str] | None
+    feature: str, moving: list[tuple[RouteState, transitions.Step]], providers: Sequence[str] | None
 ) -> gates.Evidence:
     return selectors.evidence(
         feature, [(s.method, s.template, s.since) for s, _ in moving], providers=providers
@@ -416,8 +417,8 @@ def _refuse_unless_forced(
 
 
 def _moving(
-    steps: list[tuple[RouteState, phases.Step]], nothing: str, weight: int | None
-) -> list[tuple[RouteState, phases.Step]]:
+    steps: list[tuple[RouteState, transitions.Step]], nothing: str, weight: int | None
+) -> list[tuple[RouteState, transitions.Step]]:
     moving = [(s, step) for s, step in steps if step.changes]
     if not moving:
         hint = "" if weight is not None else " (in canary, --weight N changes the weight)"
@@ -429,7 +430,7 @@ def _apply(
     *,
     plan: Plan,
     action: str,
-    moving: list[tuple[RouteState, phases.Step]],
+    moving: list[tuple[RouteState, transitions.Step]],
     route: str | None,
     reason: str,
     actor: str,

@@ -3,7 +3,7 @@
 Shaped like mitmproxy's own addons: `load()` declares options, `configure()` validates them and
 fails fast with `OptionsError`, `request()` acts, `response()` may fall back and logs, `error()`
 logs. Everything that decides is pure and lives elsewhere (`proxy.canonical_path`,
-`proxy.routing`, `proxy.headers`, `proxy.identity`, `proxy.pins`, `migration_plans.plans`); this
+`domain.routing`, `proxy.headers`, `domain.identity`, `proxy.pins`, `domain.plans`); this
 module only moves data between them and the flow. Besides `proxy/server.py` it is the only
 module that imports mitmproxy.
 
@@ -52,7 +52,7 @@ cookie or query value given twice with different contents is no value: the reque
 legacy. In `shadow`, a copy of the request goes to the service in the background
 (`proxy.shadow`) while legacy answers.
 
-Every answer the proxy makes itself is in the client's format (`proxy.answers`: legacy JSON
+Every answer the proxy makes itself is in the client's format (`domain.answers`: legacy JSON
 on /api ...); `load()` makes mitmproxy's own error answers (a head it cannot parse, a body over
 the limit) the proxy's too (`proxy.error_pages`), and the access log records their status.
 
@@ -77,9 +77,23 @@ from mitmproxy.addonmanager import Loader
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from legacy_adapter.sessions import LegacySession, LegacySessionStore
-from migration_plans.plans import Plan, ShadowSettings, load_plans
-from migration_plans.route_table import (
+from domain.identity import (
+    DEFAULT_TTL_SECONDS,
+    DRY_RUN_HEADER,
+    IDENTITY_HEADER,
+    MAX_LIFETIME_SECONDS,
+    Binding,
+    DryRun,
+    Identity,
+    binding_for_target,
+    check_key,
+    legacy_cookie,
+    sign_dry_run,
+    sign_identity,
+)
+from domain.phases import SAFE_METHODS, Phase
+from domain.plans import Plan, ShadowSettings, load_plans
+from domain.route_table import (
     RouteStates,
     build_route_table,
     pin_windows,
@@ -87,6 +101,18 @@ from migration_plans.route_table import (
     upstream_health,
     upstream_instances,
 )
+from domain.routing import (
+    CohortLookup,
+    Decision,
+    RequestInfo,
+    RouteTable,
+    decide,
+    fall_back,
+    pinned_feature,
+    reaches_service,
+    should_fall_back,
+)
+from legacy_adapter.sessions import LegacySession, LegacySessionStore
 from proxy import error_pages
 from proxy.access_log import (
     NONE,
@@ -110,36 +136,9 @@ from proxy.headers import (
     single_host,
     speaks_http2,
 )
-from proxy.identity import (
-    DEFAULT_TTL_SECONDS,
-    DRY_RUN_HEADER,
-    IDENTITY_HEADER,
-    MAX_LIFETIME_SECONDS,
-    Binding,
-    DryRun,
-    Identity,
-    binding_for_target,
-    check_key,
-    legacy_cookie,
-    sign_dry_run,
-    sign_identity,
-)
 from proxy.pins import ReadPins
 from proxy.refusals import HeadRefusal
 from proxy.route_stats import RouteStats, StatsFlusher
-from proxy.routing import (
-    SAFE_METHODS,
-    CohortLookup,
-    Decision,
-    Phase,
-    RequestInfo,
-    RouteTable,
-    decide,
-    fall_back,
-    pinned_feature,
-    reaches_service,
-    should_fall_back,
-)
 from proxy.shadow import ShadowSender, shadow_headers, should_shadow
 from proxy.tasks import spawn
 from proxy.ttl_cache import TTLCache

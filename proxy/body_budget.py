@@ -44,7 +44,7 @@ from mitmproxy.proxy.layers.http._events import ResponseProtocolError
 from mitmproxy.proxy.layers.http._hooks import HttpErrorHook
 from mitmproxy.utils import human
 
-from proxy.answers import BUSY_TEXT
+from domain.answers import BUSY_TEXT
 from proxy.byte_budget import Budget
 
 DEFAULT_LIMIT: Final = "64m"

@@ -11,7 +11,7 @@ as long as the client liked. Now, as mod_reqtimeout's `body=20,MinRate=500`:
   behind it does;
 - a body that runs out is refused like one over the budget (`proxy.body_budget.refuse`): 408
   `Request Timeout: the request body did not arrive in time` in the client's format
-  (proxy/answers.py), the connection closed, the error hook (access-logged with error
+  (domain/answers.py), the connection closed, the error hook (access-logged with error
   `body_timeout`, nobody's failure: no route was decided), its budget bytes given back at once.
 
 Checked when a body's bytes arrive (one subtraction) and by a mitmproxy wakeup at most a

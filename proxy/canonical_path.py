@@ -28,7 +28,7 @@ that strip parameters would read it; each parameter is decoded and re-encoded th
 raw `;` stays raw (an encoded `%3B` stays encoded: data, not a separator). `strip_params`
 gives the path without parameters, the one matched against route templates.
 
-Pure: standard library only, like proxy.routing.
+Pure: standard library only, like domain.routing.
 """
 
 from __future__ import annotations

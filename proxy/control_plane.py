@@ -26,9 +26,9 @@ from sqlalchemy import Engine, create_engine, make_url, select
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from migration_plans.route_table import RouteState, RouteStates
+from domain.phases import Phase
+from domain.route_table import RouteState, RouteStates
 from proxy.control_schema import generation_table, route_state_table
-from proxy.routing import Phase
 
 logger = logging.getLogger(__name__)
 

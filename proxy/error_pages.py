@@ -5,7 +5,7 @@ parse or whose framing it refuses (400: Content-Length with Transfer-Encoding, a
 Content-Length ...), a body over `body_size_limit` (413). mitmproxy 11.0.2 answers those
 itself with `make_error_response` (HTTP/1) or inline (HTTP/2): an HTML page, `Server: mitmproxy
 11.0.2`, whatever face the request was for. `install()` makes those answers
-`proxy.answers.answer`'s, like every other answer the proxy makes (legacy JSON on /api, ...):
+`domain.answers.answer`'s, like every other answer the proxy makes (legacy JSON on /api, ...):
 
 - `_http1.make_error_response` now returns a `_Pending` page: its status and message, and an
   HTML rendering in case nothing better is known;
@@ -41,8 +41,8 @@ from mitmproxy.proxy.layers.http._events import (
 )
 from mitmproxy.proxy.layers.http._http2 import Http2Server
 
+from domain.answers import Answer, answer, mitmproxy_text
 from proxy import body_deadline
-from proxy.answers import Answer, answer, mitmproxy_text
 from proxy.body_budget import MESSAGE, RETRY_AFTER_SECONDS, STATUS
 from proxy.refusals import head_refusal
 

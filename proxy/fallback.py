@@ -4,7 +4,7 @@ DESIGN §3 (Faults): in `canary` and `migrated` the legacy route remains a read 
 service answers a read (GET, HEAD, OPTIONS) with 404 or a 5xx, the addon asks the legacy app the
 same question through `LegacyRetry.send` and gives the client legacy's answer instead: while
 legacy owns the writes, a 404 from the service usually means forward sync has not copied a new
-record yet, and legacy has it. `proxy.routing.should_fall_back` decides when; this module only
+record yet, and legacy has it. `domain.routing.should_fall_back` decides when; this module only
 does the sending.
 
 Why not mitmproxy's connection: the service has already answered on the flow's server
@@ -36,8 +36,8 @@ import asyncio
 from collections.abc import Iterable
 from typing import Final
 
+from domain.identity import IDENTITY_HEADER
 from proxy.headers import hop_by_hop_names
-from proxy.identity import IDENTITY_HEADER
 from proxy.upstream_client import Answer, UpstreamClient, UpstreamError
 from proxy.upstreams import Instance
 

@@ -57,7 +57,7 @@ import httpx
 from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 
-from proxy.answers import answer as own_answer
+from domain.answers import answer as own_answer
 from proxy.headers import hop_by_hop_names
 from proxy.upstream_client import UNSENDABLE, Answer, UpstreamClient, UpstreamError
 from proxy.upstreams import STATES, Breaker, Instance, InstanceStates, UpstreamPool
@@ -110,7 +110,7 @@ def plain_response(
     status: int, text: str, target: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
 ) -> http.Response:
     """Every answer the proxy makes itself (a refusal, a failure), in the format of the face
-    `target` speaks to (`proxy.answers`: legacy JSON on /api, problem+json on /v2, a FHIR
+    `target` speaks to (`domain.answers`: legacy JSON on /api, problem+json on /v2, a FHIR
     OperationOutcome on /fhir, HTML elsewhere); `text` is the reason (`Bad Request: why`).
 
     Here, the lowest of the adapters, so that Guard, FicusAddon and this addon share it.

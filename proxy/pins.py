@@ -4,7 +4,7 @@ While legacy owns a feature's writes, a change reaches the feature's service onl
 sync copies it, a second or two later. A clinician who books an appointment and at once opens
 it would read the service's older copy ("APPOINTMENT NOT FOUND"). So when legacy accepts a
 write of feature F from a session, the proxy pins that session's reads of F to legacy for the
-plan's `pin_reads_after_write_seconds`; `proxy.routing.decide` honours the pins.
+plan's `pin_reads_after_write_seconds`; `domain.routing.decide` honours the pins.
 
 The memory is a bounded `TTLCache`:
 
@@ -28,10 +28,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
+from domain.plan_model import MAX_PIN_SECONDS
 from proxy.ttl_cache import TTLCache
 
-# A longer window would mean forward sync is broken, not slow: plan files are held to it.
-MAX_PIN_SECONDS: Final = 300.0
 DEFAULT_MAX_SESSIONS: Final = 10_000
 
 

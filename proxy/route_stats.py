@@ -2,7 +2,7 @@
 
 The event loop only adds to an in-memory dict keyed by (10 s window, feature, method, template,
 side): requests, errors (5xx answers and upstream failures) and latency bucket counts
-(`proxy.latency`). A background thread swaps the dict out under a lock every `interval` and
+(`domain.latency`). A background thread swaps the dict out under a lock every `interval` and
 inserts one row per key, so the gates read sums over rows and no worker ever updates another's
 row. Windows are floored to 10 s in UTC, so a flush never mixes two windows in one row.
 
@@ -29,9 +29,9 @@ from typing import Final
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from domain.latency import add_buckets, bucket_index, empty_buckets
 from proxy.control_plane import describe_error
 from proxy.control_schema import route_stats_table
-from proxy.latency import add_buckets, bucket_index, empty_buckets
 
 logger = logging.getLogger(__name__)
 

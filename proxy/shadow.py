@@ -32,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final, Protocol
 
-from proxy.routing import SAFE_METHODS
+from domain.phases import SAFE_METHODS
 from proxy.tasks import TaskSet
 from proxy.upstream_client import UpstreamClient, UpstreamError
 from proxy.upstreams import Instance

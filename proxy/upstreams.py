@@ -62,7 +62,7 @@ class Instance:
 
 
 class HealthLike(Protocol):
-    """What a plan's `upstream.health` offers (migration_plans.plans.HealthCheck, contract C1)."""
+    """What a plan's `upstream.health` offers (domain.plans.HealthCheck, contract C1)."""
 
     @property
     def path(self) -> str: ...

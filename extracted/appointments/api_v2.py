@@ -30,6 +30,7 @@ from rest_framework import exceptions, generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from domain.records.instants import in_zone
 from extracted.appointments import services
 from extracted.appointments.legacy_directory import SqlLegacyDirectory
 from extracted.appointments.models import AccessAudit, Appointment
@@ -51,7 +52,6 @@ from extracted.core.v2 import (
 from extracted.core.v2_errors import CONFLICTING_PARAMETERS, DOES_NOT_EXIST, INVERTED_RANGE
 from extracted.core.v2_input import BodySerializer, QuerySerializer
 from extracted.core.write_guard import OwnershipGuard, guard_for
-from legacy_adapter.mapping.instants import in_zone
 
 RECORD_TYPE = "appointment"
 # The legacy ids are 32-bit; a larger filter value can match nothing and would only make

@@ -13,7 +13,11 @@ from django.conf import settings
 from rest_framework import serializers
 
 from extracted.appointments.models import Appointment
-from legacy_adapter.mapping import AppointmentRecord, AppointmentStatus, appointment_to_legacy
+from legacy_adapter.mapping.appointments import (
+    AppointmentRecord,
+    AppointmentStatus,
+    appointment_to_legacy,
+)
 
 
 def record_from_appointment(appointment: Appointment) -> AppointmentRecord:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from domain.records import LocalDateTimeCodec, MappingError
 from extracted.appointments import legacy_validation as check
 from extracted.appointments import selectors, services
 from extracted.appointments.legacy_directory import SqlLegacyDirectory
@@ -52,7 +53,6 @@ from extracted.core.legacy_errors import (
 )
 from extracted.core.permissions import require_permission
 from extracted.core.write_guard import OwnershipGuard, WriteRefusedError, guard_for, refusal
-from legacy_adapter.mapping import LocalDateTimeCodec, MappingError
 
 logger = logging.getLogger("ficus.appointments")
 

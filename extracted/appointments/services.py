@@ -45,6 +45,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from domain.identity import Identity
+from domain.records import LocalDateTimeCodec
 from extracted.appointments.models import AccessAudit, Appointment, Outbox, ProviderBookingLock
 from extracted.core import access_audit
 from extracted.core.calendar_ends import shifted
@@ -53,8 +55,7 @@ from extracted.core.outbox import UPSERT, record_change
 from extracted.core.sink import ApplyResult, VersionedTable
 from extracted.core.versions import next_version
 from extracted.core.write_guard import WriteGuard
-from legacy_adapter.mapping import AppointmentRecord, LocalDateTimeCodec, appointment_mapping
-from proxy.identity import Identity
+from legacy_adapter.mapping.appointments import AppointmentRecord, appointment_mapping
 
 APPOINTMENTS_DB = "appointments"
 _COPIED_FIELDS = (

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from django.db import models, router
 
-from proxy.identity import Identity
+from domain.identity import Identity
 
 READ, SEARCH, CREATE, UPDATE, CANCEL = "read", "search", "create", "update", "cancel"
 ACTIONS = (READ, SEARCH, CREATE, UPDATE, CANCEL)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
 
-from proxy.identity import Identity
+from domain.identity import Identity
 
 logger = logging.getLogger("ficus.access")
 

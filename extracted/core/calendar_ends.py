@@ -4,7 +4,7 @@ The legacy app stores any `YYYYMMDD` that names a real day, `00010101` and `9999
 at any `HHMM`, in its zone, west or east of Greenwich. Seen in UTC, the first hours of 00010101
 east of Greenwich are in year 0 and the last hours of 99991231 west of it in year 10000, where
 Python's UTC datetimes (and `astimezone`, `+`) overflow. These helpers go through
-`legacy_adapter.mapping.instants` instead, which counts microseconds and never builds the UTC
+`domain.records.instants` instead, which counts microseconds and never builds the UTC
 datetime; their results are in its normal form (UTC whenever UTC holds the instant).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from legacy_adapter.mapping.instants import (
+from domain.records.instants import (
     FIRST_INSTANT,
     LAST_INSTANT,
     epoch_micros,

@@ -27,15 +27,15 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, resolve
 
-from extracted.core.identity import request_binding, usable_identity_key, verified_identity
-from extracted.core.legacy_errors import ACCESS_DENIED, legacy_error_response
-from proxy.identity import (
+from domain.identity import (
     DRY_RUN_HEADER,
     DryRun,
     InvalidDryRunError,
     InvalidIdentityError,
     verify_dry_run,
 )
+from extracted.core.identity import request_binding, usable_identity_key, verified_identity
+from extracted.core.legacy_errors import ACCESS_DENIED, legacy_error_response
 
 logger = logging.getLogger("ficus.dry_run")
 

@@ -39,11 +39,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.schemas.inspectors import ViewInspector
 
+from domain.records.instants import in_zone, normal
 from extracted.core.calendar_ends import LAST_INSTANT, day_bounds
 from extracted.core.numbers import ascii_int
 from extracted.core.v2 import V2ViewMixin, as_api_exception, exception_headers, field_errors
 from extracted.core.v2_errors import PayloadTooLarge
-from legacy_adapter.mapping.instants import in_zone, normal
 
 __all__ = [
     "DAY_PATTERN",

@@ -7,7 +7,7 @@ does not know (417), a transfer coding it does not support (501). It answers the
 own HTML page, whatever face the request was for. `FaceWorker` keeps gunicorn's decisions
 (which requests are refused, with which status, what is logged) and changes only the bytes
 sent: the answer Django's handlers would give that path (`extracted.core.views.answer_for`,
-which decides the face with `proxy.answers.face_of`): the legacy body under /api, problem+json
+which decides the face with `domain.answers.face_of`): the legacy body under /api, problem+json
 under /v2, an OperationOutcome under /fhir, `{"reason"}` under /control, plain text elsewhere,
 with the headers Django's SecurityMiddleware adds to every other answer (nosniff, ...), and
 `Cache-Control: no-store`, `Connection: close`; no `Server` header. gunicorn's own log lines
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from gunicorn import util
 from gunicorn.workers.sync import SyncWorker
 
-from proxy.answers import LEGACY_CODES
+from domain.answers import LEGACY_CODES
 
 if TYPE_CHECKING:
     from django.http import HttpResponse

@@ -1,7 +1,7 @@
 """The service side of the identity bridge: who is asking, as signed by the proxy, and nothing else.
 
 A service never sees the legacy session cookie. The proxy resolves it and sends
-`X-Ficus-Identity`, HMAC-signed with FICUS_IDENTITY_KEY (proxy/identity.py); `require_identity`
+`X-Ficus-Identity`, HMAC-signed with FICUS_IDENTITY_KEY (domain/identity.py); `require_identity`
 verifies it, puts the `Identity` on the request (`request.ficus_identity`) and applies the
 endpoint's role list, answering exactly as the legacy app would: 401 NOT LOGGED IN for a missing,
 forged, malformed or expired header or one minted for another request (its id, method, path or
@@ -26,9 +26,7 @@ from typing import Concatenate, ParamSpec, cast
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from extracted.core.legacy_errors import ACCESS_DENIED, NOT_LOGGED_IN, legacy_error_response
-from proxy.headers import REQUEST_ID_HEADER
-from proxy.identity import (
+from domain.identity import (
     IDENTITY_HEADER,
     Binding,
     Identity,
@@ -36,6 +34,8 @@ from proxy.identity import (
     check_key,
     verify_identity,
 )
+from extracted.core.legacy_errors import ACCESS_DENIED, NOT_LOGGED_IN, legacy_error_response
+from proxy.headers import REQUEST_ID_HEADER
 
 logger = logging.getLogger("ficus.identity")
 
@@ -65,7 +65,7 @@ def request_binding(request: HttpRequest) -> Binding:
     """What the proxy bound this request's tokens to: method, decoded path, raw query.
 
     `request.path` is PATH_INFO decoded as UTF-8, which is the proxy's canonical path with its
-    escapes decoded (`proxy.identity.binding_for_target`); the query string reaches WSGI raw.
+    escapes decoded (`domain.identity.binding_for_target`); the query string reaches WSGI raw.
     """
     return Binding(request.method or "", request.path, request.META.get("QUERY_STRING", ""))
 

@@ -4,7 +4,7 @@ Django's DateTimeField converts to UTC before it stores, which no Python datetim
 9999-12-31 23:30 in Chicago (year 10000 in UTC) or 0001-01-01 00:00 in Tokyo (year 0); and a
 datetime column would not hold them on every backend either (MariaDB stops at year 9999, and
 SQLite's text would sort year 10000 before year 9999). A count of microseconds holds every
-instant `legacy_adapter.mapping.instants` can, orders as the instants do on every backend, and
+instant `domain.records.instants` can, orders as the instants do on every backend, and
 keeps what a DateTimeField kept (microseconds). In Python the value is an aware datetime in that
 module's normal form: UTC whenever UTC holds it, as a DateTimeField gave.
 """
@@ -19,7 +19,7 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.dateparse import parse_datetime
 
-from legacy_adapter.mapping.instants import epoch_micros, from_epoch_micros, normal
+from domain.records.instants import epoch_micros, from_epoch_micros, normal
 
 
 class InstantField(models.Field):  # type: ignore[type-arg]

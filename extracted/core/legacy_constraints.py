@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from legacy_adapter.mapping import MappingError, RecordMapping
+from domain.records import MappingError, RecordMapping
 
 
 class LegacyCannotHoldError(ValueError):

@@ -34,8 +34,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
 
+from domain.identity import IDENTITY_HEADER
 from extracted.core.v2_auth import AUTH_SCHEME
-from proxy.identity import IDENTITY_HEADER
 
 # (path, path_regex, method, view callback), as drf-spectacular hands endpoints to hooks.
 _Endpoint = tuple[str, str, str, Callable[..., Any]]

@@ -4,7 +4,7 @@ A service's /v2 views subclass `V2APIView` (or mix `V2ViewMixin` into a DRF gene
 declare `read_roles` / `write_roles`; everything else is decided here, once:
 
 * **Who:** `IdentityAuthentication` accepts only the proxy's signed `X-Ficus-Identity`
-  (proxy/identity.py), the same rule as the legacy face's `require_identity`. The verified
+  (domain/identity.py), the same rule as the legacy face's `require_identity`. The verified
   `Identity` is `request.auth` (`identity_of(request)`), and `request.user` is a small
   `ServiceUser`, never a Django user: the services have no user table.
 * **May they:** `RolePermission` admits the view's `read_roles` for safe methods and its
@@ -45,6 +45,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from domain.records.instants import in_zone
 from extracted.core.bodies import body_length
 from extracted.core.v2_auth import (
     AUTH_SCHEME,
@@ -63,7 +64,6 @@ from extracted.core.v2_errors import (
     problem_responses,
 )
 from extracted.core.v2_pagination import V2Pagination
-from legacy_adapter.mapping.instants import in_zone
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _PermissionClass
@@ -103,7 +103,7 @@ class HospitalDateTimeField(serializers.DateTimeField):
         # DRF's astimezone goes through UTC, which overflows for a legacy-valid start such as
         # 9999-12-31 23:30 in Chicago (year 10000 in UTC); in_zone does not. An instant whose
         # hospital wall clock is past year 9999 (the end of a late appointment on 99991231) is
-        # kept at its own offset, the same instant in RFC 3339 (mapping.instants).
+        # kept at its own offset, the same instant in RFC 3339 (domain.records.instants).
         zone = self.default_timezone()
         if value.utcoffset() is None:
             # DRF's own check of a naive time (datetime_exists) also goes through UTC.

@@ -1,6 +1,6 @@
 """Who is asking on /v2 and /fhir, and may they: DRF authentication and permission classes.
 
-`IdentityAuthentication` accepts only the proxy's signed `X-Ficus-Identity` (proxy/identity.py),
+`IdentityAuthentication` accepts only the proxy's signed `X-Ficus-Identity` (domain/identity.py),
 read by `extracted.core.identity.verified_identity`, the same reading the legacy faces and the
 dry-run middleware use. The verified `Identity` is `request.auth` (`identity_of(request)`);
 `request.user` is a small `ServiceUser`, never a Django user: the services have no user table.
@@ -27,8 +27,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from domain.identity import IDENTITY_HEADER, Identity, InvalidIdentityError
 from extracted.core.identity import usable_identity_key, verified_identity
-from proxy.identity import IDENTITY_HEADER, Identity, InvalidIdentityError
 
 __all__ = ["AUTH_SCHEME", "IdentityAuthentication", "RolePermission", "ServiceUser", "identity_of"]
 

@@ -1,7 +1,7 @@
 """Endpoints every service process has: the health check, and Django's 400/404/500 handlers.
 
 The handlers answer in the format of the face the path belongs to, decided by the one rule the
-proxy's own answers use (`proxy.answers.face_of`): the legacy app's bodies under /api,
+proxy's own answers use (`domain.answers.face_of`): the legacy app's bodies under /api,
 problem+json under /v2, an OperationOutcome under /fhir, plain text elsewhere; and under
 /control the control plane's `{"reason"}` JSON, never cached, as migration_plans/api.py refuses.
 None of them says more than the status does.
@@ -16,6 +16,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
+from domain.answers import Face, face_of
 from extracted.core.fhir import outcome_response
 from extracted.core.legacy_errors import (
     BAD_REQUEST,
@@ -25,7 +26,6 @@ from extracted.core.legacy_errors import (
     legacy_error_response,
 )
 from extracted.core.v2_errors import problem_response
-from proxy.answers import Face, face_of
 
 
 @require_safe

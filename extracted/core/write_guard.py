@@ -4,7 +4,7 @@ Every write function in a service's `services.py` takes a `WriteGuard` and calls
 it touches a row, so no face (the legacy contract, /v2, FHIR, a direct call past the proxy)
 can write a record the service does not own: `check_owner` raises `NotOwnerError`, which each
 face answers as a 409 naming the owner, in its own format, and nothing is written (no row, no
-outbox row, no audit row). Who owns a record is the one rule, `migration_plans.ownership`.
+outbox row, no audit row). Who owns a record is the one rule, `domain.ownership`.
 
 A record the service does own may still have legacy writes that forward sync has not applied
 (made just before ownership moved, or by another legacy module). A write on top of a copy
@@ -28,11 +28,11 @@ from django.conf import settings
 from django.http import HttpRequest
 from sqlalchemy import Engine
 
+from domain.ownership import Owner
 from extracted.core.dry_run import is_dry_run
 from extracted.core.legacy_db import legacy_engine
 from extracted.core.legacy_errors import SYNC_IN_FLIGHT, LegacyError, not_owner
 from legacy_adapter.lookups import unapplied_legacy_writes
-from migration_plans.ownership import Owner
 from migration_plans.ownership_state import current_ownership, plan_of
 
 DEFAULT_WAIT_SECONDS = 2.0

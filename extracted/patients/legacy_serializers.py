@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.records import CodeCodec, LegacyDateCodec
 from extracted.patients.models import Patient
-from legacy_adapter.mapping import CodeCodec, LegacyDateCodec
 from legacy_adapter.mapping.patients import (
     PATIENT_SUMMARY_KEYS,
     SEX_CODES,

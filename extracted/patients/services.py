@@ -24,6 +24,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from domain.identity import Identity
 from extracted.core.access_audit import UPDATE, record_access
 from extracted.core.legacy_constraints import check_legacy_can_hold
 from extracted.core.outbox import UPSERT, record_change
@@ -32,7 +33,6 @@ from extracted.core.versions import next_version
 from extracted.core.write_guard import WriteGuard
 from extracted.patients.models import AccessAudit, Outbox, Patient
 from legacy_adapter.mapping.patients import PATIENT_MAPPING, PatientRecord
-from proxy.identity import Identity
 
 PATIENTS_DB = "patients"
 AGGREGATE = "patient"

@@ -21,7 +21,7 @@ from datetime import datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from legacy_adapter.mapping.codecs import (
+from domain.records.codecs import (
     CodeCodec,
     DisplayNameCodec,
     IntRangeCodec,
@@ -29,7 +29,7 @@ from legacy_adapter.mapping.codecs import (
     TextCodec,
     UtcTimestampCodec,
 )
-from legacy_adapter.mapping.records import RecordMapping, column, columns
+from domain.records.mapping import RecordMapping, column, columns
 
 
 class AppointmentStatus(enum.StrEnum):

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from legacy_adapter.mapping.codecs import (
+from domain.records.codecs import (
     CodeCodec,
     IntRangeCodec,
     LegacyDateCodec,
@@ -27,8 +27,8 @@ from legacy_adapter.mapping.codecs import (
     UtcTimestampCodec,
     legacy_text,
 )
-from legacy_adapter.mapping.errors import MappingError
-from legacy_adapter.mapping.records import RecordMapping, column
+from domain.records.errors import MappingError
+from domain.records.mapping import RecordMapping, column
 
 
 class Sex(enum.StrEnum):

@@ -1,6 +1,6 @@
 """Signed identity headers for the personas, as the proxy would send them.
 
-A token is good for one request only (its id, method, path and query: proxy/identity.py), so it
+A token is good for one request only (its id, method, path and query: domain/identity.py), so it
 is signed for the request it goes on. Against a live server, pass `method` and `target` to
 `headers_for`. With Django's test client, `headers_for(persona)` gives a value the test
 client (`ProxiedClient`, the `client` fixture of tests/extracted) signs for the exact request
@@ -16,9 +16,7 @@ from typing import Any
 from django.core.handlers.wsgi import WSGIRequest
 from django.test import Client
 
-from extracted.core.identity import request_binding
-from proxy.headers import REQUEST_ID_HEADER
-from proxy.identity import (
+from domain.identity import (
     DRY_RUN_HEADER,
     IDENTITY_HEADER,
     Binding,
@@ -28,6 +26,8 @@ from proxy.identity import (
     sign_dry_run,
     sign_identity,
 )
+from extracted.core.identity import request_binding
+from proxy.headers import REQUEST_ID_HEADER
 
 KEY = "test-identity-key-0123456789-abcdefghijklmnop"
 OTHER_KEY = "an-attackers-guess-at-the-key-0123456789abcdef"

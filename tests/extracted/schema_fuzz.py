@@ -1,7 +1,7 @@
 """The proxy's credentials for schemathesis runs against the services (tests.support.openapi_fuzz).
 
 Each generated request carries what the proxy would add: an `X-Ficus-Identity` signed for the
-exact method, path and query that go on the wire (`binding_for_target`, as proxy/identity.py
+exact method, path and query that go on the wire (`binding_for_target`, as domain/identity.py
 binds it) and the matching `X-Ficus-Request-Id`. The signing is a requests auth hook, so it
 sees the prepared request, percent-encoding and all, after schemathesis built it: signing the
 case's own path and query would bind a different spelling than the one sent.

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from domain.records import MappingError
 from legacy_adapter import apply_loop
-from legacy_adapter.mapping import MappingError
 
 
 @dataclass(slots=True)

@@ -8,10 +8,10 @@ from types import MappingProxyType
 
 from django.utils import timezone
 
+from domain import latency
+from domain.phases import Phase
+from domain.plans import Gate, Plan, PlanRoute, Upstream
 from migration_plans.models import RouteState, RouteStats
-from migration_plans.plans import Gate, Plan, PlanRoute, Upstream
-from proxy import latency
-from proxy.routing import Phase
 
 ONE = "/api/appointments/{id:int}"
 ROUTES = (("GET", ONE, "legacy"), ("PUT", ONE, "legacy"))

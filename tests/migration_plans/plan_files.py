@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from migration_plans.plans import Plan, PlanError, check_plans, load_plans
+from domain.plans import Plan, PlanError, check_plans, load_plans
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "migration_plans" / "plans"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from domain import latency
+from domain.plans import Gate
 from migration_plans.gates import Evidence, evaluate, p99_of, passed
-from migration_plans.plans import Gate
-from proxy import latency
 
 
 def buckets(**by_bound_ms):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.migration_plans.test_plans import GOOD
+from tests.domain.test_plans import GOOD
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from migration_plans.plans import CohortKey, CohortKind, Plan, load_plans
-from proxy.routing import Phase
+from domain.phases import Phase
+from domain.plans import CohortKey, CohortKind, Plan, load_plans
 from tests.migration_plans.plan_files import SHIPPED
 
 BY_ID = CohortKey(CohortKind.PATH, "id")

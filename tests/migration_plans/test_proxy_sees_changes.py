@@ -6,8 +6,8 @@ SQLAlchemy functions (`proxy.control_plane`) read the generation and the states 
 
 from __future__ import annotations
 
+from domain.phases import Phase
 from proxy.control_plane import control_engine, read_generation, read_states
-from proxy.routing import Phase
 from tests.migration_plans.manage_process import SHIPPED_PLANS, control_env, manage, migrate
 
 

@@ -19,17 +19,17 @@ from mitmproxy.proxy.layers.http import _http1, _http2
 from mitmproxy.test import taddons, tflow, tutils
 from sqlalchemy import create_engine, delete
 
-from legacy_adapter.schema import UserSession
-from proxy.addon import FicusAddon, _set_host
-from proxy.error_pages import error_body
-from proxy.identity import (
+from domain.identity import (
     IDENTITY_HEADER,
     Identity,
     InvalidIdentityError,
     binding_for_target,
     verify_identity,
 )
-from tests.migration_plans.test_plans import GOOD
+from legacy_adapter.schema import UserSession
+from proxy.addon import FicusAddon, _set_host
+from proxy.error_pages import error_body
+from tests.domain.test_plans import GOOD
 from tests.proxy.hooks import finished
 from tests.proxy.personas import USER_IDS, seed_sessions
 from tests.proxy.test_ttl_cache import Clock

@@ -3,7 +3,7 @@ test harness with a real control-plane SQLite file and real legacy sessions (the
 
 One session cookie, one session: however the clinician's Cookie header spells SESSID (twice,
 with blanks), the cohort, the read-your-writes pin and the identity all come from the session
-the legacy app reads (`proxy.identity.legacy_cookie`)."""
+the legacy app reads (`domain.identity.legacy_cookie`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 from mitmproxy import exceptions, http
 from mitmproxy.test import taddons, tflow, tutils
 
+from domain.identity import IDENTITY_HEADER
+from domain.phases import cohort_bucket, in_canary
+from domain.routing import Reason
 from proxy.addon import FicusAddon
-from proxy.identity import IDENTITY_HEADER
-from proxy.routing import Reason, cohort_bucket, in_canary
 from tests.proxy.control_db import ddl_control_db, set_state
 from tests.proxy.hooks import finished
 from tests.proxy.personas import seed_sessions

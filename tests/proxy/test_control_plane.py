@@ -12,6 +12,7 @@ import sqlite3
 import pytest
 from sqlalchemy import create_engine
 
+from domain.phases import Phase
 from proxy.control_plane import (
     ControlPlane,
     control_db_url,
@@ -19,7 +20,6 @@ from proxy.control_plane import (
     read_states,
     sqlalchemy_url,
 )
-from proxy.routing import Phase
 from tests.proxy.control_db import ddl_control_db, migrated_control_db, set_state
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.identity import (
+from domain.identity import (
     Binding,
     DryRun,
     Identity,

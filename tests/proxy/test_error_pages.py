@@ -4,7 +4,7 @@ A real `manage.py runproxy --max-body 1k` in front of a raw recording backend. m
 refuses a head it cannot parse or whose framing it refuses (400), and a body over the limit
 (413), with its own page: HTML, `Server: mitmproxy 11.0.2`, whatever the face, and the access
 log used to record those with `"status": null`. `proxy.error_pages` makes them the proxy's
-answers (`proxy.answers`): legacy JSON on /api, HTML elsewhere, over HTTP/1 and HTTP/2.
+answers (`domain.answers`): legacy JSON on /api, HTML elsewhere, over HTTP/1 and HTTP/2.
 """
 
 from __future__ import annotations

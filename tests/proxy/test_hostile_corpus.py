@@ -242,7 +242,7 @@ PASSED: list[tuple[str, bytes, int, bytes]] = [
         b"/api/x",
     ),
     # Cookie forms the legacy app reads leniently (the first SESSID, blanks and quotes dropped):
-    # the proxy reads them the same way (proxy.identity.legacy_cookie) and refuses none of them.
+    # the proxy reads them the same way (domain.identity.legacy_cookie) and refuses none of them.
     ("two-session-cookies", get(b"/api/x", b"Cookie: SESSID=a; SESSID=b\r\n"), 200, b"/api/x"),
     ("blanks-around-the-session", get(b"/api/x", b"Cookie: SESSID= a \r\n"), 200, b"/api/x"),
     (

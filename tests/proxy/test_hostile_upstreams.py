@@ -120,7 +120,7 @@ def test_an_answer_legacy_framed_two_ways_gets_the_generic_502(fallback_world, h
     with httpx.Client(base_url=proxy.url, timeout=20) as outsider:
         response = outsider.get(f"/api/flaky/3?how={how}")
     assert response.status_code == 502
-    # The proxy's own 502 in the legacy API's shape (proxy/answers.py), no upstream byte in it.
+    # The proxy's own 502 in the legacy API's shape (domain/answers.py), no upstream byte in it.
     assert response.headers["content-type"] == "application/json"
     assert response.json()["CODE"] == 920
     assert_unpoisoned(response)

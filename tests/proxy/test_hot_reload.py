@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from proxy.routing import cohort_bucket
+from domain.phases import cohort_bucket
 from tests.proxy.control_db import migrated_control_db, set_state, stats_rows
 from tests.proxy.processes import running_proxy
 from tests.support.backends import recording_backend

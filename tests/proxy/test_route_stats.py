@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import create_engine
 
-from proxy.latency import BUCKET_COUNT, bucket_index
+from domain.latency import BUCKET_COUNT, bucket_index
 from proxy.route_stats import RouteStats, StatsFlusher
 from tests.proxy.control_db import ddl_control_db, migrated_control_db, stats_rows
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from proxy.identity import IDENTITY_HEADER
+from domain.identity import IDENTITY_HEADER
 from tests.proxy.personas import add_session, seed_sessions
 from tests.proxy.processes import (
     ROOT,

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from migration_plans.plans import ShadowSettings
+from domain.plans import ShadowSettings
 from proxy.shadow import ShadowSender, shadow_headers, should_shadow
 from proxy.upstreams import Instance
 from tests.support.backends import recording_backend

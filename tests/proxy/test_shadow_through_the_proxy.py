@@ -16,7 +16,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from proxy.identity import DRY_RUN_HEADER, binding_for_target, verify_dry_run
+from domain.identity import DRY_RUN_HEADER, binding_for_target, verify_dry_run
 from tests.proxy.control_db import migrated_control_db, stats_rows
 from tests.proxy.personas import seed_sessions
 from tests.proxy.processes import running_proxy

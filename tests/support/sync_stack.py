@@ -36,10 +36,10 @@ from typing import Any
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, create_engine, insert, select, text, update
 
+from domain.identity import binding_for_target
 from legacy_adapter import migrations
 from legacy_adapter.schema import ApptSched, PatientMaster
 from proxy.control_plane import sqlalchemy_url
-from proxy.identity import binding_for_target
 from tests.extracted.identities import KEY, dry_run_header, headers_for
 from tests.legacy_adapter.legacy_db import add_patient, appointment_row, create_legacy_schema
 from tests.support.ports import LOOPBACK, free_port, wait_for_port

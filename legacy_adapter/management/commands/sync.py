@@ -14,7 +14,7 @@
 
 The command is the composition root: it builds the legacy engine from
 settings.LEGACY_DATABASE_URL and hands it to the appliers with each feature's target. Both
-directions run in every worker by default: ownership (migration_plans.ownership) decides what
+directions run in every worker by default: ownership (domain.ownership) decides what
 happens to each change, not which loop runs. A worker started while a database is away waits
 for it, with backoff, and says so, exactly as it does when one goes away later.
 """

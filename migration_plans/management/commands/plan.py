@@ -18,9 +18,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from domain.plans import Plan, PlanError, check_plans, display_path, load_plans
+from domain.route_table import build_route_table
 from migration_plans import selectors, services
-from migration_plans.plans import Plan, PlanError, check_plans, display_path, load_plans
-from migration_plans.route_table import build_route_table
 
 
 def default_actor() -> str:

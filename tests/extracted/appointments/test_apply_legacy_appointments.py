@@ -11,7 +11,7 @@ from django.db import IntegrityError
 from extracted.appointments.models import Appointment
 from extracted.appointments.services import apply_legacy_appointments
 from extracted.core.sink import ApplyResult
-from legacy_adapter.mapping import AppointmentRecord, AppointmentStatus
+from legacy_adapter.mapping.appointments import AppointmentRecord, AppointmentStatus
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
 

@@ -20,12 +20,12 @@ import pytest
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
+from domain.records.codecs import LocalDateTimeCodec
 from extracted.appointments.api_v2 import AppointmentSerializer
 from extracted.appointments.fhir import appointment_resource
 from extracted.appointments.models import Appointment
 from extracted.core.fhir import NotAnInstant
 from extracted.core.legacy_db import reset_legacy_engines
-from legacy_adapter.mapping.codecs import LocalDateTimeCodec
 from tests.extracted.appointments.facts import facts_of
 from tests.extracted.appointments.test_legacy_contract_cases import VOLATILE
 from tests.extracted.appointments.test_legacy_contract_properties import (

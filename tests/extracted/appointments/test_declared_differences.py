@@ -14,9 +14,9 @@ import json
 import pytest
 from django.conf import settings
 
+from domain.plan_model import AllowedDifference
+from domain.plans import load_plans
 from extracted.appointments.models import Appointment, Outbox
-from migration_plans.plan_model import AllowedDifference
-from migration_plans.plans import load_plans
 from tests.extracted.appointments.facts import facts_of
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])

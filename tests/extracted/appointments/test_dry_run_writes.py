@@ -12,10 +12,10 @@ import sqlite3
 
 import pytest
 
-from extracted.appointments.models import AccessAudit, Appointment, Outbox, ProviderBookingLock
-from proxy.identity import (
+from domain.identity import (
     DRY_RUN_HEADER,
 )
+from extracted.appointments.models import AccessAudit, Appointment, Outbox, ProviderBookingLock
 from tests.extracted.appointments.facts import facts_of
 from tests.extracted.identities import OTHER_KEY, dry_run_header, identity_header
 

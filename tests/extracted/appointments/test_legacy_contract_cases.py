@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from migration_plans.plans import load_plans
+from domain.plans import load_plans
 from tests.extracted.appointments.facts import Facts, facts_of
 from tests.extracted.appointments.world import masked
 

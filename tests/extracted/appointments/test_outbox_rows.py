@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.identity import Identity
 from extracted.appointments import services
 from extracted.appointments.legacy_directory import SqlLegacyDirectory
 from extracted.appointments.models import Appointment, Outbox
 from extracted.core.legacy_db import legacy_engine
 from extracted.core.write_guard import OwnershipGuard
-from proxy.identity import Identity
 from tests.extracted.appointments.facts import facts_of
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])

@@ -8,7 +8,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from legacy_adapter.mapping import AppointmentRecord, AppointmentStatus
+from legacy_adapter.mapping.appointments import AppointmentRecord, AppointmentStatus
 from legacy_adapter.mapping.patients import PatientRecord, Sex
 
 V1 = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from domain.identity import Identity
 from extracted.appointments.models import AccessAudit
 from extracted.core.access_audit import record_access, record_accesses
-from proxy.identity import Identity
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from domain.records import LocalDateTimeCodec, MappingError
 from extracted.core.calendar_ends import LAST_INSTANT, day_bounds, end_of, shifted
-from legacy_adapter.mapping import LocalDateTimeCodec, MappingError
 
 WEST = ("America/Chicago", "Etc/GMT+12", "America/Anchorage")
 EAST = ("Asia/Tokyo", "Pacific/Kiritimati", "Etc/GMT-14")

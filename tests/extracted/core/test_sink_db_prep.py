@@ -14,7 +14,7 @@ from extracted.appointments.models import Appointment
 from extracted.core.db_prep import preparer
 from extracted.patients import crypto
 from extracted.patients.models import Patient
-from legacy_adapter.mapping import AppointmentStatus
+from legacy_adapter.mapping.appointments import AppointmentStatus
 from legacy_adapter.mapping.patients import Sex
 from tests.extracted.core.sink_records import PHI_KEY
 

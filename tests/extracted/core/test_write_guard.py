@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from domain.ownership import Owner
+from domain.phases import Phase
+from domain.plans import load_plans
+from domain.route_table import RouteState as StateRow
+from domain.route_table import build_route_table
+from domain.routing import RequestInfo, decide
 from extracted.core.write_guard import NotOwnerError, OwnershipGuard, SyncInFlightError
 from migration_plans.models import RouteState
-from migration_plans.ownership import Owner
 from migration_plans.ownership_state import forget
-from migration_plans.plans import load_plans
-from migration_plans.route_table import RouteState as StateRow
-from migration_plans.route_table import build_route_table
-from proxy.routing import Phase, RequestInfo, decide
 from tests.legacy_adapter.legacy_db import add_appointments, appointment_row
 from tests.legacy_adapter.sync_helpers import legacy_engine
 from tests.support.ownership import plans_with_writes_in

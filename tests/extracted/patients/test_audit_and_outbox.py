@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from domain.identity import Identity
 from extracted.core.legacy_db import legacy_engine
 from extracted.core.write_guard import OwnershipGuard
 from extracted.patients import services
 from extracted.patients.models import AccessAudit, Outbox, Patient
-from proxy.identity import Identity
 from tests.extracted.identities import headers_for
 from tests.extracted.patients.conftest import add_service_patient
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from migration_plans.ownership import Owner, feature_ownership
-from migration_plans.plans import load_plans
-from migration_plans.route_table import RouteState
-from proxy.routing import Phase
+from domain.ownership import Owner, feature_ownership
+from domain.phases import Phase
+from domain.plans import load_plans
+from domain.route_table import RouteState
 from tests.support.ownership import SHIPPED
 from tests.support.sync_stack import SyncStack, eventually
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from domain.ownership import FeatureOwnership, Owner, feature_ownership
+from domain.phases import Phase
+from domain.plans import load_plans
+from domain.route_table import RouteState
 from legacy_adapter.crashpoints import POINTS
-from migration_plans.ownership import FeatureOwnership, Owner, feature_ownership
-from migration_plans.plans import load_plans
-from migration_plans.route_table import RouteState
-from proxy.routing import Phase
 from tests.support.databases import fresh_database
 from tests.support.ownership import SHIPPED
 from tests.support.sync_stack import SyncStack

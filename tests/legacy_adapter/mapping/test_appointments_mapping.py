@@ -9,10 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from legacy_adapter.mapping import (
-    LEGACY_APPOINTMENT_KEYS,
-    STATUS_CODES,
-    AppointmentStatus,
+from domain.records import (
     CodeCodec,
     DisplayNameCodec,
     IntRangeCodec,
@@ -24,9 +21,14 @@ from legacy_adapter.mapping import (
     PersonNameCodec,
     TextCodec,
     UtcTimestampCodec,
+    format_person_name,
+)
+from legacy_adapter.mapping.appointments import (
+    LEGACY_APPOINTMENT_KEYS,
+    STATUS_CODES,
+    AppointmentStatus,
     appointment_from_legacy,
     appointment_to_legacy,
-    format_person_name,
 )
 
 CHICAGO = "America/Chicago"

@@ -8,7 +8,7 @@ from random import Random
 import pytest
 
 from demo.legacy import synthetic
-from legacy_adapter.mapping import MappingError
+from domain.records import MappingError
 from legacy_adapter.mapping.patients import (
     PATIENT_MAPPING,
     PATIENT_MASTER_COLUMNS,

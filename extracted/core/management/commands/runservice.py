@@ -26,13 +26,13 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from domain.identity import MIN_KEY_BYTES
 from extracted.core.gunicorn_refusals import (
     HEADER_FIELD_SIZE_LIMIT,
     HEADER_FIELDS_LIMIT,
     REQUEST_LINE_LIMIT,
 )
 from extracted.core.identity import usable_identity_key
-from proxy.identity import MIN_KEY_BYTES
 
 # The demo's port for each service (docs/internal/brief.md); tests pass --port explicitly.
 DEFAULT_PORTS = {"control": 8100, "appointments": 8101, "patients": 8102}

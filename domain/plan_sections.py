@@ -1,0 +1,400 @@
+"""Reading a plan's optional sections: upstream health checks, cohort keys, gates, shadow
+settings and the legacy-contract section.
+
+`SectionReader` extends the located node reader with one method per section; the plan grammar
+in `domain.plans` builds on it and adds the fields every plan has (feature, upstream,
+tables, routes) and the checks that relate sections to routes. Each method returns the parsed
+dataclass, or None after reporting every problem it found, so one broken threshold never hides
+another. Ranges are bounded on both sides: a plan is reviewed by people, and `max_in_flight:
+1e9` or a 10-hour shadow timeout is a typo, not a choice.
+
+Two rules are decided here because they need only the section itself: `legacy` takes no gate
+(moving back is a rollback, which gates never block), and `canary_writes` needs the cohort to
+be the data owner's key (one writer per record).
+
+Pure: PyYAML nodes and the standard library.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from yaml.nodes import Node
+
+from domain.phases import Phase
+from domain.plan_model import (
+    GATED_PHASES,
+    METHODS,
+    AllowedDifference,
+    CohortKey,
+    CohortKind,
+    ContractSettings,
+    Gate,
+    HealthCheck,
+    NonOwnerWrites,
+    ShadowSettings,
+    SyncSettings,
+    VolatileField,
+    no_gates,
+)
+from domain.plan_yaml import NodeReader, line_of
+
+# RFC 9110 token: header and cookie names.
+_TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_QUERY_NAME_RE: Final = re.compile(r"[A-Za-z0-9_.~\-]+")
+_PARAM_NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A JSON member of the legacy answer, or a dotted path into nested objects.
+_JSON_FIELD_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_HEALTH_PATH_RE: Final = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,=:@/]*")
+
+HEALTH_FIELDS: Final = (
+    "path",
+    "interval_seconds",
+    "timeout_seconds",
+    "unhealthy_after",
+    "healthy_after",
+)
+COHORT_FIELDS: Final = ("key", "name")
+GATE_FIELDS: Final = (
+    "min_samples",
+    "max_error_rate",
+    "max_p99_ratio",
+    "max_diff_rate",
+    "max_sync_lag_seconds",
+    "max_drift_rows",
+)
+SHADOW_FIELDS: Final = ("sample_percent", "timeout_seconds", "max_in_flight", "include_writes")
+CONTRACT_FIELDS: Final = ("volatile_fields", "differences")
+SYNC_FIELDS: Final = ("non_owner_writes",)
+VOLATILE_FIELDS: Final = ("field", "reason")
+DIFFERENCE_FIELDS: Final = ("route", "what", "reason")
+
+MAX_SAMPLES: Final = 1_000_000_000
+MAX_P99_RATIO: Final = 100.0
+MAX_SYNC_LAG_SECONDS: Final = 86_400.0
+MAX_SHADOW_TIMEOUT_SECONDS: Final = 60.0
+MAX_SHADOW_IN_FLIGHT: Final = 10_000
+MAX_HEALTH_INTERVAL_SECONDS: Final = 300.0
+MAX_HEALTH_COUNT: Final = 100
+
+
+class SectionReader(NodeReader):
+    """The optional sections of a plan, each read into its dataclass."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(file)
+        # Every well-formed contract difference, by index, even when another part of the
+        # contract is broken, so its route is still checked against the plan's routes.
+        self.differences: list[tuple[int, AllowedDifference]] = []
+
+    def health(self, node: Node) -> HealthCheck | None:
+        prefix = "upstream.health"
+        fields = self.mapping(node, prefix, HEALTH_FIELDS)
+        if fields is None:
+            return None
+        default = HealthCheck()
+        path: str | None = default.path
+        if "path" in fields:
+            path = self.string(fields["path"], f"{prefix}.path")
+            if path is not None and not _HEALTH_PATH_RE.fullmatch(path):
+                self.fail(
+                    fields["path"],
+                    f"{prefix}.path",
+                    f"{path!r} must be a plain path starting with '/' (no query, no '%')",
+                )
+                path = None
+        interval = self.optional_number(
+            fields,
+            prefix,
+            "interval_seconds",
+            default.interval_seconds,
+            MAX_HEALTH_INTERVAL_SECONDS,
+        )
+        timeout = self.optional_number(
+            fields, prefix, "timeout_seconds", default.timeout_seconds, MAX_HEALTH_INTERVAL_SECONDS
+        )
+        unhealthy = self.optional_count(fields, prefix, "unhealthy_after", default.unhealthy_after)
+        healthy = self.optional_count(fields, prefix, "healthy_after", default.healthy_after)
+        if interval is not None and timeout is not None and timeout > interval:
+            self.fail(
+                fields.get("timeout_seconds", node),
+                f"{prefix}.timeout_seconds",
+                f"{timeout:g} s is longer than interval_seconds ({interval:g} s): a probe must "
+                "end before the next one starts",
+            )
+            return None
+        if path is None or interval is None or timeout is None:
+            return None
+        if unhealthy is None or healthy is None:
+            return None
+        return HealthCheck(path, interval, timeout, unhealthy, healthy)
+
+    def optional_number(
+        self, fields: dict[str, Node], prefix: str, key: str, default: float, maximum: float
+    ) -> float | None:
+        if key not in fields:
+            return default
+        return self.number(
+            fields[key],
+            f"{prefix}.{key}",
+            minimum=0,
+            above_minimum=True,
+            maximum=maximum,
+            unit="seconds",
+        )
+
+    def optional_count(
+        self, fields: dict[str, Node], prefix: str, key: str, default: int
+    ) -> int | None:
+        if key not in fields:
+            return default
+        return self.whole(fields[key], f"{prefix}.{key}", minimum=1, maximum=MAX_HEALTH_COUNT)
+
+    # -- cohorts ----------------------------------------------------------------------------
+
+    def cohort_key(self, node: Node, prefix: str) -> CohortKey | None:
+        fields = self.mapping(node, prefix, COHORT_FIELDS, frozenset({"key"}))
+        if fields is None or "key" not in fields:
+            return None
+        choice = self.choice(fields["key"], f"{prefix}.key", tuple(k.value for k in CohortKind))
+        if choice is None:
+            return None
+        kind = CohortKind(choice)
+        if kind is CohortKind.SESSION:
+            if "name" in fields:
+                self.fail(
+                    fields["name"],
+                    f"{prefix}.name",
+                    "a session key takes no name (it is the legacy session itself)",
+                )
+                return None
+            return CohortKey()
+        if "name" not in fields:
+            self.fail(node, f"{prefix}.name", f"is required for a {kind.value} key")
+            return None
+        name = self.string(fields["name"], f"{prefix}.name")
+        if name is None:
+            return None
+        pattern, what = {
+            CohortKind.HEADER: (_TOKEN_RE, "a header name (RFC 9110 token)"),
+            CohortKind.COOKIE: (_TOKEN_RE, "a cookie name (RFC 9110 token)"),
+            CohortKind.PATH: (_PARAM_NAME_RE, "a template parameter name"),
+            CohortKind.QUERY: (_QUERY_NAME_RE, "a query parameter name"),
+        }[kind]
+        if not pattern.fullmatch(name):
+            self.fail(fields["name"], f"{prefix}.name", f"{name!r} is not {what}")
+            return None
+        if kind is CohortKind.HEADER:
+            name = name.lower()
+            if name.startswith("x-ficus-"):
+                self.fail(
+                    fields["name"],
+                    f"{prefix}.name",
+                    f"{name!r} is stripped by the proxy from every request, so it never arrives",
+                )
+                return None
+        return CohortKey(kind, name)
+
+    def check_canary_writes(
+        self, node: Node, cohort: CohortKey, data_owner: CohortKey | None
+    ) -> None:
+        if data_owner is None:
+            self.fail(
+                node,
+                "canary_writes",
+                "needs data_owner, the key that names the record a write changes: a canary "
+                "split by anything else lets both systems write one record (one writer per "
+                "record)",
+            )
+        elif cohort != data_owner:
+            self.fail(
+                node,
+                "canary_writes",
+                f"needs the cohort key to be the data owner's key (cohort is "
+                f"{cohort.describe()}, data_owner is {data_owner.describe()}): otherwise two "
+                "cohorts can write the same record through two systems, and there must be one "
+                "writer per record",
+            )
+
+    # -- gates, shadow, contract -------------------------------------------------------------
+
+    def gates(self, node: Node) -> Mapping[Phase, Gate] | None:
+        allowed = (Phase.LEGACY.value, *(p.value for p in GATED_PHASES))
+        fields = self.mapping(node, "gates", allowed)
+        if fields is None:
+            return None
+        gates = dict(no_gates())
+        ok = True
+        for key, value in fields.items():
+            if key == Phase.LEGACY.value:
+                self.fail(
+                    self.lines["gates.legacy"],
+                    "gates.legacy",
+                    "legacy takes no gate: moving back to legacy is a rollback, which gates "
+                    f"never block (gate the phases {', '.join(p.value for p in GATED_PHASES)})",
+                )
+                ok = False
+                continue
+            gate = self.gate(value, f"gates.{key}")
+            if gate is None:
+                ok = False
+            else:
+                gates[Phase(key)] = gate
+        return MappingProxyType(gates) if ok else None
+
+    def gate(self, node: Node, prefix: str) -> Gate | None:
+        fields = self.mapping(node, prefix, GATE_FIELDS)
+        if fields is None:
+            return None
+        values: dict[str, float | None] = {}
+        limits: dict[str, tuple[float, float, bool, str]] = {
+            "max_error_rate": (0, 1, False, "a fraction"),
+            "max_p99_ratio": (0, MAX_P99_RATIO, True, ""),
+            "max_diff_rate": (0, 1, False, "a fraction"),
+            "max_sync_lag_seconds": (0, MAX_SYNC_LAG_SECONDS, False, ""),
+        }
+        ok = True
+        for key, node_value in fields.items():
+            name = f"{prefix}.{key}"
+            if key in ("min_samples", "max_drift_rows"):
+                whole = self.whole(node_value, name, minimum=0, maximum=MAX_SAMPLES)
+                values[key] = None if whole is None else float(whole)
+            else:
+                low, high, above, note = limits[key]
+                unit = "seconds" if key.endswith("_seconds") else ""
+                values[key] = self.number(
+                    node_value,
+                    name,
+                    minimum=low,
+                    maximum=high,
+                    above_minimum=above,
+                    unit=unit,
+                    note=note,
+                )
+            ok = ok and values[key] is not None
+        if not ok:
+            return None
+        drift = values.get("max_drift_rows")
+        return Gate(
+            min_samples=int(values.get("min_samples") or 0),
+            max_error_rate=values.get("max_error_rate"),
+            max_p99_ratio=values.get("max_p99_ratio"),
+            max_diff_rate=values.get("max_diff_rate"),
+            max_sync_lag_seconds=values.get("max_sync_lag_seconds"),
+            max_drift_rows=None if drift is None else int(drift),
+        )
+
+    def shadow(self, node: Node) -> ShadowSettings | None:
+        fields = self.mapping(node, "shadow", SHADOW_FIELDS)
+        if fields is None:
+            return None
+        default = ShadowSettings()
+        percent: float | None = default.sample_percent
+        if "sample_percent" in fields:
+            percent = self.number(
+                fields["sample_percent"], "shadow.sample_percent", minimum=0, maximum=100
+            )
+        timeout = self.optional_number(
+            fields, "shadow", "timeout_seconds", default.timeout_seconds, MAX_SHADOW_TIMEOUT_SECONDS
+        )
+        in_flight: int | None = default.max_in_flight
+        if "max_in_flight" in fields:
+            in_flight = self.whole(
+                fields["max_in_flight"],
+                "shadow.max_in_flight",
+                minimum=1,
+                maximum=MAX_SHADOW_IN_FLIGHT,
+            )
+        include_writes: bool | None = default.include_writes
+        if "include_writes" in fields:
+            include_writes = self.boolean(fields["include_writes"], "shadow.include_writes")
+        if percent is None or timeout is None or in_flight is None or include_writes is None:
+            return None
+        return ShadowSettings(percent, timeout, in_flight, include_writes)
+
+    def sync(self, node: Node) -> SyncSettings | None:
+        fields = self.mapping(node, "sync", SYNC_FIELDS)
+        if fields is None:
+            return None
+        rule: NonOwnerWrites | None = SyncSettings().non_owner_writes
+        if "non_owner_writes" in fields:
+            choice = self.choice(
+                fields["non_owner_writes"],
+                "sync.non_owner_writes",
+                tuple(r.value for r in NonOwnerWrites),
+            )
+            rule = NonOwnerWrites(choice) if choice else None
+        return SyncSettings(rule) if rule is not None else None
+
+    def contract(self, node: Node) -> ContractSettings | None:
+        fields = self.mapping(node, "contract", CONTRACT_FIELDS)
+        if fields is None:
+            return None
+        volatile: list[VolatileField] = []
+        differences: list[AllowedDifference] = []
+        ok = True
+        if "volatile_fields" in fields:
+            nodes = self.items(fields["volatile_fields"], "contract.volatile_fields")
+            ok = nodes is not None
+            seen: dict[str, int] = {}
+            for index, item in enumerate(nodes or []):
+                prefix = f"contract.volatile_fields[{index}]"
+                entry = self.mapping(item, prefix, VOLATILE_FIELDS, frozenset(VOLATILE_FIELDS))
+                if entry is None or len(entry) != len(VOLATILE_FIELDS):
+                    ok = False
+                    continue
+                name = self.string(entry["field"], f"{prefix}.field")
+                reason = self.string(entry["reason"], f"{prefix}.reason")
+                if name is not None and not _JSON_FIELD_RE.fullmatch(name):
+                    self.fail(
+                        entry["field"],
+                        f"{prefix}.field",
+                        f"{name!r} is not a JSON member name (or a dotted path of them)",
+                    )
+                    name = None
+                elif name is not None and name in seen:
+                    self.fail(
+                        entry["field"],
+                        f"{prefix}.field",
+                        f"{name!r} is listed twice (first on line {seen[name]})",
+                    )
+                    name = None
+                if name is None or reason is None:
+                    ok = False
+                    continue
+                seen[name] = line_of(entry["field"])
+                volatile.append(VolatileField(name, reason))
+        if "differences" in fields:
+            nodes = self.items(fields["differences"], "contract.differences")
+            ok = ok and nodes is not None
+            for index, item in enumerate(nodes or []):
+                difference = self.difference(item, f"contract.differences[{index}]")
+                if difference is None:
+                    ok = False
+                else:
+                    differences.append(difference)
+                    self.differences.append((index, difference))
+        return ContractSettings(tuple(volatile), tuple(differences)) if ok else None
+
+    def difference(self, node: Node, prefix: str) -> AllowedDifference | None:
+        entry = self.mapping(node, prefix, DIFFERENCE_FIELDS, frozenset(DIFFERENCE_FIELDS))
+        if entry is None or len(entry) != len(DIFFERENCE_FIELDS):
+            return None
+        route = self.string(entry["route"], f"{prefix}.route")
+        what = self.string(entry["what"], f"{prefix}.what")
+        reason = self.string(entry["reason"], f"{prefix}.reason")
+        if route is not None:
+            method, _, template = route.partition(" ")
+            if method not in METHODS or not template.startswith("/") or " " in template:
+                self.fail(
+                    entry["route"],
+                    f"{prefix}.route",
+                    f"{route!r} must be 'METHOD /template', one of this plan's routes",
+                )
+                route = None
+        if route is None or what is None or reason is None:
+            return None
+        return AllowedDifference(route, what, reason)

@@ -1,0 +1,450 @@
+"""The routing core: which route a request belongs to, and which upstream serves it.
+
+`decide(request, table) -> Decision` is pure (standard library only; an import-linter contract
+keeps mitmproxy, Django, httpx and SQLAlchemy out), so the proxy, the plan checker and the future
+route exporters (nginx, envoy) all share one definition of "which route is this".
+
+Templates are `/api/appointments/{id:int}`: each segment is a literal or one whole parameter of
+type `int` (ASCII digits) or `str` (any one non-empty segment; `{name}` means `{name:str}`).
+The most specific template wins, segment by segment from the left: a literal beats `int`, which
+beats `str`. Two templates with the same shape (same literals, same parameter types in the same
+places) would match the same requests with nothing to choose between them, so building a table
+with both is an error. HEAD follows GET unless a route declares HEAD itself.
+
+The table compiles to one segment trie per method, so a lookup costs a dict probe per segment
+(plus bounded backtracking from literal to int to str), not a scan over every route: the
+design target is <= 10 us per decision with 10,000 routes.
+
+Unmatched requests go to the legacy default route, which is itself a `Route` (feature `legacy`)
+so that it shows up in inventories and access logs like any other (and in route stats, where
+unknown routes are counted).
+
+Method rules: HEAD follows GET unless a route declares HEAD; OPTIONS follows its route (a
+declared OPTIONS route first, else the path's GET route, else the first other method's route
+with that shape) and goes wherever a request of that route's method would go.
+
+Trailing slash, per route (`Route.trailing_slash`): `strict` (the default) means `/x/` is a
+different path from `/x` and falls through to legacy unless a template says `/x/`; `match` means
+`/x/` matches the route of `/x` and is forwarded as `/x` (`Decision.forward_path`). An exact
+match always wins over the slash-stripped one.
+
+Canary by cohort (`canary` phase, `Route.weight` = w%): the request's cohort value (the plan's
+cohort key: session, a header, a cookie, a path or query parameter) is hashed with the feature
+name by BLAKE2b into one of 10,000 buckets, and the cohort is on the service side iff its bucket
+is below w * 100. The hash is stable (not Python's salted `hash()`), so a cohort lands on the
+same side in every worker and after every restart; and since a cohort's bucket never changes,
+raising w only moves cohorts from legacy to the service, never back. Hashing the feature rather
+than the route keeps one person or chart on one side for all routes of a feature. A request with
+no cohort value (no session yet, no header) goes to legacy below 100%: it cannot be kept on one
+side, and legacy is the side that still has everything. Writes join the canary only if the
+route's plan says `canary_writes` (allowed only when the cohort key is the data owner's key, so
+each record has one writer); otherwise writes in `canary` go to legacy. Cohort values are
+looked up lazily through `RequestInfo.cohort` (a callable the proxy fills from the flow), so
+requests on routes that are not in canary pay nothing for it.
+
+While the legacy app still owns a feature's data (it takes the writes, and forward sync copies
+them to the service a moment later), the legacy app is also the safest reader of it. Two rules
+use that, and both are decided here so that they are the same wherever routing is decided:
+
+- *read-your-writes pinning*: a session that has just written to a feature through legacy has
+  its reads of that feature sent to legacy too for a few seconds (`RequestInfo.pinned_features`
+  in, `Reason.PINNED` out; the proxy remembers the pins, see `proxy.pins`);
+- *read fallback*: a read that a service answered 404 or 5xx may be asked of legacy once
+  (`should_fall_back`, `fall_back`; the proxy re-sends it, see `proxy.fallback`).
+
+Both apply only to reads (`SAFE_METHODS`) of routes in `canary` or `migrated`: a write is never
+moved to another system (RFC 9110 9.2.2, and one writer per record), and a `retired` route has
+no legacy side left to ask.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Final
+from urllib.parse import unquote
+
+from domain.phases import (
+    LEGACY_READABLE_PHASES,
+    SAFE_METHODS,
+    Phase,
+    cohort_bucket,
+    in_canary,
+    service_owns_writes,
+)
+from domain.route_templates import (
+    Param,
+    ParamType,
+    ShapeKey,
+    Template,
+    TemplateError,
+    parse_template,
+)
+
+LEGACY_FEATURE: Final = "legacy"
+LEGACY_UPSTREAM: Final = "legacy"
+ANY_METHOD: Final = "*"
+# Not a parseable template: the default route is matched by falling off the trie, not by it.
+CATCH_ALL_TEMPLATE: Final = "/**"
+# Longer digit runs do not fit a 64-bit integer column, so they are not ids: let them fall
+# through to a str parameter or to legacy, which answers its own 404.
+MAX_INT_DIGITS: Final = 18
+
+
+_METHOD_RE = re.compile(r"[A-Z]+")
+
+
+class Reason(StrEnum):
+    """Why a request went where it went; the access log shows it."""
+
+    ROUTE = "route"  # the route's phase chose the upstream
+    COHORT = "cohort"  # a canary route: the cohort's bucket against the weight chose
+    NO_COHORT = "no_cohort"  # a canary route, but the request carries no cohort value: legacy
+    PINNED = "pinned"  # the session wrote to this feature through legacy moments ago
+    FALLBACK = "fallback"  # the service failed a read, and legacy answered it instead
+
+
+class TrailingSlash(StrEnum):
+    STRICT = "strict"  # `/x/` is not `/x`
+    MATCH = "match"  # `/x/` matches the route of `/x`, and is forwarded as `/x`
+
+
+# Cohort keys a plan may name. `session` needs no name: it is the legacy SESSID cookie.
+COHORT_KINDS: Final = ("session", "header", "cookie", "path", "query")
+# (kind, name): where a request's cohort value comes from, e.g. ("header", "X-Ward").
+CohortKey = tuple[str, str]
+SESSION_COHORT: Final[CohortKey] = ("session", "")
+# Looks a cohort value up in the request: (kind, name) -> value, or None if it has none.
+CohortLookup = Callable[[str, str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One method + template of one feature. `source` says where it was declared, for errors."""
+
+    feature: str
+    method: str
+    template: str
+    upstream: str
+    phase: Phase
+    source: str = ""
+    weight: int = 0  # the canary percentage, 0-100; only read in `canary`
+    cohort: CohortKey = SESSION_COHORT
+    canary_writes: bool = False
+    trailing_slash: TrailingSlash = TrailingSlash.STRICT
+    # Whether `;params` in the path are allowed on this route (the proxy's guard refuses them
+    # with 400 otherwise); routing itself matches the canonical path either way.
+    allow_path_params: bool = False
+
+    def describe(self) -> str:
+        where = f", {self.source}" if self.source else ""
+        return f"{self.method} {self.template} ({self.feature}{where})"
+
+
+LEGACY_DEFAULT_ROUTE: Final = Route(
+    feature=LEGACY_FEATURE,
+    method=ANY_METHOD,
+    template=CATCH_ALL_TEMPLATE,
+    upstream=LEGACY_UPSTREAM,
+    phase=Phase.LEGACY,
+    source="built-in default",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """What routing looks at. `path` must already be canonical (proxy.canonical_path).
+
+    `pinned_features` are the features this request's session wrote to through legacy within
+    their pin window (read-your-writes). `cohort` looks up the request's cohort value for a
+    (kind, name) key; it is only called for routes in `canary`, so it may parse lazily.
+    """
+
+    method: str
+    path: str
+    pinned_features: frozenset[str] = frozenset()
+    cohort: CohortLookup | None = None
+
+
+ParamValue = int | str
+Params = tuple[tuple[str, ParamValue], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    route: Route
+    upstream: str
+    params: Params = ()
+    reason: Reason = Reason.ROUTE
+    # The service that failed the read, when legacy answered it instead (Reason.FALLBACK).
+    fallback_from: str | None = None
+    # The path to forward when it is not the request's (a `match` trailing slash removed).
+    forward_path: str | None = None
+
+    @property
+    def shadowed(self) -> bool:
+        """Legacy serves, and a copy may go to the service (the proxy decides which)."""
+        return self.route.phase is Phase.SHADOW
+
+    @property
+    def feature(self) -> str:
+        return self.route.feature
+
+    @property
+    def phase(self) -> Phase:
+        return self.route.phase
+
+    @property
+    def template(self) -> str:
+        return self.route.template
+
+    @property
+    def to_legacy(self) -> bool:
+        return self.upstream == LEGACY_UPSTREAM
+
+
+def serving_upstream(route: Route) -> str:
+    """Which upstream serves a route's requests in its phase.
+
+    `shadow` is served by legacy (a copy goes to the new service, see `proxy.shadow`);
+    `canary` is split by cohort in `decide` (here: legacy, the side every cohort starts on);
+    `retired` is served by the new service, which is all that is left.
+    """
+    if route.phase in (Phase.MIGRATED, Phase.RETIRED):
+        return route.upstream
+    return LEGACY_UPSTREAM
+
+
+def reaches_service(route: Route) -> bool:
+    """Whether some request of this route may be forwarded to its service."""
+    return route.phase in (Phase.MIGRATED, Phase.RETIRED) or (
+        route.phase is Phase.CANARY and route.weight > 0
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    route: Route
+    params: tuple[tuple[int, Param], ...]  # (segment index in the split path, parameter)
+
+
+class _Node:
+    __slots__ = ("int_child", "leaf", "literals", "str_child")
+
+    def __init__(self) -> None:
+        self.literals: dict[str, _Node] = {}
+        self.int_child: _Node | None = None
+        self.str_child: _Node | None = None
+        self.leaf: _Leaf | None = None
+
+    def insert(self, template: Template, leaf: _Leaf) -> None:
+        node = self
+        for segment in template.segments:
+            if isinstance(segment, str):
+                node = node.literals.setdefault(segment, _Node())
+            elif segment.type is ParamType.INT:
+                node.int_child = node = node.int_child or _Node()
+            else:
+                node.str_child = node = node.str_child or _Node()
+        node.leaf = leaf
+
+
+def _is_int(segment: str) -> bool:
+    # str.isdigit() alone accepts other scripts' digits ('٣', '²'); ids are ASCII.
+    return segment.isascii() and segment.isdigit() and len(segment) <= MAX_INT_DIGITS
+
+
+def _find(node: _Node, segments: list[str], index: int) -> _Leaf | None:
+    if index == len(segments):
+        return node.leaf
+    segment = segments[index]
+    child = node.literals.get(segment)
+    if child is not None and (leaf := _find(child, segments, index + 1)) is not None:
+        return leaf
+    child = node.int_child
+    if (
+        child is not None
+        and _is_int(segment)
+        and (leaf := _find(child, segments, index + 1)) is not None
+    ):
+        return leaf
+    child = node.str_child
+    if child is not None and segment:
+        return _find(child, segments, index + 1)
+    return None
+
+
+class RouteTable:
+    """Compiled routes. Build with `RouteTable.build(routes)`; immutable once built."""
+
+    __slots__ = ("_roots", "default", "routes")
+
+    def __init__(self, roots: dict[str, _Node], routes: tuple[Route, ...], default: Route):
+        self._roots = roots
+        self.routes = routes  # every declared route, then the default: the inventory
+        self.default = default
+
+    @classmethod
+    def build(cls, routes: Iterable[Route], *, default: Route = LEGACY_DEFAULT_ROUTE) -> RouteTable:
+        declared = tuple(routes)
+        by_method: dict[str, dict[ShapeKey, tuple[Route, Template]]] = {}
+        for route in declared:
+            if route.method == ANY_METHOD or not _METHOD_RE.fullmatch(route.method):
+                raise ValueError(f"{route.describe()}: {route.method!r} is not an HTTP method")
+            try:
+                template = parse_template(route.template)
+            except TemplateError as e:
+                raise TemplateError(f"{route.describe()}: {e}") from e
+            shapes = by_method.setdefault(route.method, {})
+            if (other := shapes.get(template.key)) is not None:
+                raise ValueError(
+                    f"{route.describe()} overlaps {other[0].describe()}: "
+                    "both match exactly the same requests"
+                )
+            shapes[template.key] = (route, template)
+        # HEAD follows GET: a GET route answers HEAD too, unless a HEAD route has that shape.
+        if "GET" in by_method:
+            by_method["HEAD"] = {**by_method["GET"], **by_method.get("HEAD", {})}
+        # OPTIONS follows its route: a declared OPTIONS route, else GET's, else the first other.
+        follow: dict[ShapeKey, tuple[Route, Template]] = {}
+        for method in ("OPTIONS", "GET", *by_method):
+            for key, entry in by_method.get(method, {}).items():
+                follow.setdefault(key, entry)
+        if follow:
+            by_method["OPTIONS"] = follow
+        roots: dict[str, _Node] = {}
+        for method, shapes in by_method.items():
+            root = roots[method] = _Node()
+            for route, template in shapes.values():
+                params = tuple(
+                    (index + 1, s)
+                    for index, s in enumerate(template.segments)
+                    if isinstance(s, Param)
+                )
+                root.insert(template, _Leaf(route, params))
+        return cls(roots, (*declared, default), default)
+
+    def match(self, method: str, path: str) -> tuple[Route, Params]:
+        """The route for a canonical path, with its typed parameters; the default if none."""
+        route, params, _ = self.lookup(method, path)
+        return route, params
+
+    def lookup(self, method: str, path: str) -> tuple[Route, Params, str | None]:
+        """`match`, plus the path to forward when a `match` trailing slash was dropped."""
+        root = self._roots.get(method)
+        if root is None:
+            return self.default, (), None
+        segments = path.split("/")  # segments[0] is the "" before the leading slash
+        forward: str | None = None
+        leaf = _find(root, segments, 1)
+        if leaf is None:
+            # `/x/` may match the route of `/x`, if that route's policy says so.
+            if len(segments) < 3 or segments[-1] != "":
+                return self.default, (), None
+            segments.pop()
+            leaf = _find(root, segments, 1)
+            if leaf is None or leaf.route.trailing_slash is not TrailingSlash.MATCH:
+                return self.default, (), None
+            forward = path[:-1]
+        return (
+            leaf.route,
+            tuple(
+                (p.name, int(segments[i]) if p.type is ParamType.INT else unquote(segments[i]))
+                for i, p in leaf.params
+            ),
+            forward,
+        )
+
+
+def _legacy_may_read(route: Route, method: str) -> bool:
+    """Whether legacy may answer this read of a service-served route in the service's place."""
+    return method in SAFE_METHODS and route.phase in LEGACY_READABLE_PHASES
+
+
+def decide(request: RequestInfo, table: RouteTable) -> Decision:
+    route, params, forward = table.lookup(request.method, request.path)
+    reason = Reason.ROUTE
+    if route.phase is Phase.CANARY:
+        upstream, reason = _canary_side(route, request, params)
+    else:
+        upstream = serving_upstream(route)
+    if (
+        upstream != LEGACY_UPSTREAM
+        and route.feature in request.pinned_features
+        and _legacy_may_read(route, request.method)
+    ):
+        reason = Reason.PINNED
+        upstream = LEGACY_UPSTREAM
+    return Decision(
+        route=route, upstream=upstream, params=params, reason=reason, forward_path=forward
+    )
+
+
+def _canary_side(route: Route, request: RequestInfo, params: Params) -> tuple[str, Reason]:
+    """Which side of a canary serves this request, and why.
+
+    The write check uses the route's method, not the request's: an OPTIONS that follows a
+    write route goes where that route's writes go. A `path` cohort is the matched template's
+    parameter of that name; every other kind is looked up in the request.
+    """
+    writes = route.method not in SAFE_METHODS
+    if route.weight <= 0 or (writes and not route.canary_writes):
+        return LEGACY_UPSTREAM, Reason.ROUTE
+    if route.weight >= 100:
+        return route.upstream, Reason.COHORT  # every cohort, so no value is needed
+    kind, name = route.cohort
+    value: str | None
+    if kind == "path":
+        value = next((str(v) for n, v in params if n == name), None)
+    else:
+        value = request.cohort(kind, name) if request.cohort is not None else None
+    if not value:
+        return LEGACY_UPSTREAM, Reason.NO_COHORT
+    if writes:
+        # The record's owner takes its writes: the same rule sync and the services apply.
+        owned = service_owns_writes(
+            route.feature, value, phase=route.phase, weight=route.weight, canary_writes=True
+        )
+    else:
+        owned = in_canary(cohort_bucket(route.feature, value), route.weight)
+    return (route.upstream if owned else LEGACY_UPSTREAM), Reason.COHORT
+
+
+def pinned_feature(decision: Decision, method: str) -> str | None:
+    """The feature whose reads this request pins to legacy if legacy accepts it (< 400).
+
+    A write (not a safe method) that legacy serves on a route a plan declares: the feature's
+    service will not see that change until forward sync copies it, so the writer's next reads
+    must come from legacy. Writes that fall through to the legacy default route belong to no
+    feature and pin nothing.
+    """
+    if method in SAFE_METHODS or not decision.to_legacy or decision.feature == LEGACY_FEATURE:
+        return None
+    return decision.feature
+
+
+def should_fall_back(decision: Decision, method: str, status: int) -> bool:
+    """Whether a service's answer to this request should be replaced by legacy's (at most once).
+
+    Only a read decided to a service by its route or cohort (not pinned, not already a fallback)
+    in a phase where legacy still holds the data, and only when the service answered 404 (its
+    copy may lag behind legacy) or any 5xx (it failed).
+    """
+    return (
+        decision.reason in (Reason.ROUTE, Reason.COHORT)
+        and not decision.to_legacy
+        and _legacy_may_read(decision.route, method)
+        and (status == 404 or status >= 500)
+    )
+
+
+def fall_back(decision: Decision) -> Decision:
+    """The decision once legacy has been asked in the service's place."""
+    return replace(
+        decision,
+        upstream=LEGACY_UPSTREAM,
+        reason=Reason.FALLBACK,
+        fallback_from=decision.upstream,
+    )

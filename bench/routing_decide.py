@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 
 from domain.phases import Phase
-from domain.routing import CohortLookup, RequestInfo, Route, RouteTable, decide
+from domain.routes import CohortLookup, RequestInfo, Route
+from domain.routing import RouteTable, decide
 
 SIZES = (100, 1_000, 10_000)
 TARGET_US = 10.0

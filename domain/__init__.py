@@ -4,9 +4,10 @@ every other package may import it (import-linter holds both).
 
 - `phases`: the phases of a route and the one ownership rule (`service_owns_writes`);
 - `transitions`: which phase changes are allowed;
-- `route_templates`, `routing`: route templates, the route table and `decide()`;
-- `plan_yaml`, `plan_model`, `plan_sections`, `plans`, `route_table`: the plan files, parsed
-  with located errors, and the route table they compile to;
+- `route_templates`, `routes`, `routing`: route templates, routes and decisions, the route
+  table and `decide()`;
+- `plan_yaml`, `plan_model`, `plan_sections`, `plan_reader`, `plans`, `route_table`: the plan
+  files, parsed with located errors, and the route table they compile to;
 - `ownership`: each feature's write ownership, from its plan and its routes' states;
 - `identity`: the signed identity token the proxy gives the services;
 - `answers`: the faces (legacy, /v2, FHIR, control) and each face's refusal shape;

@@ -21,7 +21,7 @@ from typing import Final
 # The routing core's own enum: the plan and the proxy can never disagree on the policy.
 from domain.phases import Phase
 from domain.plan_yaml import PlanError
-from domain.routing import TrailingSlash
+from domain.routes import TrailingSlash
 
 METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # Gates guard the way *into* a phase. Legacy has none: going back is a rollback, never gated.

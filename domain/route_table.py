@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from domain.phases import Phase
 from domain.plan_model import HealthCheck
 from domain.plans import Plan, ShadowSettings
-from domain.routing import Route, RouteTable
+from domain.routes import Route
+from domain.routing import RouteTable
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,10 +60,8 @@ no legacy side left to ask.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from enum import StrEnum
-from typing import Final
 from urllib.parse import unquote
 
 from domain.phases import (
@@ -82,146 +80,22 @@ from domain.route_templates import (
     TemplateError,
     parse_template,
 )
-
-LEGACY_FEATURE: Final = "legacy"
-LEGACY_UPSTREAM: Final = "legacy"
-ANY_METHOD: Final = "*"
-# Not a parseable template: the default route is matched by falling off the trie, not by it.
-CATCH_ALL_TEMPLATE: Final = "/**"
-# Longer digit runs do not fit a 64-bit integer column, so they are not ids: let them fall
-# through to a str parameter or to legacy, which answers its own 404.
-MAX_INT_DIGITS: Final = 18
-
-
-_METHOD_RE = re.compile(r"[A-Z]+")
-
-
-class Reason(StrEnum):
-    """Why a request went where it went; the access log shows it."""
-
-    ROUTE = "route"  # the route's phase chose the upstream
-    COHORT = "cohort"  # a canary route: the cohort's bucket against the weight chose
-    NO_COHORT = "no_cohort"  # a canary route, but the request carries no cohort value: legacy
-    PINNED = "pinned"  # the session wrote to this feature through legacy moments ago
-    FALLBACK = "fallback"  # the service failed a read, and legacy answered it instead
-
-
-class TrailingSlash(StrEnum):
-    STRICT = "strict"  # `/x/` is not `/x`
-    MATCH = "match"  # `/x/` matches the route of `/x`, and is forwarded as `/x`
-
-
-# Cohort keys a plan may name. `session` needs no name: it is the legacy SESSID cookie.
-COHORT_KINDS: Final = ("session", "header", "cookie", "path", "query")
-# (kind, name): where a request's cohort value comes from, e.g. ("header", "X-Ward").
-CohortKey = tuple[str, str]
-SESSION_COHORT: Final[CohortKey] = ("session", "")
-# Looks a cohort value up in the request: (kind, name) -> value, or None if it has none.
-CohortLookup = Callable[[str, str], str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """One method + template of one feature. `source` says where it was declared, for errors."""
-
-    feature: str
-    method: str
-    template: str
-    upstream: str
-    phase: Phase
-    source: str = ""
-    weight: int = 0  # the canary percentage, 0-100; only read in `canary`
-    cohort: CohortKey = SESSION_COHORT
-    canary_writes: bool = False
-    trailing_slash: TrailingSlash = TrailingSlash.STRICT
-    # Whether `;params` in the path are allowed on this route (the proxy's guard refuses them
-    # with 400 otherwise); routing itself matches the canonical path either way.
-    allow_path_params: bool = False
-
-    def describe(self) -> str:
-        where = f", {self.source}" if self.source else ""
-        return f"{self.method} {self.template} ({self.feature}{where})"
-
-
-LEGACY_DEFAULT_ROUTE: Final = Route(
-    feature=LEGACY_FEATURE,
-    method=ANY_METHOD,
-    template=CATCH_ALL_TEMPLATE,
-    upstream=LEGACY_UPSTREAM,
-    phase=Phase.LEGACY,
-    source="built-in default",
+from domain.routes import (
+    ANY_METHOD,
+    LEGACY_DEFAULT_ROUTE,
+    LEGACY_FEATURE,
+    LEGACY_UPSTREAM,
+    MAX_INT_DIGITS,
+    Decision,
+    Params,
+    Reason,
+    RequestInfo,
+    Route,
+    TrailingSlash,
+    serving_upstream,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class RequestInfo:
-    """What routing looks at. `path` must already be canonical (proxy.canonical_path).
-
-    `pinned_features` are the features this request's session wrote to through legacy within
-    their pin window (read-your-writes). `cohort` looks up the request's cohort value for a
-    (kind, name) key; it is only called for routes in `canary`, so it may parse lazily.
-    """
-
-    method: str
-    path: str
-    pinned_features: frozenset[str] = frozenset()
-    cohort: CohortLookup | None = None
-
-
-ParamValue = int | str
-Params = tuple[tuple[str, ParamValue], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    route: Route
-    upstream: str
-    params: Params = ()
-    reason: Reason = Reason.ROUTE
-    # The service that failed the read, when legacy answered it instead (Reason.FALLBACK).
-    fallback_from: str | None = None
-    # The path to forward when it is not the request's (a `match` trailing slash removed).
-    forward_path: str | None = None
-
-    @property
-    def shadowed(self) -> bool:
-        """Legacy serves, and a copy may go to the service (the proxy decides which)."""
-        return self.route.phase is Phase.SHADOW
-
-    @property
-    def feature(self) -> str:
-        return self.route.feature
-
-    @property
-    def phase(self) -> Phase:
-        return self.route.phase
-
-    @property
-    def template(self) -> str:
-        return self.route.template
-
-    @property
-    def to_legacy(self) -> bool:
-        return self.upstream == LEGACY_UPSTREAM
-
-
-def serving_upstream(route: Route) -> str:
-    """Which upstream serves a route's requests in its phase.
-
-    `shadow` is served by legacy (a copy goes to the new service, see `proxy.shadow`);
-    `canary` is split by cohort in `decide` (here: legacy, the side every cohort starts on);
-    `retired` is served by the new service, which is all that is left.
-    """
-    if route.phase in (Phase.MIGRATED, Phase.RETIRED):
-        return route.upstream
-    return LEGACY_UPSTREAM
-
-
-def reaches_service(route: Route) -> bool:
-    """Whether some request of this route may be forwarded to its service."""
-    return route.phase in (Phase.MIGRATED, Phase.RETIRED) or (
-        route.phase is Phase.CANARY and route.weight > 0
-    )
+_METHOD_RE = re.compile(r"[A-Z]+")
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,17 +101,8 @@ from domain.route_table import (
     upstream_health,
     upstream_instances,
 )
-from domain.routing import (
-    CohortLookup,
-    Decision,
-    RequestInfo,
-    RouteTable,
-    decide,
-    fall_back,
-    pinned_feature,
-    reaches_service,
-    should_fall_back,
-)
+from domain.routes import CohortLookup, Decision, RequestInfo, reaches_service
+from domain.routing import RouteTable, decide, fall_back, pinned_feature, should_fall_back
 from legacy_adapter.sessions import LegacySession, LegacySessionStore
 from proxy import error_pages
 from proxy.access_log import (

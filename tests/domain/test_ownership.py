@@ -18,7 +18,8 @@ from domain.phases import Phase
 from domain.plan_model import NonOwnerWrites
 from domain.plans import load_plans
 from domain.route_table import RouteState, build_route_table
-from domain.routing import LEGACY_UPSTREAM, RequestInfo, decide
+from domain.routes import LEGACY_UPSTREAM, RequestInfo
+from domain.routing import decide
 from tests.migration_plans.plan_files import SHIPPED, load_one, write
 
 KEYS = range(1, 2001)

@@ -15,7 +15,8 @@ from domain.route_table import (
     upstream_health,
     upstream_instances,
 )
-from domain.routing import LEGACY_DEFAULT_ROUTE, Reason, RequestInfo, TrailingSlash, decide
+from domain.routes import LEGACY_DEFAULT_ROUTE, Reason, RequestInfo, TrailingSlash
+from domain.routing import decide
 from tests.migration_plans.plan_files import appointments_plan
 
 PLAN = appointments_plan("""\

@@ -6,19 +6,15 @@ import pytest
 
 from domain.phases import Phase
 from domain.route_templates import Param, ParamType, TemplateError, parse_template
-from domain.routing import (
+from domain.routes import (
     LEGACY_DEFAULT_ROUTE,
     LEGACY_UPSTREAM,
     Decision,
     Reason,
     RequestInfo,
     Route,
-    RouteTable,
-    decide,
-    fall_back,
-    pinned_feature,
-    should_fall_back,
 )
+from domain.routing import RouteTable, decide, fall_back, pinned_feature, should_fall_back
 
 
 def route(template: str, *, method: str = "GET", feature: str = "appointments", **kw) -> Route:

@@ -9,15 +9,8 @@ from pathlib import Path
 import pytest
 
 from domain.phases import BUCKETS, Phase, cohort_bucket, in_canary
-from domain.routing import (
-    LEGACY_UPSTREAM,
-    Reason,
-    RequestInfo,
-    Route,
-    RouteTable,
-    decide,
-    should_fall_back,
-)
+from domain.routes import LEGACY_UPSTREAM, Reason, RequestInfo, Route
+from domain.routing import RouteTable, decide, should_fall_back
 
 ROOT = Path(__file__).resolve().parents[2]
 COHORTS = [f"session-{i:05d}" for i in range(10_000)]

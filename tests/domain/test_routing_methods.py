@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from domain.phases import Phase
-from domain.routing import (
-    LEGACY_DEFAULT_ROUTE,
-    LEGACY_UPSTREAM,
-    RequestInfo,
-    Route,
-    RouteTable,
-    TrailingSlash,
-    decide,
-)
+from domain.routes import LEGACY_DEFAULT_ROUTE, LEGACY_UPSTREAM, RequestInfo, Route, TrailingSlash
+from domain.routing import RouteTable, decide
 
 
 def route(method, template, phase=Phase.MIGRATED, **extra) -> Route:

@@ -13,7 +13,7 @@ from mitmproxy.test import taddons, tflow, tutils
 
 from domain.identity import IDENTITY_HEADER
 from domain.phases import cohort_bucket, in_canary
-from domain.routing import Reason
+from domain.routes import Reason
 from proxy.addon import FicusAddon
 from tests.proxy.control_db import ddl_control_db, set_state
 from tests.proxy.hooks import finished

@@ -12,7 +12,8 @@ from domain.phases import Phase
 from domain.plans import load_plans
 from domain.route_table import RouteState as StateRow
 from domain.route_table import build_route_table
-from domain.routing import RequestInfo, decide
+from domain.routes import RequestInfo
+from domain.routing import decide
 from extracted.core.write_guard import NotOwnerError, OwnershipGuard, SyncInFlightError
 from migration_plans.models import RouteState
 from migration_plans.ownership_state import forget

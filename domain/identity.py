@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 IDENTITY_HEADER = "X-Ficus-Identity"
+# The proxy names each request with it, and the services log and answer with the same id.
+REQUEST_ID_HEADER = "X-Ficus-Request-Id"
 VERSION = "v1"
 # Long enough to cover one request's life (and a shadow copy's deadline, proxy/shadow.py).
 DEFAULT_TTL_SECONDS = 60

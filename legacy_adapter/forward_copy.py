@@ -32,7 +32,7 @@ from legacy_adapter import deadletters
 from legacy_adapter.checkpoints import BACKFILL, DONE, RUNNING, Checkpoint, CheckpointStore
 from legacy_adapter.crashpoints import crash_point
 from legacy_adapter.forward_apply import FORWARD, ApplyCounts, now_us
-from legacy_adapter.sources import LegacySource
+from legacy_adapter.sources import LegacySource, appointments_source
 from legacy_adapter.versions import capture_versions_between, legacy_versions
 
 logger = logging.getLogger("ficus.sync")
@@ -199,7 +199,6 @@ class AppointmentsForwardCopy:
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: Callable[[CopyReport], None] | None = None,
     ) -> None:
-        from legacy_adapter.sources import appointments_source
 
         self._backfill = Backfill(
             engine,

@@ -82,6 +82,7 @@ from domain.identity import (
     DRY_RUN_HEADER,
     IDENTITY_HEADER,
     MAX_LIFETIME_SECONDS,
+    REQUEST_ID_HEADER,
     Binding,
     DryRun,
     Identity,
@@ -118,7 +119,6 @@ from proxy.control_plane import ControlPlane, control_db_url, control_engine
 from proxy.fallback import LegacyRetry, LegacyRetryError
 from proxy.forwarder import FAILURES, answer_response, plain_response
 from proxy.headers import (
-    REQUEST_ID_HEADER,
     connection_tokens,
     hop_by_hop_names,
     is_client_claim,

@@ -34,7 +34,6 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 FICUS_PREFIX: Final = "x-ficus-"
-REQUEST_ID_HEADER: Final = "X-Ficus-Request-Id"
 
 HOP_BY_HOP: Final = frozenset(
     {

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from demo.legacy import ddl, seed
 from demo.legacy.db import ENV_VAR, create_legacy_engine, database_url_from_env, write_transaction
 from demo.legacy.legacy_time import parse_legacy_date, to_legacy_date
+from demo.legacy.server import serve
 
 PROGRESS_THRESHOLD = 50_000  # appointments; smaller seeds finish before progress would help
 
@@ -186,8 +187,6 @@ def _serve(args: argparse.Namespace, url: str) -> int:
             file=sys.stderr,
         )
         return 2
-    from demo.legacy.server import serve  # gunicorn is only needed for this command
-
     serve(url, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
     return 0
 

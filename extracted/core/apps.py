@@ -1,6 +1,11 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.core import checks
+from django.urls import register_converter
+
+from extracted.core.checks import check_hospital_time_zone
+from extracted.core.converters import LegacyIdConverter
 
 
 class CoreConfig(AppConfig):
@@ -10,12 +15,6 @@ class CoreConfig(AppConfig):
     label = "ficus_core"
 
     def ready(self) -> None:
-        from django.core import checks
-        from django.urls import register_converter
-
-        from extracted.core.checks import check_hospital_time_zone
-        from extracted.core.converters import LegacyIdConverter
-
         # Registered once here (before any URLconf loads) so every service can use it.
         register_converter(LegacyIdConverter, "legacy_id")
         checks.register(check_hospital_time_zone)

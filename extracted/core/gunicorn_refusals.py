@@ -6,8 +6,9 @@ gunicorn refuses some requests before any Django code runs: a request line over
 does not know (417), a transfer coding it does not support (501). It answers them with its
 own HTML page, whatever face the request was for. `FaceWorker` keeps gunicorn's decisions
 (which requests are refused, with which status, what is logged) and changes only the bytes
-sent: the answer Django's handlers would give that path (`extracted.core.views.answer_for`,
-which decides the face with `domain.answers.face_of`): the legacy body under /api, problem+json
+sent: the answer Django's handlers would give that path (`extracted.core.refusal_answers`,
+handed to the worker with the application by `extracted/wsgi.py`, since the gunicorn master
+loads this module before any Django): the legacy body under /api, problem+json
 under /v2, an OperationOutcome under /fhir, `{"reason"}` under /control, plain text elsewhere,
 with the headers Django's SecurityMiddleware adds to every other answer (nosniff, ...), and
 `Cache-Control: no-store`, `Connection: close`; no `Server` header. gunicorn's own log lines
@@ -27,16 +28,17 @@ from __future__ import annotations
 
 import socket
 import traceback
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import Any, Final
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from gunicorn import util
 from gunicorn.workers.sync import SyncWorker
 
-from domain.answers import LEGACY_CODES
-
-if TYPE_CHECKING:
-    from django.http import HttpResponse
+# What a worker sends for a refusal: (status, the request target it could read) -> the whole
+# HTTP/1.1 answer. Made by extracted.core.refusal_answers, which needs Django set up.
+RefusalAnswer = Callable[[int, bytes], bytes]
 
 # The head limits runservice gives gunicorn: gunicorn's defaults, kept (never 0, unlimited).
 REQUEST_LINE_LIMIT: Final = 4094
@@ -46,37 +48,6 @@ HEADER_FIELD_SIZE_LIMIT: Final = 8190
 HEAD_START: Final = 1024
 # The face when no target could be read.
 UNKNOWN_TARGET: Final = b"/v2/"
-
-
-class _Refusal(NamedTuple):
-    fhir_code: str  # FHIR IssueType
-    detail: str
-
-
-_REFUSALS: Final = {
-    400: _Refusal("invalid", "The request is malformed."),
-    403: _Refusal("forbidden", "The request is forbidden."),
-    414: _Refusal("too-long", "The request line is longer than this service accepts."),
-    417: _Refusal("not-supported", "The Expect header is not supported."),
-    431: _Refusal(
-        "too-long", "The request's header fields are larger, or more, than this service accepts."
-    ),
-    501: _Refusal("not-supported", "The request's transfer coding is not supported."),
-}
-_FAILURE: Final = _Refusal(
-    "exception", "The service failed; nothing about the failure is shown here."
-)
-
-
-# gunicorn's 501 is a transfer coding it does not support, not the proxy's unknown method.
-_GUNICORN_LEGACY: Final = {501: (916, "TRANSFER CODING NOT IMPLEMENTED")}
-
-
-def _legacy(status: int) -> tuple[int, str]:
-    """The legacy body's CODE and ERR: gunicorn's own meaning where it differs from the
-    proxy's table, the proxy's table, else legacy's generic ones."""
-    fallback = (900, "INTERNAL ERROR") if status >= 500 else (300, "BAD REQUEST")
-    return _GUNICORN_LEGACY.get(status) or LEGACY_CODES.get(status, fallback)
 
 
 _DOCUMENTED: Final = {
@@ -110,41 +81,6 @@ def target_of(head_start: bytes) -> bytes:
     line = head_start.lstrip(b"\r\n").split(b"\n", 1)[0].rstrip(b"\r")
     parts = line.split(b" ", 2)
     return parts[1] if len(parts) > 1 and parts[1] else UNKNOWN_TARGET
-
-
-def refusal_response(status: int, target: bytes) -> HttpResponse:
-    """The Django response for a refusal with `status` of a request for `target`, with the
-    headers the services' middleware would add."""
-    # Imported here: the gunicorn master loads this module before Django is set up.
-    from django.http import HttpRequest
-    from django.middleware.security import SecurityMiddleware
-
-    from extracted.core.legacy_errors import LegacyError
-    from extracted.core.views import answer_for
-
-    refusal = _REFUSALS.get(status, _FAILURE)
-    code, err = _legacy(status)
-    path = target.split(b"?", 1)[0].split(b"#", 1)[0].decode("latin-1")
-    response = answer_for(
-        path,
-        legacy=LegacyError(status, code, err),
-        status=status,
-        detail=refusal.detail,
-        fhir_code=refusal.fhir_code,
-        plain=HTTPStatus(status).phrase,
-    )
-    response["Cache-Control"] = "no-store"
-    made = SecurityMiddleware(lambda request: response).process_response(HttpRequest(), response)
-    return made
-
-
-def refusal_bytes(status: int, target: bytes) -> bytes:
-    """The whole HTTP/1.1 answer, head and body, ready for the socket."""
-    response = refusal_response(status, target)
-    response["Connection"] = "close"
-    response["Content-Length"] = str(len(response.content))
-    line = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode("latin-1")
-    return line + response.serialize()
 
 
 def status_of(gunicorn_answer: bytes) -> int | None:
@@ -224,10 +160,26 @@ class _Redacting:
         return getattr(self._log, name)
 
 
+class RefusingApplication:
+    """A WSGI application and the answer its gunicorn worker sends for gunicorn's refusals.
+
+    `extracted/wsgi.py` builds it once Django is set up; `FaceWorker` finds the answer on the
+    application it loaded, so the worker class itself (which the gunicorn master loads first)
+    needs no Django."""
+
+    def __init__(self, application: WSGIApplication, refusal_answer: RefusalAnswer) -> None:
+        self.application = application
+        self.refusal_answer = refusal_answer
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        return self.application(environ, start_response)
+
+
 class FaceWorker(SyncWorker):  # type: ignore[misc]  # gunicorn is untyped
     """gunicorn's sync worker, its refusals answered in the face of the request's path."""
 
     log: Any  # gunicorn's logger, set by Worker.__init__
+    wsgi: Any  # the application, set by Worker.load_wsgi before the first request
 
     def handle(self, listener: Any, client: socket.socket, addr: Any) -> None:
         # TLS wraps the socket itself; runservice serves plain HTTP on loopback behind the proxy.
@@ -246,7 +198,10 @@ class FaceWorker(SyncWorker):  # type: ignore[misc]  # gunicorn is untyped
         if status is None:
             return
         head_start = getattr(client, "head_start", b"")
+        # Another application than the services' (a test's): gunicorn's own page, unchanged.
+        refusing = isinstance(self.wsgi, RefusingApplication)
+        answer = self.wsgi.refusal_answer(status, target_of(head_start)) if refusing else None
         try:
-            util.write_nonblock(client, refusal_bytes(status, target_of(head_start)))
+            util.write_nonblock(client, answer or captured.sent)
         except OSError:
             self.log.debug("Failed to send error message.")

@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse
 
 from domain.identity import (
     IDENTITY_HEADER,
+    REQUEST_ID_HEADER,
     Binding,
     Identity,
     InvalidIdentityError,
@@ -35,7 +36,6 @@ from domain.identity import (
     verify_identity,
 )
 from extracted.core.legacy_errors import ACCESS_DENIED, NOT_LOGGED_IN, legacy_error_response
-from proxy.headers import REQUEST_ID_HEADER
 
 logger = logging.getLogger("ficus.identity")
 

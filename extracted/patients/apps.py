@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from extracted.patients.crypto import key_problem
+
 
 class PatientsConfig(AppConfig):
     """The patients service: its label is also its database alias (see extracted/routers.py)."""
@@ -12,7 +14,5 @@ class PatientsConfig(AppConfig):
 
     def preflight(self) -> list[str]:
         """Problems that would make every request fail; `runservice` refuses to start on them."""
-        from extracted.patients.crypto import key_problem  # settings must be ready first
-
         problem = key_problem()
         return [problem] if problem else []

@@ -19,6 +19,7 @@ from django.test import Client
 from domain.identity import (
     DRY_RUN_HEADER,
     IDENTITY_HEADER,
+    REQUEST_ID_HEADER,
     Binding,
     DryRun,
     Identity,
@@ -27,7 +28,6 @@ from domain.identity import (
     sign_identity,
 )
 from extracted.core.identity import request_binding
-from proxy.headers import REQUEST_ID_HEADER
 
 KEY = "test-identity-key-0123456789-abcdefghijklmnop"
 OTHER_KEY = "an-attackers-guess-at-the-key-0123456789abcdef"

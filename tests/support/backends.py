@@ -23,8 +23,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from domain.identity import IDENTITY_HEADER, Identity, binding_for_target, verify_identity
-from proxy.headers import REQUEST_ID_HEADER
+from domain.identity import (
+    IDENTITY_HEADER,
+    REQUEST_ID_HEADER,
+    Identity,
+    binding_for_target,
+    verify_identity,
+)
 from tests.support.ports import LOOPBACK
 
 HEALTH_PATH = "/__ficus/health"  # the proxy's default health-check path (contract C1)

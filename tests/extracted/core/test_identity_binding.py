@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from domain.identity import IDENTITY_HEADER, binding_for_target
-from proxy.headers import REQUEST_ID_HEADER
+from domain.identity import IDENTITY_HEADER, REQUEST_ID_HEADER, binding_for_target
 from tests.extracted.identities import KEY, dry_run_header, identity_header
 from tests.proxy.personas import seed_sessions
 from tests.proxy.processes import running_proxy

@@ -4,6 +4,8 @@ for the one request it was minted for, and for no longer than the proxy ever min
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -118,9 +120,6 @@ def test_malformed_headers_are_refused(header: str) -> None:
 
 
 def test_a_correctly_signed_but_unreadable_payload_is_refused() -> None:
-    import hashlib
-    import hmac
-
     body = base64.urlsafe_b64encode(b'{"sub": "not-a-number"}').rstrip(b"=").decode()
     mac = hmac.new(KEY, f"v1.{body}".encode(), hashlib.sha256).digest()
     token = f"v1.{body}." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

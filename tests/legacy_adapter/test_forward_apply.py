@@ -10,9 +10,11 @@ from sqlalchemy import delete, insert, select, update
 from extracted.appointments.models import Appointment
 from legacy_adapter import conflicts
 from legacy_adapter.capture import origin_transaction
+from legacy_adapter.features import feature_sync
 from legacy_adapter.ficus_tables import dead_letter
 from legacy_adapter.forward_apply import Shard
 from legacy_adapter.models import AppliedChange
+from legacy_adapter.operations import prune
 from legacy_adapter.schema import ApptSched, PatientMaster
 from tests.legacy_adapter.legacy_db import add_appointments, appointment_row
 from tests.legacy_adapter.sync_helpers import (
@@ -177,9 +179,6 @@ def test_forward_apply_on_servers(legacy):
 
 
 def test_pruning_drops_old_done_rows_and_their_records_only(legacy):
-    from legacy_adapter.features import feature_sync
-    from legacy_adapter.operations import prune
-
     add_appointments(legacy, [appointment_row(k) for k in range(1, 4)])
     applier(legacy).drain()
     add_appointments(legacy, [appointment_row(4)])  # pending: must survive any prune

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, select, update
 
 from extracted.appointments.models import Appointment
+from extracted.appointments.services import apply_legacy_appointments
 from legacy_adapter import migrations
 from legacy_adapter.checkpoints import BACKFILL, DONE, RUNNING
 from legacy_adapter.features import feature_sync
@@ -159,8 +160,6 @@ def test_a_poison_row_is_dead_lettered_and_every_other_row_copied(legacy, caplog
 
 
 def test_the_first_versions_interface_still_copies(legacy):
-    from extracted.appointments.services import apply_legacy_appointments
-
     add_appointments(legacy, [appointment_row(1, PAT_ID=999)])
 
     report = AppointmentsForwardCopy(

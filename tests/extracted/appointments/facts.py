@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from tests.extracted.appointments.world import query
@@ -72,8 +73,6 @@ def facts_of(golden: Path) -> Facts:
 
 def _sunday_before(first_day: str) -> str:
     """The Sunday before the first seeded day: no appointment exists before the first day."""
-    from datetime import date, timedelta
-
     day = date(int(first_day[:4]), int(first_day[4:6]), int(first_day[6:]))
     day -= timedelta(days=(day.weekday() + 1) % 7 or 7)
     return day.strftime("%Y%m%d")

@@ -12,6 +12,8 @@ import json
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -53,9 +55,6 @@ def service(tmp_path, golden_legacy_db):
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-    import urllib.error
-    import urllib.request
-
     request = urllib.request.Request(
         url, data=body, method="POST", headers={**headers, "Content-Type": "application/json"}
     )

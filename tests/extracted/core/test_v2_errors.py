@@ -8,7 +8,7 @@ import pytest
 from rest_framework.exceptions import ErrorDetail
 
 from extracted.core.v2 import field_errors
-from tests.extracted.identities import KEY, headers_for
+from tests.extracted.identities import KEY, ProxiedClient, headers_for
 
 pytestmark = [pytest.mark.urls("tests.extracted.core.v2_views")]
 
@@ -70,8 +70,6 @@ def test_a_body_that_is_not_json_is_a_problem_too(client):
 
 
 def test_an_unexpected_failure_says_nothing_about_itself(settings):
-    from tests.extracted.identities import ProxiedClient
-
     client = ProxiedClient(raise_request_exception=False)
     response = client.get("/v2/boom", headers=headers_for("clinician"))
 

@@ -13,7 +13,7 @@ import io
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from wsgiref.util import setup_testing_defaults
@@ -27,6 +27,7 @@ from demo.legacy.db import create_legacy_engine, execute, fetch_all, write_trans
 from demo.legacy.ddl import create_schema
 from demo.legacy.seed import SeedSpec, seed_database
 from extracted.core.legacy_db import reset_legacy_engines
+from extracted.patients.models import Patient
 from extracted.patients.services import apply_legacy_patients
 from legacy_adapter import migrations
 from legacy_adapter.mapping.patients import PATIENT_MASTER_COLUMNS, patient_from_legacy
@@ -144,9 +145,6 @@ def as_json(value: Any) -> bytes:
 
 def add_service_patient(pat_id: int = 17, **changes: Any):
     """One patient straight into the service's database (for tests that need no legacy side)."""
-    from datetime import UTC, datetime
-
-    from extracted.patients.models import Patient
 
     fields: dict[str, Any] = {
         "mrn": f"M{pat_id:07d}", "family_name": "DOE", "given_name": "JANE",

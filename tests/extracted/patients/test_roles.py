@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tests.extracted.identities import headers_for
+from tests.extracted.identities import OTHER_KEY, headers_for
 from tests.extracted.patients.conftest import add_service_patient
 
 pytestmark = pytest.mark.django_db(databases=["default", "patients"])
@@ -89,8 +89,6 @@ def test_the_auditor_queries_the_access_audit_and_clinicians_may_not(client):
 )  # fmt: skip
 @pytest.mark.parametrize("forged", [False, True])
 def test_the_outsider_is_refused_with_401(client, path, forged):
-    from tests.extracted.identities import OTHER_KEY
-
     headers = headers_for("admin", key=OTHER_KEY) if forged else {}
 
     assert client.get(path, headers=headers).status_code == 401

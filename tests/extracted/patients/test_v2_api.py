@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 
 from extracted.patients.models import Outbox, Patient
 from tests.extracted.identities import headers_for
@@ -109,8 +110,6 @@ def test_patch_validation_names_the_field_and_changes_nothing(client, body, fiel
 
 
 def test_the_schema_documents_the_patient_endpoints(client):
-    from drf_spectacular.generators import SchemaGenerator
-
     schema = SchemaGenerator().get_schema(request=None, public=True)
 
     assert {"/v2/patients", "/v2/patients/{patient_id}", "/v2/patients/access-audit"} <= set(

@@ -38,10 +38,6 @@ from extracted.core.access_audit import READ as AUDIT_READ
 from extracted.core.access_audit import SEARCH, record_access, record_accesses
 from extracted.core.calendar_ends import end_of
 from extracted.core.fhir import (
-    DAY_PATTERN,
-    PAGING_PARAMETERS,
-    REFERENCE_ID_PATTERN,
-    FHIRViewMixin,
     check_format,
     fhir_instant,
     not_an_instant,
@@ -50,6 +46,12 @@ from extracted.core.fhir import (
     parse_reference_param,
     reject_unknown_params,
     searchset_bundle,
+)
+from extracted.core.fhir_views import (
+    DAY_PATTERN,
+    PAGING_PARAMETERS,
+    REFERENCE_ID_PATTERN,
+    FHIRViewMixin,
 )
 from extracted.core.schema import record_id
 from extracted.core.v2 import identity_of

@@ -20,15 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from extracted.core.access_audit import READ, SEARCH, record_access, record_accesses
-from extracted.core.fhir import (
-    DAY_PATTERN,
-    PAGING_PARAMETERS,
-    FHIRViewMixin,
-    check_format,
-    paging_of,
-    reject_unknown_params,
-    searchset_bundle,
-)
+from extracted.core.fhir import check_format, paging_of, reject_unknown_params, searchset_bundle
+from extracted.core.fhir_views import DAY_PATTERN, PAGING_PARAMETERS, FHIRViewMixin
 from extracted.core.schema import record_id
 from extracted.core.v2 import identity_of
 from extracted.patients import selectors, services

@@ -12,5 +12,6 @@ every other package may import it (import-linter holds both).
 - `identity`: the signed identity token the proxy gives the services;
 - `answers`: the faces (legacy, /v2, FHIR, control) and each face's refusal shape;
 - `latency`: the fixed-bucket latency histogram the proxy counts and the gates read;
-- `records`: the generic record codecs each feature's mapping is built from.
+- `records`: the generic record codecs each feature's mapping is built from;
+- `redaction`: what a log line may say of a failure (never the SQL and its values).
 """

@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from domain.phases import Phase
+from domain.redaction import describe_error
 from domain.route_table import RouteState, RouteStates
 from proxy.control_schema import generation_table, route_state_table
 
@@ -125,15 +126,6 @@ def read_states(engine: Engine) -> dict[tuple[str, str], RouteState]:
             continue
         states[(str(method), str(template))] = RouteState(parsed, int(weight))
     return states
-
-
-def describe_error(error: Exception) -> str:
-    """The driver's own reason, one line, without the SQL text SQLAlchemy appends (Django's
-    database errors carry the driver's as their cause)."""
-    original = getattr(error, "orig", None) or error.__cause__
-    cause = original if isinstance(original, BaseException) else error
-    text = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {text[0] if text else 'no detail'}"
 
 
 class ControlPlane:

@@ -30,7 +30,7 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.latency import add_buckets, bucket_index, empty_buckets
-from proxy.control_plane import describe_error
+from domain.redaction import describe_error
 from proxy.control_schema import route_stats_table
 
 logger = logging.getLogger(__name__)

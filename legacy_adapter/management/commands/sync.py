@@ -42,6 +42,7 @@ from django.db import OperationalError as DjangoOperationalError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from domain.redaction import describe_error
 from legacy_adapter import conflicts, deadletters, migrations
 from legacy_adapter.engines import create_legacy_engine
 from legacy_adapter.features import FEATURES, FeatureSync, UnknownFeatureError, feature_sync
@@ -51,7 +52,6 @@ from legacy_adapter.forward_copy import DEFAULT_BATCH_SIZE, Backfill, CopyReport
 from legacy_adapter.metrics import SyncMetrics
 from legacy_adapter.operations import prune, publish_report, reconcile_feature, status_of
 from legacy_adapter.reverse_apply import REVERSE, ReverseApplier
-from proxy.control_plane import describe_error
 
 logger = logging.getLogger("ficus.sync")
 BOTH = "both"

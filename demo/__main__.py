@@ -79,6 +79,10 @@ def _port_in_use(host: str, port: int) -> bool:
 def _banner(config: StackConfig) -> str:
     tokens = config.var_dir / "secrets"
     logins = "\n".join(f"    {login:<10} {role:<6} {what}" for login, role, what in DEMO_LOGINS)
+    services = "\n".join(
+        f"    {config.url(port):<26} {name} service (extracted/{name})"
+        for name, port in config.ports.services.items()
+    )
     return f"""
 Ficus demo is running.
 
@@ -89,8 +93,7 @@ Ficus demo is running.
   What is where:
     {config.proxy_url:<26} Ficus routing proxy (mitmproxy, reverse mode)
     {config.url(config.ports.legacy):<26} legacy monolith (demo/legacy)
-    {config.url(config.ports.appointments):<26} appointments service (extracted/appointments)
-    {config.url(config.ports.patients):<26} patients service (extracted/patients)
+{services}
     {config.url(config.ports.control) + "/control/v1/":<26} control plane API (tokens in {tokens}/)
   GET /api/appointments/{{id}} and the patient reads are served by the services; everything
   else by the legacy app. Every request's route and upstream is in {config.access_log}.
@@ -110,8 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             proxy=args.proxy_port,
             legacy=args.legacy_port,
             control=args.control_port,
-            appointments=args.appointments_port,
-            patients=args.patients_port,
+            services={"appointments": args.appointments_port, "patients": args.patients_port},
         ),
         patients=args.patients,
         appointments=args.appointments,

@@ -98,7 +98,7 @@ def _kept_secret(var_dir: Path, name: str, make: Callable[[], str]) -> str:
     """A secret generated on the first run and kept under var/secrets/ (mode 0600).
 
     Unlike the identity key, these must outlive a restart: the PHI key decrypts what the
-    patients service stored, and the audit key verifies digests signed on earlier runs.
+    services encrypted at rest, and the audit key verifies digests signed on earlier runs.
     """
     path = var_dir / "secrets" / name
     if path.exists():

@@ -16,9 +16,9 @@ echoes of Ficus's own reverse writes (G4). How a session carries the marker diff
 A PATIENT_MASTER change also queues the appointments of that patient (APPT_SCHED keys): their
 service rows carry the patient's name snapshot, which must follow a rename. Those rows are
 `F` (fan-out: refresh the derived copy, see change_ops.py) with no origin: a rename written by
-Ficus's reverse sync of *patients* is that feature's echo, but for the appointments' copies it
-is news. (Revision 0003 wrote them as `U` with the writer's origin, which made a rename made in
-the feature's own service invisible to the appointments service; revision 0005 replaced them.)
+Ficus's reverse sync of the table's own feature is that feature's echo, but for the derived
+copies it is news. (Revision 0003 wrote them as `U` with the writer's origin, which hid a rename
+made in the owning service from the appointments service; revision 0005 replaced them.)
 
 The captured tables are the plans' `legacy_tables` (migration_plans/feature_registry.py); each
 one's key is its primary key in legacy_adapter/schema.py. The DDL is generated here (one place,

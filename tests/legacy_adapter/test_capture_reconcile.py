@@ -194,3 +194,14 @@ def test_no_revision_reads_live_capture_code():
             "legacy_adapter.alembic.frozen.capture_0003",
             "legacy_adapter.alembic.frozen.capture_0005",
         }, revision.name
+
+
+def test_an_upgrade_to_head_reconciles(legacy):
+    """`sync install` (an upgrade to head) puts back a capture trigger that went missing,
+    though the revisions have nothing left to do."""
+    with legacy.begin() as conn:
+        conn.execute(text("DROP TRIGGER ficus_appt_sched_ai"))
+
+    migrations.upgrade(legacy)
+
+    assert trigger_names(legacy) == set(capture_triggers("sqlite"))

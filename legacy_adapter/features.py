@@ -70,7 +70,7 @@ def feature_source(name: str) -> LegacySource:
 
 def has_service(name: str) -> bool:
     """Whether this process has the feature's service app (and so its database)."""
-    return apps.is_installed(feature(name).app_label)
+    return name in FEATURES and apps.is_installed(feature(name).app_label)
 
 
 def feature_sync(name: str) -> FeatureSync:

@@ -205,3 +205,22 @@ def test_an_upgrade_to_head_reconciles(legacy):
     migrations.upgrade(legacy)
 
     assert trigger_names(legacy) == set(capture_triggers("sqlite"))
+
+
+def check_uninstalling_capture_drops_the_reconciled_triggers_too(engine: Engine) -> None:
+    reconcile(engine, captured_tables([*legacy_tables(), "PROVIDER"]))
+
+    migrations.downgrade(engine, "0004")  # `sync uninstall-capture`
+
+    assert trigger_names(engine) == set()
+    migrations.upgrade(engine)  # `sync install`: the plans' triggers, and no others
+    assert trigger_names(engine) == set(capture_triggers(engine.dialect.name))
+
+
+def test_uninstalling_capture_drops_the_reconciled_triggers_too(legacy):
+    check_uninstalling_capture_drops_the_reconciled_triggers_too(legacy)
+
+
+@pytest.mark.databases
+def test_uninstalling_capture_drops_the_reconciled_triggers_too_on_servers(legacy):
+    check_uninstalling_capture_drops_the_reconciled_triggers_too(legacy)

@@ -1,9 +1,9 @@
 """`make demo`: seed, start and supervise the whole Ficus demo stack on embedded SQLite.
 
-Runs the legacy hospital monolith, the extracted appointments and patients services, the
-control plane, the routing proxy and the sync worker, prints where to point a browser, and
-stops them all on Ctrl-C. A second run reuses the seeded databases under var/; `make
-clean-demo` starts from scratch.
+Runs the legacy hospital monolith, the extracted service of each feature (the registry,
+migration_plans/feature_registry.py), the control plane, the routing proxy and the sync worker,
+prints where to point a browser, and stops them all on Ctrl-C. A second run reuses the seeded
+databases under var/; `make clean-demo` starts from scratch.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from demo.launcher import REPO_ROOT, Ports, Stack, StackConfig, StackError
+from migration_plans.feature_registry import features
 
 DEMO_LOGINS = (
     ("clinician", "CLIN", "a clinician: patient search, charts, the appointment book"),
@@ -49,16 +50,13 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--control-port", type=int, default=8100, help="the control plane API (default: 8100)"
     )
-    parser.add_argument(
-        "--appointments-port",
-        "--service-port",
-        type=int,
-        default=8101,
-        help="the appointments service (default: 8101)",
-    )
-    parser.add_argument(
-        "--patients-port", type=int, default=8102, help="the patients service (default: 8102)"
-    )
+    for feature in features():
+        parser.add_argument(
+            f"--{feature.name}-port",
+            type=int,
+            default=feature.default_port,
+            help=f"the {feature.name} service (default: {feature.default_port})",
+        )
     parser.add_argument(
         "--patients", type=int, default=2000, help="patients to seed on first run (default: 2000)"
     )
@@ -79,6 +77,10 @@ def _port_in_use(host: str, port: int) -> bool:
 def _banner(config: StackConfig) -> str:
     tokens = config.var_dir / "secrets"
     logins = "\n".join(f"    {login:<10} {role:<6} {what}" for login, role, what in DEMO_LOGINS)
+    services = "\n".join(
+        f"    {config.url(port):<26} {name} service (extracted/{name})"
+        for name, port in config.ports.services.items()
+    )
     return f"""
 Ficus demo is running.
 
@@ -89,8 +91,7 @@ Ficus demo is running.
   What is where:
     {config.proxy_url:<26} Ficus routing proxy (mitmproxy, reverse mode)
     {config.url(config.ports.legacy):<26} legacy monolith (demo/legacy)
-    {config.url(config.ports.appointments):<26} appointments service (extracted/appointments)
-    {config.url(config.ports.patients):<26} patients service (extracted/patients)
+{services}
     {config.url(config.ports.control) + "/control/v1/":<26} control plane API (tokens in {tokens}/)
   GET /api/appointments/{{id}} and the patient reads are served by the services; everything
   else by the legacy app. Every request's route and upstream is in {config.access_log}.
@@ -104,34 +105,30 @@ Press Ctrl-C to stop everything.
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    services = {feature.name: getattr(args, f"{feature.name}_port") for feature in features()}
     config = StackConfig(
         var_dir=args.var.resolve(),  # children run from the repo root; keep paths absolute
         ports=Ports(
             proxy=args.proxy_port,
             legacy=args.legacy_port,
             control=args.control_port,
-            appointments=args.appointments_port,
-            patients=args.patients_port,
+            services=services,
         ),
         patients=args.patients,
         appointments=args.appointments,
     )
     busy = [
         str(p)
-        for p in (
-            args.proxy_port,
-            args.legacy_port,
-            args.control_port,
-            args.appointments_port,
-            args.patients_port,
-        )
+        for p in (args.proxy_port, args.legacy_port, args.control_port, *services.values())
         if _port_in_use(config.host, p)
     ]
     if busy:
         print(
             f"demo: port(s) {', '.join(busy)} on {config.host} are already in use "
-            "(is another demo running?). Stop it, or pick other ports with "
-            "--proxy-port, --legacy-port, --control-port, --appointments-port and --patients-port.",
+            "(is another demo running?). Stop it, or pick other ports with --proxy-port, "
+            "--legacy-port, --control-port"
+            + "".join(f", --{name}-port" for name in services)
+            + ".",
             file=sys.stderr,
         )
         return 2

@@ -1,12 +1,13 @@
 """Starts the whole demo stack as real processes, and stops every one of them cleanly.
 
-One `Stack` is the legacy monolith, the appointments and patients services, the routing
-proxy and the sync worker, each its own OS process in its own process group, logging to
-`<var>/log/`. `make demo` runs it on the fixed demo ports; the end-to-end tests run the very same
-stack on free loopback ports in a temporary directory, so the demo and the tests cannot drift
-apart.
+One `Stack` is the legacy monolith, a service for each feature of the registry
+(migration_plans/feature_registry.py), the control plane, the routing proxy and the sync
+worker, each its own OS process in its own process group, logging to `<var>/log/`. `make demo`
+runs it on the fixed demo ports; the end-to-end tests run the very same stack on free loopback
+ports in a temporary directory, so the demo and the tests cannot drift apart.
 
-The launcher knows Ficus only by its command lines: it imports nothing from Ficus.
+The launcher knows Ficus only by its command lines and the list of features: it imports nothing
+from Ficus but the (pure) feature registry.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migration_plans.feature_registry import features
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MANAGE = str(REPO_ROOT / "manage.py")
 
@@ -38,8 +41,13 @@ class Ports:
     proxy: int = 8000
     legacy: int = 8001
     control: int = 8100
-    appointments: int = 8101
-    patients: int = 8102
+    # Each feature's service: the port of its plan's upstream unless given.
+    services: Mapping[str, int] = field(
+        default_factory=lambda: {feature.name: feature.default_port for feature in features()}
+    )
+
+    def service(self, name: str) -> int:
+        return self.services[name]
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ def _kept_secret(var_dir: Path, name: str, make: Callable[[], str]) -> str:
     """A secret generated on the first run and kept under var/secrets/ (mode 0600).
 
     Unlike the identity key, these must outlive a restart: the PHI key decrypts what the
-    patients service stored, and the audit key verifies digests signed on earlier runs.
+    services encrypted at rest, and the audit key verifies digests signed on earlier runs.
     """
     path = var_dir / "secrets" / name
     if path.exists():
@@ -120,11 +128,15 @@ class Stack:
             "FICUS_VAR_DIR": str(var),
             "LEGACY_DATABASE_URL": config.legacy_database_url,
             "FICUS_DB_DEFAULT_URL": f"sqlite:///{var / 'control.sqlite3'}",
-            "FICUS_DB_APPOINTMENTS_URL": f"sqlite:///{var / 'appointments.sqlite3'}",
-            "FICUS_DB_PATIENTS_URL": f"sqlite:///{var / 'patients.sqlite3'}",
+            **{
+                feature.database_url_env: f"sqlite:///{var / f'{feature.database_alias}.sqlite3'}"
+                for feature in features()
+            },
             "FICUS_IDENTITY_KEY": _identity_key(base),
-            "FICUS_UPSTREAM_APPOINTMENTS": config.url(config.ports.appointments),
-            "FICUS_UPSTREAM_PATIENTS": config.url(config.ports.patients),
+            **{
+                feature.upstream_env: config.url(config.ports.service(feature.name))
+                for feature in features()
+            },
             "FICUS_FHIR_BASE_URL": config.proxy_url + "/fhir",
         }
         if not self.env.get("FICUS_PHI_KEY"):
@@ -154,7 +166,7 @@ class Stack:
                 "seed the legacy database",
                 [sys.executable, "-m", "demo.legacy", "init-db", *seed_args],
             )
-        for alias in ("default", "appointments", "patients"):
+        for alias in ("default", *(feature.database_alias for feature in features())):
             self._step(
                 f"migrate the {alias} database",
                 [sys.executable, MANAGE, "migrate", "--database", alias, "--no-input", "-v", "0"],
@@ -162,10 +174,10 @@ class Stack:
         # Capture first (triggers on the owned legacy tables), then the copy: a change made
         # while the copy runs is queued by the triggers, and version guards make overlap harmless.
         self._step("install change capture", [sys.executable, MANAGE, "sync", "install"])
-        for feature in ("appointments", "patients"):
+        for feature in features():
             self._step(
-                f"copy legacy {feature} to the service",
-                [sys.executable, MANAGE, "sync", "backfill", feature],
+                f"copy legacy {feature.name} to the service",
+                [sys.executable, MANAGE, "sync", "backfill", feature.name],
             )
         # Registers every plan route in the control plane (a recorded transition from the plan
         # file), so the first `plan status` an operator runs already has its history.
@@ -220,33 +232,22 @@ class Stack:
                 [py, "-m", "demo.legacy", "serve", "--host", host, "--port", str(ports.legacy)],
                 cfg.url(ports.legacy) + "/login",
             ),
-            (
-                "appointments",
-                [
-                    py,
-                    MANAGE,
-                    "runservice",
-                    "appointments",
-                    "--host",
-                    host,
-                    "--port",
-                    str(ports.appointments),
-                ],
-                cfg.url(ports.appointments) + "/__ficus/health",
-            ),
-            (
-                "patients",
-                [
-                    py,
-                    MANAGE,
-                    "runservice",
-                    "patients",
-                    "--host",
-                    host,
-                    "--port",
-                    str(ports.patients),
-                ],
-                cfg.url(ports.patients) + "/__ficus/health",
+            *(
+                (
+                    feature.name,
+                    [
+                        py,
+                        MANAGE,
+                        "runservice",
+                        feature.name,
+                        "--host",
+                        host,
+                        "--port",
+                        str(ports.service(feature.name)),
+                    ],
+                    cfg.url(ports.service(feature.name)) + "/__ficus/health",
+                )
+                for feature in features()
             ),
             (
                 "proxy",

@@ -16,12 +16,14 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from extracted.env import env_bool, env_database, env_list, env_str
+from migration_plans.feature_registry import feature_names, features
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FICUS_VAR_DIR", str(BASE_DIR / "var")))
 
-# Services that exist, in the order they are documented. Each is an app `extracted.<name>`.
-ALL_SERVICES = ("appointments", "patients")
+# Services that exist: one per feature of the registry (the checked-in plans), in name order.
+# Each is an app `extracted.<name>` with a database alias of the same name.
+ALL_SERVICES = feature_names()
 # `control` narrows a process to the control plane (its API under /control/v1/), no service.
 CONTROL_PLANE = "control"
 _selected = env_str("FICUS_SERVICE", "")
@@ -54,7 +56,7 @@ INSTALLED_APPS = [
     "extracted.core",
     "legacy_adapter",
     "migration_plans",
-    *(f"extracted.{name}" for name in SERVICES),
+    *(feature.app_label for feature in features() if feature.name in SERVICES),
 ]
 
 MIDDLEWARE = [
@@ -79,8 +81,11 @@ DATABASES = {
     # The control plane's own database (route states, history, audit chain).
     "default": env_database("FICUS_DB_DEFAULT_URL", VAR_DIR / "control.sqlite3"),
     **{
-        name: env_database(f"FICUS_DB_{name.upper()}_URL", VAR_DIR / f"{name}.sqlite3")
-        for name in SERVICES
+        feature.database_alias: env_database(
+            feature.database_url_env, VAR_DIR / f"{feature.database_alias}.sqlite3"
+        )
+        for feature in features()
+        if feature.name in SERVICES
     },
 }
 DATABASE_ROUTERS = ["extracted.routers.ServiceRouter"]

@@ -16,23 +16,29 @@ echoes of Ficus's own reverse writes (G4). How a session carries the marker diff
 A PATIENT_MASTER change also queues the appointments of that patient (APPT_SCHED keys): their
 service rows carry the patient's name snapshot, which must follow a rename. Those rows are
 `F` (fan-out: refresh the derived copy, see change_ops.py) with no origin: a rename written by
-Ficus's reverse sync of *patients* is that feature's echo, but for the appointments' copies it
-is news. (Revision 0003 wrote them as `U` with the writer's origin, which made a rename made in
-the patients service invisible to the appointments service; revision 0005 replaces them.)
+Ficus's reverse sync of the table's own feature is that feature's echo, but for the derived
+copies it is news. (Revision 0003 wrote them as `U` with the writer's origin, which hid a rename
+made in the owning service from the appointments service; revision 0005 replaced them.)
 
-The DDL is generated here (one place, three dialects) and run by Alembic revisions 0003 and
-0005; downgrading to 0004 (`manage.py sync uninstall-capture`) drops every trigger again.
+The captured tables are the plans' `legacy_tables` (migration_plans/feature_registry.py); each
+one's key is its primary key in legacy_adapter/schema.py. The DDL is generated here (one place,
+three dialects) and installed by legacy_adapter/capture_reconcile.py, which brings the triggers
+present in the database to what this module asks for after every upgrade to head. Alembic
+revisions 0003 and 0005 carry frozen copies of what they installed (legacy_adapter/alembic/
+frozen/); downgrading to 0004 (`manage.py sync uninstall-capture`) drops every trigger again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine, text
 
 from legacy_adapter.change_ops import FAN_OUT
+from legacy_adapter.schema import LegacyBase
+from migration_plans.feature_registry import legacy_tables
 
 # The DDL below is built from this module's own constants (table and column names), never from
 # input, hence the `noqa: S608` on its f-strings.
@@ -48,15 +54,33 @@ class CapturedTable:
     fan_out_columns: tuple[str, ...] = ()
 
 
-CAPTURED_TABLES = (
-    CapturedTable("APPT_SCHED", "APPT_ID"),
-    CapturedTable(
-        "PATIENT_MASTER",
-        "PAT_ID",
-        fan_out=(("APPT_SCHED", "APPT_ID", "PAT_ID"),),
-        fan_out_columns=("LAST_NM", "FIRST_NM"),
-    ),
-)
+# Derived copies a table's change must refresh, a fact of the legacy schema: APPT_SCHED rows
+# are shown with their patient's name, so a patient's rename refreshes their appointments.
+# Table -> ((dependent table, its key, its column holding this table's key), watched columns).
+_FAN_OUT: dict[str, tuple[tuple[tuple[str, str, str], ...], tuple[str, ...]]] = {
+    "PATIENT_MASTER": ((("APPT_SCHED", "APPT_ID", "PAT_ID"),), ("LAST_NM", "FIRST_NM")),
+}
+
+
+def captured_tables(tables: Iterable[str]) -> tuple[CapturedTable, ...]:
+    """The capture of each of `tables`: its key from the legacy schema, and its fan-out to
+    those dependent tables that are captured too (a derived copy nobody keeps needs none)."""
+    names = tuple(tables)
+    captured = []
+    for name in names:
+        if name not in LegacyBase.metadata.tables:
+            raise ValueError(
+                f"{name} is not a table of the legacy schema (legacy_adapter/schema.py)"
+            )
+        (key,) = (column.name for column in LegacyBase.metadata.tables[name].primary_key)
+        fan_out, watched = _FAN_OUT.get(name, ((), ()))
+        fan_out = tuple(dependent for dependent in fan_out if dependent[0] in names)
+        captured.append(CapturedTable(name, key, fan_out, watched if fan_out else ()))
+    return tuple(captured)
+
+
+# Every legacy table a plan owns.
+CAPTURED_TABLES = captured_tables(legacy_tables())
 FICUS_ORIGIN = "ficus"  # the marker every Ficus writer to the legacy database sets
 _OPS = (("INSERT", "I", "ai"), ("UPDATE", "U", "au"), ("DELETE", "D", "ad"))
 
@@ -108,8 +132,9 @@ _COLUMNS = "tbl, pk, op, origin, created_at_us"
 
 _SQLITE_NOW = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
 _SQLITE_ORIGIN = "(SELECT marker FROM ficus_origin LIMIT 1)"
-_SQLITE_0003 = _ChangeWriter(_COLUMNS, f"{_SQLITE_ORIGIN}, {_SQLITE_NOW}", values=False)
-_SQLITE = _SQLITE_0003.refreshing(f"NULL, {_SQLITE_NOW}")
+_SQLITE = _ChangeWriter(_COLUMNS, f"{_SQLITE_ORIGIN}, {_SQLITE_NOW}", values=False).refreshing(
+    f"NULL, {_SQLITE_NOW}"
+)
 
 
 def _sqlite_install(table: CapturedTable, writer: _ChangeWriter = _SQLITE) -> list[str]:
@@ -136,13 +161,13 @@ def _sqlite_install(table: CapturedTable, writer: _ChangeWriter = _SQLITE) -> li
 # -- MariaDB / MySQL and PostgreSQL ----------------------------------------------------------
 
 _MY_NOW = "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)"
-_MY_0003 = _ChangeWriter(_COLUMNS, f"@ficus_origin, {_MY_NOW}", values=True)
-_MY = _MY_0003.refreshing(f"NULL, {_MY_NOW}")
-# PostgreSQL also records the writing transaction; v_origin and v_now are the function's own.
-_PG_0003 = _ChangeWriter(
-    "tbl, pk, op, origin, txid, created_at_us", "v_origin, txid_current(), v_now", values=True
+_MY = _ChangeWriter(_COLUMNS, f"@ficus_origin, {_MY_NOW}", values=True).refreshing(
+    f"NULL, {_MY_NOW}"
 )
-_PG = _PG_0003.refreshing("NULL, txid_current(), v_now")
+# PostgreSQL also records the writing transaction; v_origin and v_now are the function's own.
+_PG = _ChangeWriter(
+    "tbl, pk, op, origin, txid, created_at_us", "v_origin, txid_current(), v_now", values=True
+).refreshing("NULL, txid_current(), v_now")
 
 
 def _update_fan_out(writer: _ChangeWriter, table: CapturedTable, changed: str) -> str:
@@ -212,40 +237,66 @@ END"""
 
 
 _BUILDERS = {"sqlite": _sqlite_install, "postgresql": _pg_install, "mysql": _mysql_install}
-# The writers of each revision that installs triggers; the newest is what capture is now.
-_WRITERS = {
-    "0003": {"sqlite": _SQLITE_0003, "postgresql": _PG_0003, "mysql": _MY_0003},
-    "0005": {"sqlite": _SQLITE, "postgresql": _PG, "mysql": _MY},
-}
-CURRENT_TRIGGERS = "0005"
+_WRITERS = {"sqlite": _SQLITE, "postgresql": _PG, "mysql": _MY}
 
 
-def install_statements(dialect: str, revision: str = CURRENT_TRIGGERS) -> list[str]:
-    """The DDL that installs every capture trigger on `dialect` (sqlite, postgresql, mysql),
-    as the Alembic `revision` that installs them defines them (so an old revision keeps doing
-    what it did when a later one changed the triggers)."""
-    if dialect == "mariadb":
-        dialect = "mysql"
+def capture_dialect(name: str) -> str:
+    """The capture dialect of a SQLAlchemy dialect name (MariaDB runs MySQL's triggers)."""
+    dialect = "mysql" if name == "mariadb" else name
     if dialect not in _BUILDERS:
-        raise ValueError(f"change capture does not support the {dialect} dialect")
-    writer = _WRITERS[revision][dialect]
-    build = _BUILDERS[dialect]
-    return [statement for table in CAPTURED_TABLES for statement in build(table, writer)]
+        raise ValueError(f"change capture does not support the {name} dialect")
+    return dialect
 
 
-def uninstall_statements(dialect: str) -> list[str]:
-    statements = []
-    for table in CAPTURED_TABLES:
+@dataclass(frozen=True, slots=True)
+class CaptureTrigger:
+    """One trigger as the database's catalog knows it, with the DDL that creates it."""
+
+    name: str
+    table: str
+    # What the catalog shows of its definition: the CREATE TRIGGER text (SQLite), the body
+    # after FOR EACH ROW (MariaDB), the trigger function's source (PostgreSQL).
+    definition: str
+    create: tuple[str, ...]
+
+
+def _pg_function_body(create_function: str) -> str:
+    return create_function.split("$ficus$")[1]
+
+
+def capture_triggers(
+    dialect: str, tables: Iterable[CapturedTable] = CAPTURED_TABLES
+) -> dict[str, CaptureTrigger]:
+    """Every trigger capture asks for on `dialect` for `tables`, by trigger name."""
+    dialect = capture_dialect(dialect)
+    build, writer = _BUILDERS[dialect], _WRITERS[dialect]
+    triggers: dict[str, CaptureTrigger] = {}
+    for table in tables:
+        statements = build(table, writer)
         if dialect == "postgresql":
-            statements.append(
-                f"DROP TRIGGER IF EXISTS {_trigger_name(table, 'capture')} ON {table.name}"
-            )
-            statements.append(f"DROP FUNCTION IF EXISTS ficus_capture_{table.name.lower()}()")
-        else:
-            statements += [
-                f"DROP TRIGGER IF EXISTS {_trigger_name(table, suffix)}" for _e, _o, suffix in _OPS
-            ]
-    return statements
+            name = _trigger_name(table, "capture")
+            body = _pg_function_body(statements[0])
+            triggers[name] = CaptureTrigger(name, table.name, body, tuple(statements))
+            continue
+        for statement, (_event, _op, suffix) in zip(statements, _OPS, strict=True):
+            name = _trigger_name(table, suffix)
+            shown = statement if dialect == "sqlite" else statement.split(" FOR EACH ROW ", 1)[1]
+            triggers[name] = CaptureTrigger(name, table.name, shown, (statement,))
+    return triggers
+
+
+def is_capture_trigger(name: str) -> bool:
+    """Whether a trigger's name is one capture gives its triggers (see `_trigger_name`)."""
+    suffixes = ("_capture", *(f"_{suffix}" for _e, _o, suffix in _OPS))
+    return name.startswith("ficus_") and name.endswith(suffixes)
+
+
+def drop_statements(dialect: str, name: str, table: str) -> list[str]:
+    """The DDL that drops the capture trigger `name` on `table` (and its function)."""
+    if capture_dialect(dialect) != "postgresql":
+        return [f"DROP TRIGGER IF EXISTS {name}"]
+    function = "ficus_capture_" + name.removeprefix("ficus_").removesuffix("_capture")
+    return [f'DROP TRIGGER IF EXISTS {name} ON "{table}"', f"DROP FUNCTION IF EXISTS {function}()"]
 
 
 def _backend(conn: Connection) -> str:

@@ -2,19 +2,29 @@
 
 The composition root for the `sync` command, the evidence provider and the tests: a feature
 whose service app is not installed in this process is refused with a clear message.
+
+Which features exist is the registry's (migration_plans/feature_registry.py); each feature's
+parts are found by convention: `<feature>_source` in legacy_adapter.sources and
+`<feature>_target` in legacy_adapter.targets. A factory that takes `zone_name` gets the
+hospital's time zone (legacy times are local wall-clock times).
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.apps import apps
 from django.conf import settings
 
-from legacy_adapter.sources import LegacySource, appointments_source, patients_source
-from legacy_adapter.targets import ServiceTarget, appointments_target, patients_target
+from legacy_adapter import sources, targets
+from legacy_adapter.sources import LegacySource
+from legacy_adapter.targets import ServiceTarget
+from migration_plans.feature_registry import feature, feature_names
 
-FEATURES = ("appointments", "patients")
+FEATURES = feature_names()
 
 
 class UnknownFeatureError(ValueError):
@@ -31,28 +41,45 @@ class FeatureSync:
         return self.source.feature
 
 
+def _factory(module: object, name: str) -> Callable[..., Any]:
+    found = getattr(module, name, None)
+    if not callable(found):
+        raise LookupError(f"{getattr(module, '__name__', module)} has no {name}()")
+    return cast(Callable[..., Any], found)
+
+
+def _call(factory: Callable[..., Any], *args: object) -> Any:
+    """`factory(*args)`, with the hospital's zone if the factory asks for it."""
+    if "zone_name" in inspect.signature(factory).parameters:
+        return factory(*args, zone_name=settings.FICUS_HOSPITAL_TZ)
+    return factory(*args)
+
+
+# Looked up once, at import: a feature of the registry without its factories fails here.
+_SOURCES = {name: _factory(sources, f"{name}_source") for name in FEATURES}
+_TARGETS = {name: _factory(targets, f"{name}_target") for name in FEATURES}
+
+
 def feature_source(name: str) -> LegacySource:
     """The legacy side of a feature: needs no service app (a control-plane process has none)."""
     if name not in FEATURES:
         raise UnknownFeatureError(f"unknown feature {name!r}; known: {', '.join(FEATURES)}")
-    if name == "appointments":
-        return appointments_source(settings.FICUS_HOSPITAL_TZ)
-    return patients_source()
+    source: LegacySource = _call(_SOURCES[name])
+    return source
 
 
 def has_service(name: str) -> bool:
     """Whether this process has the feature's service app (and so its database)."""
-    return apps.is_installed(f"extracted.{name}")
+    return name in FEATURES and apps.is_installed(feature(name).app_label)
 
 
 def feature_sync(name: str) -> FeatureSync:
     source = feature_source(name)
     if not has_service(name):
         raise UnknownFeatureError(f"the {name} service is not installed in this process")
-    if name == "appointments":
-        return FeatureSync(source, appointments_target(source, settings.FICUS_HOSPITAL_TZ))
-    return FeatureSync(source, patients_target(source))
+    target: ServiceTarget = _call(_TARGETS[name], source)
+    return FeatureSync(source, target)
 
 
 def installed_features() -> list[str]:
-    return [name for name in FEATURES if apps.is_installed(f"extracted.{name}")]
+    return [name for name in FEATURES if has_service(name)]

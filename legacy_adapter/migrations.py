@@ -23,6 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, pool
 
+from legacy_adapter.capture_reconcile import reconcile_capture
 from legacy_adapter.ficus_tables import VERSION_TABLE, ficus_metadata, include_object
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
@@ -52,9 +53,12 @@ def _engine(target: Engine | str) -> Iterator[Engine]:
 
 
 def upgrade(target: Engine | str, revision: str = "head") -> None:
-    """Bring the `ficus_*` tables up to `revision`. Legacy tables are never touched."""
+    """Bring the `ficus_*` tables up to `revision`. Legacy tables are never touched (but for
+    the capture triggers on the plans' tables: at head, they are reconciled to the plans)."""
     with _engine(target) as engine, engine.begin() as conn:
         command.upgrade(alembic_config(connection=conn), revision)
+        if revision == "head":
+            reconcile_capture(conn)
 
 
 def downgrade(target: Engine | str, revision: str) -> None:

@@ -13,7 +13,8 @@ from demo.launcher import Ports, StackConfig
 
 def test_it_names_every_process_and_where_the_operator_tokens_are(tmp_path: Path) -> None:
     config = StackConfig(
-        var_dir=tmp_path, ports=Ports(proxy=1, legacy=2, control=3, appointments=4, patients=5)
+        var_dir=tmp_path,
+        ports=Ports(proxy=1, legacy=2, control=3, services={"appointments": 4, "patients": 5}),
     )
     banner = _banner(config)
     for port, what in [

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from demo.launcher import Ports, Stack, StackConfig
+from migration_plans.feature_registry import feature_names
 from tests.support.ports import free_port
 
 ANCHOR = "20261116"  # a Monday: a full working day of appointments
@@ -27,8 +28,7 @@ def started_stack(var_dir: Path) -> Iterator[Stack]:
             proxy=free_port(),
             legacy=free_port(),
             control=free_port(),
-            appointments=free_port(),
-            patients=free_port(),
+            services={name: free_port() for name in feature_names()},
         ),
         patients=80,
         appointments=600,

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from legacy_adapter.capture import install_statements, uninstall_statements
+from legacy_adapter.alembic.frozen.capture_0003 import DROP, INSTALL
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
@@ -33,6 +33,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _dialect() -> str:
+    name = op.get_bind().dialect.name
+    return "mysql" if name == "mariadb" else name
 
 
 def upgrade() -> None:
@@ -70,13 +75,13 @@ def upgrade() -> None:
         sa.Column("reverse_lag_us", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("feature", name=op.f("pk_ficus_sync_report")),
     )
-    for statement in uninstall_statements(op.get_bind().dialect.name):
+    for statement in DROP[_dialect()]:
         op.execute(statement)
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    for statement in uninstall_statements(dialect) + install_statements(dialect, "0003"):
+    dialect = _dialect()
+    for statement in DROP[dialect] + INSTALL[dialect]:
         op.execute(statement)
     op.drop_table("ficus_sync_report")
     op.drop_index("ix_ficus_conflict_feature", table_name="ficus_conflict")

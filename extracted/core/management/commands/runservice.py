@@ -33,9 +33,11 @@ from extracted.core.gunicorn_refusals import (
     REQUEST_LINE_LIMIT,
 )
 from extracted.core.identity import usable_identity_key
+from migration_plans.feature_registry import features
 
-# The demo's port for each service (docs/internal/brief.md); tests pass --port explicitly.
-DEFAULT_PORTS = {"control": 8100, "appointments": 8101, "patients": 8102}
+# The demo's port for each service: its plan's upstream (docs/internal/brief.md); tests pass
+# --port explicitly.
+DEFAULT_PORTS = {"control": 8100, **{feature.name: feature.default_port for feature in features()}}
 WORKER_CLASS = "extracted.core.gunicorn_refusals.FaceWorker"
 GUNICORN_ACCESS_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
@@ -84,7 +86,7 @@ class Command(BaseCommand):
                 "Set it to the same secret the proxy signs identities with, e.g. "
                 "FICUS_IDENTITY_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
-        # A service may name configuration it cannot run without (patients: FICUS_PHI_KEY).
+        # A service may name configuration it cannot run without (its AppConfig.preflight).
         config = apps.get_app_config(name) if name in settings.ALL_SERVICES else None
         preflight = getattr(config, "preflight", None)
         if preflight is not None and (problems := preflight()):

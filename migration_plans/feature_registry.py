@@ -1,0 +1,89 @@
+"""The registry of features: which exist, and where each one's parts live, read from the plans.
+
+A feature is declared by its plan file in the checked-in plan directory (`migration_plans/
+plans/<feature>.yaml`); everything else that needs the list of features (Django's installed
+apps and databases, `runservice`, change capture, the sync wiring, the demo launcher) derives
+it from here, and tests/migration_plans/test_feature_registry.py checks what cannot derive it
+(setup.cfg's independence contract, the Makefile) against it. Adding a feature means its plan,
+its service app `extracted.<feature>` and its mapping `legacy_adapter.mapping.<feature>`.
+
+The registry reads the checked-in plans, never `FICUS_PLANS_DIR`: that setting says how a
+deployment migrates (phases, upstreams); which features the code has is a fact of the code.
+They are parsed with an empty environment, so a deployment's upstream overrides can never
+change (or break) the list. Pure: the plan parser only, no framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from domain.plans import load_plans, upstream_env_var
+
+REGISTRY_PLANS_DIR = Path(__file__).resolve().parent / "plans"
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    name: str
+    legacy_tables: tuple[str, ...]  # the legacy tables the plan owns: change capture's list
+    default_port: int  # the port of the plan's first upstream instance (the demo's port)
+    upstream_env: str  # the variable that overrides the plan's upstream instances
+
+    @property
+    def app_label(self) -> str:
+        """The Django app of the feature's service (its INSTALLED_APPS entry)."""
+        return f"extracted.{self.name}"
+
+    @property
+    def mapping_module(self) -> str:
+        """The pure legacy row <-> record mapping of the feature."""
+        return f"legacy_adapter.mapping.{self.name}"
+
+    @property
+    def database_alias(self) -> str:
+        """The Django database alias of the service (the router keeps the app on it)."""
+        return self.name
+
+    @property
+    def database_url_env(self) -> str:
+        """The environment variable that names the service's database."""
+        return f"FICUS_DB_{self.name.upper()}_URL"
+
+
+@cache
+def features(directory: Path = REGISTRY_PLANS_DIR) -> tuple[Feature, ...]:
+    """Every feature of `directory`'s plans, in name order (a bad plan raises its PlanError)."""
+    plans = sorted(load_plans(directory, environ={}), key=lambda plan: plan.feature)
+    return tuple(
+        Feature(
+            name=plan.feature,
+            legacy_tables=plan.legacy_tables,
+            default_port=_port(plan.upstream.instances[0]),
+            upstream_env=upstream_env_var(plan.upstream.name),
+        )
+        for plan in plans
+    )
+
+
+def feature_names(directory: Path = REGISTRY_PLANS_DIR) -> tuple[str, ...]:
+    return tuple(feature.name for feature in features(directory))
+
+
+def feature(name: str, directory: Path = REGISTRY_PLANS_DIR) -> Feature:
+    for found in features(directory):
+        if found.name == name:
+            return found
+    raise KeyError(name)
+
+
+def legacy_tables(directory: Path = REGISTRY_PLANS_DIR) -> tuple[str, ...]:
+    """Every legacy table some plan owns, in the plans' order (no table is owned twice)."""
+    return tuple(table for found in features(directory) for table in found.legacy_tables)
+
+
+def _port(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)

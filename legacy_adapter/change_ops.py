@@ -25,3 +25,11 @@ FAN_OUT: Final = "F"
 REREAD: Final = "R"
 OWNER_STATE: Final = "O"
 WRITE_OPS: Final = (INSERT, UPDATE, DELETE)
+
+# Outbox operations (the services write them, reverse sync reads them).
+OUTBOX_UPSERT: Final = "upsert"
+OUTBOX_DELETE: Final = "delete"
+# Not a write: put the record's current state on legacy whatever the versions say (sync queues
+# it when it refuses a legacy write under `owner_wins`, and for a repair).
+OUTBOX_RESTORE: Final = "restore"
+OUTBOX_OPERATIONS: Final = (OUTBOX_UPSERT, OUTBOX_DELETE, OUTBOX_RESTORE)

@@ -41,11 +41,10 @@ from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from domain.ownership import FeatureOwnership, Owner
-from extracted.core.outbox import RESTORE
-from extracted.core.sink import version_of
+from domain.records.instants import epoch_micros
 from legacy_adapter import apply_loop, conflicts, deadletters
 from legacy_adapter.capture import FICUS_ORIGIN, origin_transaction
-from legacy_adapter.change_ops import OWNER_STATE, WRITE_OPS
+from legacy_adapter.change_ops import OUTBOX_RESTORE, OWNER_STATE, WRITE_OPS
 from legacy_adapter.conflicts import CONCURRENT, REFUSED, Conflict
 from legacy_adapter.crashpoints import crash_point
 from legacy_adapter.ficus_tables import change
@@ -155,9 +154,9 @@ class ReverseApplier:
             batch = _Batch(forced=set(), written_at={})
             for row in claimed:
                 key = int(row.key)
-                if row.operation == RESTORE:
+                if row.operation == OUTBOX_RESTORE:
                     batch.forced.add(key)
-                at = version_of(row.created_at)
+                at = epoch_micros(row.created_at)
                 batch.written_at[key] = max(batch.written_at.get(key, 0), at)
             keys = sorted(batch.written_at)
             report.keys = len(keys)

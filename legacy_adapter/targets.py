@@ -33,7 +33,7 @@ from django.db.models import Max, Min, Model
 
 from domain.ownership import FeatureOwnership
 from domain.records.instants import in_zone
-from extracted.core.outbox import RESTORE, OutboxEntry, record_change
+from extracted.core.outbox import OutboxEntry, record_change
 from extracted.core.sink import ApplyResult
 from legacy_adapter.applied import (
     already_applied,
@@ -41,6 +41,7 @@ from legacy_adapter.applied import (
     forget_applied,
     record_applied,
 )
+from legacy_adapter.change_ops import OUTBOX_RESTORE
 from legacy_adapter.mapping.appointments import STATUS_CODES
 from legacy_adapter.sources import Canonical, LegacySource, canonical
 from migration_plans.ownership_state import current_ownership
@@ -205,7 +206,7 @@ class ServiceTarget:
                     self.outbox,
                     aggregate=self.source.aggregate,
                     key=key,
-                    operation=RESTORE,
+                    operation=OUTBOX_RESTORE,
                     request_id=request_id,
                 )
 

@@ -51,10 +51,11 @@ from extracted.appointments.models import AccessAudit, Appointment, Outbox, Prov
 from extracted.core import access_audit
 from extracted.core.calendar_ends import shifted
 from extracted.core.legacy_constraints import check_legacy_can_hold
-from extracted.core.outbox import UPSERT, record_change
+from extracted.core.outbox import record_change
 from extracted.core.sink import ApplyResult, VersionedTable
 from extracted.core.versions import next_version
 from extracted.core.write_guard import WriteGuard
+from legacy_adapter.change_ops import OUTBOX_UPSERT
 from legacy_adapter.mapping.appointments import AppointmentRecord, appointment_mapping
 
 APPOINTMENTS_DB = "appointments"
@@ -211,7 +212,7 @@ def _record(appointment: Appointment, actor: Identity, action: str) -> None:
         Outbox,
         aggregate=AGGREGATE,
         key=appointment.pk,
-        operation=UPSERT,
+        operation=OUTBOX_UPSERT,
         request_id=actor.request_id,
     )
     access_audit.record_access(AccessAudit, actor, action, AGGREGATE, appointment.pk)

@@ -30,6 +30,16 @@ from extracted.core.fhir import (
 )
 from extracted.core.v2 import V2ViewMixin
 
+__all__ = [
+    "DAY_PATTERN",
+    "FORMAT_PARAMETER",
+    "OUTCOME_SCHEMA",
+    "PAGING_PARAMETERS",
+    "REFERENCE_ID_PATTERN",
+    "FHIRAutoSchema",
+    "FHIRViewMixin",
+]
+
 # Schema only: the OperationOutcome every /fhir error is (operation_outcome above).
 OUTCOME_SCHEMA = inline_serializer(
     "OperationOutcome",

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 from django.db import models, router, transaction
 
-UPSERT = "upsert"
-DELETE = "delete"
-# Not a write: put the record's current state on legacy whatever the versions say (sync queues
-# it when it refuses a legacy write under `owner_wins`, and for a repair).
-RESTORE = "restore"
-OPERATIONS = (UPSERT, DELETE, RESTORE)
+# The operations' names are reverse sync's vocabulary, defined once in legacy_adapter.change_ops.
+from legacy_adapter.change_ops import OUTBOX_OPERATIONS
 
 
 class OutboxEntry(models.Model):
     id = models.BigAutoField(primary_key=True)
     aggregate = models.CharField(max_length=40, help_text="'appointment', 'patient', ...")
     key = models.CharField(max_length=64, help_text="The record's id as text (the legacy id).")
-    operation = models.CharField(max_length=8, choices=[(op, op) for op in OPERATIONS])
+    operation = models.CharField(max_length=8, choices=[(op, op) for op in OUTBOX_OPERATIONS])
     request_id = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -53,8 +49,8 @@ def record_change(
     request_id: str = "",
 ) -> OutboxEntry:
     """Add the outbox row for one changed record; call it inside the write's transaction."""
-    if operation not in OPERATIONS:
-        raise ValueError(f"operation must be one of {OPERATIONS}, not {operation!r}")
+    if operation not in OUTBOX_OPERATIONS:
+        raise ValueError(f"operation must be one of {OUTBOX_OPERATIONS}, not {operation!r}")
     alias = router.db_for_write(outbox_model)
     # Refuse autocommit: a row committed apart from its write is the very bug an outbox prevents.
     if not transaction.get_connection(alias).in_atomic_block:

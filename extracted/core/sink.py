@@ -48,6 +48,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, Q
 
+from domain.records.instants import epoch_micros
 from extracted.core.db_prep import Preparer, preparer
 
 SOURCE_VERSION = "source_updated_at"  # what every copied record carries (the legacy UPD_TS)
@@ -80,8 +81,9 @@ class ApplyResult:
 
 
 def version_of(when: datetime) -> int:
-    """A datetime as a version: integer microseconds since the epoch."""
-    return int(when.timestamp()) * 1_000_000 + when.microsecond
+    """A datetime as a version: integer microseconds since the epoch (the same count reverse
+    sync gives an outbox row's time)."""
+    return epoch_micros(when)
 
 
 def _newest(

@@ -27,11 +27,12 @@ from django.db import transaction
 from domain.identity import Identity
 from extracted.core.access_audit import UPDATE, record_access
 from extracted.core.legacy_constraints import check_legacy_can_hold
-from extracted.core.outbox import UPSERT, record_change
+from extracted.core.outbox import record_change
 from extracted.core.sink import ApplyResult, VersionedTable
 from extracted.core.versions import next_version
 from extracted.core.write_guard import WriteGuard
 from extracted.patients.models import AccessAudit, Outbox, Patient
+from legacy_adapter.change_ops import OUTBOX_UPSERT
 from legacy_adapter.mapping.patients import PATIENT_MAPPING, PatientRecord
 
 PATIENTS_DB = "patients"
@@ -96,7 +97,7 @@ def update_patient(
         Outbox,
         aggregate=AGGREGATE,
         key=patient.pk,
-        operation=UPSERT,
+        operation=OUTBOX_UPSERT,
         request_id=identity.request_id,
     )
     record_access(AccessAudit, identity, UPDATE, AGGREGATE, patient.pk)

@@ -9,9 +9,10 @@ from django.db import transaction
 from sqlalchemy import Engine, create_engine, select, text, update
 
 from extracted.appointments.models import Appointment, Outbox
-from extracted.core.outbox import UPSERT, record_change
+from extracted.core.outbox import record_change
 from extracted.core.versions import next_version
 from legacy_adapter import migrations
+from legacy_adapter.change_ops import OUTBOX_UPSERT
 from legacy_adapter.features import feature_sync
 from legacy_adapter.ficus_tables import change
 from legacy_adapter.forward_apply import ForwardApplier
@@ -53,7 +54,7 @@ def service_edit(appt_id: int, **values) -> None:
         row.source_updated_at = now.replace(microsecond=0)
         row.sync_version = next_version(row.sync_version, now)
         row.save(using="appointments")
-        record_change(Outbox, aggregate="appointment", key=appt_id, operation=UPSERT)
+        record_change(Outbox, aggregate="appointment", key=appt_id, operation=OUTBOX_UPSERT)
 
 
 def pending(engine: Engine, tbl: str = "APPT_SCHED") -> list[tuple[int, str, int]]:

@@ -26,6 +26,7 @@ MIN_BACKOFF_S = 0.25
 STATUS_EVERY_S = 2.0
 PRUNE_EVERY_S = 60.0
 STOPPED = "stopped"
+_NOT_BUILT = object()
 DRAINED = "drained"
 
 
@@ -108,7 +109,7 @@ class SyncLoop:
         self._on_transient = on_transient
         self._describe = describe
         self._works: Sequence[FeatureWork] = ()
-        self._built_for: object = None
+        self._built_for: object = _NOT_BUILT
         self._plan_error: Exception | None = None
         self.builds = 0  # how many times the work was built (once per plan generation)
 
@@ -118,9 +119,7 @@ class SyncLoop:
         """Run until stopped (STOPPED) or, with `once`, until nothing is pending (DRAINED)."""
         if not self._started():
             return STOPPED
-        self._built_for = self._plans()
-        self._works = self._build()
-        self.builds += 1
+        self._rebuild_if_plans_changed()  # the first build
         pacing = {work.name: _Pacing() for work in self._works}
         last_prune = self._clock()
         while not self._stop.is_set():
@@ -177,7 +176,7 @@ class SyncLoop:
         return busy
 
     def _rebuild_if_plans_changed(self) -> None:
-        """Build the work again when the plans are of a new generation; a broken generation
+        """Build the work (again) when the plans are of a new generation; a broken generation
         is logged once and the last good one stays (the files are fixed by a new one)."""
         try:
             current = self._plans()
@@ -186,10 +185,14 @@ class SyncLoop:
                 logger.warning("sync run: the plan files are broken (%s); the last good plans "
                                "stay", e)  # fmt: skip
             self._plan_error = e
+            if self.builds == 0:  # build anyway: each batch reports the plans' error itself
+                self._works = self._build()
+                self.builds += 1
             return
         self._plan_error = None
         if current is not self._built_for:
-            logger.warning("sync run: the plan files changed; the appliers are built again")
+            if self.builds:
+                logger.warning("sync run: the plan files changed; the appliers are built again")
             self._built_for = current
             self._works = self._build()
             self.builds += 1

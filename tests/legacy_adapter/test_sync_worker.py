@@ -291,3 +291,28 @@ def test_partial_of_load_plans_is_what_the_command_passes(plans_dir):
 
     assert loop.run() == STOPPED
     assert plans.generation == 1
+
+
+def test_plans_broken_at_start_still_build_the_work_once_until_fixed(databases, plans_dir):
+    legacy, service = databases
+    path = plans_dir / "appointments.yaml"
+    path.write_text("feature: [", encoding="utf-8")
+    loader = CountingLoader()
+    plans = PlanCache(plans_dir, loader, environ={})
+
+    class FixAfter(StopAfterWaits):
+        def wait(self, timeout: float | None = None) -> bool:
+            if self.waits_left == 2:
+                path.write_text(GOOD, encoding="utf-8")
+            return super().wait(timeout)
+
+    loop = SyncLoop(
+        lambda: [CopyWork("appointments", legacy, service)],
+        stop=FixAfter(ManualTime(), waits=4),
+        transient=(DBAPIError,),
+        plans=plans.plans,
+    )
+
+    assert loop.run() == STOPPED
+    assert (loader.loads, loop.builds) == (2, 2)
+    assert _copied(service) == [1, 2, 3, 4, 5]

@@ -28,7 +28,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -52,9 +51,10 @@ from legacy_adapter.engines import create_legacy_engine
 from legacy_adapter.features import FEATURES, UnknownFeatureError, feature_sync
 from legacy_adapter.features import installed_features as _installed
 from legacy_adapter.forward_apply import DEFAULT_BATCH, Shard, now_us
-from legacy_adapter.forward_copy import DEFAULT_BATCH_SIZE, Backfill, CopyReport
+from legacy_adapter.forward_copy import DEFAULT_BATCH_SIZE, Backfill
 from legacy_adapter.metrics import SyncMetrics
 from legacy_adapter.operations import reconcile_feature, status_of
+from legacy_adapter.progress_bar import ProgressBar
 from legacy_adapter.sync_feature_work import BOTH, DIRECTIONS, FeatureWork, WorkerOptions
 from legacy_adapter.sync_worker import DatabaseUnavailableError, LoopOptions, SyncLoop
 from migration_plans import ownership_state
@@ -279,7 +279,7 @@ class Command(BaseCommand):
             sync.source,
             sync.target.backfill_apply,
             batch_size=options["batch_size"],
-            progress=_ProgressBar(cast(TextIO, self.stderr._out)),
+            progress=ProgressBar(cast(TextIO, self.stderr._out)),
         )
         started = time.perf_counter()
         report = job.run()
@@ -384,28 +384,3 @@ class Command(BaseCommand):
 def _listed(keys: list[int], shown: int = 20) -> str:
     more = f" (+{len(keys) - shown} more)" if len(keys) > shown else ""
     return ", ".join(str(k) for k in keys[:shown]) + more
-
-
-class _ProgressBar:
-    """A one-line progress bar on stderr (a line a second when stderr is not a terminal)."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stderr
-        self._last = 0.0
-        self._tty = self._stream.isatty()
-
-    def __call__(self, report: CopyReport) -> None:
-        now = time.monotonic()
-        total = report.total or 0
-        done = total and report.read >= total
-        if now - self._last < (0.1 if self._tty else 1.0) and not done:
-            return
-        self._last = now
-        fraction = min(report.read / total, 1.0) if total else 1.0
-        bar = "#" * int(fraction * 30)
-        line = f"backfill [{bar:<30}] {fraction:>4.0%} {report.read}/{total} failed {report.failed}"
-        if self._tty:
-            self._stream.write(f"\r{line}" + ("\n" if done else ""))
-        else:
-            self._stream.write(line + "\n")
-        self._stream.flush()

@@ -9,6 +9,8 @@ rollback is 409 with every gate and its numbers, exactly what the CLI prints.
 from __future__ import annotations
 
 import os
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -27,8 +29,11 @@ from domain.plans import Plan, PlanError, load_plans
 from domain.transitions import ORDER
 from migration_plans import audit_chain, selectors, services
 from migration_plans import schema as doc
+from migration_plans.plan_cache import PlanCaches
 
 MAX_PAGE = 500
+# Parsed once per generation of the plan files, not on every request.
+PLANS = PlanCaches(partial(load_plans, environ=os.environ), environ=os.environ)
 
 
 class HasControlRole(BasePermission):
@@ -81,7 +86,7 @@ class ControlView(APIView):
 
     def plans(self) -> tuple[Plan, ...]:
         try:
-            return load_plans(settings.FICUS_PLANS_DIR, environ=os.environ)
+            return PLANS.of(Path(settings.FICUS_PLANS_DIR)).plans()
         except PlanError as e:
             raise services.ControlError(f"the plan files are broken: {e}", status=503) from e
 

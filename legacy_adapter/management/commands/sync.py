@@ -13,7 +13,10 @@
     sync dead-letters [--retry]   list open dead letters (and queue them again)
 
 The command is the composition root: it builds the legacy engine from
-settings.LEGACY_DATABASE_URL and hands it to the appliers with each feature's target. Both
+settings.LEGACY_DATABASE_URL and hands it to the appliers with each feature's target; the
+worker's loop itself is legacy_adapter.sync_worker (no Django), each feature's share of it
+legacy_adapter.sync_feature_work, and the plans are parsed once per generation of the plan
+files (migration_plans.plan_cache). Both
 directions run in every worker by default: ownership (domain.ownership) decides what
 happens to each change, not which loop runs. A worker started while a database is away waits
 for it, with backoff, and says so, exactly as it does when one goes away later.
@@ -25,10 +28,11 @@ import logging
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO, cast
 
@@ -42,20 +46,23 @@ from django.db import OperationalError as DjangoOperationalError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from domain.plans import load_plans
 from domain.redaction import describe_error
 from legacy_adapter import conflicts, deadletters, migrations
 from legacy_adapter.engines import create_legacy_engine
-from legacy_adapter.features import FEATURES, FeatureSync, UnknownFeatureError, feature_sync
+from legacy_adapter.features import FEATURES, UnknownFeatureError, feature_sync
 from legacy_adapter.features import installed_features as _installed
-from legacy_adapter.forward_apply import DEFAULT_BATCH, FORWARD, ForwardApplier, Shard, now_us
-from legacy_adapter.forward_copy import DEFAULT_BATCH_SIZE, Backfill, CopyReport
+from legacy_adapter.forward_apply import DEFAULT_BATCH, Shard, now_us
+from legacy_adapter.forward_copy import DEFAULT_BATCH_SIZE, Backfill
 from legacy_adapter.metrics import SyncMetrics
-from legacy_adapter.operations import prune, publish_report, reconcile_feature, status_of
-from legacy_adapter.reverse_apply import REVERSE, ReverseApplier
+from legacy_adapter.operations import reconcile_feature, status_of
+from legacy_adapter.progress_bar import ProgressBar
+from legacy_adapter.sync_feature_work import BOTH, DIRECTIONS, FeatureWork, WorkerOptions
+from legacy_adapter.sync_worker import DatabaseUnavailableError, LoopOptions, SyncLoop
+from migration_plans import ownership_state
+from migration_plans.plan_cache import PlanCache
 
 logger = logging.getLogger("ficus.sync")
-BOTH = "both"
-DIRECTIONS = (BOTH, FORWARD, REVERSE)
 # A lost connection, as SQLAlchemy and Django report it; and as the drivers raise it unwrapped
 # where SQLAlchemy sets a connection characteristic itself (the isolation level the forward
 # claim asks for, on a connection the server killed after the pool's pre-ping).
@@ -68,7 +75,6 @@ TRANSIENT = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
 )
-MAX_BACKOFF_S = 5.0
 # The newest revision without triggers: every ficus_* table, the conflict log included.
 TABLES_REVISION = "0004"
 
@@ -177,135 +183,53 @@ class Command(BaseCommand):
             raise CommandError("--shard: SQLite has one writer; run a single worker (0/1)")
         names = options["feature"] or _installed()
         syncs = [feature_sync(name) for name in names]
-        worker = f"{socket.gethostname()}:{os.getpid()}:{shard.index}/{shard.count}"
         metrics = SyncMetrics()
         if options["metrics_port"] is not None:
             metrics.serve(options["metrics_port"])
             self.stderr.write(f"sync run: metrics on http://127.0.0.1:{options['metrics_port']}/")
+        worker = WorkerOptions(
+            worker=f"{socket.gethostname()}:{os.getpid()}:{shard.index}/{shard.count}",
+            shard=shard,
+            direction=options["direction"],
+            batch_size=options["batch_size"],
+            keep_done_us=int(options["keep_done_hours"] * 3600 * 1e6),
+            verbose=options["once"] or options["verbosity"] >= 2,
+        )
+
+        def build() -> list[FeatureWork]:
+            # A new plan generation: the ownership the targets read is parsed from it again.
+            ownership_state.forget()
+            return [FeatureWork(engine, sync, worker, metrics, self.stdout.write) for sync in syncs]
+
+        def start() -> None:
+            self._require_installed(engine, "run")
+            for sync in syncs:
+                sync.target.ensure_tables()
+
         stop = threading.Event()
         if not options["once"]:
             self._stop_on_signals(stop)
-        if not self._start(engine, syncs, stop, once=options["once"]):
-            self.stdout.write("sync run: stopped")
-            return
-        # Each feature backs off on its own: one feature's database away (or a service not
-        # migrated yet) never holds up the others.
-        retry_at = {sync.name: 0.0 for sync in syncs}
-        backoff = {sync.name: 0.0 for sync in syncs}
-        last_status = {sync.name: 0.0 for sync in syncs}
-        last_prune = time.monotonic()
-        while not stop.is_set():
-            busy = False
-            prune_now = shard.index == 0 and time.monotonic() - last_prune > 60.0
-            for sync in syncs:
-                if time.monotonic() < retry_at[sync.name]:
-                    continue
-                try:
-                    busy |= self._step(engine, sync, options, shard, worker, metrics)
-                    if time.monotonic() - last_status[sync.name] > 2.0:
-                        status = status_of(engine, sync)
-                        metrics.observe_status(status)
-                        publish_report(engine, sync, status, worker=worker)
-                        last_status[sync.name] = time.monotonic()
-                    if prune_now:
-                        keep_us = int(options["keep_done_hours"] * 3600 * 1e6)
-                        prune(engine, sync, older_than_us=now_us() - keep_us)
-                    if backoff[sync.name]:
-                        logger.warning("sync run: %s: the databases answer again", sync.name)
-                    backoff[sync.name] = 0.0
-                except TRANSIENT as e:
-                    if options["once"]:
-                        raise CommandError(
-                            f"a database is unavailable: {describe_error(e)}"
-                        ) from e  # fmt: skip
-                    backoff[sync.name] = self._backoff(
-                        backoff[sync.name], f"{sync.name}: database unavailable", e
-                    )
-                    retry_at[sync.name] = time.monotonic() + backoff[sync.name]
-            if prune_now:
-                last_prune = time.monotonic()
-            if options["once"] and not busy:
-                break
-            if not busy:
-                # Poll again after the interval, unless every feature is backing off.
-                soonest = min(retry_at.values()) - time.monotonic()
-                stop.wait(max(options["interval"], soonest))
-        self.stdout.write("sync run: stopped" if not options["once"] else "sync run: drained")
-
-    @staticmethod
-    def _backoff(previous: float, what: str, error: Exception) -> float:
-        """Log, drop Django's broken connections, and return the next backoff."""
-        connections.close_all()  # Django keeps a broken connection until told
-        delay = min(MAX_BACKOFF_S, max(0.25, previous * 2))
-        logger.warning("sync run: %s (%s); retry in %.2fs", what, describe_error(error), delay)
-        return delay
-
-    def _start(
-        self, engine: Engine, syncs: list[FeatureSync], stop: threading.Event, *, once: bool
-    ) -> bool:
-        """Check the installation and make the service-side tables, waiting (with backoff,
-        and saying so) while a database is unreachable; False if stopped while waiting."""
-        backoff = 0.0
-        while not stop.is_set():
-            try:
-                self._require_installed(engine, "run")
-                for sync in syncs:
-                    sync.target.ensure_tables()
-                if backoff:
-                    logger.warning("sync run: the databases answer; starting")
-                return True
-            except TRANSIENT as e:
-                if once:
-                    raise CommandError(
-                        f"a database is unavailable: {describe_error(e)}"
-                    ) from e  # fmt: skip
-                backoff = self._backoff(backoff, "waiting for the databases at start-up", e)
-                stop.wait(backoff)
-        return False
-
-    def _step(
-        self,
-        engine: Engine,
-        sync: FeatureSync,
-        options: dict[str, Any],
-        shard: Shard,
-        worker: str,
-        metrics: SyncMetrics,
-    ) -> bool:
-        """One batch in each direction this worker runs; True when anything was done."""
-        direction = options["direction"]
-        verbose = options["once"] or options["verbosity"] >= 2
-        busy = False
-        if direction in (BOTH, FORWARD):
-            forward = ForwardApplier(
-                engine,
-                sync.source,
-                sync.target,
-                worker=worker,
-                shard=shard,
-                batch_size=options["batch_size"],
-            )
-            report = forward.run_batch()
-            if report is not None:
-                busy = True
-                metrics.applied.labels(sync.name, FORWARD).inc(report.applied + report.deleted)
-                metrics.count_conflicts(sync.name, report.conflicts, report.refused)
-                for lag in report.lags_s:
-                    metrics.apply_lag.labels(sync.name).observe(lag)
-                if verbose:
-                    self.stdout.write(f"{sync.name} {report.summary()}")
-        # The outbox is claimed with SKIP LOCKED, but one reverse worker is plenty and keeps
-        # SQLite's single writer simple: shard 0 runs it.
-        if direction in (BOTH, REVERSE) and shard.index == 0:
-            reverse = ReverseApplier(engine, sync.target, batch_size=options["batch_size"])
-            back = reverse.run_batch()
-            if back is not None:
-                busy = True
-                metrics.applied.labels(sync.name, REVERSE).inc(back.written + back.deleted)
-                metrics.count_conflicts(sync.name, back.conflicts, back.refused)
-                if verbose:
-                    self.stdout.write(f"{sync.name} {back.summary()}")
-        return busy
+        plans = PlanCache(
+            Path(settings.FICUS_PLANS_DIR), partial(load_plans, environ=os.environ),
+            environ=os.environ,
+        )  # fmt: skip
+        loop = SyncLoop(
+            build,
+            stop=stop,
+            transient=TRANSIENT,
+            options=LoopOptions(
+                interval_s=options["interval"], once=options["once"], prunes=shard.index == 0
+            ),
+            start=start,
+            plans=plans.plans,
+            on_transient=connections.close_all,  # Django keeps a broken connection until told
+            describe=describe_error,
+        )
+        try:
+            outcome = loop.run()
+        except DatabaseUnavailableError as e:
+            raise CommandError(f"a database is unavailable: {describe_error(e.error)}") from e
+        self.stdout.write(f"sync run: {outcome}")
 
     def _stop_on_signals(self, stop: threading.Event) -> None:
         """SIGTERM/SIGINT end the loop between batches: a batch is never cut in half."""
@@ -355,7 +279,7 @@ class Command(BaseCommand):
             sync.source,
             sync.target.backfill_apply,
             batch_size=options["batch_size"],
-            progress=_ProgressBar(cast(TextIO, self.stderr._out)),
+            progress=ProgressBar(cast(TextIO, self.stderr._out)),
         )
         started = time.perf_counter()
         report = job.run()
@@ -460,28 +384,3 @@ class Command(BaseCommand):
 def _listed(keys: list[int], shown: int = 20) -> str:
     more = f" (+{len(keys) - shown} more)" if len(keys) > shown else ""
     return ", ".join(str(k) for k in keys[:shown]) + more
-
-
-class _ProgressBar:
-    """A one-line progress bar on stderr (a line a second when stderr is not a terminal)."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stderr
-        self._last = 0.0
-        self._tty = self._stream.isatty()
-
-    def __call__(self, report: CopyReport) -> None:
-        now = time.monotonic()
-        total = report.total or 0
-        done = total and report.read >= total
-        if now - self._last < (0.1 if self._tty else 1.0) and not done:
-            return
-        self._last = now
-        fraction = min(report.read / total, 1.0) if total else 1.0
-        bar = "#" * int(fraction * 30)
-        line = f"backfill [{bar:<30}] {fraction:>4.0%} {report.read}/{total} failed {report.failed}"
-        if self._tty:
-            self._stream.write(f"\r{line}" + ("\n" if done else ""))
-        else:
-            self._stream.write(line + "\n")
-        self._stream.flush()

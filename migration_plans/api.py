@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from domain.plans import Plan, PlanError, load_plans
 from domain.transitions import ORDER
-from migration_plans import audit_chain, selectors, services
+from migration_plans import audit_chain, audit_log, control_errors, route_moves, selectors, services
 from migration_plans import schema as doc
 from migration_plans.plan_cache import PlanCaches
 
@@ -70,12 +70,12 @@ class ControlView(APIView):
         return response
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, services.GateRefusalError):
+        if isinstance(exc, control_errors.GateRefusalError):
             return Response(
                 {"reason": exc.reason, "gates": exc.results, "evidence": exc.evidence},
                 status=exc.status,
             )
-        if isinstance(exc, services.ControlError):
+        if isinstance(exc, control_errors.ControlError):
             return Response({"reason": exc.reason}, status=exc.status)
         if isinstance(exc, ValidationError):
             return Response({"reason": "invalid request", "fields": exc.detail}, status=400)
@@ -88,7 +88,7 @@ class ControlView(APIView):
         try:
             return PLANS.of(Path(settings.FICUS_PLANS_DIR)).plans()
         except PlanError as e:
-            raise services.ControlError(f"the plan files are broken: {e}", status=503) from e
+            raise control_errors.ControlError(f"the plan files are broken: {e}", status=503) from e
 
 
 class RoutesView(ControlView):
@@ -101,7 +101,7 @@ class RoutesView(ControlView):
         plans = self.plans()
         feature = request.query_params.get("feature") or None
         if feature:
-            services.find_plan(plans, feature)
+            route_moves.find_plan(plans, feature)
         services.register_routes(plans=plans)
         return Response({"routes": [_row(r) for r in selectors.status(plans, feature)]})
 
@@ -114,7 +114,7 @@ class FeatureView(ControlView):
     )
     def get(self, request: Request, feature: str) -> Response:
         plans = self.plans()
-        plan = services.find_plan(plans, feature)
+        plan = route_moves.find_plan(plans, feature)
         services.register_routes(plans=plans)
         return Response(
             {
@@ -139,7 +139,7 @@ class HistoryView(ControlView):
         responses={200: doc.HISTORY, **doc.refusals(401, 403, 404, 503)},
     )
     def get(self, request: Request, feature: str) -> Response:
-        services.find_plan(self.plans(), feature)
+        route_moves.find_plan(self.plans(), feature)
         return Response(
             {
                 "feature": feature,
@@ -234,7 +234,7 @@ def _whole(request: Request, name: str, default: int, low: int, high: int) -> in
     so a number the database cannot compare with is a 400, never a 500."""
     raw = request.query_params.get(name, str(default))
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise services.ControlError(f"{name} must be a whole number from {low} to {high}")
+        raise control_errors.ControlError(f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 
 
@@ -257,7 +257,7 @@ class AuditVerifyView(ControlView):
         responses={200: doc.AUDIT_VERIFY, **doc.refusals(401, 403)},
     )
     def get(self, request: Request) -> Response:
-        key = services.audit_key() if os.environ.get(services.AUDIT_KEY_VAR) else None
+        key = audit_log.audit_key() if os.environ.get(audit_log.AUDIT_KEY_VAR) else None
         count, broken = selectors.verify_audit(key)
         body: dict[str, Any] = {
             "ok": broken is None,

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.test import APIClient
 
-from migration_plans import services
+from migration_plans import tokens
 from migration_plans.models import RouteState
 from tests.migration_plans.test_plan_control_commands import PLAN
 
@@ -25,7 +25,7 @@ def plans(tmp_path, settings):
 def client_for(username=None, role=None, token=None):
     client = APIClient()
     if username:
-        token = services.create_token(username=username, role=role, actor="admin-al")
+        token = tokens.create_token(username=username, role=role, actor="admin-al")
     if token:
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from migration_plans import services
+from migration_plans import audit_log
 from migration_plans.models import AuditDigest
 
 pytestmark = pytest.mark.django_db(databases=["default"])
@@ -21,7 +21,7 @@ KEY = "an-audit-key-for-tests-only-32-bytes-long"
 @pytest.fixture
 def records():
     for n in range(1, 4):
-        services.append_audit(
+        audit_log.append_audit(
             actor="operator-olga",
             action="route.advance",
             subject="appointments",

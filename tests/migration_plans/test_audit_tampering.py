@@ -7,7 +7,7 @@ import json
 import pytest
 from django.db import connection
 
-from migration_plans import audit_chain, selectors, services
+from migration_plans import audit_chain, audit_log, selectors
 from migration_plans.models import AuditRecord
 
 pytestmark = pytest.mark.django_db(databases=["default"])
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(databases=["default"])
 @pytest.fixture
 def chain():
     for n in range(1, 6):
-        services.append_audit(
+        audit_log.append_audit(
             actor="operator-olga",
             action="route.advance",
             subject="appointments",
@@ -83,7 +83,7 @@ def test_it_names_reordered_records(chain):
 
 def test_it_catches_truncation_with_a_signed_digest(chain):
     key = b"a-test-audit-key-of-at-least-32-bytes"
-    digest = services.sign_digest(actor="auditor-ana", key=key)
+    digest = audit_log.sign_digest(actor="auditor-ana", key=key)
     assert digest.seq == 5
     assert selectors.verify_audit(key) == (6, None)  # the digest's own record is appended
     sql("DELETE FROM ficus_audit_record WHERE seq >= 5")

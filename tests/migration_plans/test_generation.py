@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from migration_plans import services
+from migration_plans import control_errors, services
 from migration_plans.models import RouteState
 from tests.migration_plans.control import make_plan
 
@@ -45,7 +45,7 @@ def test_it_increments_on_every_change_and_not_on_a_refusal():
     )
     seen.append(generation())
     assert seen == list(range(seen[0], seen[0] + 7))
-    with pytest.raises(services.ControlError):
+    with pytest.raises(control_errors.ControlError):
         services.advance(
             plans=[plan], feature=plan.feature, to="retired", reason="r", actor="o", providers=[]
         )

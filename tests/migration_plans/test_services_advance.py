@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from migration_plans import services
+from migration_plans import control_errors, services
 from migration_plans.models import AuditRecord, ControlGeneration, RouteState, Transition
 from tests.migration_plans.control import CANARY_GATE, ONE, backdate, make_plan, record_stats
 
@@ -56,7 +56,7 @@ def test_it_refuses_a_failing_gate_shows_every_number_and_changes_nothing():
     record_stats(side="shadow", requests=40, errors=4)
     record_stats(side="legacy", requests=40)
     generation = ControlGeneration.objects.get().generation
-    with pytest.raises(services.GateRefusalError) as refused:
+    with pytest.raises(control_errors.GateRefusalError) as refused:
         advance(plan, weight=10)
     results = {r["gate"]: r for r in refused.value.results}
     assert results["min_samples"]["actual"] == 40
@@ -108,13 +108,13 @@ def test_it_raises_the_canary_weight_and_re_evaluates_the_gates():
     record_stats(side="legacy", requests=150, ago=30)
     advance(plan, weight=10)
     # Evidence counts from the start of the current weight: none yet, so the gate refuses.
-    with pytest.raises(services.GateRefusalError):
+    with pytest.raises(control_errors.GateRefusalError):
         advance(plan, weight=50)
     record_stats(side="service", requests=200)
     record_stats(side="legacy", requests=200)
     advance(plan, weight=50)
     assert phase_of("GET") == ("canary", 50)
-    with pytest.raises(services.ControlError, match="only raises"):
+    with pytest.raises(control_errors.ControlError, match="only raises"):
         advance(plan, weight=20)
 
 
@@ -140,18 +140,18 @@ def test_it_moves_one_route_on_request():
 
 def test_it_refuses_bad_requests_with_a_reason():
     plan = make_plan()
-    with pytest.raises(services.ControlError, match="skips a phase"):
+    with pytest.raises(control_errors.ControlError, match="skips a phase"):
         advance(plan, to="migrated")
     advance(plan, route=f"GET {ONE}")
-    with pytest.raises(services.ControlError, match="needs --weight"):
+    with pytest.raises(control_errors.ControlError, match="needs --weight"):
         advance(plan, route=f"GET {ONE}", to="canary")
-    with pytest.raises(services.ControlError, match="is not a route of appointments"):
+    with pytest.raises(control_errors.ControlError, match="is not a route of appointments"):
         advance(plan, route="GET /api/nothing")
-    with pytest.raises(services.ControlError, match="no plan for feature 'billing'"):
+    with pytest.raises(control_errors.ControlError, match="no plan for feature 'billing'"):
         services.advance(plans=[plan], feature="billing", reason="x", actor=OPERATOR)
-    with pytest.raises(services.ControlError, match="reason is required"):
+    with pytest.raises(control_errors.ControlError, match="reason is required"):
         advance(plan, reason="  ")
-    with pytest.raises(services.ControlError, match="is not a phase"):
+    with pytest.raises(control_errors.ControlError, match="is not a phase"):
         advance(plan, to="live")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migration_plans import services
+from migration_plans import control_errors, services
 from migration_plans.models import AuditRecord, RouteState, Transition
 from tests.migration_plans.control import ONE, make_plan
 
@@ -53,14 +53,14 @@ def test_it_rolls_back_out_of_migrated_when_legacy_has_every_write():
 
 def test_it_refuses_while_writes_wait_for_reverse_sync():
     plan = migrated_plan()
-    with pytest.raises(services.GateRefusalError, match="3 service write"):
+    with pytest.raises(control_errors.GateRefusalError, match="3 service write"):
         rollback(plan, "backlog_three", to="shadow")
     assert phases() == {"GET": "migrated", "PUT": "migrated"}
 
 
 def test_it_refuses_when_the_backlog_is_unknown():
     plan = migrated_plan()
-    with pytest.raises(services.GateRefusalError, match="ConnectionError"):
+    with pytest.raises(control_errors.GateRefusalError, match="ConnectionError"):
         rollback(plan, "provider_down", to="legacy")
 
 
@@ -84,7 +84,7 @@ def test_it_goes_back_one_step_by_default_and_into_canary_at_the_smallest_weight
 
 def test_it_refuses_to_roll_forward():
     plan = make_plan()
-    with pytest.raises(services.ControlError, match="nothing to roll back"):
+    with pytest.raises(control_errors.ControlError, match="nothing to roll back"):
         rollback(plan, "backlog_zero")
-    with pytest.raises(services.ControlError, match="no selected route is after migrated"):
+    with pytest.raises(control_errors.ControlError, match="no selected route is after migrated"):
         rollback(plan, "backlog_zero", to="migrated")

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migration_plans import selectors, services
+from migration_plans import audit_log, control_errors, selectors
 from migration_plans.management.commands.plan import default_actor
 
 FIELDS = ("seq", "at", "actor", "action", "subject", "details", "prev_hash", "hash")
@@ -46,16 +46,16 @@ class Command(BaseCommand):
                 self.digest(options["actor"] or "")
             else:
                 self.export(options["format"], options["output"])
-        except services.ControlError as e:
+        except control_errors.ControlError as e:
             raise CommandError(e.reason) from e
 
     def verify(self) -> None:
-        key = services.audit_key() if os.environ.get(services.AUDIT_KEY_VAR) else None
+        key = audit_log.audit_key() if os.environ.get(audit_log.AUDIT_KEY_VAR) else None
         count, broken = selectors.verify_audit(key)
         if broken is not None:
             raise CommandError(f"audit chain broken at record {broken.seq}: {broken.message}")
         digests = len(selectors.chain_digests())
-        signatures = "checked" if key else f"not checked ({services.AUDIT_KEY_VAR} unset)"
+        signatures = "checked" if key else f"not checked ({audit_log.AUDIT_KEY_VAR} unset)"
         self.stdout.write(
             f"audit chain OK: {count} record(s), {digests} digest(s), signatures {signatures}"
         )
@@ -63,7 +63,7 @@ class Command(BaseCommand):
     def digest(self, actor: str) -> None:
         if not actor.strip():
             raise CommandError("an actor is required (--actor NAME)")
-        digest = services.sign_digest(actor=actor, key=services.audit_key())
+        digest = audit_log.sign_digest(actor=actor, key=audit_log.audit_key())
         self.stdout.write(
             f"digest {digest.id}: record {digest.seq} head {digest.head_hash} signed with key "
             f"{digest.key_id} at {digest.at:%Y-%m-%d %H:%M:%S} UTC"

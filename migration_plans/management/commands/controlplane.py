@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.authtoken.models import Token
 
-from migration_plans import services
+from migration_plans import control_errors, tokens
 from migration_plans.management.commands.plan import default_actor, table
 
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         actions = token.add_subparsers(dest="action", metavar="ACTION", required=True)
         create = actions.add_parser("create", help="create (or replace) a user's token")
         create.add_argument("--user", required=True, metavar="NAME")
-        create.add_argument("--role", required=True, choices=services.ROLES)
+        create.add_argument("--role", required=True, choices=tokens.ROLES)
         revoke = actions.add_parser("revoke", help="delete a user's token")
         revoke.add_argument("--user", required=True, metavar="NAME")
         actions.add_parser("list", help="list users with a token and their role")
@@ -38,23 +38,23 @@ class Command(BaseCommand):
         action = options["action"]
         try:
             if action == "create":
-                key = services.create_token(
+                key = tokens.create_token(
                     username=options["user"], role=options["role"], actor=options["actor"] or ""
                 )
                 self.stdout.write(f"token for {options['user']} ({options['role']}): {key}")
                 self.stdout.write("It is shown once; give it to that person only.")
             elif action == "revoke":
-                services.revoke_token(username=options["user"], actor=options["actor"] or "")
+                tokens.revoke_token(username=options["user"], actor=options["actor"] or "")
                 self.stdout.write(f"token of {options['user']} revoked")
             else:
                 self.list_tokens()
-        except services.ControlError as e:
+        except control_errors.ControlError as e:
             raise CommandError(e.reason) from e
 
     def list_tokens(self) -> None:
         rows = []
         for token in Token.objects.select_related("user").order_by("user__username"):
             user: User = token.user
-            roles = ",".join(sorted(g.name for g in user.groups.all() if g.name in services.ROLES))
+            roles = ",".join(sorted(g.name for g in user.groups.all() if g.name in tokens.ROLES))
             rows.append((user.username, roles or "(none)", f"{token.created:%Y-%m-%d %H:%M} UTC"))
         self.stdout.write(table(("USER", "ROLE", "CREATED"), rows))

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from domain.plans import Plan, PlanError, check_plans, display_path, load_plans
 from domain.route_table import build_route_table
-from migration_plans import selectors, services
+from migration_plans import control_errors, route_moves, selectors, services
 
 
 def default_actor() -> str:
@@ -105,10 +105,10 @@ class Command(BaseCommand):
                 self.history(plans, options["feature"])
             else:
                 self.move(plans, action, options)
-        except services.GateRefusalError as e:
+        except control_errors.GateRefusalError as e:
             self.stderr.write(render_gates(e.results))
             raise CommandError(e.reason) from e
-        except services.ControlError as e:
+        except control_errors.ControlError as e:
             raise CommandError(e.reason) from e
 
     def check_plans(self, directory: Path) -> None:
@@ -128,7 +128,7 @@ class Command(BaseCommand):
 
     def status(self, plans: Sequence[Plan], feature: str | None) -> None:
         if feature:
-            services.find_plan(plans, feature)
+            route_moves.find_plan(plans, feature)
         services.register_routes(plans=plans)
         rows = [
             (
@@ -144,7 +144,7 @@ class Command(BaseCommand):
         self.stdout.write(table(("FEATURE", "ROUTE", "PHASE", "WEIGHT", "SINCE", "BY"), rows))
 
     def history(self, plans: Sequence[Plan], feature: str) -> None:
-        services.find_plan(plans, feature)
+        route_moves.find_plan(plans, feature)
         services.register_routes(plans=plans)
         rows = [
             (

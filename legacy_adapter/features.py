@@ -4,24 +4,27 @@ The composition root for the `sync` command, the evidence provider and the tests
 whose service app is not installed in this process is refused with a clear message.
 
 Which features exist is the registry's (migration_plans/feature_registry.py); each feature's
-parts are found by convention: `<feature>_source` in legacy_adapter.sources and
-`<feature>_target` in legacy_adapter.targets. A factory that takes `zone_name` gets the
-hospital's time zone (legacy times are local wall-clock times).
+parts are found by convention, as Django finds an app's models: `source` in the feature's
+mapping (`legacy_adapter.mapping.<feature>`, a `SourceSpec`), and `sync_target` in the service
+app's `sync_target` module (`extracted.<feature>.sync_target`, imported when the feature's sync
+is first asked for, since it imports the app's models). A factory that takes `zone_name` gets
+the hospital's time zone (legacy times are local wall-clock times).
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, cast
 
 from django.apps import apps
 from django.conf import settings
 
-from legacy_adapter import sources, targets
-from legacy_adapter.sources import LegacySource
-from legacy_adapter.targets import ServiceTarget
+from legacy_adapter.service_side import ServiceSide
+from legacy_adapter.sources import LegacySource, legacy_source
 from migration_plans.feature_registry import feature, feature_names
 
 FEATURES = feature_names()
@@ -34,7 +37,7 @@ class UnknownFeatureError(ValueError):
 @dataclass(frozen=True, slots=True)
 class FeatureSync:
     source: LegacySource
-    target: ServiceTarget
+    target: ServiceSide
 
     @property
     def name(self) -> str:
@@ -56,16 +59,24 @@ def _call(factory: Callable[..., Any], *args: object) -> Any:
 
 
 # Looked up once, at import: a feature of the registry without its factories fails here.
-_SOURCES = {name: _factory(sources, f"{name}_source") for name in FEATURES}
-_TARGETS = {name: _factory(targets, f"{name}_target") for name in FEATURES}
+_SOURCES = {
+    name: _factory(importlib.import_module(feature(name).mapping_module), "source")
+    for name in FEATURES
+}
+
+
+@cache
+def _target_factory(name: str) -> Callable[..., Any]:
+    return _factory(
+        importlib.import_module(f"{feature(name).app_label}.sync_target"), "sync_target"
+    )
 
 
 def feature_source(name: str) -> LegacySource:
     """The legacy side of a feature: needs no service app (a control-plane process has none)."""
     if name not in FEATURES:
         raise UnknownFeatureError(f"unknown feature {name!r}; known: {', '.join(FEATURES)}")
-    source: LegacySource = _call(_SOURCES[name])
-    return source
+    return legacy_source(_call(_SOURCES[name]))
 
 
 def has_service(name: str) -> bool:
@@ -77,7 +88,7 @@ def feature_sync(name: str) -> FeatureSync:
     source = feature_source(name)
     if not has_service(name):
         raise UnknownFeatureError(f"the {name} service is not installed in this process")
-    target: ServiceTarget = _call(_TARGETS[name], source)
+    target: ServiceSide = _call(_target_factory(name), source)
     return FeatureSync(source, target)
 
 

@@ -1,6 +1,6 @@
 """What forward apply needs of a service target, and what one batch of it reports.
 
-The contract between legacy_adapter.forward_apply and its targets (legacy_adapter.targets
+The contract between legacy_adapter.forward_apply and its targets (extracted.<feature>.sync_target
 implements it with Django), with the worker's key shard and the clock both sides stamp with:
 kept apart so the applier's module is only the algorithm.
 """
@@ -65,7 +65,7 @@ class TargetCounts(ApplyCounts, Protocol):
 
 
 class Target(Protocol):
-    """The service side of one feature (legacy_adapter.targets implements it with Django)."""
+    """The service side of one feature (extracted.core.sync_target implements it with Django)."""
 
     def applied_ids(self, change_ids: Sequence[int]) -> set[int]: ...
 

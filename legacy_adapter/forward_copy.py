@@ -32,7 +32,7 @@ from legacy_adapter import deadletters
 from legacy_adapter.checkpoints import BACKFILL, DONE, RUNNING, Checkpoint, CheckpointStore
 from legacy_adapter.crashpoints import crash_point
 from legacy_adapter.forward_apply import FORWARD, ApplyCounts, now_us
-from legacy_adapter.sources import LegacySource, appointments_source
+from legacy_adapter.sources import LegacySource
 from legacy_adapter.versions import capture_versions_between, legacy_versions
 
 logger = logging.getLogger("ficus.sync")
@@ -174,7 +174,7 @@ class Backfill:
         raise AssertionError("unreachable")
 
     def _count(self, after: int | None) -> int:
-        query = select(func.count()).select_from(self._source.model)
+        query = select(func.count()).select_from(self._source.sql_table)
         if after is not None:
             query = query.where(self._source.key_attr > after)
         with self._engine.connect() as conn:
@@ -182,32 +182,3 @@ class Backfill:
 
     def _save(self, state: str, last_key: int | None) -> None:
         self.checkpoints.save(Checkpoint(self.feature, FORWARD, BACKFILL, state, last_key))
-
-
-class AppointmentsForwardCopy:
-    """The first version's interface (`.backfill()` with the service's own sink), kept for
-    callers that copy once into an empty service database, such as the contract tests."""
-
-    feature = "appointments"
-
-    def __init__(
-        self,
-        engine: Engine,
-        sink: BackfillSink,
-        *,
-        zone_name: str,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        progress: Callable[[CopyReport], None] | None = None,
-    ) -> None:
-
-        self._backfill = Backfill(
-            engine,
-            appointments_source(zone_name),
-            sink,
-            batch_size=batch_size,
-            progress=progress,
-        )
-        self.checkpoints = self._backfill.checkpoints
-
-    def backfill(self) -> CopyReport:
-        return self._backfill.run()

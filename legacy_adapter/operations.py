@@ -27,13 +27,13 @@ from django.db.models import Max, Min
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from domain.ownership import Owner
+from domain.records.source_spec import Canonical
 from legacy_adapter.change_ops import OWNER_STATE
 from legacy_adapter.features import FeatureSync
 from legacy_adapter.ficus_tables import change, reconcile_run, sync_report
 from legacy_adapter.forward_apply import ForwardApplier, now_us
 from legacy_adapter.reconcile import Reconciler, ReconcileReport
 from legacy_adapter.reverse_apply import ReverseApplier, reverse_state
-from legacy_adapter.sources import Canonical
 from legacy_adapter.status import FeatureStatus, ReverseState, feature_status
 
 # A worker reports every 2 s; one silent for longer than this is not running.

@@ -23,7 +23,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from legacy_adapter.sources import Canonical
+from domain.records.source_spec import Canonical
 
 RowStream = Callable[[int, int], Iterator[tuple[int, Canonical]]]  # rows with lo <= key < hi
 DEFAULT_BUCKET = 4096

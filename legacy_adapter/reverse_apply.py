@@ -49,9 +49,9 @@ from legacy_adapter.conflicts import CONCURRENT, REFUSED, Conflict
 from legacy_adapter.crashpoints import crash_point
 from legacy_adapter.ficus_tables import change
 from legacy_adapter.forward_apply import now_us
+from legacy_adapter.service_side import ServiceSide
 from legacy_adapter.sources import LegacySource
 from legacy_adapter.status import ReverseState
-from legacy_adapter.targets import ServiceTarget
 from legacy_adapter.versions import legacy_versions, resolution_us
 
 logger = logging.getLogger("ficus.sync")
@@ -101,7 +101,7 @@ _COUNTERS = (
 )
 
 
-def reverse_state(target: ServiceTarget) -> ReverseState:
+def reverse_state(target: ServiceSide) -> ReverseState:
     pending = target.outbox._default_manager.using(target.alias).filter(
         processed_at__isnull=True, aggregate=target.source.aggregate
     )
@@ -126,7 +126,7 @@ class ReverseApplier:
     def __init__(
         self,
         engine: Engine,
-        target: ServiceTarget,
+        target: ServiceSide,
         *,
         batch_size: int = DEFAULT_BATCH,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -283,7 +283,7 @@ class ReverseApplier:
         ownership: FeatureOwnership,
         report: ReverseReport,
     ) -> None:
-        table = self._source.model.__table__
+        table = self._source.sql_table
         key_col = table.c[self._source.key]
         keys = sorted(wanted)
         locked = select(table).where(key_col.in_(keys))

@@ -1,9 +1,9 @@
-"""What each feature reads from the legacy database, and how a legacy row becomes a record.
+"""What each feature reads from the legacy database, as queries: a feature's `SourceSpec`
+(declared by its mapping, `legacy_adapter.mapping.<feature>`) made into a `LegacySource`.
 
-One `LegacySource` per feature: the captured table and its key, the query that reads the
-current rows (APPT_SCHED joins PATIENT_MASTER for the PAT_NM snapshot), the pure mapping to the
-clean record and back, and the canonical form reconcile compares (legacy values as text, NULL as
-"", which is how the legacy app shows them). Framework-free: SQLAlchemy and the pure mapping.
+The spec says the captured table and its key, the columns, the rows looked up beside them, and
+the mapping; this module reads the current rows, scans them in key order, and streams their
+canonical values for reconcile. Framework-free: SQLAlchemy and the pure mapping.
 """
 
 from __future__ import annotations
@@ -12,30 +12,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import Column, Connection, Select, Table, select
 
-from domain.records import format_person_name
-from legacy_adapter.mapping.appointments import (
-    APPT_SCHED_COLUMNS,
-    LEGACY_APPOINTMENT_KEYS,
-    appointment_from_legacy,
-    appointment_to_legacy,
-)
-from legacy_adapter.mapping.patients import (
-    PATIENT_MASTER_COLUMNS,
-    patient_from_legacy,
-    patient_to_legacy,
-)
-from legacy_adapter.schema import ApptSched, PatientMaster
-
-LegacyRow = dict[str, object]
-Canonical = tuple[str, ...]
-
-
-def canonical(values: Sequence[object]) -> Canonical:
-    """Values as reconcile compares them: text, NULL as "" (the legacy app shows no difference)."""
-    return tuple("" if value is None else str(value) for value in values)
+from domain.records.source_spec import Canonical, LegacyRow, SourceSpec
+from legacy_adapter.schema import LegacyBase
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +24,8 @@ class LegacySource:
     table: str  # the captured table whose ficus_change rows this feature consumes
     key: str
     aggregate: str  # the outbox aggregate of the same records (contract C4)
-    model: type[Any]  # the SQLAlchemy model of `table`
-    key_attr: InstrumentedAttribute[int]
+    sql_table: Table  # `table` itself
+    key_attr: Column[Any]
     query: Callable[[], Select[Any]]  # every column the mapping needs, keyed by `key`
     legacy_row: Callable[[Mapping[Any, Any]], LegacyRow]
     to_record: Callable[[LegacyRow], Any]  # raises MappingError
@@ -97,85 +77,31 @@ class LegacySource:
             after = rows[-1][0]
 
 
-# -- appointments ------------------------------------------------------------------------------
+def legacy_source(spec: SourceSpec) -> LegacySource:
+    """The queries of a feature's spec, over the legacy schema's tables."""
+    table = LegacyBase.metadata.tables[spec.table]
 
+    def query() -> Select[Any]:
+        selected: list[Any] = [table.c[name] for name in spec.columns]
+        joined: Any = table
+        for join in spec.joins:
+            other = LegacyBase.metadata.tables[join.table]
+            selected += [other.c[name] for name in join.columns]
+            joined = joined.outerjoin(other, other.c[join.on] == table.c[join.on])
+        return select(*selected).select_from(joined)
 
-def _appointments_query() -> Select[Any]:
-    return (
-        select(
-            *(getattr(ApptSched, name) for name in APPT_SCHED_COLUMNS),
-            PatientMaster.LAST_NM,
-            PatientMaster.FIRST_NM,
-        )
-        .select_from(ApptSched)
-        # Outer, as the legacy app's own lookup: an appointment whose patient row is missing
-        # (there are no foreign keys) is still served there, with PAT_NM "".
-        .outerjoin(PatientMaster, PatientMaster.PAT_ID == ApptSched.PAT_ID)
-    )
-
-
-def _appointment_row(row: Mapping[Any, Any]) -> LegacyRow:
-    legacy: LegacyRow = {name: row[name] for name in APPT_SCHED_COLUMNS}
-    legacy["PAT_NM"] = format_person_name(row["LAST_NM"], row["FIRST_NM"])
-    return legacy
-
-
-def _appointment_canonical(row: Sequence[Any]) -> Canonical:
-    # Query order: APPT_SCHED_COLUMNS (APPT_ID, PAT_ID, PROV_ID, APPT_DT, APPT_TM, DUR_MIN,
-    # STATUS_CD, REASON_TXT, UPD_TS), LAST_NM, FIRST_NM; compared: LEGACY_APPOINTMENT_KEYS.
-    key, pat, prov, day, hhmm, dur, status, reason, version, last, first = row
-    return (
-        str(key),
-        str(pat),
-        format_person_name(last, first),
-        str(prov),
-        day,
-        hhmm,
-        str(dur),
-        status,
-        "" if reason is None else reason,
-        version,
-    )
-
-
-def appointments_source(zone_name: str) -> LegacySource:
     return LegacySource(
-        feature="appointments",
-        table="APPT_SCHED",
-        key="APPT_ID",
-        aggregate="appointment",
-        model=ApptSched,
-        key_attr=ApptSched.APPT_ID,
-        query=_appointments_query,
-        legacy_row=_appointment_row,
-        to_record=lambda row: appointment_from_legacy(row, zone_name),
-        to_legacy=lambda record: appointment_to_legacy(record, zone_name),
-        compared=LEGACY_APPOINTMENT_KEYS,
-        written=APPT_SCHED_COLUMNS,
-        canonical_of=_appointment_canonical,
-    )
-
-
-# -- patients ----------------------------------------------------------------------------------
-
-
-def _patients_query() -> Select[Any]:
-    return select(*(getattr(PatientMaster, name) for name in PATIENT_MASTER_COLUMNS))
-
-
-def patients_source() -> LegacySource:
-    return LegacySource(
-        feature="patients",
-        table="PATIENT_MASTER",
-        key="PAT_ID",
-        aggregate="patient",
-        model=PatientMaster,
-        key_attr=PatientMaster.PAT_ID,
-        query=_patients_query,
-        legacy_row=lambda row: {name: row[name] for name in PATIENT_MASTER_COLUMNS},
-        to_record=patient_from_legacy,
-        to_legacy=patient_to_legacy,
-        compared=PATIENT_MASTER_COLUMNS,
-        written=PATIENT_MASTER_COLUMNS,
-        canonical_of=canonical,
+        feature=spec.feature,
+        table=spec.table,
+        key=spec.key,
+        aggregate=spec.aggregate,
+        sql_table=table,
+        key_attr=table.c[spec.key],
+        query=query,
+        legacy_row=spec.legacy_row,
+        to_record=spec.to_record,
+        to_legacy=spec.to_legacy,
+        compared=spec.compared,
+        written=spec.written,
+        canonical_of=spec.canonical_of,
     )

@@ -15,10 +15,11 @@ so it is built per zone by `appointment_mapping(zone)`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.records.codecs import (
@@ -28,8 +29,10 @@ from domain.records.codecs import (
     LocalDateTimeCodec,
     TextCodec,
     UtcTimestampCodec,
+    format_person_name,
 )
 from domain.records.mapping import RecordMapping, column, columns
+from domain.records.source_spec import Canonical, LegacyRow, OuterJoin, SourceSpec
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -111,3 +114,49 @@ def appointment_from_legacy(row: Mapping[str, object], zone_name: str) -> Appoin
 def appointment_to_legacy(record: AppointmentRecord, zone_name: str) -> dict[str, object]:
     """The legacy appointment object (all of LEGACY_APPOINTMENT_KEYS, in order)."""
     return _mapping_for(zone_name).to_legacy(record)
+
+
+# -- what sync reads from legacy ---------------------------------------------------------------
+
+
+def _appointment_row(row: Mapping[Any, Any]) -> LegacyRow:
+    legacy: LegacyRow = {name: row[name] for name in APPT_SCHED_COLUMNS}
+    legacy["PAT_NM"] = format_person_name(row["LAST_NM"], row["FIRST_NM"])
+    return legacy
+
+
+def _appointment_canonical(row: Sequence[Any]) -> Canonical:
+    # Query order: APPT_SCHED_COLUMNS (APPT_ID, PAT_ID, PROV_ID, APPT_DT, APPT_TM, DUR_MIN,
+    # STATUS_CD, REASON_TXT, UPD_TS), LAST_NM, FIRST_NM; compared: LEGACY_APPOINTMENT_KEYS.
+    key, pat, prov, day, hhmm, dur, status, reason, version, last, first = row
+    return (
+        str(key),
+        str(pat),
+        format_person_name(last, first),
+        str(prov),
+        day,
+        hhmm,
+        str(dur),
+        status,
+        "" if reason is None else reason,
+        version,
+    )
+
+
+def source(zone_name: str) -> SourceSpec:
+    """APPT_SCHED, each row with its patient's name (outer: as the legacy app's own lookup, an
+    appointment whose patient row is missing is still served there, with PAT_NM "")."""
+    return SourceSpec(
+        feature="appointments",
+        table="APPT_SCHED",
+        key="APPT_ID",
+        aggregate="appointment",
+        columns=APPT_SCHED_COLUMNS,
+        joins=(OuterJoin("PATIENT_MASTER", on="PAT_ID", columns=("LAST_NM", "FIRST_NM")),),
+        legacy_row=_appointment_row,
+        to_record=lambda row: appointment_from_legacy(row, zone_name),
+        to_legacy=lambda record: appointment_to_legacy(record, zone_name),
+        compared=LEGACY_APPOINTMENT_KEYS,
+        written=APPT_SCHED_COLUMNS,
+        canonical_of=_appointment_canonical,
+    )

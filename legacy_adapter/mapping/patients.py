@@ -29,6 +29,7 @@ from domain.records.codecs import (
 )
 from domain.records.errors import MappingError
 from domain.records.mapping import RecordMapping, column
+from domain.records.source_spec import SourceSpec, canonical
 
 
 class Sex(enum.StrEnum):
@@ -147,3 +148,20 @@ def patient_from_legacy(row: Mapping[str, object]) -> PatientRecord:
 def patient_to_legacy(record: PatientRecord) -> dict[str, object]:
     """The PATIENT_MASTER row for `record` (full SSN), keys in the legacy JSON order."""
     return PATIENT_MAPPING.to_legacy(record)
+
+
+def source() -> SourceSpec:
+    """PATIENT_MASTER, compared and written column for column."""
+    return SourceSpec(
+        feature="patients",
+        table="PATIENT_MASTER",
+        key="PAT_ID",
+        aggregate="patient",
+        columns=PATIENT_MASTER_COLUMNS,
+        legacy_row=lambda row: {name: row[name] for name in PATIENT_MASTER_COLUMNS},
+        to_record=patient_from_legacy,
+        to_legacy=patient_to_legacy,
+        compared=PATIENT_MASTER_COLUMNS,
+        written=PATIENT_MASTER_COLUMNS,
+        canonical_of=canonical,
+    )

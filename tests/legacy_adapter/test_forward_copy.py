@@ -15,8 +15,10 @@ from legacy_adapter.checkpoints import BACKFILL, DONE, RUNNING
 from legacy_adapter.features import feature_sync
 from legacy_adapter.ficus_tables import dead_letter
 from legacy_adapter.forward_apply import FORWARD
-from legacy_adapter.forward_copy import AppointmentsForwardCopy, Backfill
+from legacy_adapter.forward_copy import Backfill
+from legacy_adapter.mapping import appointments
 from legacy_adapter.schema import ApptSched
+from legacy_adapter.sources import legacy_source
 from tests.legacy_adapter.legacy_db import (
     add_appointments,
     add_patient,
@@ -159,12 +161,12 @@ def test_a_poison_row_is_dead_lettered_and_every_other_row_copied(legacy, caplog
     assert "0230" not in caplog.text
 
 
-def test_the_first_versions_interface_still_copies(legacy):
+def test_a_backfill_into_the_services_own_sink_copies_an_orphan_appointment(legacy):
     add_appointments(legacy, [appointment_row(1, PAT_ID=999)])
 
-    report = AppointmentsForwardCopy(
-        legacy, apply_legacy_appointments, zone_name="America/Chicago"
-    ).backfill()
+    report = Backfill(
+        legacy, legacy_source(appointments.source("America/Chicago")), apply_legacy_appointments
+    ).run()
 
     assert (report.read, report.failed) == (1, 0)
     assert stored()[1].patient_display_name == ""  # the patient row is missing

@@ -16,7 +16,6 @@ from demo.launcher import Ports, Stack, StackConfig
 from domain.plan_reader import PLAN_SUFFIX
 from domain.plans import load_plans
 from extracted.core.management.commands.runservice import DEFAULT_PORTS
-from legacy_adapter import sources, targets
 from legacy_adapter.capture import CAPTURED_TABLES
 from legacy_adapter.features import FEATURES, feature_source
 from legacy_adapter.schema import LegacyBase
@@ -45,9 +44,11 @@ def test_each_feature_has_its_service_app_and_its_mapping():
     for found in features():
         assert importlib.import_module(found.app_label).__name__ == found.app_label
         assert importlib.import_module(found.mapping_module).__name__ == found.mapping_module
-        # The sync wiring, by convention (legacy_adapter/features.py).
-        assert callable(getattr(sources, f"{found.name}_source"))
-        assert callable(getattr(targets, f"{found.name}_target"))
+        # The sync wiring, by convention (legacy_adapter/features.py): the mapping's source,
+        # and the service app's own sync target.
+        assert callable(importlib.import_module(found.mapping_module).source)
+        target = importlib.import_module(f"{found.app_label}.sync_target")
+        assert callable(target.sync_target)
 
 
 def test_settings_install_and_route_each_feature_of_the_registry():

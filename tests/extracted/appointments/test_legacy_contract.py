@@ -20,8 +20,10 @@ from sqlalchemy import create_engine, insert
 from demo.legacy.app import create_app
 from extracted.appointments.services import apply_legacy_appointments
 from legacy_adapter import migrations
-from legacy_adapter.forward_copy import AppointmentsForwardCopy
+from legacy_adapter.forward_copy import Backfill
+from legacy_adapter.mapping import appointments
 from legacy_adapter.schema import AppUser, UserSession
+from legacy_adapter.sources import legacy_source
 from tests.extracted.identities import KEY, PERSONAS, headers_for
 from tests.legacy_adapter.legacy_db import (
     add_appointments,
@@ -68,9 +70,9 @@ def legacy_app(legacy_database_url, settings):
                 {"SESS_ID": f"sess-{persona}", "USER_ID": user_id, "ROLE_CD": role,
                  "EXPIRES_TS": expires},
             )  # fmt: skip
-    report = AppointmentsForwardCopy(
-        engine, apply_legacy_appointments, zone_name="America/Chicago"
-    ).backfill()
+    report = Backfill(
+        engine, legacy_source(appointments.source("America/Chicago")), apply_legacy_appointments
+    ).run()
     assert (report.read, report.failed) == (5, 0)
     yield create_app(engine)
     engine.dispose()

@@ -30,7 +30,9 @@ from demo.legacy import ddl, seed
 from demo.legacy.app import create_app
 from extracted.appointments.services import apply_legacy_appointments
 from legacy_adapter import migrations
-from legacy_adapter.forward_copy import AppointmentsForwardCopy
+from legacy_adapter.forward_copy import Backfill
+from legacy_adapter.mapping import appointments
+from legacy_adapter.sources import legacy_source
 from tests.extracted.identities import PERSONAS, headers_for
 
 ZONE = "America/Chicago"
@@ -88,9 +90,9 @@ class World:
     def copy_forward(self, zone: str = ZONE) -> None:
         engine = create_engine(self.service_legacy_url)
         try:
-            report = AppointmentsForwardCopy(
-                engine, apply_legacy_appointments, zone_name=zone
-            ).backfill()
+            report = Backfill(
+                engine, legacy_source(appointments.source(zone)), apply_legacy_appointments
+            ).run()
         finally:
             engine.dispose()
         assert report.failed == 0, report.summary()

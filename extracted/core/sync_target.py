@@ -1,4 +1,5 @@
-"""The service side of sync, in Django: one `ServiceTarget` per feature.
+"""The service side of sync, in Django: one `ServiceTarget` per feature, made by the feature's
+own `extracted.<feature>.sync_target` (legacy_adapter.features finds it by that name).
 
 It wraps the service's own sink (`apply_legacy_appointments`, `apply_legacy_patients`, with
 their version guards) in an outer transaction on the service's alias that also deletes the
@@ -23,16 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import Max, Min, Model
 
 from domain.ownership import FeatureOwnership
-from domain.records.instants import in_zone
+from domain.records.source_spec import Canonical
 from extracted.core.outbox import OutboxEntry, record_change
 from extracted.core.sink import ApplyResult
 from legacy_adapter.applied import (
@@ -42,8 +41,7 @@ from legacy_adapter.applied import (
     record_applied,
 )
 from legacy_adapter.change_ops import OUTBOX_RESTORE
-from legacy_adapter.mapping.appointments import STATUS_CODES
-from legacy_adapter.sources import Canonical, LegacySource, canonical
+from legacy_adapter.sources import LegacySource
 from migration_plans.ownership_state import current_ownership
 
 FORWARD_SOURCE = "legacy"  # the stream name under which forward change ids are recorded
@@ -266,101 +264,3 @@ def _wins(stored: int, incoming: int, resolution_us: int, on_tie: bool) -> bool:
     """Whether the stored service version beats an incoming legacy one (see core.sink)."""
     coarse = stored - stored % resolution_us
     return incoming < coarse or (incoming == coarse and incoming != stored and on_tie)
-
-
-# -- the features ------------------------------------------------------------------------------
-
-_STATUS_TO_CODE = {status.value: code for code, status in STATUS_CODES.items()}
-APPOINTMENT_FIELDS = (
-    "id",
-    "patient_id",
-    "patient_display_name",
-    "provider_id",
-    "starts_at",
-    "duration_minutes",
-    "status",
-    "reason",
-    "source_updated_at",
-)
-
-
-def appointment_canonical(zone: ZoneInfo) -> Callable[[tuple[Any, ...]], Canonical]:
-    """A service row in the legacy form, directly (reconcile reads a million of these)."""
-
-    def convert(row: tuple[Any, ...]) -> Canonical:
-        key, pat, name, prov, starts, dur, status, reason, version = row
-        local = in_zone(starts, zone)  # also where UTC is year 0 or 10000 (domain.records.instants)
-        v = version.astimezone(UTC)
-        return (
-            str(key),
-            str(pat),
-            name,
-            str(prov),
-            f"{local.year:04d}{local.month:02d}{local.day:02d}",
-            f"{local.hour:02d}{local.minute:02d}",
-            str(dur),
-            _STATUS_TO_CODE.get(status, "?"),
-            "" if reason is None else reason,
-            f"{v.year:04d}{v.month:02d}{v.day:02d}{v.hour:02d}{v.minute:02d}{v.second:02d}",
-        )
-
-    return convert
-
-
-def appointments_target(source: LegacySource, zone_name: str) -> ServiceTarget:
-    from extracted.appointments.models import Appointment, Outbox
-    from extracted.appointments.services import (
-        apply_legacy_appointments,
-        delete_legacy_appointments,
-        unique_holders,
-    )
-    from legacy_adapter.mapping.appointments import AppointmentRecord, AppointmentStatus
-
-    def record(**values: Any) -> AppointmentRecord:
-        # Django hands back the plain string; the codec wants the enum member itself.
-        return AppointmentRecord(**{**values, "status": AppointmentStatus(values["status"])})
-
-    return ServiceTarget(
-        source=source,
-        alias="appointments",
-        model=Appointment,
-        sink=apply_legacy_appointments,
-        delete_sink=delete_legacy_appointments,
-        unique_holders=unique_holders,
-        record_fields=APPOINTMENT_FIELDS,
-        to_canonical=appointment_canonical(ZoneInfo(zone_name)),
-        record_type=record,
-        outbox=Outbox,
-    )
-
-
-def patients_target(source: LegacySource) -> ServiceTarget:
-    from extracted.patients.models import Outbox, Patient
-    from extracted.patients.services import (
-        apply_legacy_patients,
-        delete_legacy_patients,
-        unique_holders,
-    )
-    from legacy_adapter.mapping.patients import PatientRecord, Sex
-
-    fields = tuple(PatientRecord.__dataclass_fields__)
-
-    def record(**values: Any) -> PatientRecord:
-        return PatientRecord(**{**values, "sex": Sex(values["sex"])})
-
-    def convert(row: tuple[Any, ...]) -> Canonical:
-        legacy = source.to_legacy(record(**dict(zip(fields, row, strict=True))))
-        return canonical([legacy[c] for c in source.compared])
-
-    return ServiceTarget(
-        source=source,
-        alias="patients",
-        model=Patient,
-        sink=apply_legacy_patients,
-        delete_sink=delete_legacy_patients,
-        unique_holders=unique_holders,
-        record_fields=fields,
-        to_canonical=convert,
-        record_type=record,
-        outbox=Outbox,
-    )

@@ -1,11 +1,12 @@
 """Forward a routed flow to its upstream with timeouts, a circuit breaker and health checks.
 
-Loaded after `FicusAddon` (proxy/server.py). By then the flow's request is sanitized (hop-by-hop
-and client `X-Ficus-*` headers gone, body re-framed with Content-Length) and pointed at one
-instance with the canonical path. mitmproxy 11.0.2 would forward it with no connect or read
-timeout (a silent upstream holds the client for its 10-minute idle timeout) and reports failures
-with texts that quote upstream bytes. So this addon sends the request itself, in its `request`
-hook, and sets `flow.response`; mitmproxy then never opens a server connection for the flow.
+Loaded after Ficus's other addons (proxy/addon.py, proxy/server.py). By then the flow's
+request is sanitized (hop-by-hop and client `X-Ficus-*` headers gone, body re-framed with
+Content-Length) and pointed at one instance with the canonical path. mitmproxy 11.0.2 would
+forward it with no connect or read timeout (a silent upstream holds the client for its
+10-minute idle timeout) and reports failures with texts that quote upstream bytes. So this
+addon sends the request itself, in its `request` hook, and sets `flow.response`; mitmproxy then
+never opens a server connection for the flow.
 
 Why a small HTTP/1.1 client of its own (proxy/upstream_client.py: an asyncio protocol per
 connection, and llhttp through `httptools` to parse the answer, see proxy/upstream_http.py):
@@ -26,7 +27,7 @@ client is faster than mitmproxy's. It does only what a reverse proxy needs:
   turned out closed before a single byte came back, which goes once more on a fresh connection
   (the race every keep-alive client has with a server closing an idle connection). A POST is
   never sent twice. A read a service failed (any failure below, or a 404/5xx answer) is
-  retried at most once, against legacy, by FicusAddon's fallback in its `response` hook.
+  retried at most once, against legacy, by the fallback in `proxy.responses`.
 
 For extracted services (not the legacy app, whose single instance has nowhere else to go) a
 per-instance breaker (`proxy.upstreams.Breaker`) counts consecutive 5xx answers and transport
@@ -35,8 +36,8 @@ instance's health path in the background, with the same client on a fresh connec
 probe; `UpstreamPool.pick()` skips what they mark down. The read fallback (proxy/fallback.py)
 and shadow copies (proxy/shadow.py) send with this client too: one set of framing rules for
 everything the proxy sends upstream, and `answer_response` turns an answer into the flow's. The
-failure reason goes to the access log through FicusAddon's per-flow state
-(`flow.metadata["ficus"].error`) as one of the fixed strings in `FAILURES`.
+failure reason goes to the access log through the per-flow state
+(`proxy.flow_state.state_of(flow).error`) as one of the fixed strings in `FAILURES`.
 
 `ficus_forwarding=mitmproxy` switches the sending back to mitmproxy (no timeouts), and `httpx`
 to an httpx.AsyncClient per instance (no cookies kept), only for the benchmarks that compare
@@ -58,6 +59,7 @@ from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 
 from proxy.answers import answer as own_answer
+from proxy.flow_state import state_of
 from proxy.headers import hop_by_hop_names
 from proxy.upstream_client import UNSENDABLE, Answer, UpstreamClient, UpstreamError
 from proxy.upstreams import STATES, Breaker, Instance, InstanceStates, UpstreamPool
@@ -71,7 +73,8 @@ MAX_CONNECTIONS_PER_INSTANCE: Final = 256
 MAX_KEEPALIVE_PER_INSTANCE: Final = 64
 HEALTH_TICK_SECONDS: Final = 0.1
 _HEALTH_USER_AGENT: Final = (b"User-Agent", b"ficus-health-check")
-_STATE: Final = "ficus"  # FicusAddon's flow.metadata key
+# The addon holding the upstream pools (proxy.router.Router, by mitmproxy's name for it).
+_ROUTER: Final = "router"
 CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 
@@ -113,7 +116,7 @@ def plain_response(
     `target` speaks to (`proxy.answers`: legacy JSON on /api, problem+json on /v2, a FHIR
     OperationOutcome on /fhir, HTML elsewhere); `text` is the reason (`Bad Request: why`).
 
-    Here, the lowest of the adapters, so that Guard, FicusAddon and this addon share it.
+    Here, the lowest of the adapters, so that the guard, the other addons and this one share it.
     """
     made = own_answer(status, text, target, extra)
     return http.Response.make(made.status, made.body, http.Headers(made.headers))
@@ -309,23 +312,23 @@ class Forwarder:
     # --- forwarding --------------------------------------------------------------------
 
     def _breaker_for(self, flow: http.HTTPFlow) -> Breaker | None:
-        state = flow.metadata.get(_STATE)
-        decision = getattr(state, "decision", None)
-        if decision is None or getattr(decision, "to_legacy", True):
+        state = state_of(flow)
+        decision = state.decision if state is not None else None
+        if decision is None or decision.to_legacy:
             return None
         request = flow.request
         return self.states.breaker(Instance(request.scheme, request.host, request.port))
 
     def _fail(self, flow: http.HTTPFlow, error: str) -> None:
-        state = flow.metadata.get(_STATE)
-        if state is not None and hasattr(state, "error"):
+        state = state_of(flow)
+        if state is not None:
             state.error = error
         flow.response = failure_response(error, flow.request.data.path)
 
     def _refuse(self, flow: http.HTTPFlow) -> None:
         """A 400 like the guard's, logged as `bad_request` and kept out of route stats."""
-        state = flow.metadata.get(_STATE)
-        if state is not None and hasattr(state, "error"):
+        state = state_of(flow)
+        if state is not None:
             state.error = "bad_request"
             state.counted = True  # the proxy refused it: nothing for the route's gates
         flow.response = plain_response(
@@ -341,7 +344,7 @@ class Forwarder:
                 connect_timeout=ctx.options.ficus_connect_timeout,
                 read_timeout=ctx.options.ficus_read_timeout,
             )
-        # FicusAddon left exactly one Host (`proxy.headers.single_host`), also for HTTP/2.
+        # The router left exactly one Host (`proxy.headers.single_host`), also for HTTP/2.
         started = time.time()
         answer = await client.send(
             request.data.method,
@@ -407,7 +410,7 @@ class Forwarder:
     # --- active health checks ----------------------------------------------------------
 
     def _pools(self) -> Iterable[UpstreamPool]:
-        addon: _HasPools | None = ctx.master.addons.get("ficusaddon")  # type: ignore[no-untyped-call]
+        addon: _HasPools | None = ctx.master.addons.get(_ROUTER)  # type: ignore[no-untyped-call]
         return tuple(addon.pools.values()) if addon is not None else ()
 
     async def _health_loop(self) -> None:

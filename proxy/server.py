@@ -16,7 +16,8 @@ builds a `mitmproxy.master.Master` itself with:
   (declares `--body-timeout` and `--body-min-rate`; the deadline lives in the HTTP stream,
   after the budget's count), `proxy.guard` (refuses
   ambiguous heads with a 400),
-  `proxy.addon` (routing, headers, identity, fallback, access log), `proxy.forwarder` (sends
+  the addons of `proxy.addon` (options, sanitizing, routing, shadow, identity, route stats,
+  fallback, access log), `proxy.forwarder` (sends
   the request upstream with connect/read timeouts, breaker and health checks), and a one-line
   announcement once the port is open.
 
@@ -82,7 +83,7 @@ from mitmproxy.proxy import mode_servers
 from mitmproxy.utils import human
 
 from proxy import body_budget, body_deadline, connection_handler, fastpaths, head_limits
-from proxy.addon import FicusAddon
+from proxy.addon import ficus_addons
 from proxy.dispatch import CuratedAddonManager, skip_debug_typechecks
 from proxy.forwarder import FICUS, HTTPX, MITMPROXY, Forwarder
 from proxy.guard import Guard
@@ -227,7 +228,7 @@ def build_master(config: ProxyConfig) -> master.Master:
         body_budget.BodyBudget(),
         body_deadline.BodyDeadline(),
         Guard(),
-        FicusAddon(),
+        *ficus_addons(),
         Forwarder(),
         _Announce(config.legacy_url, config.worker_index),
     )

@@ -54,8 +54,8 @@ from typing import Final
 from mitmproxy import http
 
 from proxy.canonical_path import PathError, canonicalize_path, split_target
+from proxy.flow_responses import plain_response
 from proxy.flow_state import attach
-from proxy.forwarder import plain_response
 from proxy.headers import speaks_http2
 from proxy.methods import METHODS
 from proxy.upstream_http import REQUEST_TARGET

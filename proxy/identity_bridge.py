@@ -13,8 +13,8 @@ from collections.abc import Awaitable
 from mitmproxy import http
 from sqlalchemy.exc import SQLAlchemyError
 
+from proxy.flow_responses import plain_response
 from proxy.flow_state import FlowState, state_of
-from proxy.forwarder import plain_response
 from proxy.identity import IDENTITY_HEADER, binding_for_target
 from proxy.runtime import Runtime
 

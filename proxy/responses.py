@@ -18,8 +18,8 @@ from typing import Final
 from mitmproxy import http
 
 from proxy.fallback import LegacyRetry, LegacyRetryError
+from proxy.flow_responses import FAILURES, answer_response, plain_response
 from proxy.flow_state import FlowState, state_of
-from proxy.forwarder import FAILURES, answer_response, plain_response
 from proxy.headers import REQUEST_ID_HEADER, header_values, hop_by_hop_names, without_headers
 from proxy.routing import Decision, fall_back, should_fall_back
 from proxy.runtime import Runtime

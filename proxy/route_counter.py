@@ -12,8 +12,8 @@ from typing import Final
 
 from mitmproxy import http
 
+from proxy.flow_responses import FAILURES
 from proxy.flow_state import FlowState, state_of
-from proxy.forwarder import FAILURES
 from proxy.runtime import Runtime
 
 CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py

@@ -17,8 +17,8 @@ from typing import Final
 from mitmproxy import http
 
 from proxy.canonical_path import strip_params
+from proxy.flow_responses import plain_response
 from proxy.flow_state import state_of
-from proxy.forwarder import plain_response
 from proxy.headers import REQUEST_ID_HEADER, single_host, speaks_http2
 from proxy.routing import CohortLookup, RequestInfo, decide, pinned_feature
 from proxy.runtime import Runtime

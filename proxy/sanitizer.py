@@ -22,8 +22,8 @@ from typing import Final
 from mitmproxy import http
 
 from proxy.canonical_path import PathError, canonicalize_path, split_target
+from proxy.flow_responses import plain_response
 from proxy.flow_state import attach, has_state
-from proxy.forwarder import plain_response
 from proxy.headers import (
     connection_tokens,
     header_values,

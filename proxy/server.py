@@ -72,21 +72,17 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
 
 from mitmproxy import ctx, exceptions, master, options
 from mitmproxy.addons import errorcheck, next_layer, proxyserver, termlog, tlsconfig
-from mitmproxy.proxy import mode_servers
 from mitmproxy.utils import human
 
-from proxy import body_budget, body_deadline, connection_handler, fastpaths, head_limits
+from proxy import body_budget, body_deadline, head_limits, mitm_patches
 from proxy.addon import ficus_addons
-from proxy.dispatch import CuratedAddonManager, skip_debug_typechecks
+from proxy.dispatch import CuratedAddonManager
 from proxy.forwarder import FICUS, HTTPX, MITMPROXY, Forwarder
 from proxy.guard import Guard
 from proxy.supervisor import READY_FD_ENV, Supervisor
-
-LISTEN_BACKLOG: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,17 +141,6 @@ class _Announce:
                 pass  # the supervisor is gone or was not ours; nothing to tell
 
 
-async def _listen_reuse_port(
-    self: mode_servers.AsyncioServerInstance[Any], host: str, port: int
-) -> list[asyncio.Server]:
-    """`AsyncioServerInstance.listen` for a reverse-mode TCP server, with SO_REUSEPORT."""
-    return [
-        await asyncio.start_server(
-            self.handle_stream, host, port, reuse_port=True, backlog=LISTEN_BACKLOG
-        )
-    ]
-
-
 def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
     values: dict[str, object] = {
         "mode": [f"reverse:{config.legacy_url}"],
@@ -190,20 +175,13 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
 def build_master(config: ProxyConfig) -> master.Master:
     """The curated master, configured. Call from inside a running event loop."""
     config.confdir.mkdir(parents=True, exist_ok=True)
-    if config.worker_index is not None:
-        # Pinned to mitmproxy 11.0.2's ReverseInstance (tests/proxy/test_workers.py fails if a
-        # new mitmproxy stops calling it): the only place mitmproxy binds the reverse socket.
-        mode_servers.ReverseInstance.listen = _listen_reuse_port  # type: ignore[method-assign,assignment]
+    # Every patch of mitmproxy's internals, listed and pinned in proxy/mitm_patches.py.
+    mitm_patches.apply_all(reuse_port_for_workers=config.worker_index is not None)
     opts = options.Options()
     # Deferred: each value is applied as soon as the addon declaring it is loaded, so the first
     # `configure` an addon sees already has Ficus's values, never the defaults (the default
     # plans directory could hold routes this proxy is not meant to serve).
     opts.update_defer(**mitmproxy_options(config))  # type: ignore[no-untyped-call]
-    skip_debug_typechecks()
-    # Header lookups and option reads without mitmproxy's detours (proxy/fastpaths.py).
-    fastpaths.install()
-    # Hooks that return at once run inline, not as a task each (proxy/connection_handler.py).
-    connection_handler.install()
     proxy = master.Master(opts)
     # Events go only to the addons that handle them (proxy/dispatch.py); termlog is added here,
     # as Master(with_termlog=True) would, but on the curated manager.
@@ -225,13 +203,6 @@ def build_master(config: ProxyConfig) -> master.Master:
         Forwarder(),
         _Announce(config.legacy_url, config.worker_index),
     )
-    # HTTP/1 heads bounded in size and time while they are read (proxy/head_limits.py); after
-    # the addons, whose loading installs the error pages it renders through.
-    head_limits.install()
-    # Request bodies held at once, capped (proxy/body_budget.py), then given a deadline
-    # (proxy/body_deadline.py).
-    body_budget.install()
-    body_deadline.install()
     if opts.deferred:
         raise exceptions.OptionsError(  # type: ignore[no-untyped-call]
             f"options no addon declares: {', '.join(sorted(opts.deferred))}"

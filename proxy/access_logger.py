@@ -54,8 +54,9 @@ class AccessLogger:
             state.error = "client_disconnected"
             self._log(flow, state, None)
             return
-        # Only with `ficus_forwarding=mitmproxy`: Ficus's forwarder answers every failure
-        # itself (a 502/503/504 with its `upstream_*` reason), and the response hook logs it.
+        # Only with mitmproxy's own forwarding (bench/forwarders.py): Ficus's forwarder answers
+        # every failure itself (a 502/503/504 with its `upstream_*` reason), and the response
+        # hook logs it.
         state.error = "upstream_failed"
         self._log(flow, state, 502)
 

@@ -40,9 +40,8 @@ failure reason goes to the access log through the per-flow state
 (`proxy.flow_state.state_of(flow).error`) as one of the fixed strings in
 `proxy.flow_responses.FAILURES`.
 
-`ficus_forwarding=mitmproxy` switches the sending back to mitmproxy (no timeouts), and `httpx`
-to an httpx.AsyncClient per instance (no cookies kept), only for the benchmarks that compare
-the three; the breaker counts in every mode. Nothing else in the proxy uses httpx.
+The benchmarks' other ways of sending (mitmproxy's own, httpx) are subclasses in
+bench/forwarders.py that replace `send`; the breaker counts in every one.
 """
 
 from __future__ import annotations
@@ -51,19 +50,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Final, Protocol
 
-import httpx
 from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 
 from proxy.flow_responses import (
-    NO_BODY_STATUSES,
     answer_response,
     failure_response,
     plain_response,
-    response_headers,
 )
 from proxy.flow_state import state_of
 from proxy.upstream_client import UNSENDABLE, UpstreamClient, UpstreamError
@@ -71,65 +66,27 @@ from proxy.upstreams import STATES, Breaker, Instance, InstanceStates, UpstreamP
 
 logger = logging.getLogger(__name__)
 
-FICUS: Final = "ficus"
-HTTPX: Final = "httpx"
-MITMPROXY: Final = "mitmproxy"
-MAX_CONNECTIONS_PER_INSTANCE: Final = 256
-MAX_KEEPALIVE_PER_INSTANCE: Final = 64
 HEALTH_TICK_SECONDS: Final = 0.1
 _HEALTH_USER_AGENT: Final = (b"User-Agent", b"ficus-health-check")
 # The addon holding the upstream pools (proxy.router.Router, by mitmproxy's name for it).
 _ROUTER: Final = "router"
-CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py
 
 
 class _HasPools(Protocol):
     pools: dict[str, UpstreamPool]
 
 
-def failure_of(error: BaseException) -> str:
-    """The fixed access-log reason for an httpx failure."""
-    if isinstance(error, httpx.ConnectTimeout):
-        return "upstream_connect_timeout"
-    if isinstance(error, httpx.PoolTimeout):
-        return "upstream_busy"
-    if isinstance(error, httpx.TimeoutException):
-        return "upstream_timeout"
-    if isinstance(error, httpx.ConnectError):
-        return "upstream_refused"
-    if isinstance(error, httpx.ReadError | httpx.WriteError | httpx.CloseError):
-        return "upstream_reset"
-    return "upstream_garbage"  # RemoteProtocolError, DecodingError, anything unexpected
-
-
-class _KeepNoCookies(DefaultCookiePolicy):
-    """httpx forwarding only: its client serves many users, so it keeps no Set-Cookie."""
-
-    def set_ok(self, cookie: object, request: object) -> bool:
-        return False
-
-
 class Forwarder:
     def __init__(self, *, states: InstanceStates = STATES) -> None:
         self.states = states
         self._clients: dict[Instance, UpstreamClient] = {}
-        self._httpx_clients: dict[Instance, httpx.AsyncClient] = {}
         self._health_task: asyncio.Task[None] | None = None
         self._probes: dict[Instance, asyncio.Task[None]] = {}
         self._next_probe: dict[Instance, float] = {}
-        self._mode = FICUS  # ficus_forwarding: read in configure, not on every request
 
     # --- mitmproxy hooks -------------------------------------------------------------------
 
     def load(self, loader: Loader) -> None:
-        loader.add_option(
-            "ficus_forwarding",
-            str,
-            FICUS,
-            "Who sends requests upstream: 'ficus' (Ficus's forwarder, with timeouts); "
-            "'httpx' or 'mitmproxy' (mitmproxy's own, no upstream timeouts) for comparisons.",
-            choices=[FICUS, HTTPX, MITMPROXY],
-        )
         loader.add_option(
             "ficus_connect_timeout",
             float,
@@ -157,8 +114,6 @@ class Forwarder:
         )
 
     def configure(self, updated: set[str]) -> None:
-        if "ficus_forwarding" in updated:
-            self._mode = ctx.options.ficus_forwarding
         if updated & {"ficus_breaker_failures", "ficus_breaker_cooldown"}:
             self.states.configure(
                 threshold=max(1, ctx.options.ficus_breaker_failures),
@@ -172,7 +127,7 @@ class Forwarder:
     def running(self) -> None:
         # Options set while this addon was being added reach no configure() of ours (mitmproxy
         # applies them before it joins the chain): apply them all once now.
-        self.configure({"ficus_forwarding", "ficus_breaker_failures", "ficus_breaker_cooldown"})
+        self.configure({"ficus_breaker_failures", "ficus_breaker_cooldown"})
         self._health_task = asyncio.get_running_loop().create_task(self._health_loop())
 
     async def done(self) -> None:
@@ -183,9 +138,6 @@ class Forwarder:
         clients, self._clients = self._clients, {}
         for client in clients.values():
             client.close()
-        httpx_clients, self._httpx_clients = self._httpx_clients, {}
-        for httpx_client in httpx_clients.values():
-            await httpx_client.aclose()
 
     async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:
@@ -194,17 +146,10 @@ class Forwarder:
         if breaker is not None and not breaker.acquire():
             self._fail(flow, "upstream_unavailable")
             return
-        mode = self._mode
-        if mode == MITMPROXY:
-            flow.metadata["ficus_breaker"] = breaker
-            return
         try:
-            if mode == FICUS:
-                flow.response = await self._send(flow.request)
-            else:
-                flow.response = await self._send_httpx(flow.request)
-        except (httpx.HTTPError, UpstreamError) as e:
-            error = e.reason if isinstance(e, UpstreamError) else failure_of(e)
+            flow.response = await self.send(flow.request)
+        except UpstreamError as e:
+            error = e.reason
             if error == UNSENDABLE:
                 # Nothing was sent: the proxy's own refusal, no verdict on the upstream.
                 if breaker is not None:
@@ -224,24 +169,6 @@ class Forwarder:
                 breaker.record_failure()
             else:
                 breaker.record_success()
-
-    def response(self, flow: http.HTTPFlow) -> None:
-        # Only in mitmproxy-forwarding mode: count the answer for the breaker.
-        breaker = flow.metadata.pop("ficus_breaker", None)
-        if isinstance(breaker, Breaker) and flow.response is not None:
-            if flow.response.status_code >= 500:
-                breaker.record_failure()
-            else:
-                breaker.record_success()
-
-    def error(self, flow: http.HTTPFlow) -> None:
-        breaker = flow.metadata.pop("ficus_breaker", None)
-        if isinstance(breaker, Breaker):
-            client_gone = flow.error is not None and flow.error.msg == CLIENT_DISCONNECTED
-            if client_gone:
-                breaker.release()  # says nothing about the upstream
-            else:
-                breaker.record_failure()
 
     # --- forwarding --------------------------------------------------------------------
 
@@ -269,7 +196,8 @@ class Forwarder:
             400, "Bad Request: the request cannot be forwarded", flow.request.data.path
         )
 
-    async def _send(self, request: http.Request) -> http.Response:
+    async def send(self, request: http.Request) -> http.Response:
+        """The upstream's answer as the flow's response; UpstreamError with a FAILURES reason."""
         instance = Instance(request.scheme, request.host, request.port)
         client = self._clients.get(instance)
         if client is None:
@@ -287,59 +215,6 @@ class Forwarder:
             request.raw_content or b"",
         )
         return answer_response(answer, request.method, started)
-
-    def _httpx_client(self, instance: Instance) -> httpx.AsyncClient:
-        client = self._httpx_clients.get(instance)
-        if client is None:
-            read = ctx.options.ficus_read_timeout
-            client = self._httpx_clients[instance] = httpx.AsyncClient(
-                timeout=httpx.Timeout(
-                    connect=ctx.options.ficus_connect_timeout, read=read, write=read, pool=read
-                ),
-                limits=httpx.Limits(
-                    max_connections=MAX_CONNECTIONS_PER_INSTANCE,
-                    max_keepalive_connections=MAX_KEEPALIVE_PER_INSTANCE,
-                ),
-                cookies=CookieJar(policy=_KeepNoCookies()),
-                trust_env=False,
-                follow_redirects=False,
-            )
-        return client
-
-    async def _send_httpx(self, request: http.Request) -> http.Response:
-        instance = Instance(request.scheme, request.host, request.port)
-        client = self._httpx_client(instance)
-        url = httpx.URL(
-            scheme=instance.scheme,
-            host=instance.host,
-            port=instance.port,
-            raw_path=request.data.path,
-        )
-        outgoing = httpx.Request(
-            request.method,
-            url,
-            headers=request.headers.fields,
-            content=request.raw_content or None,
-        )
-        started = time.time()
-        answer = await client.send(outgoing, stream=True)
-        try:
-            body = b"".join([chunk async for chunk in answer.aiter_raw()])
-        finally:
-            await answer.aclose()
-        keep_length = request.method == "HEAD" or answer.status_code in NO_BODY_STATUSES
-        return http.Response(
-            http_version=b"HTTP/1.1",
-            status_code=answer.status_code,
-            reason=answer.reason_phrase.encode("latin-1", "replace"),
-            headers=http.Headers(
-                response_headers(answer.headers.raw, None if keep_length else len(body))
-            ),
-            content=body,
-            trailers=None,
-            timestamp_start=started,
-            timestamp_end=time.time(),
-        )
 
     # --- active health checks ----------------------------------------------------------
 

@@ -29,8 +29,9 @@ class RouteCounter:
             self.count(flow, state, flow.response.status_code)
 
     def error(self, flow: http.HTTPFlow) -> None:
-        # Only with `ficus_forwarding=mitmproxy` does an upstream failure get here (Ficus's
-        # forwarder answers every failure itself); a client that left counts nowhere.
+        # Only with mitmproxy's own forwarding (bench/forwarders.py) does an upstream failure
+        # get here (Ficus's forwarder answers every failure itself); a client that left counts
+        # nowhere.
         state = state_of(flow)
         gone = flow.error is not None and flow.error.msg == CLIENT_DISCONNECTED
         if state is not None and not state.logged and not gone:

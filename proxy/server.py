@@ -69,7 +69,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +80,7 @@ from mitmproxy.utils import human
 from proxy import body_budget, body_deadline, head_limits, mitm_patches
 from proxy.addon import ficus_addons
 from proxy.dispatch import CuratedAddonManager
-from proxy.forwarder import FICUS, HTTPX, MITMPROXY, Forwarder
+from proxy.forwarder import Forwarder
 from proxy.guard import Guard
 from proxy.supervisor import READY_FD_ENV, Supervisor
 
@@ -99,7 +99,6 @@ class ProxyConfig:
     workers: int = 1
     # Set in the worker processes a supervisor starts (then the socket gets SO_REUSEPORT).
     worker_index: int | None = None
-    forwarding: str = FICUS
     connect_timeout: float = 3.0
     read_timeout: float = 30.0
     max_body: str = "10m"
@@ -156,7 +155,6 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
         "ficus_plans": str(config.plans_dir),
         "ficus_legacy_db": config.legacy_db_url,
         "ficus_access_log": config.access_log,
-        "ficus_forwarding": config.forwarding,
         "ficus_connect_timeout": config.connect_timeout,
         "ficus_read_timeout": config.read_timeout,
         "ficus_breaker_failures": config.breaker_failures,
@@ -172,8 +170,11 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
     return values
 
 
-def build_master(config: ProxyConfig) -> master.Master:
-    """The curated master, configured. Call from inside a running event loop."""
+def build_master(
+    config: ProxyConfig, *, forwarder: Callable[[], Forwarder] = Forwarder
+) -> master.Master:
+    """The curated master, configured. Call from inside a running event loop. `forwarder`:
+    who sends upstream (the benchmarks compare others, bench/forwarders.py)."""
     config.confdir.mkdir(parents=True, exist_ok=True)
     # Every patch of mitmproxy's internals, listed and pinned in proxy/mitm_patches.py.
     mitm_patches.apply_all(reuse_port_for_workers=config.worker_index is not None)
@@ -200,7 +201,7 @@ def build_master(config: ProxyConfig) -> master.Master:
         body_deadline.BodyDeadline(),
         Guard(),
         *ficus_addons(),
-        Forwarder(),
+        forwarder(),
         _Announce(config.legacy_url, config.worker_index),
     )
     if opts.deferred:
@@ -210,8 +211,8 @@ def build_master(config: ProxyConfig) -> master.Master:
     return proxy
 
 
-async def serve(config: ProxyConfig) -> None:
-    proxy = build_master(config)
+async def serve(config: ProxyConfig, forwarder: Callable[[], Forwarder] = Forwarder) -> None:
+    proxy = build_master(config, forwarder=forwarder)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         # master.shutdown() lets addons see `done` (the access log is flushed and closed).
@@ -219,13 +220,13 @@ async def serve(config: ProxyConfig) -> None:
     await proxy.run()
 
 
-def run(config: ProxyConfig) -> None:
+def run(config: ProxyConfig, forwarder: Callable[[], Forwarder] = Forwarder) -> None:
     """Serve until SIGINT or SIGTERM. Raises mitmproxy's OptionsError on a bad configuration."""
     # A client that goes away mid-response must not kill the proxy.
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     for name in ("hpack", "asyncio", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    asyncio.run(serve(config))
+    asyncio.run(serve(config, forwarder))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str]]:
@@ -247,9 +248,6 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
     parser.add_argument("--access-log", required=True, help="access log path, or - for stderr")
     parser.add_argument("--confdir", required=True, type=Path, help="mitmproxy's CA directory")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument(
-        "--forwarding", choices=[FICUS, HTTPX, MITMPROXY], default=FICUS, help="who sends upstream"
-    )
     parser.add_argument("--connect-timeout", type=float, default=3.0, help="seconds (504)")
     parser.add_argument("--read-timeout", type=float, default=30.0, help="seconds (504)")
     parser.add_argument("--max-body", default="10m", help="largest request body (413 above)")
@@ -318,7 +316,6 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
         confdir=args.confdir,
         workers=args.workers,
         worker_index=args.worker_index,
-        forwarding=args.forwarding,
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         max_body=args.max_body,
@@ -333,12 +330,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
     return config, worker_argv
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, forwarder: Callable[[], Forwarder] = Forwarder) -> int:
     config, worker_argv = parse_args(argv)
     if config.workers > 1 and config.worker_index is None:
         return Supervisor(worker_argv, config.workers).run()
     try:
-        run(config)
+        run(config, forwarder)
     except exceptions.OptionsError as e:
         print(f"runproxy: {e}", file=sys.stderr)
         return 2

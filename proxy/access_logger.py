@@ -37,9 +37,9 @@ class AccessLogger:
         state = state_of(flow)
         gone = flow.error is not None and flow.error.msg == CLIENT_DISCONNECTED
         if state is None:
-            # Refused by mitmproxy before the request hook (malformed head or body): with the
-            # status it answered, if it answered (a broken chunked body is just closed); or
-            # gone before it (an HTTP/2 stream the client reset at once: proxy/h2_server.py).
+            # Refused by mitmproxy before the request hook (malformed head or body): with the status
+            # it answered, if it answered (a broken chunked body is just closed); or gone before it
+            # (an HTTP/2 stream the client reset at once: proxy/mitm_patches/h2_server.py).
             if gone:
                 self._log(flow, FlowState(new_request_id(), error="client_disconnected"), None)
                 return

@@ -24,9 +24,9 @@ class IdentityBridge:
         self.runtime = runtime
 
     def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
-        # Returns at once (run inline, proxy/connection_handler.py) unless the route is served
-        # by a service: then the awaitable adds the signed identity, which may need the legacy
-        # session store.
+        # Returns at once (run inline, proxy/mitm_patches/connection_handler.py) unless the route is
+        # served by a service: then the awaitable adds the signed identity, which may need the
+        # legacy session store.
         state = state_of(flow)
         if state is None or not state.needs_identity or flow.response is not None:
             return None

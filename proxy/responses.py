@@ -39,8 +39,8 @@ class Responses:
         self._retry.close()
 
     def response(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
-        # Returns at once (proxy/connection_handler.py runs it inline) unless legacy must be
-        # asked a read the service failed; then the awaitable finishes the answer.
+        # Returns at once (proxy/mitm_patches/connection_handler.py runs it inline) unless legacy
+        # must be asked a read the service failed; then the awaitable finishes the answer.
         response = flow.response
         state = state_of(flow)
         if response is None or state is None:

@@ -21,11 +21,11 @@ builds a `mitmproxy.master.Master` itself with:
   the request upstream with connect/read timeouts, breaker and health checks), and a one-line
   announcement once the port is open.
 
-Events are dispatched by `proxy.dispatch.CuratedAddonManager`, which offers each event only to
-the addons that handle it and skips mitmproxy's per-flow `update` events (no addon here has
-that hook). Each client connection is served by `proxy.connection_handler`'s handler, which
-runs a hook inline when its handlers all return at once (a task only for the `request` hook's
-forwarding) and sends a response's head and body in one write.
+Events are dispatched by `proxy.dispatch.CuratedAddonManager`, which offers each event only to the
+addons that handle it and skips mitmproxy's per-flow `update` events (no addon here has that hook).
+Each client connection is served by `proxy.mitm_patches.connection_handler`'s handler, which runs a
+hook inline when its handlers all return at once (a task only for the `request` hook's forwarding)
+and sends a response's head and body in one write.
 
 Left out on purpose: `core` (interactive commands), `script` (Ficus is not a script host),
 `dumper` (the access log replaces it), `disable_h2c` (Ficus strips `Upgrade` itself),
@@ -41,7 +41,7 @@ Limits: `body_size_limit` (mitmproxy's own check, before any upstream connection
 413 with its reason for a body over `--max-body`; the bodies held at once are capped by
 `--max-buffered-bodies` for the whole proxy, each worker holding its share (503 with
 Retry-After, proxy/body_budget.py). HTTP/2 clients get
-Ficus's stream limits (proxy/h2_server.py, installed with the connection handler): 32
+Ficus's stream limits (proxy/mitm_patches/h2_server.py, installed with the connection handler): 32
 concurrent streams, 8 forwarded at a time per connection, a cancelled stream never forwarded.
 
 Workers (`--workers N`, N > 1): this process becomes a small supervisor that starts N worker
@@ -176,7 +176,7 @@ def build_master(
     """The curated master, configured. Call from inside a running event loop. `forwarder`:
     who sends upstream (the benchmarks compare others, bench/forwarders.py)."""
     config.confdir.mkdir(parents=True, exist_ok=True)
-    # Every patch of mitmproxy's internals, listed and pinned in proxy/mitm_patches.py.
+    # Every patch of mitmproxy's internals, listed and pinned in proxy/mitm_patches/.
     mitm_patches.apply_all(reuse_port_for_workers=config.worker_index is not None)
     opts = options.Options()
     # Deferred: each value is applied as soon as the addon declaring it is loaded, so the first

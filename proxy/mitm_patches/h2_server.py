@@ -15,11 +15,11 @@ connections in 1.7 s. Three limits, per client connection:
   "Client disconnected." error (so the access logger logs `client_disconnected`, and it is counted
   in no route stats). mitmproxy reads the whole write before any `request` hook runs, so streams
   opened and cancelled in one write never leave the proxy;
-- **in flight**: `proxy.connection_handler` runs at most `MAX_UPSTREAM_PER_CLIENT` `request`
-  hooks of one HTTP/2 connection at a time (the rest wait their turn, and a stream cancelled
-  while it waits is skipped), so one client connection holds at most that many upstream
-  exchanges, and so upstream connections, at once: what a browser's six HTTP/1.1 connections
-  per host used to cost.
+- **in flight**: `proxy.mitm_patches.connection_handler` runs at most `MAX_UPSTREAM_PER_CLIENT`
+  `request` hooks of one HTTP/2 connection at a time (the rest wait their turn, and a stream
+  cancelled while it waits is skipped), so one client connection holds at most that many upstream
+  exchanges, and so upstream connections, at once: what a browser's six HTTP/1.1 connections per
+  host used to cost.
 
 Heads: SETTINGS_MAX_HEADER_LIST_SIZE is advertised as the guard's 64 KiB (the guard answers a
 larger head 431 on its stream), and h2 decodes no header list over `MAX_DECODED_HEADER_LIST`.

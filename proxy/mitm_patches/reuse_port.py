@@ -3,7 +3,7 @@
 Each worker binds the same port and the kernel spreads new connections over their accept
 queues. mitmproxy 11.0.2 binds a reverse-mode socket in one place, `ReverseInstance.listen`
 (tests/proxy/test_workers.py fails if a new mitmproxy stops calling it); this replaces that
-one method. Listed in proxy/mitm_patches.py.
+one method. Listed in proxy/mitm_patches/__init__.py.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ thing measured is the proxy. Measured, each with wrk at 1 and at `connections` c
   clinician's session (routing plus the identity bridge's session lookup and signing);
 - `Ficus 2w`: `runproxy --workers 2`, on the unmatched path;
 - `nginx`: Debian's nginx as a keep-alive reverse proxy, one worker;
-- `Ficus 1w, mitmproxy forwarding` and `Ficus 1w, httpx forwarding`: the same proxy with
-  `--forwarding mitmproxy|httpx`, to compare who sends the request upstream.
+- `Ficus 1w, mitmproxy forwarding` and `Ficus 1w, httpx forwarding`: the same proxy with the
+  forwarders of bench/forwarders.py, to compare who sends the request upstream.
 
 CPU placement, on this 2-core machine: the one-process proxies (stock mitmdump, Ficus 1w, nginx)
 are pinned to CPU 1 while wrk and the upstream share CPU 0, so "one core" means the same for
@@ -141,13 +141,14 @@ def _ficus(
     forwarding: str = "ficus",
 ) -> Iterator[tuple[int, int]]:
     port = free_port()
+    access_log = str(tmp_path / f"access-{workers}.log")
     runproxy = [
         sys.executable,
         str(REPO_ROOT / "manage.py"),
         "runproxy",
         *("--host", "127.0.0.1", "--port", str(port), "--legacy", backend),
-        *("--legacy-db", legacy_db, "--access-log", str(tmp_path / f"access-{workers}.log")),
-        *("--workers", str(workers), "--forwarding", forwarding),
+        *("--legacy-db", legacy_db, "--access-log", access_log),
+        *("--workers", str(workers)),
     ]
     env = {
         "FICUS_UPSTREAM_APPOINTMENTS": backend,
@@ -155,6 +156,18 @@ def _ficus(
         "FICUS_IDENTITY_KEY": secrets.token_urlsafe(48),
         "FICUS_VAR_DIR": str(tmp_path),
     }
+    if forwarding != "ficus":
+        # The same proxy with another forwarder (bench/forwarders.py: not production code),
+        # started as runproxy starts it, with runproxy's defaults.
+        runproxy = [
+            sys.executable,
+            *("-m", "bench.forwarders", "--forwarding", forwarding),
+            *("--host", "127.0.0.1", "--port", str(port), "--legacy", backend),
+            *("--plans", str(REPO_ROOT / "migration_plans" / "plans")),
+            *("--access-log", access_log, "--confdir", str(tmp_path / "mitmproxy")),
+            *("--workers", str(workers)),
+        ]
+        env["LEGACY_DATABASE_URL"] = legacy_db
     with running(runproxy, port=port, cpu=cpu, env=env) as process:
         _wait_for_workers(process.pid, workers)
         yield port, process.pid

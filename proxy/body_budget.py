@@ -50,7 +50,7 @@ from proxy.byte_budget import Budget
 DEFAULT_LIMIT: Final = "64m"
 RETRY_AFTER_SECONDS: Final = 5
 STATUS: Final = 503
-# What FicusAddon's error hook knows the refusal by (error_pages.answered_status).
+# What the access logger's error hook knows the refusal by (error_pages.answered_status).
 MESSAGE: Final = BUSY_TEXT
 
 _CommandGenerator = Generator[commands.Command, Any, Any]

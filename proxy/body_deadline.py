@@ -43,7 +43,7 @@ from proxy import body_budget
 BODY_TIMEOUT_SECONDS: Final = 20.0
 BODY_MIN_RATE: Final = 500
 STATUS: Final = 408
-# What FicusAddon's error hook knows the refusal by (error_pages.answered_status).
+# What the access logger's error hook knows the refusal by (error_pages.answered_status).
 MESSAGE: Final = "the request body did not arrive in time"
 _LIMITS: Final = {"timeout": BODY_TIMEOUT_SECONDS, "rate": float(BODY_MIN_RATE)}
 

@@ -78,8 +78,8 @@ class CuratedAddonManager(addonmanager.AddonManager):
         """Run the handlers of `event` in chain order for as long as each returns at once.
 
         None when every handler has run; otherwise an awaitable that waits for the handler that
-        returned one and then runs the rest. `proxy.connection_handler` runs an event inline
-        when this returns None, and schedules a task only for such an awaitable.
+        returned one and then runs the rest. `proxy.mitm_patches.connection_handler` runs an event
+        inline when this returns None, and schedules a task only for such an awaitable.
         """
         funcs = self.handlers(event.name)
         return self._run_from(funcs, hook_args(event)) if funcs else None

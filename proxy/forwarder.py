@@ -1,11 +1,12 @@
 """Forward a routed flow to its upstream with timeouts, a circuit breaker and health checks.
 
-Loaded after `FicusAddon` (proxy/server.py). By then the flow's request is sanitized (hop-by-hop
-and client `X-Ficus-*` headers gone, body re-framed with Content-Length) and pointed at one
-instance with the canonical path. mitmproxy 11.0.2 would forward it with no connect or read
-timeout (a silent upstream holds the client for its 10-minute idle timeout) and reports failures
-with texts that quote upstream bytes. So this addon sends the request itself, in its `request`
-hook, and sets `flow.response`; mitmproxy then never opens a server connection for the flow.
+Loaded after Ficus's other addons (proxy/addon.py, proxy/server.py). By then the flow's
+request is sanitized (hop-by-hop and client `X-Ficus-*` headers gone, body re-framed with
+Content-Length) and pointed at one instance with the canonical path. mitmproxy 11.0.2 would
+forward it with no connect or read timeout (a silent upstream holds the client for its
+10-minute idle timeout) and reports failures with texts that quote upstream bytes. So this
+addon sends the request itself, in its `request` hook, and sets `flow.response`; mitmproxy then
+never opens a server connection for the flow.
 
 Why a small HTTP/1.1 client of its own (proxy/upstream_client.py: an asyncio protocol per
 connection, and llhttp through `httptools` to parse the answer, see proxy/upstream_http.py):
@@ -26,7 +27,7 @@ client is faster than mitmproxy's. It does only what a reverse proxy needs:
   turned out closed before a single byte came back, which goes once more on a fresh connection
   (the race every keep-alive client has with a server closing an idle connection). A POST is
   never sent twice. A read a service failed (any failure below, or a 404/5xx answer) is
-  retried at most once, against legacy, by FicusAddon's fallback in its `response` hook.
+  retried at most once, against legacy, by the fallback in `proxy.responses`.
 
 For extracted services (not the legacy app, whose single instance has nowhere else to go) a
 per-instance breaker (`proxy.upstreams.Breaker`) counts consecutive 5xx answers and transport
@@ -35,164 +36,57 @@ instance's health path in the background, with the same client on a fresh connec
 probe; `UpstreamPool.pick()` skips what they mark down. The read fallback (proxy/fallback.py)
 and shadow copies (proxy/shadow.py) send with this client too: one set of framing rules for
 everything the proxy sends upstream, and `answer_response` turns an answer into the flow's. The
-failure reason goes to the access log through FicusAddon's per-flow state
-(`flow.metadata["ficus"].error`) as one of the fixed strings in `FAILURES`.
+failure reason goes to the access log through the per-flow state
+(`proxy.flow_state.state_of(flow).error`) as one of the fixed strings in
+`proxy.flow_responses.FAILURES`.
 
-`ficus_forwarding=mitmproxy` switches the sending back to mitmproxy (no timeouts), and `httpx`
-to an httpx.AsyncClient per instance (no cookies kept), only for the benchmarks that compare
-the three; the breaker counts in every mode. Nothing else in the proxy uses httpx.
+The benchmarks' other ways of sending (mitmproxy's own, httpx) are subclasses in
+bench/forwarders.py that replace `send`; the breaker counts in every one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
-from collections.abc import Iterable, Mapping
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from collections.abc import Iterable
 from typing import Final, Protocol
 
-import httpx
 from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 
-from domain.answers import answer as own_answer
-from proxy.headers import hop_by_hop_names
-from proxy.upstream_client import UNSENDABLE, Answer, UpstreamClient, UpstreamError
+from proxy.flow_responses import (
+    answer_response,
+    failure_response,
+    plain_response,
+)
+from proxy.flow_state import state_of
+from proxy.upstream_client import UNSENDABLE, UpstreamClient, UpstreamError
 from proxy.upstreams import STATES, Breaker, Instance, InstanceStates, UpstreamPool
 
 logger = logging.getLogger(__name__)
 
-FICUS: Final = "ficus"
-HTTPX: Final = "httpx"
-MITMPROXY: Final = "mitmproxy"
-MAX_CONNECTIONS_PER_INSTANCE: Final = 256
-MAX_KEEPALIVE_PER_INSTANCE: Final = 64
 HEALTH_TICK_SECONDS: Final = 0.1
 _HEALTH_USER_AGENT: Final = (b"User-Agent", b"ficus-health-check")
-_STATE: Final = "ficus"  # FicusAddon's flow.metadata key
-CLIENT_DISCONNECTED: Final = "Client disconnected."  # mitmproxy's message, see _http1.py
-_NO_BODY_STATUSES: Final = frozenset({204, 304})
-
-# error (access log) -> (status, body); the bodies are fixed and name nothing upstream.
-FAILURES: Final[Mapping[str, tuple[int, str]]] = {
-    "upstream_connect_timeout": (504, "Gateway Timeout: the upstream did not accept in time"),
-    "upstream_timeout": (504, "Gateway Timeout: the upstream did not answer in time"),
-    "upstream_refused": (502, "Bad Gateway: the upstream could not be reached"),
-    "upstream_reset": (502, "Bad Gateway: the upstream closed the connection"),
-    "upstream_garbage": (502, "Bad Gateway: the upstream sent an invalid response"),
-    "upstream_unavailable": (503, "Service Unavailable: the upstream is failing, retry later"),
-    "upstream_busy": (503, "Service Unavailable: too many requests to the upstream"),
-}
+# The addon holding the upstream pools (proxy.router.Router, by mitmproxy's name for it).
+_ROUTER: Final = "router"
 
 
 class _HasPools(Protocol):
     pools: dict[str, UpstreamPool]
 
 
-def failure_of(error: BaseException) -> str:
-    """The fixed access-log reason for an httpx failure."""
-    if isinstance(error, httpx.ConnectTimeout):
-        return "upstream_connect_timeout"
-    if isinstance(error, httpx.PoolTimeout):
-        return "upstream_busy"
-    if isinstance(error, httpx.TimeoutException):
-        return "upstream_timeout"
-    if isinstance(error, httpx.ConnectError):
-        return "upstream_refused"
-    if isinstance(error, httpx.ReadError | httpx.WriteError | httpx.CloseError):
-        return "upstream_reset"
-    return "upstream_garbage"  # RemoteProtocolError, DecodingError, anything unexpected
-
-
-def plain_response(
-    status: int, text: str, target: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
-) -> http.Response:
-    """Every answer the proxy makes itself (a refusal, a failure), in the format of the face
-    `target` speaks to (`domain.answers`: legacy JSON on /api, problem+json on /v2, a FHIR
-    OperationOutcome on /fhir, HTML elsewhere); `text` is the reason (`Bad Request: why`).
-
-    Here, the lowest of the adapters, so that Guard, FicusAddon and this addon share it.
-    """
-    made = own_answer(status, text, target, extra)
-    return http.Response.make(made.status, made.body, http.Headers(made.headers))
-
-
-def answer_response(answer: Answer, method: str, started: float) -> http.Response:
-    """The flow's response for an upstream's answer (the forwarder's and the fallback's)."""
-    keep_length = method == "HEAD" or answer.status_code in _NO_BODY_STATUSES
-    headers = response_headers(answer.headers, None if keep_length else len(answer.body))
-    if answer.status_code == 204:
-        # A 204 has no body and MUST NOT carry Content-Length (RFC 9110 §8.6).
-        headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
-    return http.Response(
-        http_version=b"HTTP/1.1",
-        status_code=answer.status_code,
-        reason=answer.reason,
-        headers=http.Headers(headers),
-        content=answer.body,
-        trailers=None,
-        timestamp_start=started,
-        timestamp_end=time.time(),
-    )
-
-
-def failure_response(error: str, target: bytes) -> http.Response:
-    return plain_response(*FAILURES[error], target)
-
-
-def response_headers(
-    raw: Iterable[tuple[bytes, bytes]], body_length: int | None
-) -> list[tuple[bytes, bytes]]:
-    """The upstream's headers minus hop-by-hop ones; Content-Length set to the body read, if
-    one was read (None keeps the upstream's: HEAD, 204, 304)."""
-    fields = list(raw)
-    connection = tuple(v for n, v in fields if n.lower() == b"connection")
-    drop = _dropped_names(connection, body_length is not None)
-    kept = [(n, v) for n, v in fields if n.lower() not in drop]
-    if body_length is not None:
-        kept.append((b"Content-Length", str(body_length).encode("ascii")))
-    return kept
-
-
-@functools.lru_cache(maxsize=64)
-def _dropped_names(connection: tuple[bytes, ...], reframed: bool) -> frozenset[bytes]:
-    # Upstreams send the same few Connection values again and again.
-    names = hop_by_hop_names(v.decode("latin-1") for v in connection)
-    if reframed:
-        names = names | {"content-length"}
-    return frozenset(name.encode("latin-1") for name in names)
-
-
-class _KeepNoCookies(DefaultCookiePolicy):
-    """httpx forwarding only: its client serves many users, so it keeps no Set-Cookie."""
-
-    def set_ok(self, cookie: object, request: object) -> bool:
-        return False
-
-
 class Forwarder:
     def __init__(self, *, states: InstanceStates = STATES) -> None:
         self.states = states
         self._clients: dict[Instance, UpstreamClient] = {}
-        self._httpx_clients: dict[Instance, httpx.AsyncClient] = {}
         self._health_task: asyncio.Task[None] | None = None
         self._probes: dict[Instance, asyncio.Task[None]] = {}
         self._next_probe: dict[Instance, float] = {}
-        self._mode = FICUS  # ficus_forwarding: read in configure, not on every request
 
     # --- mitmproxy hooks -------------------------------------------------------------------
 
     def load(self, loader: Loader) -> None:
-        loader.add_option(
-            "ficus_forwarding",
-            str,
-            FICUS,
-            "Who sends requests upstream: 'ficus' (Ficus's forwarder, with timeouts); "
-            "'httpx' or 'mitmproxy' (mitmproxy's own, no upstream timeouts) for comparisons.",
-            choices=[FICUS, HTTPX, MITMPROXY],
-        )
         loader.add_option(
             "ficus_connect_timeout",
             float,
@@ -220,8 +114,6 @@ class Forwarder:
         )
 
     def configure(self, updated: set[str]) -> None:
-        if "ficus_forwarding" in updated:
-            self._mode = ctx.options.ficus_forwarding
         if updated & {"ficus_breaker_failures", "ficus_breaker_cooldown"}:
             self.states.configure(
                 threshold=max(1, ctx.options.ficus_breaker_failures),
@@ -235,7 +127,7 @@ class Forwarder:
     def running(self) -> None:
         # Options set while this addon was being added reach no configure() of ours (mitmproxy
         # applies them before it joins the chain): apply them all once now.
-        self.configure({"ficus_forwarding", "ficus_breaker_failures", "ficus_breaker_cooldown"})
+        self.configure({"ficus_breaker_failures", "ficus_breaker_cooldown"})
         self._health_task = asyncio.get_running_loop().create_task(self._health_loop())
 
     async def done(self) -> None:
@@ -246,9 +138,6 @@ class Forwarder:
         clients, self._clients = self._clients, {}
         for client in clients.values():
             client.close()
-        httpx_clients, self._httpx_clients = self._httpx_clients, {}
-        for httpx_client in httpx_clients.values():
-            await httpx_client.aclose()
 
     async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:
@@ -257,17 +146,10 @@ class Forwarder:
         if breaker is not None and not breaker.acquire():
             self._fail(flow, "upstream_unavailable")
             return
-        mode = self._mode
-        if mode == MITMPROXY:
-            flow.metadata["ficus_breaker"] = breaker
-            return
         try:
-            if mode == FICUS:
-                flow.response = await self._send(flow.request)
-            else:
-                flow.response = await self._send_httpx(flow.request)
-        except (httpx.HTTPError, UpstreamError) as e:
-            error = e.reason if isinstance(e, UpstreamError) else failure_of(e)
+            flow.response = await self.send(flow.request)
+        except UpstreamError as e:
+            error = e.reason
             if error == UNSENDABLE:
                 # Nothing was sent: the proxy's own refusal, no verdict on the upstream.
                 if breaker is not None:
@@ -288,51 +170,34 @@ class Forwarder:
             else:
                 breaker.record_success()
 
-    def response(self, flow: http.HTTPFlow) -> None:
-        # Only in mitmproxy-forwarding mode: count the answer for the breaker.
-        breaker = flow.metadata.pop("ficus_breaker", None)
-        if isinstance(breaker, Breaker) and flow.response is not None:
-            if flow.response.status_code >= 500:
-                breaker.record_failure()
-            else:
-                breaker.record_success()
-
-    def error(self, flow: http.HTTPFlow) -> None:
-        breaker = flow.metadata.pop("ficus_breaker", None)
-        if isinstance(breaker, Breaker):
-            client_gone = flow.error is not None and flow.error.msg == CLIENT_DISCONNECTED
-            if client_gone:
-                breaker.release()  # says nothing about the upstream
-            else:
-                breaker.record_failure()
-
     # --- forwarding --------------------------------------------------------------------
 
     def _breaker_for(self, flow: http.HTTPFlow) -> Breaker | None:
-        state = flow.metadata.get(_STATE)
-        decision = getattr(state, "decision", None)
-        if decision is None or getattr(decision, "to_legacy", True):
+        state = state_of(flow)
+        decision = state.decision if state is not None else None
+        if decision is None or decision.to_legacy:
             return None
         request = flow.request
         return self.states.breaker(Instance(request.scheme, request.host, request.port))
 
     def _fail(self, flow: http.HTTPFlow, error: str) -> None:
-        state = flow.metadata.get(_STATE)
-        if state is not None and hasattr(state, "error"):
+        state = state_of(flow)
+        if state is not None:
             state.error = error
         flow.response = failure_response(error, flow.request.data.path)
 
     def _refuse(self, flow: http.HTTPFlow) -> None:
         """A 400 like the guard's, logged as `bad_request` and kept out of route stats."""
-        state = flow.metadata.get(_STATE)
-        if state is not None and hasattr(state, "error"):
+        state = state_of(flow)
+        if state is not None:
             state.error = "bad_request"
             state.counted = True  # the proxy refused it: nothing for the route's gates
         flow.response = plain_response(
             400, "Bad Request: the request cannot be forwarded", flow.request.data.path
         )
 
-    async def _send(self, request: http.Request) -> http.Response:
+    async def send(self, request: http.Request) -> http.Response:
+        """The upstream's answer as the flow's response; UpstreamError with a FAILURES reason."""
         instance = Instance(request.scheme, request.host, request.port)
         client = self._clients.get(instance)
         if client is None:
@@ -341,7 +206,7 @@ class Forwarder:
                 connect_timeout=ctx.options.ficus_connect_timeout,
                 read_timeout=ctx.options.ficus_read_timeout,
             )
-        # FicusAddon left exactly one Host (`proxy.headers.single_host`), also for HTTP/2.
+        # The router left exactly one Host (`proxy.headers.single_host`), also for HTTP/2.
         started = time.time()
         answer = await client.send(
             request.data.method,
@@ -351,63 +216,10 @@ class Forwarder:
         )
         return answer_response(answer, request.method, started)
 
-    def _httpx_client(self, instance: Instance) -> httpx.AsyncClient:
-        client = self._httpx_clients.get(instance)
-        if client is None:
-            read = ctx.options.ficus_read_timeout
-            client = self._httpx_clients[instance] = httpx.AsyncClient(
-                timeout=httpx.Timeout(
-                    connect=ctx.options.ficus_connect_timeout, read=read, write=read, pool=read
-                ),
-                limits=httpx.Limits(
-                    max_connections=MAX_CONNECTIONS_PER_INSTANCE,
-                    max_keepalive_connections=MAX_KEEPALIVE_PER_INSTANCE,
-                ),
-                cookies=CookieJar(policy=_KeepNoCookies()),
-                trust_env=False,
-                follow_redirects=False,
-            )
-        return client
-
-    async def _send_httpx(self, request: http.Request) -> http.Response:
-        instance = Instance(request.scheme, request.host, request.port)
-        client = self._httpx_client(instance)
-        url = httpx.URL(
-            scheme=instance.scheme,
-            host=instance.host,
-            port=instance.port,
-            raw_path=request.data.path,
-        )
-        outgoing = httpx.Request(
-            request.method,
-            url,
-            headers=request.headers.fields,
-            content=request.raw_content or None,
-        )
-        started = time.time()
-        answer = await client.send(outgoing, stream=True)
-        try:
-            body = b"".join([chunk async for chunk in answer.aiter_raw()])
-        finally:
-            await answer.aclose()
-        keep_length = request.method == "HEAD" or answer.status_code in _NO_BODY_STATUSES
-        return http.Response(
-            http_version=b"HTTP/1.1",
-            status_code=answer.status_code,
-            reason=answer.reason_phrase.encode("latin-1", "replace"),
-            headers=http.Headers(
-                response_headers(answer.headers.raw, None if keep_length else len(body))
-            ),
-            content=body,
-            trailers=None,
-            timestamp_start=started,
-            timestamp_end=time.time(),
-        )
-
     # --- active health checks ----------------------------------------------------------
 
     def _pools(self) -> Iterable[UpstreamPool]:
-        addon: _HasPools | None = ctx.master.addons.get("ficusaddon")  # type: ignore[no-untyped-call]
+        addon: _HasPools | None = ctx.master.addons.get(_ROUTER)  # type: ignore[no-untyped-call]
         return tuple(addon.pools.values()) if addon is not None else ()
 
     async def _health_loop(self) -> None:

@@ -30,12 +30,13 @@ lets through is refused here, with a 400 and a reason the client can read:
 - a path that is not canonical (`proxy.canonical_path`): encoded slashes or backslashes, dot
   segments raw or encoded (also in a segment's name before its `;params`), `//`, NUL and
   controls, malformed escapes, overlong or invalid UTF-8. `;` path parameters pass here: only
-  the route knows whether its plan allows them, so FicusAddon refuses them after routing
+  the route knows whether its plan allows them, so the router refuses them after routing
   unless `allow_path_params` (the legacy default route allows none).
 
 `check_head()` is pure (bytes in, a reason or None out); `Guard` is the small mitmproxy addon
-that runs it in `requestheaders`, the first hook, loaded before FicusAddon. A refused flow gets
-FicusAddon's per-flow state with error `bad_request`, so it is access-logged and not routed.
+that runs it in `requestheaders`, the first hook, loaded before the other Ficus addons. A
+refused flow gets the per-flow state (`proxy.flow_state`) with error `bad_request`, so it is
+access-logged and not routed.
 
 An HTTP/1 request with a chunked body is answered, then its connection is closed: nothing sent
 after a chunked body on one connection is ever read as a second request.
@@ -52,9 +53,9 @@ from typing import Final
 
 from mitmproxy import http
 
-from proxy.addon import _FlowState, new_request_id
 from proxy.canonical_path import PathError, canonicalize_path, split_target
-from proxy.forwarder import plain_response
+from proxy.flow_responses import plain_response
+from proxy.flow_state import attach
 from proxy.headers import speaks_http2
 from proxy.methods import METHODS
 from proxy.upstream_http import REQUEST_TARGET
@@ -78,7 +79,6 @@ HTTP1_VERSIONS: Final = frozenset({b"HTTP/1.0", b"HTTP/1.1"})
 ALLOW: Final = b", ".join(METHODS)
 _KNOWN_METHODS: Final = frozenset(METHODS)
 _REFUSED_METHODS: Final = frozenset({b"TRACE", b"CONNECT"})
-_STATE: Final = "ficus"  # FicusAddon's flow.metadata key
 _CLOSE_AFTER: Final = "ficus_close_after"
 
 
@@ -206,7 +206,7 @@ class Guard:
 
 
 def _refuse(flow: http.HTTPFlow, status: int, text: str) -> None:
-    flow.metadata[_STATE] = _FlowState(request_id=new_request_id(), error="bad_request")
+    attach(flow, error="bad_request")
     allow = ((b"Allow", ALLOW),) if status in (405, 501) else ()
     flow.response = plain_response(status, text, flow.request.data.path, allow)
     # A refused head may hide a smuggled request in what follows: never reuse the connection.

@@ -18,11 +18,11 @@ liked. Now the 40 MiB head gets its 431 after its first 64 KiB, RSS unchanged. T
   byte of a next request) is just closed, as servers close idle connections. One mitmproxy
   wakeup per connection (re-armed only while a head is awaited), not one per request.
 
-HTTP/2 heads are bounded by h2 itself (proxy/h2_server.py sets its header list limits).
+HTTP/2 heads are bounded by h2 itself (proxy/mitm_patches/h2_server.py sets its header list limits).
 These refusals come before any request exists, so mitmproxy starts no hook for them: the layer
-starts `proxy.refusals.FicusHeadRefusedHook` instead, and FicusAddon writes their access-log
-line (`head_too_large`, `head_timeout`: the client's address, a known method, never the target
-or a header). No route and no upstream hears of them. An idle connection closed is no refusal.
+starts `proxy.refusals.FicusHeadRefusedHook` instead, and the access logger writes their access-log
+line (`head_too_large`, `head_timeout`: the client's address, a known method, never the target or a
+header). No route and no upstream hears of them. An idle connection closed is no refusal.
 
 Pinned to mitmproxy 11.0.2's `Http1Server` and h11's `ReceiveBuffer`
 (tests/proxy/test_head_limits.py fails if either changes shape).

@@ -30,7 +30,7 @@ Pure: works on header names and raw fields, so the addons and tests share one de
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 FICUS_PREFIX: Final = "x-ficus-"
@@ -172,3 +172,22 @@ def joined_cookie_crumbs(
             out.append((name, b"; ".join(crumbs)))
             crumbs = []
     return tuple(out)
+
+
+def header_values(fields: Sequence[tuple[bytes, bytes]], lower_name: bytes) -> list[str]:
+    """The values of one header, straight from the raw fields (no multidict lookups)."""
+    return [v.decode("latin-1") for n, v in fields if n.lower() == lower_name]
+
+
+def without_headers(
+    fields: Sequence[tuple[bytes, bytes]],
+    remove: frozenset[str],
+    also: Callable[[str], bool] = is_ficus_header,
+) -> tuple[tuple[bytes, bytes], ...]:
+    """The fields minus the named headers and every header `also` names, in one pass: on a
+    response every X-Ficus-* header, on a request every client claim (`is_client_claim`)."""
+    return tuple(
+        (n, v)
+        for n, v in fields
+        if (name := n.decode("latin-1").lower()) not in remove and not also(name)
+    )

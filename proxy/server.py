@@ -16,15 +16,16 @@ builds a `mitmproxy.master.Master` itself with:
   (declares `--body-timeout` and `--body-min-rate`; the deadline lives in the HTTP stream,
   after the budget's count), `proxy.guard` (refuses
   ambiguous heads with a 400),
-  `proxy.addon` (routing, headers, identity, fallback, access log), `proxy.forwarder` (sends
+  the addons of `proxy.addon` (options, sanitizing, routing, shadow, identity, route stats,
+  fallback, access log), `proxy.forwarder` (sends
   the request upstream with connect/read timeouts, breaker and health checks), and a one-line
   announcement once the port is open.
 
-Events are dispatched by `proxy.dispatch.CuratedAddonManager`, which offers each event only to
-the addons that handle it and skips mitmproxy's per-flow `update` events (no addon here has
-that hook). Each client connection is served by `proxy.connection_handler`'s handler, which
-runs a hook inline when its handlers all return at once (a task only for the `request` hook's
-forwarding) and sends a response's head and body in one write.
+Events are dispatched by `proxy.dispatch.CuratedAddonManager`, which offers each event only to the
+addons that handle it and skips mitmproxy's per-flow `update` events (no addon here has that hook).
+Each client connection is served by `proxy.mitm_patches.connection_handler`'s handler, which runs a
+hook inline when its handlers all return at once (a task only for the `request` hook's forwarding)
+and sends a response's head and body in one write.
 
 Left out on purpose: `core` (interactive commands), `script` (Ficus is not a script host),
 `dumper` (the access log replaces it), `disable_h2c` (Ficus strips `Upgrade` itself),
@@ -40,7 +41,7 @@ Limits: `body_size_limit` (mitmproxy's own check, before any upstream connection
 413 with its reason for a body over `--max-body`; the bodies held at once are capped by
 `--max-buffered-bodies` for the whole proxy, each worker holding its share (503 with
 Retry-After, proxy/body_budget.py). HTTP/2 clients get
-Ficus's stream limits (proxy/h2_server.py, installed with the connection handler): 32
+Ficus's stream limits (proxy/mitm_patches/h2_server.py, installed with the connection handler): 32
 concurrent streams, 8 forwarded at a time per connection, a cancelled stream never forwarded.
 
 Workers (`--workers N`, N > 1): this process becomes a small supervisor that starts N worker
@@ -66,33 +67,22 @@ import argparse
 import asyncio
 import logging
 import os
-import select
 import signal
-import subprocess
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
 
 from mitmproxy import ctx, exceptions, master, options
 from mitmproxy.addons import errorcheck, next_layer, proxyserver, termlog, tlsconfig
-from mitmproxy.proxy import mode_servers
 from mitmproxy.utils import human
 
-from proxy import body_budget, body_deadline, connection_handler, fastpaths, head_limits
-from proxy.addon import FicusAddon
-from proxy.dispatch import CuratedAddonManager, skip_debug_typechecks
-from proxy.forwarder import FICUS, HTTPX, MITMPROXY, Forwarder
+from proxy import body_budget, body_deadline, head_limits, mitm_patches
+from proxy.addon import ficus_addons
+from proxy.dispatch import CuratedAddonManager
+from proxy.forwarder import Forwarder
 from proxy.guard import Guard
-
-READY_FD_ENV: Final = "FICUS_READY_FD"
-WORKER_ENV: Final = "FICUS_WORKER"
-LISTEN_BACKLOG: Final = 1024
-# A worker that dies sooner than this after its start is restarted after a pause that grows.
-CRASH_LOOP_SECONDS: Final = 2.0
-STOP_GRACE_SECONDS: Final = 15.0
+from proxy.supervisor import READY_FD_ENV, Supervisor
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +99,6 @@ class ProxyConfig:
     workers: int = 1
     # Set in the worker processes a supervisor starts (then the socket gets SO_REUSEPORT).
     worker_index: int | None = None
-    forwarding: str = FICUS
     connect_timeout: float = 3.0
     read_timeout: float = 30.0
     max_body: str = "10m"
@@ -151,17 +140,6 @@ class _Announce:
                 pass  # the supervisor is gone or was not ours; nothing to tell
 
 
-async def _listen_reuse_port(
-    self: mode_servers.AsyncioServerInstance[Any], host: str, port: int
-) -> list[asyncio.Server]:
-    """`AsyncioServerInstance.listen` for a reverse-mode TCP server, with SO_REUSEPORT."""
-    return [
-        await asyncio.start_server(
-            self.handle_stream, host, port, reuse_port=True, backlog=LISTEN_BACKLOG
-        )
-    ]
-
-
 def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
     values: dict[str, object] = {
         "mode": [f"reverse:{config.legacy_url}"],
@@ -177,7 +155,6 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
         "ficus_plans": str(config.plans_dir),
         "ficus_legacy_db": config.legacy_db_url,
         "ficus_access_log": config.access_log,
-        "ficus_forwarding": config.forwarding,
         "ficus_connect_timeout": config.connect_timeout,
         "ficus_read_timeout": config.read_timeout,
         "ficus_breaker_failures": config.breaker_failures,
@@ -193,23 +170,19 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
     return values
 
 
-def build_master(config: ProxyConfig) -> master.Master:
-    """The curated master, configured. Call from inside a running event loop."""
+def build_master(
+    config: ProxyConfig, *, forwarder: Callable[[], Forwarder] = Forwarder
+) -> master.Master:
+    """The curated master, configured. Call from inside a running event loop. `forwarder`:
+    who sends upstream (the benchmarks compare others, bench/forwarders.py)."""
     config.confdir.mkdir(parents=True, exist_ok=True)
-    if config.worker_index is not None:
-        # Pinned to mitmproxy 11.0.2's ReverseInstance (tests/proxy/test_workers.py fails if a
-        # new mitmproxy stops calling it): the only place mitmproxy binds the reverse socket.
-        mode_servers.ReverseInstance.listen = _listen_reuse_port  # type: ignore[method-assign,assignment]
+    # Every patch of mitmproxy's internals, listed and pinned in proxy/mitm_patches/.
+    mitm_patches.apply_all(reuse_port_for_workers=config.worker_index is not None)
     opts = options.Options()
     # Deferred: each value is applied as soon as the addon declaring it is loaded, so the first
     # `configure` an addon sees already has Ficus's values, never the defaults (the default
     # plans directory could hold routes this proxy is not meant to serve).
     opts.update_defer(**mitmproxy_options(config))  # type: ignore[no-untyped-call]
-    skip_debug_typechecks()
-    # Header lookups and option reads without mitmproxy's detours (proxy/fastpaths.py).
-    fastpaths.install()
-    # Hooks that return at once run inline, not as a task each (proxy/connection_handler.py).
-    connection_handler.install()
     proxy = master.Master(opts)
     # Events go only to the addons that handle them (proxy/dispatch.py); termlog is added here,
     # as Master(with_termlog=True) would, but on the curated manager.
@@ -227,17 +200,10 @@ def build_master(config: ProxyConfig) -> master.Master:
         body_budget.BodyBudget(),
         body_deadline.BodyDeadline(),
         Guard(),
-        FicusAddon(),
-        Forwarder(),
+        *ficus_addons(),
+        forwarder(),
         _Announce(config.legacy_url, config.worker_index),
     )
-    # HTTP/1 heads bounded in size and time while they are read (proxy/head_limits.py); after
-    # the addons, whose loading installs the error pages it renders through.
-    head_limits.install()
-    # Request bodies held at once, capped (proxy/body_budget.py), then given a deadline
-    # (proxy/body_deadline.py).
-    body_budget.install()
-    body_deadline.install()
     if opts.deferred:
         raise exceptions.OptionsError(  # type: ignore[no-untyped-call]
             f"options no addon declares: {', '.join(sorted(opts.deferred))}"
@@ -245,8 +211,8 @@ def build_master(config: ProxyConfig) -> master.Master:
     return proxy
 
 
-async def serve(config: ProxyConfig) -> None:
-    proxy = build_master(config)
+async def serve(config: ProxyConfig, forwarder: Callable[[], Forwarder] = Forwarder) -> None:
+    proxy = build_master(config, forwarder=forwarder)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         # master.shutdown() lets addons see `done` (the access log is flushed and closed).
@@ -254,109 +220,13 @@ async def serve(config: ProxyConfig) -> None:
     await proxy.run()
 
 
-def run(config: ProxyConfig) -> None:
+def run(config: ProxyConfig, forwarder: Callable[[], Forwarder] = Forwarder) -> None:
     """Serve until SIGINT or SIGTERM. Raises mitmproxy's OptionsError on a bad configuration."""
     # A client that goes away mid-response must not kill the proxy.
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     for name in ("hpack", "asyncio", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    asyncio.run(serve(config))
-
-
-class Supervisor:
-    """Starts `workers` worker processes on one port, restarts the dead, stops them all."""
-
-    def __init__(self, worker_argv: Sequence[str], workers: int) -> None:
-        self._argv = list(worker_argv)
-        self._count = workers
-        self._workers: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
-        self._pauses: dict[int, float] = {}
-        self._stopping = False
-
-    def _start(self, index: int, ready_fd: int | None) -> None:
-        env = {**os.environ, WORKER_ENV: str(index)}
-        env.pop(READY_FD_ENV, None)
-        pass_fds: tuple[int, ...] = ()
-        if ready_fd is not None:
-            env[READY_FD_ENV] = str(ready_fd)
-            pass_fds = (ready_fd,)
-        process = subprocess.Popen(
-            [*self._argv, "--worker-index", str(index)], env=env, pass_fds=pass_fds
-        )
-        self._workers[index] = (process, time.monotonic())
-
-    def _stop(self, *_: object) -> None:
-        self._stopping = True
-
-    def _terminate_all(self) -> None:
-        for process, _started in self._workers.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for process, _started in self._workers.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def run(self) -> int:
-        signal.signal(signal.SIGTERM, self._stop)
-        signal.signal(signal.SIGINT, self._stop)
-        read_end, write_end = os.pipe()
-        try:
-            for index in range(1, self._count + 1):
-                self._start(index, write_end)
-        finally:
-            os.close(write_end)  # only the workers hold it now
-        status = self._wait_until_ready(read_end)
-        os.close(read_end)
-        if status is not None:
-            self._terminate_all()
-            return status
-        print(f"Ficus proxy: {self._count} workers running", file=sys.stderr, flush=True)
-        while not self._stopping:
-            self._restart_the_dead()
-            time.sleep(0.2)
-        self._terminate_all()
-        return 0
-
-    def _wait_until_ready(self, read_end: int) -> int | None:
-        """None once every worker is ready; a failing worker's exit status otherwise."""
-        ready = 0
-        while ready < self._count and not self._stopping:
-            try:
-                readable, _, _ = select.select([read_end], [], [], 0.2)
-            except InterruptedError:
-                continue
-            if readable:
-                data = os.read(read_end, 64)
-                ready += len(data)
-            for process, _started in self._workers.values():
-                code = process.poll()
-                if code is not None:
-                    return code or 1
-        return None
-
-    def _restart_the_dead(self) -> None:
-        now = time.monotonic()
-        for index, (process, started) in list(self._workers.items()):
-            code = process.poll()
-            if code is None:
-                continue
-            pause_until = self._pauses.get(index)
-            if pause_until is None:
-                quick = now - started < CRASH_LOOP_SECONDS
-                print(
-                    f"Ficus proxy: worker {index} exited with status {code}; restarting it",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                self._pauses[index] = now + (CRASH_LOOP_SECONDS if quick else 0.0)
-                continue
-            if now >= pause_until:
-                del self._pauses[index]
-                self._start(index, None)
+    asyncio.run(serve(config, forwarder))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str]]:
@@ -378,9 +248,6 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
     parser.add_argument("--access-log", required=True, help="access log path, or - for stderr")
     parser.add_argument("--confdir", required=True, type=Path, help="mitmproxy's CA directory")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument(
-        "--forwarding", choices=[FICUS, HTTPX, MITMPROXY], default=FICUS, help="who sends upstream"
-    )
     parser.add_argument("--connect-timeout", type=float, default=3.0, help="seconds (504)")
     parser.add_argument("--read-timeout", type=float, default=30.0, help="seconds (504)")
     parser.add_argument("--max-body", default="10m", help="largest request body (413 above)")
@@ -449,7 +316,6 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
         confdir=args.confdir,
         workers=args.workers,
         worker_index=args.worker_index,
-        forwarding=args.forwarding,
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         max_body=args.max_body,
@@ -464,12 +330,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
     return config, worker_argv
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, forwarder: Callable[[], Forwarder] = Forwarder) -> int:
     config, worker_argv = parse_args(argv)
     if config.workers > 1 and config.worker_index is None:
         return Supervisor(worker_argv, config.workers).run()
     try:
-        run(config)
+        run(config, forwarder)
     except exceptions.OptionsError as e:
         print(f"runproxy: {e}", file=sys.stderr)
         return 2

@@ -2,7 +2,7 @@
 
 Resolving `SESSID` costs a database round trip on every request to an extracted service. Half a
 second of memory removes most of them on a busy session while a logout, a deactivated user or a
-cut expiry still takes effect within a second (proxy/addon.py, docs/proxy-hardening.md).
+cut expiry still takes effect within a second (proxy/session_identity.py, docs/proxy-hardening.md).
 The size bound keeps a flood of distinct ids from growing memory: when full, the oldest entry
 goes first (insertion order), which is the one closest to expiring anyway.
 

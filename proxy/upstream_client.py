@@ -15,7 +15,7 @@ What it promises (the forwarder's docstring says why):
   the answer that arrives: the longest silence allowed;
 - no retry, except an idempotent request (RFC 9110 §9.2.2) whose *reused* connection turned out
   closed before a single byte came back, which goes once more on a fresh connection;
-- failures are `UpstreamError`s carrying a fixed reason (a key of forwarder.FAILURES), never
+- failures are `UpstreamError`s carrying a fixed reason (a key of flow_responses.FAILURES), never
   upstream bytes; a request that cannot be written as HTTP/1.1 at all is `UNSENDABLE`, which
   is not the upstream's failure (nothing was sent).
 """

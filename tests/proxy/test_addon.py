@@ -27,10 +27,12 @@ from domain.identity import (
     verify_identity,
 )
 from legacy_adapter.schema import UserSession
-from proxy.addon import FicusAddon, _set_host
+from proxy import addon as addon_module
+from proxy.addon import ficus_addons
 from proxy.error_pages import error_body
+from proxy.router import set_host
 from tests.domain.test_plans import GOOD
-from tests.proxy.hooks import finished
+from tests.proxy.hooks import FicusChain, finished
 from tests.proxy.personas import USER_IDS, seed_sessions
 from tests.proxy.test_ttl_cache import Clock
 from tests.support.backends import RecordingBackend, recording_backend
@@ -126,7 +128,7 @@ def clock():
 @pytest.fixture
 async def ficus(configured, clock):
     """A configured addon inside mitmproxy's test context, on the test's event loop."""
-    addon = FicusAddon(clock=clock)
+    addon = FicusChain(clock=clock)
     with taddons.context(addon) as tctx:
         tctx.configure(addon, **configured)
         try:
@@ -183,13 +185,13 @@ def session_cookie(session_id: str) -> tuple[bytes, bytes]:
     return (b"Cookie", f"theme=dark; SESSID={session_id}".encode())
 
 
-async def run_request(addon: FicusAddon, flow: http.HTTPFlow) -> http.HTTPFlow:
+async def run_request(addon: FicusChain, flow: http.HTTPFlow) -> http.HTTPFlow:
     await finished(addon.request(flow))
     return flow
 
 
 async def exchange(
-    addon: FicusAddon,
+    addon: FicusChain,
     flow: http.HTTPFlow,
     status: int = 200,
     content: bytes = b'{"RESULT": "OK"}',
@@ -494,7 +496,7 @@ async def test_positive_session_lookups_are_cached_for_half_a_second(
 
 @pytest.mark.anyio
 async def test_an_unreachable_session_store_answers_503_not_401(configured, tmp_path, sessions):
-    addon = FicusAddon()
+    addon = FicusChain()
     options = {**configured, "ficus_legacy_db": f"sqlite:///{tmp_path / 'no-tables.sqlite3'}"}
     with taddons.context(addon) as tctx:
         tctx.configure(addon, **options)
@@ -509,7 +511,7 @@ async def test_an_unreachable_session_store_answers_503_not_401(configured, tmp_
 async def test_the_key_falls_back_to_the_environment(configured, sessions, monkeypatch):
     env_key = "another-identity-key-from-the-environment"
     monkeypatch.setenv("FICUS_IDENTITY_KEY", env_key)
-    addon = FicusAddon()
+    addon = FicusChain()
     with taddons.context(addon) as tctx:
         tctx.configure(addon, **{**configured, "ficus_identity_key": ""})
         flow = await run_request(addon, make_flow(headers=[session_cookie(sessions["clinician"])]))
@@ -529,7 +531,7 @@ async def test_the_key_falls_back_to_the_environment(configured, sessions, monke
 )
 async def test_bad_options_fail_fast(configured, monkeypatch, change, complaint):
     monkeypatch.delenv("FICUS_IDENTITY_KEY", raising=False)
-    addon = FicusAddon()
+    addon = FicusChain()
     with taddons.context(addon) as tctx:
         try:
             with pytest.raises(exceptions.OptionsError, match=complaint):
@@ -541,7 +543,7 @@ async def test_bad_options_fail_fast(configured, monkeypatch, change, complaint)
 @pytest.mark.anyio
 async def test_a_bad_plan_fails_configuration_with_its_location(configured, plans_dir):
     (plans_dir / "appointments.yaml").write_text(GOOD.replace("{id:int}", "{id:integer}"))
-    addon = FicusAddon()
+    addon = FicusChain()
     with taddons.context(addon) as tctx:
         try:
             with pytest.raises(exceptions.OptionsError) as info:
@@ -553,7 +555,7 @@ async def test_a_bad_plan_fails_configuration_with_its_location(configured, plan
 
 @pytest.mark.anyio
 async def test_loading_the_addon_makes_mitmproxys_error_pages_generic(configured):
-    addon = FicusAddon()
+    addon = FicusChain()
     with taddons.context(addon):
         assert _http1.format_error is error_body  # type: ignore[attr-defined]
         assert _http2.format_error is error_body  # type: ignore[attr-defined]
@@ -566,10 +568,10 @@ async def test_loading_the_addon_makes_mitmproxys_error_pages_generic(configured
     assert b"mitmproxy" not in page
 
 
-def test_the_module_exposes_its_addon_for_mitmdump_s():
-    from proxy import addon as module
-
-    assert [type(a) for a in module.addons] == [FicusAddon]
+def test_the_module_exposes_its_addons_for_mitmdump_s():
+    assert [type(a) for a in addon_module.addons] == [type(a) for a in ficus_addons()]
+    # One runtime shared by all of them.
+    assert len({id(a.runtime) for a in addon_module.addons if hasattr(a, "runtime")}) == 1
 
 
 # Read-your-writes pinning ---------------------------------------------------------------------
@@ -828,7 +830,7 @@ async def test_a_pinned_read_legacy_cannot_find_is_not_asked_twice(ficus, sessio
 
 @pytest.mark.anyio
 async def test_a_response_the_proxy_made_itself_is_not_retried(configured, tmp_path, legacy):
-    addon = FicusAddon()
+    addon = FicusChain()
     options = {**configured, "ficus_legacy_db": f"sqlite:///{tmp_path / 'no-tables.sqlite3'}"}
     with taddons.context(addon) as tctx:
         tctx.configure(addon, **options)
@@ -842,7 +844,7 @@ async def test_a_response_the_proxy_made_itself_is_not_retried(configured, tmp_p
 
 @pytest.mark.anyio
 async def test_done_closes_the_fallbacks_connections(configured, legacy):
-    addon = FicusAddon()
+    addon = FicusChain()
     with taddons.context(addon) as tctx:
         tctx.configure(addon, **configured)
         await exchange(addon, make_flow(legacy=legacy), 404)
@@ -863,7 +865,7 @@ async def test_done_closes_the_fallbacks_connections(configured, legacy):
 def test_the_host_is_set_where_and_as_mitmproxy_s_setter_sets_it(fields, version):
     ours = tutils.treq(http_version=version, headers=http.Headers(fields))
     theirs = tutils.treq(http_version=version, headers=http.Headers(fields))
-    _set_host(ours, "legacy.internal:8001", http2=False)
+    set_host(ours, "legacy.internal:8001", http2=False)
     theirs.host_header = "legacy.internal:8001"
     assert ours.data.headers.fields == theirs.data.headers.fields
     assert ours.host_header == "legacy.internal:8001"
@@ -881,7 +883,7 @@ def test_an_http2_request_leaves_with_exactly_one_host_whatever_it_carried(field
     # mitmproxy's setter would keep a client `host` next to :authority: two Hosts upstream.
     request = tutils.treq(http_version=b"HTTP/2.0", headers=http.Headers(fields))
     request.data.authority = b"client.example"
-    _set_host(request, "legacy.internal:8001", http2=True)
+    set_host(request, "legacy.internal:8001", http2=True)
     hosts = [v for n, v in request.data.headers.fields if n.lower() == b"host"]
     assert hosts == [b"legacy.internal:8001"]
     assert request.data.authority == b"legacy.internal:8001"

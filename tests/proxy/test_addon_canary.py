@@ -14,9 +14,8 @@ from mitmproxy.test import taddons, tflow, tutils
 from domain.identity import IDENTITY_HEADER
 from domain.phases import cohort_bucket, in_canary
 from domain.routes import Reason
-from proxy.addon import FicusAddon
 from tests.proxy.control_db import ddl_control_db, set_state
-from tests.proxy.hooks import finished
+from tests.proxy.hooks import FicusChain, finished
 from tests.proxy.personas import seed_sessions
 from tests.proxy.test_addon import identity_of
 
@@ -102,7 +101,7 @@ async def ficus(tmp_path, control, sessions):
     (plans / "patients.yaml").write_text(PLAN)
     (plans / "wards.yaml").write_text(WARD_PLAN)
     (plans / "notes.yaml").write_text(NOTES_PLAN)
-    addon = FicusAddon()
+    addon = FicusChain()
     with taddons.context(addon) as tctx:
         tctx.configure(
             addon,
@@ -153,7 +152,7 @@ async def test_every_spelling_of_a_clinicians_cookie_is_one_session_for_cohort_p
     # SESSID the legacy app ignores that this weight would leave on legacy (when there is one).
     weight = cohort_bucket("patients", clinician) // 100 + 1
     set_state(control, "patients", "GET", "/api/patients/{id:int}", "canary", weight)
-    ficus._control.poll_once()
+    ficus.control_plane().poll_once()
     other = next(
         (s for s in SESSIONS if not in_canary(cohort_bucket("patients", s), weight)), SESSIONS[0]
     )
@@ -221,7 +220,7 @@ async def test_an_outsider_giving_two_different_cohort_values_gets_legacy(ficus)
 @pytest.mark.anyio
 async def test_a_match_trailing_slash_is_forwarded_without_it(ficus, control):
     set_state(control, "patients", "GET", "/api/patients/{id:int}", "migrated")
-    ficus._control.poll_once()  # what the poller thread does every 0.2 s
+    ficus.control_plane().poll_once()  # what the poller thread does every 0.2 s
     flow = flow_for(b"/api/patients/9/?x=1")
     await finished(ficus.request(flow))
     assert served_by_service(flow)
@@ -232,7 +231,7 @@ async def test_a_match_trailing_slash_is_forwarded_without_it(ficus, control):
 @pytest.mark.anyio
 async def test_answers_are_counted_per_route_and_side(ficus, control):
     set_state(control, "patients", "GET", "/api/patients/{id:int}", "migrated")
-    ficus._control.poll_once()
+    ficus.control_plane().poll_once()
     for status in (200, 503):
         flow = flow_for(b"/api/patients/9")
         await finished(ficus.request(flow))
@@ -249,7 +248,7 @@ async def test_answers_are_counted_per_route_and_side(ficus, control):
 
 @pytest.mark.anyio
 async def test_a_control_db_url_it_cannot_use_is_refused(tmp_path):
-    addon = FicusAddon()
+    addon = FicusChain()
     with (
         taddons.context(addon) as tctx,
         pytest.raises(exceptions.OptionsError, match="ficus_control_db"),

@@ -15,8 +15,7 @@ import pytest
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
-from proxy.addon import FicusAddon
-from tests.proxy.hooks import finished
+from tests.proxy.hooks import FicusChain, finished
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 NOTES = ("127.0.0.1", 18111)
@@ -51,7 +50,7 @@ async def ficus(tmp_path):
     (plans / "charts.yaml").write_text(
         PLAN.format(name="charts", host=CHARTS[0], port=CHARTS[1], extra="")
     )
-    addon = FicusAddon()
+    addon = FicusChain()
     with taddons.context(addon) as tctx:
         tctx.configure(
             addon,
@@ -75,7 +74,7 @@ def flow_for(path: bytes) -> http.HTTPFlow:
     return tflow.tflow(req=request)
 
 
-async def answered(addon: FicusAddon, flow: http.HTTPFlow) -> http.HTTPFlow:
+async def answered(addon: FicusChain, flow: http.HTTPFlow) -> http.HTTPFlow:
     await finished(addon.request(flow))
     if flow.response is None:
         flow.response = tutils.tresp(status_code=200, content=b"{}")

@@ -1,7 +1,7 @@
 """A service the forwarder cannot reach: reads fall back to legacy, writes do not, and both
 count as the service side's errors in route stats.
 
-FicusAddon and the real Forwarder on mitmproxy's test harness, in hook order, with a real
+Ficus's addons and the real Forwarder on mitmproxy's test harness, in hook order, with a real
 control-plane SQLite file (so route stats are kept), a real recording backend as the legacy
 app and, as the `charts` service, a loopback port where nothing listens.
 """
@@ -15,11 +15,10 @@ import pytest
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
-from proxy.addon import FicusAddon
 from proxy.forwarder import Forwarder
 from proxy.upstreams import InstanceStates
 from tests.proxy.control_db import ddl_control_db
-from tests.proxy.hooks import finished
+from tests.proxy.hooks import FicusChain, finished
 from tests.support.backends import recording_backend
 from tests.support.ports import LOOPBACK, free_port
 
@@ -57,7 +56,7 @@ async def proxy(tmp_path):
     plans = tmp_path / "plans"
     plans.mkdir()
     (plans / "charts.yaml").write_text(PLAN.format(host=LOOPBACK, port=free_port()))
-    addon = FicusAddon()
+    addon = FicusChain()
     forwarder = Forwarder(states=InstanceStates())
     with taddons.context(addon, forwarder) as tctx:
         tctx.configure(
@@ -93,7 +92,7 @@ async def through(proxy, legacy, method: bytes, path: bytes) -> http.HTTPFlow:
     return flow
 
 
-def service_counts(addon: FicusAddon) -> dict[tuple[str, str], tuple[int, int]]:
+def service_counts(addon: FicusChain) -> dict[tuple[str, str], tuple[int, int]]:
     return {
         (key[2], key[4]): (counts.requests, counts.errors)
         for key, counts in addon.stats.take().items()

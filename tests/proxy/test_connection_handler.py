@@ -21,9 +21,9 @@ from mitmproxy.proxy.layers.http import HttpLayer
 from mitmproxy.proxy.layers.http._hooks import HttpRequestHeadersHook, HttpRequestHook
 from mitmproxy.test import tflow
 
-from proxy import connection_handler
-from proxy.connection_handler import FicusConnectionHandler, InlineHooks, fork_context
 from proxy.dispatch import CuratedAddonManager
+from proxy.mitm_patches import connection_handler
+from proxy.mitm_patches.connection_handler import FicusConnectionHandler, InlineHooks, fork_context
 from proxy.server import build_master
 from tests.proxy.test_server import config
 

@@ -14,8 +14,8 @@ import pytest
 from mitmproxy import http, optmanager
 from mitmproxy.version import VERSION
 
-from proxy import fastpaths
-from proxy.fastpaths import ORIGINALS, headers_contains, headers_get, headers_get_all
+from proxy.mitm_patches import fastpaths
+from proxy.mitm_patches.fastpaths import ORIGINALS, headers_contains, headers_get, headers_get_all
 
 
 @pytest.fixture(autouse=True)

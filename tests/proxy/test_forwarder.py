@@ -18,7 +18,7 @@ import socket
 import httpx
 import pytest
 
-from proxy.forwarder import response_headers
+from proxy.flow_responses import response_headers
 from tests.proxy.processes import running_proxy
 from tests.proxy.raw_recorder import misbehaving
 from tests.support.backends import recording_backend

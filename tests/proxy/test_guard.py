@@ -63,7 +63,7 @@ def test_http2_needs_no_host_but_it_must_agree_with_the_authority():
 
 
 def test_path_parameters_are_left_to_the_route_that_allows_them_or_not():
-    # Only the route knows whether its plan allows `;params`: FicusAddon refuses them after
+    # Only the route knows whether its plan allows `;params`: the router refuses them after
     # routing (tests/proxy/test_addon_path_params.py).
     check_head(b"GET", b"/api/notes/7;jsessionid=A1", [HOST])
 

@@ -19,7 +19,7 @@ import h2.errors
 import h2.settings
 import pytest
 
-from proxy.h2_server import MAX_CONCURRENT_STREAMS, MAX_UPSTREAM_PER_CLIENT
+from proxy.mitm_patches.h2_server import MAX_CONCURRENT_STREAMS, MAX_UPSTREAM_PER_CLIENT
 from tests.proxy.h2_client import H2Client
 from tests.proxy.processes import running_proxy
 from tests.proxy.raw_recorder import raw_recorder

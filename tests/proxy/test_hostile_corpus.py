@@ -486,7 +486,8 @@ H2_REFUSED: list[tuple[str, list[tuple[bytes, bytes]], set[int]]] = [
     # Over the advertised SETTINGS_MAX_HEADER_LIST_SIZE (64 KiB): 431 on the stream. It used to
     # cost the whole connection (h2's default decoder limit).
     ("header-list-over-64-kib", h2_request(b"/api/x", [(b"x-big", b"a" * (100 << 10))]), {431}),
-    # Over twice that, h2 stops decoding: the connection is closed (proxy/h2_server.py).
+    # Over twice that, h2 stops decoding: the connection is closed
+    # (proxy/mitm_patches/h2_server.py).
     ("header-list-over-128-kib", h2_request(b"/api/x", [(b"x-big", b"a" * (200 << 10))]), {0}),
 ]
 

@@ -41,7 +41,14 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
             "BodyBudget",
             "BodyDeadline",
             "Guard",
-            "FicusAddon",
+            "FicusOptions",
+            "RequestSanitizer",
+            "Router",
+            "ShadowCopies",
+            "IdentityBridge",
+            "RouteCounter",
+            "Responses",
+            "AccessLogger",
             "Forwarder",
             "_Announce",
         ]
@@ -54,7 +61,6 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
         assert options.ficus_plans == str(tmp_path)
         assert options.body_size_limit == "10m"
         assert (options.ficus_connect_timeout, options.ficus_read_timeout) == (3.0, 30.0)
-        assert options.ficus_forwarding == "ficus"
         assert options.ficus_head_timeout == 15.0
         assert options.ficus_max_buffered_bodies == "64m"
         assert (options.ficus_body_timeout, options.ficus_body_min_rate) == (20.0, 500)

@@ -145,13 +145,6 @@ class Command(BaseCommand):
             "slower than this on average runs out of time (default: %(default)s)",
         )
         parser.add_argument(
-            "--forwarding",
-            choices=["ficus", "httpx", "mitmproxy"],
-            default="ficus",
-            help="who sends requests upstream: Ficus's forwarder (timeouts, breaker), or httpx "
-            "or mitmproxy's own (no upstream timeouts) for benchmarks (default: %(default)s)",
-        )
-        parser.add_argument(
             "--confdir",
             default=str(Path(settings.VAR_DIR) / "mitmproxy"),
             help="where mitmproxy keeps the CA that signs certificates for TLS clients "
@@ -179,7 +172,6 @@ class Command(BaseCommand):
             *("--max-buffered-bodies", options["max_buffered_bodies"]),
             *("--body-timeout", str(options["body_timeout"])),
             *("--body-min-rate", str(options["body_min_rate"])),
-            *("--forwarding", options["forwarding"]),
         ]
         env = {
             **os.environ,

@@ -17,6 +17,8 @@ import time
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from legacy_adapter.engines import create_legacy_engine
+from legacy_adapter.management.commands.sync import TRANSIENT
 from tests.legacy_adapter.faults.rig import Rig, django_url, migrate_service
 from tests.support.databases import fresh_database
 
@@ -137,9 +139,6 @@ def test_a_connection_killed_after_its_pre_ping_is_a_transient_failure(tmp_path)
     """The forward claim sets READ COMMITTED on the connection it checks out; if the server
     kills that connection between the pool's pre-ping and that statement, the driver's error
     comes unwrapped by SQLAlchemy. The worker must back off on it, not exit (seen in CI)."""
-    from legacy_adapter.engines import create_legacy_engine
-    from legacy_adapter.management.commands.sync import TRANSIENT
-
     with fresh_database("mariadb", tmp_path) as legacy_url:
         engine = create_legacy_engine(legacy_url)
         admin = create_engine(make_url(legacy_url).set(database=""), isolation_level="AUTOCOMMIT")

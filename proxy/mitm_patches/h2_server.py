@@ -12,14 +12,14 @@ connections in 1.7 s. Three limits, per client connection:
 - **never forwarded once cancelled**: when the client resets a stream (RST_STREAM) before its
   answer is ready, the stream's flow is marked at once: it gets a response the client will never
   see (so the forwarder, whose first check is `flow.response`, sends nothing) and mitmproxy's
-  "Client disconnected." error (so FicusAddon logs `client_disconnected` and counts it in no
-  route stats). mitmproxy reads the whole write before any `request` hook runs, so streams
+  "Client disconnected." error (so the access logger logs `client_disconnected`, and it is counted
+  in no route stats). mitmproxy reads the whole write before any `request` hook runs, so streams
   opened and cancelled in one write never leave the proxy;
-- **in flight**: `proxy.connection_handler` runs at most `MAX_UPSTREAM_PER_CLIENT` `request`
-  hooks of one HTTP/2 connection at a time (the rest wait their turn, and a stream cancelled
-  while it waits is skipped), so one client connection holds at most that many upstream
-  exchanges, and so upstream connections, at once: what a browser's six HTTP/1.1 connections
-  per host used to cost.
+- **in flight**: `proxy.mitm_patches.connection_handler` runs at most `MAX_UPSTREAM_PER_CLIENT`
+  `request` hooks of one HTTP/2 connection at a time (the rest wait their turn, and a stream
+  cancelled while it waits is skipped), so one client connection holds at most that many upstream
+  exchanges, and so upstream connections, at once: what a browser's six HTTP/1.1 connections per
+  host used to cost.
 
 Heads: SETTINGS_MAX_HEADER_LIST_SIZE is advertised as the guard's 64 KiB (the guard answers a
 larger head 431 on its stream), and h2 decodes no header list over `MAX_DECODED_HEADER_LIST`.

@@ -24,9 +24,9 @@ stops creating handlers where this expects). Two per-request costs of its
 Everything else is mitmproxy's: commands other than hooks and writes pass through untouched, in
 order, to `server_event`.
 
-One limit is added, for HTTP/2 client connections only (proxy/h2_server.py says why): at most
-`MAX_UPSTREAM_PER_CLIENT` of the connection's `request` hooks (the forwarding) run at a time;
-the others wait their turn in order. An HTTP/1 connection has one request in flight at most,
+One limit is added, for HTTP/2 client connections only (proxy/mitm_patches/h2_server.py says why):
+at most `MAX_UPSTREAM_PER_CLIENT` of the connection's `request` hooks (the forwarding) run at a
+time; the others wait their turn in order. An HTTP/1 connection has one request in flight at most,
 and its path is unchanged.
 """
 
@@ -42,8 +42,8 @@ from mitmproxy.proxy import commands, events, mode_servers
 from mitmproxy.proxy.context import Context
 from mitmproxy.utils import asyncio_utils
 
-from proxy import h2_server
 from proxy.dispatch import CuratedAddonManager
+from proxy.mitm_patches import h2_server
 
 
 class HookFinisher(Protocol):

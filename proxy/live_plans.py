@@ -1,0 +1,62 @@
+"""The route table and everything else compiled from the plans, swapped whole on a change.
+
+Routing state comes from two places: the plan files (routes and their initial phases) and the
+control plane's route states (phase, canary weight). A change of either recompiles with the
+other, in the thread that noticed it (the configure hook, the control-plane poller), and the
+result is swapped in by plain assignments: a request sees the old table or the new one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from domain.phases import Phase
+from domain.plans import Plan, ShadowSettings, load_plans
+from domain.route_table import (
+    RouteStates,
+    build_route_table,
+    pin_windows,
+    shadow_settings,
+    upstream_health,
+    upstream_instances,
+)
+from domain.routes import reaches_service
+from domain.routing import RouteTable
+from proxy.upstreams import UpstreamPool, build_pools
+
+
+class LivePlans:
+    def __init__(self) -> None:
+        self.table = RouteTable.build(())
+        self.pools: dict[str, UpstreamPool] = {}
+        self.pin_seconds: dict[str, float] = {}
+        self.shadow_settings: dict[str, ShadowSettings] = {}
+        # The two inputs of the table, kept so that a change of either recompiles with the
+        # other. The lock orders the two writers; readers just read the attributes.
+        self._plans: tuple[Plan, ...] = ()
+        self._states: RouteStates | None = None
+        self._lock = threading.Lock()
+
+    def load(self, directory: Path) -> None:
+        """Read the plan files; ValueError (with the location) if one is bad."""
+        with self._lock:
+            plans = load_plans(directory, environ=os.environ)
+            table = build_route_table(plans, self._states)
+            pools = build_pools(upstream_instances(plans), upstream_health(plans))
+            # Swap at once: a request sees the old table with the old pools or the new with new.
+            self._plans = plans
+            self.shadow_settings = shadow_settings(plans)
+            self.table, self.pools, self.pin_seconds = table, pools, pin_windows(plans)
+
+    def apply_states(self, states: RouteStates) -> None:
+        """A new generation of route states (control-plane thread): compile, then swap."""
+        with self._lock:
+            table = build_route_table(self._plans, states)  # ValueError: the poller logs it
+            self._states = states
+            self.table = table
+
+    def needs_identity_key(self) -> bool:
+        """Whether some route is served (or shadowed) by an extracted service."""
+        return any(reaches_service(r) or r.phase is Phase.SHADOW for r in self.table.routes)

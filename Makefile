@@ -71,8 +71,9 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432
 test-databases: $(STAMP)
 	FICUS_TEST_BACKENDS=postgresql,mariadb FICUS_REQUIRE_DATABASES=1 \
 		$(call pytest,-m databases)
-	FICUS_DB_DEFAULT_URL=$(PG_URL)/ficus_control FICUS_DB_APPOINTMENTS_URL=$(PG_URL)/ficus_appointments \
-		FICUS_DB_PATIENTS_URL=$(PG_URL)/ficus_patients \
+	# Each service's database variable comes from the feature registry (the plan files).
+	urls="$$($(PY) -m migration_plans.feature_registry database-urls $(PG_URL))" && \
+		env $$urls FICUS_DB_DEFAULT_URL=$(PG_URL)/ficus_control \
 		$(call pytest,-m "not databases and not e2e" tests/extracted tests/migration_plans)
 
 # The fuzzers also run in make test, bounded (the `ci` Hypothesis profile); here they run long.

@@ -51,6 +51,7 @@ from bench.processes import (
 )
 from bench.wrk import LoadResult, run_wrk
 from legacy_adapter.schema import AppUser, LegacyBase, UserSession
+from migration_plans.feature_registry import features
 
 PROXY_CPU = "1"
 BOTH_CPUS = "0,1"
@@ -151,8 +152,7 @@ def _ficus(
         *("--workers", str(workers)),
     ]
     env = {
-        "FICUS_UPSTREAM_APPOINTMENTS": backend,
-        "FICUS_UPSTREAM_PATIENTS": backend,
+        **{feature.upstream_env: backend for feature in features()},
         "FICUS_IDENTITY_KEY": secrets.token_urlsafe(48),
         "FICUS_VAR_DIR": str(tmp_path),
     }

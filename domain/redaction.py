@@ -1,7 +1,7 @@
 """What a log line may say of a failure: its kind and the driver's first line, never the SQL.
 
 SQLAlchemy appends the statement and its parameters to a database error's text, and those
-parameters are patients' data: a log line carries `describe_error(e)` instead. Pure.
+parameters are patient data: a log line carries `describe_error(e)` instead. Pure.
 """
 
 from __future__ import annotations

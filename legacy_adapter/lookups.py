@@ -1,4 +1,4 @@
-"""Read-only lookups in legacy tables the services do not own (yet): patients and providers.
+"""Read-only lookups in legacy tables the services do not own (yet): patient and provider rows.
 
 The appointments service checks a booking the way the legacy app does (the patient and the
 provider must exist) and keeps the patient's `LAST, FIRST` snapshot (PAT_NM). Those rows still

@@ -15,6 +15,8 @@ change (or break) the list. Pure: the plan parser only, no framework.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -87,3 +89,30 @@ def legacy_tables(directory: Path = REGISTRY_PLANS_DIR) -> tuple[str, ...]:
 def _port(url: str) -> int:
     parts = urlsplit(url)
     return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def database_urls(base_url: str, directory: Path = REGISTRY_PLANS_DIR) -> list[str]:
+    """`FICUS_DB_<F>_URL=<base>/ficus_<alias>` for every feature: each service's database on
+    one server (what `make test-databases` runs the services' tests on)."""
+    base = base_url.rstrip("/")
+    return [f"{f.database_url_env}={base}/ficus_{f.database_alias}" for f in features(directory)]
+
+
+def main(argv: Sequence[str]) -> int:
+    """`python -m migration_plans.feature_registry names|database-urls BASE_URL`, for the
+    Makefile and scripts, which would otherwise list the features by hand."""
+    if list(argv) == ["names"]:
+        print("\n".join(feature_names()))
+        return 0
+    if len(argv) == 2 and argv[0] == "database-urls":
+        print("\n".join(database_urls(argv[1])))
+        return 0
+    print(
+        "usage: python -m migration_plans.feature_registry names | database-urls BASE_URL",
+        file=sys.stderr,
+    )
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

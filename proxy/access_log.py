@@ -1,7 +1,7 @@
 """The access log: one JSON object per line per request, the proxy's record of who served what.
 
 A record names the route *template* and never the raw path or query string: patient searches
-(`/api/patients?q=DOE`) and chart URLs carry PHI, templates do not. `AccessRecord` has no field
+(`/api/appointments?q=DOE`) and chart URLs carry PHI, templates do not. `AccessRecord` has no field
 that could hold a path, so a caller cannot log one by mistake. Tests read this log to see which
 upstream served each request, and people read it the same way.
 

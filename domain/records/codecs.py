@@ -278,8 +278,8 @@ class DisplayNameCodec:
 
     It is derived data: the legacy app builds it from whatever the person row holds and shows
     it, so the copy must take any text that fits, and never refuse the appointment because the
-    *patient's* row is odd (an empty first name, a comma in a last name). That row is the
-    patients feature's to map (and to dead-letter): one bad patient row must not block its
+    *patient's* row is odd (an empty first name, a comma in a last name). That row is its own
+    feature's to map (and to dead-letter): one bad patient row must not block its
     appointments (G6). "" is what the legacy app shows when the person row is missing.
     """
 

@@ -3,7 +3,7 @@
 Thin DRF views on the shared conventions (extracted/core/v2.py: identity, roles, RFC 9457
 problems, page numbers). Query parameters are validated by a serializer, so a bad one is a 400
 that names it; unknown parameters are refused too, because a misspelt filter would otherwise
-widen a search over patients' appointments without anyone noticing.
+widen a search over patient appointments without anyone noticing.
 
 Writes (book, reschedule, cancel) go through services.py, which applies the legacy app's rules
 and writes the outbox and audit rows in the same transaction; this module only maps the

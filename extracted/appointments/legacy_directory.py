@@ -1,4 +1,4 @@
-"""The `LegacyDirectory` of a request: legacy patients, providers and the APPT_ID counter.
+"""The `LegacyDirectory` of a request: legacy patient and provider rows, and the APPT_ID counter.
 
 Reads go through legacy_adapter's read-only lookups; ids through legacy_adapter.sequences, so
 the service and the legacy app never hand out the same APPT_ID. A dry-run request must change

@@ -5,7 +5,7 @@
 and rollback compare rows key for key. (When this service starts creating appointments, ids
 will still come from the legacy LEGACY_SEQ through legacy_adapter, so both sides agree.)
 
-There are no foreign keys: patients and providers live in other services' databases (or still
+There are no foreign keys: patient and provider records live in other services' databases (or still
 in the legacy one), so `patient_id` and `provider_id` are plain integers, and the patient's
 `LAST, FIRST` name is kept as a snapshot because the legacy contract returns it (PAT_NM).
 `starts_at` is an `InstantField`, not a DateTimeField: see extracted/core/instant_field.py.

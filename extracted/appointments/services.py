@@ -71,7 +71,7 @@ _COPIED_FIELDS = (
 )
 
 
-# The patient's name is the patients feature's data, kept current in legacy by its own sync.
+# The patient's name is another feature's data, kept current in legacy by its own sync.
 _SINK = VersionedTable(
     Appointment, _COPIED_FIELDS, using=APPOINTMENTS_DB, derived=("patient_display_name",)
 )

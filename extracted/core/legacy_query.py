@@ -1,8 +1,8 @@
 """Query parameters as the legacy app reads them: of a repeated parameter, the first value.
 
 The legacy app parses its query string with `parse_qs` and keeps `values[0]`; Django's
-`QueryDict.get` gives the *last*. `GET /api/patients?q=ab&q=zz` must search `ab` on both sides,
-so every legacy-contract view reads its parameters here.
+`QueryDict.get` gives the *last*. `GET /api/appointments?date=a&date=b` must read `a` on both
+sides, so every legacy-contract view reads its parameters here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The service side of sync, in Django: one `ServiceTarget` per feature, made by the feature's
 own `extracted.<feature>.sync_target` (legacy_adapter.features finds it by that name).
 
-It wraps the service's own sink (`apply_legacy_appointments`, `apply_legacy_patients`, with
+It wraps the service's own sink (each feature's `apply_legacy_<records>`, with
 their version guards) in an outer transaction on the service's alias that also deletes the
 rows whose legacy row is gone (through the service's delete sink, `delete_legacy_*`) and
 records the applied change ids (`ficus_applied_change`), so "applied" and "recorded as applied"

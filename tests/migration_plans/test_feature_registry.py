@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import configparser
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -21,6 +23,7 @@ from legacy_adapter.features import FEATURES, feature_source
 from legacy_adapter.schema import LegacyBase
 from migration_plans.feature_registry import (
     REGISTRY_PLANS_DIR,
+    database_urls,
     feature,
     feature_names,
     features,
@@ -96,5 +99,24 @@ def test_the_independence_contract_names_every_service():
 
 def test_the_makefile_gives_each_service_its_database_on_postgresql():
     makefile = (REPO / "Makefile").read_text()
-    for found in features():
-        assert f"{found.database_url_env}=$(PG_URL)/ficus_{found.database_alias}" in makefile
+    assert "feature_registry database-urls $(PG_URL)" in makefile
+    assert "FICUS_DB_APPOINTMENTS_URL" not in makefile  # no feature is listed by hand
+    urls = database_urls("postgresql://postgres@127.0.0.1:5432/")
+    assert urls == [
+        f"{found.database_url_env}=postgresql://postgres@127.0.0.1:5432/ficus_{found.database_alias}"
+        for found in features()
+    ]
+
+
+def test_the_registry_prints_what_scripts_need():
+    done = subprocess.run(
+        [sys.executable, "-m", "migration_plans.feature_registry", "names"],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    )  # fmt: skip
+    assert done.stdout.split() == list(feature_names())
+    refused = subprocess.run(
+        [sys.executable, "-m", "migration_plans.feature_registry", "bogus"],
+        capture_output=True, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "usage:" in refused.stderr

@@ -4,8 +4,9 @@
 keeps mitmproxy, Django, httpx and SQLAlchemy out), so the proxy, the plan checker and the future
 route exporters (nginx, envoy) all share one definition of "which route is this".
 
-Templates are `/api/appointments/{id:int}`: each segment is a literal or one whole parameter of
-type `int` (ASCII digits) or `str` (any one non-empty segment; `{name}` means `{name:str}`).
+Templates (`domain.route_templates`) are `/api/appointments/{id:int}`: each segment is a literal
+or one whole parameter of type `int` (ASCII digits) or `str` (any one non-empty segment). Routes
+and decisions are `domain.routes`; the phases and the canary's cohort buckets `domain.phases`.
 The most specific template wins, segment by segment from the left: a literal beats `int`, which
 beats `str`. Two templates with the same shape (same literals, same parameter types in the same
 places) would match the same requests with nothing to choose between them, so building a table

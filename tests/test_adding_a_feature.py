@@ -193,6 +193,12 @@ def legacy_rows(copy: Copy, query: str) -> list[sqlite3.Row]:
         return conn.execute(query).fetchall()
 
 
+def service_count(copy: Copy) -> int:
+    with sqlite3.connect(copy.var / "charges.sqlite3") as conn:
+        (count,) = conn.execute("SELECT COUNT(*) FROM charges_charge").fetchone()
+    return int(count)
+
+
 def test_the_walkthrough_names_every_file_of_the_feature():
     paths = {block.path for block in walkthrough_blocks(WALKTHROUGH.read_text())}
     assert {
@@ -246,7 +252,10 @@ def test_a_feature_added_as_the_walkthrough_says_runs_end_to_end(tmp_path: Path)
         assert {row["name"] for row in triggers} == {
             f"ficus_bill_charge_{suffix}" for suffix in ("ai", "au", "ad")
         }
-        # A charge the legacy app posts from now on is captured (synthetic values).
+        copy.manage("sync", "backfill", "charges")
+        assert service_count(copy) == len(charges)
+        # A charge the legacy app posts from now on is captured (synthetic values), and the
+        # sync worker applies it from its change row.
         new_id = max(int(row["CHG_ID"]) for row in charges) + 1
         new_charge = {
             "CHG_ID": new_id,
@@ -267,10 +276,11 @@ def test_a_feature_added_as_the_walkthrough_says_runs_end_to_end(tmp_path: Path)
         )
         assert [row["op"] for row in captured] == ["I"]
         charges = legacy_rows(copy, "SELECT * FROM BILL_CHARGE ORDER BY CHG_ID")
-        copy.manage("sync", "backfill", "charges")
-        with sqlite3.connect(copy.var / "charges.sqlite3") as conn:
-            (copied,) = conn.execute("SELECT COUNT(*) FROM charges_charge").fetchone()
-        assert copied == len(charges)
+        copy.manage("sync", "run", "--feature", "charges", "--once")
+        assert service_count(copy) == len(charges)
+        reconciled = copy.manage("sync", "reconcile", "charges")
+        assert "(0 differ)" in reconciled, reconciled
+        assert "drift rows: 0" in reconciled, reconciled
 
         service, legacy = str(copy.ports["service"]), str(copy.ports["legacy"])
         copy.start(

@@ -6,8 +6,8 @@ Create Date: 2026-12-02
 
 The same triggers as revision 0003, except the rows a PATIENT_MASTER change fans out to its
 appointments: they are `F` (refresh the derived copy) and carry no origin, so a rename made
-by the service that owns PATIENT_MASTER (written to legacy by reverse sync, origin `ficus`) still reaches the
-appointments service's copy of the name.
+by the service that owns PATIENT_MASTER (written to legacy by reverse sync, origin `ficus`)
+still reaches the appointments service's copy of the name.
 
 Self-contained: its SQL is frozen in legacy_adapter/alembic/frozen/capture_0005.py. Since
 then the set of capture triggers is reconciled by code against the plans' tables

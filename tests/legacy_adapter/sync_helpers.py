@@ -3,10 +3,11 @@ test database with `ficus_applied_change`, and small readers of both sides."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from django.db import transaction
-from sqlalchemy import Engine, create_engine, select, text, update
+from sqlalchemy import Engine, create_engine, func, select, text, update
 
 from extracted.appointments.models import Appointment, Outbox
 from extracted.core.outbox import record_change
@@ -16,7 +17,9 @@ from legacy_adapter.change_ops import OUTBOX_UPSERT
 from legacy_adapter.features import feature_sync
 from legacy_adapter.ficus_tables import change
 from legacy_adapter.forward_apply import ForwardApplier
+from legacy_adapter.forward_contract import now_us
 from legacy_adapter.schema import ApptSched
+from legacy_adapter.versions import resolution_us
 from tests.legacy_adapter.legacy_db import add_patient, create_legacy_schema
 
 ZONE = "America/Chicago"
@@ -55,6 +58,16 @@ def service_edit(appt_id: int, **values) -> None:
         row.sync_version = next_version(row.sync_version, now)
         row.save(using="appointments")
         record_change(Outbox, aggregate="appointment", key=appt_id, operation=OUTBOX_UPSERT)
+
+
+def past_the_last_capture(engine: Engine) -> None:
+    """Return once the clock is past the newest captured legacy write by the capture clock's
+    resolution (1 ms on SQLite), so a write made next is newer than it, not a tie. Ordering,
+    not timing: a write "a moment later" must be later on both clocks."""
+    with engine.connect() as conn:
+        last = conn.execute(select(func.max(change.c.created_at_us))).scalar_one()
+    while last is not None and now_us() <= last + resolution_us(engine.dialect.name):
+        time.sleep(0.0002)
 
 
 def pending(engine: Engine, tbl: str = "APPT_SCHED") -> list[tuple[int, str, int]]:

@@ -21,6 +21,7 @@ from tests.legacy_adapter.sync_helpers import (
     applier,
     edit,
     legacy_engine,
+    past_the_last_capture,
     pending,
     service_edit,
     stored,
@@ -153,6 +154,7 @@ def test_an_older_legacy_write_never_overwrites_a_newer_service_write(legacy):
     applier(legacy).drain()
     # Legacy writes first, the service a moment later, before forward sync saw legacy's.
     edit(legacy, 1, REASON_TXT="FROM LEGACY")
+    past_the_last_capture(legacy)  # closer than the capture clock's resolution is a tie
     service_edit(1, reason="FROM THE SERVICE")
 
     report = applier(legacy).drain()

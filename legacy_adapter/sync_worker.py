@@ -1,10 +1,11 @@
 """The sync worker's loop: poll every feature, back off per feature, report, prune, stop.
 
 What `manage.py sync run` runs, without Django: the caller passes in the clock, the stop
-signal, the start-up check, the features' work (built once, and again only when the plans
-change generation) and which errors mean "a database is away". A feature whose database is
-away backs off on its own (0.25 s doubling to 5 s), so it never holds up the others; a worker
-started while a database is away waits for it the same way, and says so.
+signal, the start-up check, the features' work (built once, from the plans it started with,
+like every other process of Ficus; a change of the plan files is reported, not applied) and
+which errors mean "a database is away". A feature whose database is away backs off on its own
+(0.25 s doubling to 5 s), so it never holds up the others; a worker started while a database
+is away waits for it the same way, and says so.
 
 A step never stops half-way: the stop signal is read between steps and while idle, so
 SIGTERM ends the loop between batches. `once` drains what is pending and returns; there, a
@@ -110,6 +111,7 @@ class SyncLoop:
         self._describe = describe
         self._works: Sequence[FeatureWork] = ()
         self._built_for: object = _NOT_BUILT
+        self._noticed: object = None  # a later generation, already reported
         self._plan_error: Exception | None = None
         self.builds = 0  # how many times the work was built (once per plan generation)
 
@@ -176,8 +178,9 @@ class SyncLoop:
         return busy
 
     def _rebuild_if_plans_changed(self) -> None:
-        """Build the work (again) when the plans are of a new generation; a broken generation
-        is logged once and the last good one stays (the files are fixed by a new one)."""
+        """Build the work from the first good generation of the plans (a worker started on
+        broken plans builds anyway, and again once they are fixed); report a later generation
+        once, without applying it; a broken one is logged once and the good one stays."""
         try:
             current = self._plans()
         except Exception as e:  # the plan loader's own error, whatever it is
@@ -190,12 +193,19 @@ class SyncLoop:
                 self.builds += 1
             return
         self._plan_error = None
-        if current is not self._built_for:
-            if self.builds:
-                logger.warning("sync run: the plan files changed; the appliers are built again")
+        if self._built_for is _NOT_BUILT:
             self._built_for = current
             self._works = self._build()
             self.builds += 1
+        elif current is not self._built_for and current is not self._noticed:
+            # Not applied: the proxy and the services read the plans once per process too, and
+            # a worker that alone moved to new plans could disagree with them about who owns a
+            # record, and undo a write one of them accepted.
+            self._noticed = current
+            logger.warning(
+                "sync run: the plan files changed since this worker started; restart the "
+                "proxy, the services and the sync workers together to use them"
+            )
 
     def _backoff(self, previous: float, what: str, error: Exception) -> float:
         """Log, drop the broken connections, and return the next backoff."""

@@ -15,8 +15,9 @@
 The command is the composition root: it builds the legacy engine from
 settings.LEGACY_DATABASE_URL and hands it to the appliers with each feature's target; the
 worker's loop itself is legacy_adapter.sync_worker (no Django), each feature's share of it
-legacy_adapter.sync_feature_work, and the plans are parsed once per generation of the plan
-files (migration_plans.plan_cache). Both
+legacy_adapter.sync_feature_work. The worker uses the plans it started with, as the proxy and
+the services do; it checks the plan files once per pass (migration_plans.plan_cache, a hash,
+no parse unless they changed) and says when they changed: restart everything to use them. Both
 directions run in every worker by default: ownership (domain.ownership) decides what
 happens to each change, not which loop runs. A worker started while a database is away waits
 for it, with backoff, and says so, exactly as it does when one goes away later.
@@ -197,7 +198,8 @@ class Command(BaseCommand):
         )
 
         def build() -> list[FeatureWork]:
-            # A new plan generation: the ownership the targets read is parsed from it again.
+            # The first good plans (also after plans broken at start were fixed): the ownership
+            # the targets read is parsed from them.
             ownership_state.forget()
             return [FeatureWork(engine, sync, worker, metrics, self.stdout.write) for sync in syncs]
 

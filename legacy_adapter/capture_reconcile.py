@@ -71,29 +71,42 @@ def present_triggers(conn: Connection) -> dict[str, PresentTrigger]:
     }
 
 
+def capture_drift(
+    conn: Connection, tables: Iterable[CapturedTable] = CAPTURED_TABLES
+) -> CaptureChanges:
+    """What `reconcile_capture` would change on `conn`'s database, changing nothing: a worker
+    refuses to start on capture that is missing or old (`sync run`)."""
+    wanted = capture_triggers(capture_dialect(conn.dialect.name), tables)
+    present = present_triggers(conn)
+    return CaptureChanges(
+        created=tuple(sorted(name for name in wanted if name not in present)),
+        replaced=tuple(
+            sorted(
+                name
+                for name, trigger in wanted.items()
+                if name in present and present[name].definition != trigger.definition
+            )
+        ),
+        dropped=tuple(sorted(name for name in present if name not in wanted)),
+    )
+
+
 def reconcile_capture(
     conn: Connection, tables: Iterable[CapturedTable] = CAPTURED_TABLES
 ) -> CaptureChanges:
     """Make the capture triggers on `conn`'s database exactly those `tables` ask for."""
+    tables = tuple(tables)
     dialect = capture_dialect(conn.dialect.name)
     wanted = capture_triggers(dialect, tables)
     present = present_triggers(conn)
-    created, replaced, dropped = [], [], []
-    for name, found in sorted(present.items()):
-        if name not in wanted:
-            _run(conn, drop_statements(dialect, name, found.table))
-            dropped.append(name)
-    for name, trigger in sorted(wanted.items()):
-        found_trigger = present.get(name)
-        if found_trigger is not None and found_trigger.definition == trigger.definition:
-            continue
-        if found_trigger is not None:
-            _run(conn, drop_statements(dialect, name, found_trigger.table))
-            replaced.append(name)
-        else:
-            created.append(name)
-        _run(conn, list(trigger.create))
-    return CaptureChanges(tuple(created), tuple(replaced), tuple(dropped))
+    changes = capture_drift(conn, tables)
+    for name in changes.dropped:
+        _run(conn, drop_statements(dialect, name, present[name].table))
+    for name in changes.replaced:
+        _run(conn, drop_statements(dialect, name, present[name].table))
+    for name in (*changes.created, *changes.replaced):
+        _run(conn, list(wanted[name].create))
+    return changes
 
 
 def _run(conn: Connection, statements: list[str]) -> None:

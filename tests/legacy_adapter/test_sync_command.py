@@ -7,9 +7,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from sqlalchemy import create_engine, delete, inspect, update
+from sqlalchemy import create_engine, delete, inspect, text, update
 
 from extracted.appointments.models import Appointment
+from legacy_adapter.capture_reconcile import present_triggers
 from legacy_adapter.schema import ApptSched
 from tests.legacy_adapter.legacy_db import (
     add_appointments,
@@ -149,3 +150,18 @@ def test_uninstall_capture_drops_the_triggers(legacy):
     edit(legacy, 1, STATUS_CD="A")
     out = sync("run", "--feature", "appointments", "--direction", "forward", "--once")
     assert "claimed 1," in out
+
+
+def test_run_refuses_capture_that_does_not_match_the_plans_until_install(legacy):
+    """The triggers follow the plans' tables, not a revision: one missing (a table newly in a
+    plan, or a trigger someone dropped) means its writes would never be captured, so the
+    worker refuses to start, naming it, until `sync install` reconciles them."""
+    sync("install")
+    with legacy.begin() as conn:
+        dropped = sorted(present_triggers(conn))[0]
+        conn.execute(text(f"DROP TRIGGER {dropped}"))
+
+    with pytest.raises(CommandError, match=f"do not match the plans \\({dropped}\\)"):
+        sync("run", "--feature", "appointments", "--once")
+    sync("install")
+    assert "drained" in sync("run", "--feature", "appointments", "--once")

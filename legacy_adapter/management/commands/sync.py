@@ -50,6 +50,7 @@ from sqlalchemy.exc import DBAPIError
 from domain.plans import load_plans
 from domain.redaction import describe_error
 from legacy_adapter import conflicts, deadletters, migrations
+from legacy_adapter.capture_reconcile import capture_drift
 from legacy_adapter.engines import create_legacy_engine
 from legacy_adapter.features import FEATURES, UnknownFeatureError, feature_sync
 from legacy_adapter.features import installed_features as _installed
@@ -145,6 +146,16 @@ class Command(BaseCommand):
         if migrations.current_revision(engine) != migrations.head_revision():
             raise CommandError(
                 "the ficus_* tables or capture triggers are missing or old: "
+                "run `manage.py sync install`"
+            )
+        # The triggers follow the plans' tables, not a revision: a table added to a plan (or a
+        # trigger changed by a deploy) is not captured until `sync install` reconciles them.
+        with engine.connect() as conn:
+            drift = capture_drift(conn)
+        if drift.changed:
+            missing = ", ".join((*drift.created, *drift.replaced, *drift.dropped))
+            raise CommandError(
+                f"the capture triggers do not match the plans ({missing}): "
                 "run `manage.py sync install`"
             )
 

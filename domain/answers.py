@@ -136,8 +136,9 @@ def answer(
     return Answer(status, headers, body.encode("utf-8"))
 
 
-# mitmproxy's own wording for these names mitmproxy ("exceeds mitmproxy's body_size_limit").
-# 503 is mitmproxy's error only when proxy/body_budget.py refused a body (mitmproxy's own are 502).
+# mitmproxy's own wording for these names mitmproxy ("exceeds mitmproxy's body_size_limit"). 503 is
+# mitmproxy's error only when proxy/mitm_patches/body_budget.py refused a body (mitmproxy's own are
+# 502).
 BUSY_TEXT: Final = "too many request bodies are being received at once; retry shortly"
 _OWN_WORDS: Final = {
     413: "the request body is larger than the configured limit (--max-body)",

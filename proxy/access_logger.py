@@ -1,8 +1,8 @@
 """The access-log addon: one JSON line per request, however it ended.
 
-Answered (the `response` hook, last of Ficus's), failed or left by the client (`error`), or
-refused by mitmproxy before any request hook: a malformed head or body, with the status it
-answered (`proxy.error_pages`), or a head refused while it was read (`ficus_head_refused`).
+Answered (the `response` hook, last of Ficus's), failed or left by the client (`error`), or refused
+by mitmproxy before any request hook: a malformed head or body, with the status it answered
+(`proxy.mitm_patches.error_pages`), or a head refused while it was read (`ficus_head_refused`).
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from typing import Final
 
 from mitmproxy import http
 
-from proxy import error_pages
 from proxy.access_log import NONE, AccessRecord, iso_timestamp, refused_record
 from proxy.flow_state import FlowState, new_request_id, state_of
+from proxy.mitm_patches import error_pages
 from proxy.refusals import HeadRefusal
 from proxy.route_counter import CLIENT_DISCONNECTED
 from proxy.runtime import Runtime
 
 # The access log's `error` for what mitmproxy answered itself, by status (else bad_request):
-# 503 is a body refused for the body budget (proxy/body_budget.py), nobody's failure.
+# 503 is a body refused for the body budget (proxy/mitm_patches/body_budget.py), nobody's failure.
 _MITMPROXY_ERRORS: Final = {408: "body_timeout", 413: "body_too_large", 503: "bodies_over_budget"}
 
 
@@ -61,8 +61,9 @@ class AccessLogger:
         self._log(flow, state, 502)
 
     def ficus_head_refused(self, refusal: HeadRefusal) -> None:
-        """A head refused while it was read (proxy/head_limits.py): a line in the access log,
-        as for any refusal before routing; no flow, so no route stats and no breaker."""
+        """A head refused while it was read (proxy/mitm_patches/head_limits.py): a line in the
+        access log, as for any refusal before routing; no flow, so no route stats and no
+        breaker."""
         access_log = self.runtime.access_log
         if access_log is not None:
             access_log.write(

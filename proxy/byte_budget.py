@@ -1,4 +1,7 @@
-"""A count of bytes held at once against a capacity: the pure core of proxy/body_budget.py."""
+"""A count of bytes held at once against a capacity: the pure core of the body budget patch.
+
+(proxy/mitm_patches/body_budget.py.)
+"""
 
 from __future__ import annotations
 

@@ -20,9 +20,9 @@ from mitmproxy import ctx, exceptions
 from mitmproxy.addonmanager import Loader
 from sqlalchemy import Engine
 
-from proxy import error_pages
 from proxy.access_log import STDERR, AccessLog
 from proxy.control_plane import ControlPlane, control_db_url, control_engine
+from proxy.mitm_patches import error_pages
 from proxy.route_stats import StatsFlusher
 from proxy.runtime import Runtime
 

@@ -37,7 +37,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mitmproxy import addonmanager, exceptions, flow, hooks, http
+from mitmproxy import addonmanager, exceptions, flow, hooks
 
 logger = logging.getLogger(__name__)
 
@@ -148,12 +148,3 @@ def _field_names(hook_class: type[hooks.Hook]) -> tuple[str, ...]:
         fields = dataclasses.fields(hook_class)  # type: ignore[arg-type]
         names = _FIELD_NAMES[hook_class] = tuple(field.name for field in fields)
     return names
-
-
-def _no_typecheck(self: http.MessageData) -> None:
-    pass
-
-
-def skip_debug_typechecks() -> None:
-    """Build mitmproxy's request and response data without the `__debug__` type checks."""
-    http.MessageData.__post_init__ = _no_typecheck  # type: ignore[method-assign]

@@ -1,10 +1,10 @@
 """Refusals the HTTP/1 layer makes before a request exists, told to the addons as one hook.
 
-proxy/head_limits.py refuses a head over 64 KiB (431) or one too slow (408) while it is still
-being read, and mitmproxy refuses one it cannot parse (400, proxy/error_pages.py): nothing was
-parsed, so mitmproxy has no flow and starts no hook for it, and the
-access log would never hear of it. `FicusHeadRefusedHook` is the hook the layer starts instead
-(mitmproxy's way for a layer to reach its addons); the `ficus_head_refused` hook of
+proxy/mitm_patches/head_limits.py refuses a head over 64 KiB (431) or one too slow (408) while it is
+still being read, and mitmproxy refuses one it cannot parse (400,
+proxy/mitm_patches/error_pages.py): nothing was parsed, so mitmproxy has no flow and starts no hook
+for it, and the access log would never hear of it. `FicusHeadRefusedHook` is the hook the layer
+starts instead (mitmproxy's way for a layer to reach its addons); the `ficus_head_refused` hook of
 `proxy.access_logger` writes the access-log line. The refusal carries what is safe to log and
 nothing else: the peer's address, a method the proxy knows (else `-`), the status sent and a fixed
 reason. Never the target or a header: the head is the client's, unparsed, and may hold PHI.

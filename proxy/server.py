@@ -10,16 +10,14 @@ builds a `mitmproxy.master.Master` itself with:
   `connection_strategy`, `validate_inbound_headers`, `keep_host_header`;
 - `nextlayer`: picks the protocol stack for each connection (reverse proxy, TLS or not, HTTP);
 - `tlsconfig`: certificates for clients that speak TLS to the proxy (and so HTTP/2 by ALPN);
-- Ficus's addons, in hook order: `proxy.head_limits` (declares `--head-timeout`; the limits
-  on HTTP/1 heads being read live in the layer it patches), `proxy.body_budget` (declares
-  `--max-buffered-bodies`; the count lives in the layer it patches), `proxy.body_deadline`
-  (declares `--body-timeout` and `--body-min-rate`; the deadline lives in the HTTP stream,
-  after the budget's count), `proxy.guard` (refuses
-  ambiguous heads with a 400),
-  the addons of `proxy.addon` (options, sanitizing, routing, shadow, identity, route stats,
-  fallback, access log), `proxy.forwarder` (sends
-  the request upstream with connect/read timeouts, breaker and health checks), and a one-line
-  announcement once the port is open.
+- Ficus's addons, in hook order: `proxy.mitm_patches.head_limits` (declares `--head-timeout`; the
+  limits on HTTP/1 heads being read live in the layer it patches), `proxy.mitm_patches.body_budget`
+  (declares `--max-buffered-bodies`; the count lives in the layer it patches),
+  `proxy.mitm_patches.body_deadline` (declares `--body-timeout` and `--body-min-rate`; the deadline
+  lives in the HTTP stream, after the budget's count), `proxy.guard` (refuses ambiguous heads with a
+  400), the addons of `proxy.addon` (options, sanitizing, routing, shadow, identity, route stats,
+  fallback, access log), `proxy.forwarder` (sends the request upstream with connect/read timeouts,
+  breaker and health checks), and a one-line announcement once the port is open.
 
 Events are dispatched by `proxy.dispatch.CuratedAddonManager`, which offers each event only to the
 addons that handle it and skips mitmproxy's per-flow `update` events (no addon here has that hook).
@@ -40,7 +38,7 @@ upstream round trip during a client's TLS handshake).
 Limits: `body_size_limit` (mitmproxy's own check, before any upstream connection) answers
 413 with its reason for a body over `--max-body`; the bodies held at once are capped by
 `--max-buffered-bodies` for the whole proxy, each worker holding its share (503 with
-Retry-After, proxy/body_budget.py). HTTP/2 clients get
+Retry-After, proxy/mitm_patches/body_budget.py). HTTP/2 clients get
 Ficus's stream limits (proxy/mitm_patches/h2_server.py, installed with the connection handler): 32
 concurrent streams, 8 forwarded at a time per connection, a cancelled stream never forwarded.
 
@@ -77,11 +75,12 @@ from mitmproxy import ctx, exceptions, master, options
 from mitmproxy.addons import errorcheck, next_layer, proxyserver, termlog, tlsconfig
 from mitmproxy.utils import human
 
-from proxy import body_budget, body_deadline, head_limits, mitm_patches
+from proxy import mitm_patches
 from proxy.addon import ficus_addons
 from proxy.dispatch import CuratedAddonManager
 from proxy.forwarder import Forwarder
 from proxy.guard import Guard
+from proxy.mitm_patches import body_budget, body_deadline, head_limits
 from proxy.supervisor import READY_FD_ENV, Supervisor
 
 

@@ -29,7 +29,7 @@ from domain.identity import (
 from legacy_adapter.schema import UserSession
 from proxy import addon as addon_module
 from proxy.addon import ficus_addons
-from proxy.error_pages import error_body
+from proxy.mitm_patches.error_pages import error_body
 from proxy.router import set_host
 from tests.domain.test_plans import GOOD
 from tests.proxy.hooks import FicusChain, finished

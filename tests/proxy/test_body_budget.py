@@ -1,4 +1,4 @@
-"""Request bodies held at once are capped per proxy process (proxy/body_budget.py).
+"""Request bodies held at once are capped per proxy process (proxy/mitm_patches/body_budget.py).
 
 A real proxy with `--max-body 8m --max-buffered-bodies 24m` and a raw recording backend: of
 twelve 8 MiB uploads held open at once, three fit and are held (the proxy's RSS, from /proc,

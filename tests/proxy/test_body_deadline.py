@@ -1,4 +1,4 @@
-"""Request bodies have a deadline on mod_reqtimeout's model (proxy/body_deadline.py).
+"""Request bodies have a deadline on mod_reqtimeout's model (proxy/mitm_patches/body_deadline.py).
 
 A real proxy with `--body-timeout 1 --body-min-rate 51200` (1 s, plus one per 50 KiB received)
 and a budget of 512 KiB of bodies, in front of a raw recording backend. An outsider who sends
@@ -19,7 +19,7 @@ import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons
 
-from proxy.body_deadline import BodyDeadline
+from proxy.mitm_patches.body_deadline import BodyDeadline
 from tests.proxy.h2_client import H2Client
 from tests.proxy.processes import (
     answered,

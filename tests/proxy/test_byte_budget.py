@@ -1,4 +1,4 @@
-"""The pure byte budget behind proxy/body_budget.py: what fits is counted, what does not is not."""
+"""The pure byte budget behind the body budget patch: what fits is counted, what does not is not."""
 
 from __future__ import annotations
 

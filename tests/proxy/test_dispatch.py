@@ -13,7 +13,8 @@ from mitmproxy import exceptions, http, master, options
 from mitmproxy.proxy.layers.http._hooks import HttpRequestHook, HttpResponseHook
 from mitmproxy.test import tflow
 
-from proxy.dispatch import CuratedAddonManager, skip_debug_typechecks
+from proxy.dispatch import CuratedAddonManager
+from proxy.mitm_patches.typechecks import skip_debug_typechecks
 
 
 @pytest.fixture

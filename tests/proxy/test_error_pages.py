@@ -1,10 +1,10 @@
 """Errors mitmproxy finds before any addon hook are answered as the proxy, in the client's format.
 
 A real `manage.py runproxy --max-body 1k` in front of a raw recording backend. mitmproxy 11.0.2
-refuses a head it cannot parse or whose framing it refuses (400), and a body over the limit
-(413), with its own page: HTML, `Server: mitmproxy 11.0.2`, whatever the face, and the access
-log used to record those with `"status": null`. `proxy.error_pages` makes them the proxy's
-answers (`domain.answers`): legacy JSON on /api, HTML elsewhere, over HTTP/1 and HTTP/2.
+refuses a head it cannot parse or whose framing it refuses (400), and a body over the limit (413),
+with its own page: HTML, `Server: mitmproxy 11.0.2`, whatever the face, and the access log used to
+record those with `"status": null`. `proxy.mitm_patches.error_pages` makes them the proxy's answers
+(`domain.answers`): legacy JSON on /api, HTML elsewhere, over HTTP/1 and HTTP/2.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""HTTP/1 request heads bounded while they are read (proxy/head_limits.py), through the real proxy.
+"""HTTP/1 request heads bounded while they are read (mitm_patches/head_limits.py), via the proxy.
 
 An outsider's unfinished 40 MiB head is refused with 431 once 64 KiB of it is in, without the
 proxy buffering the rest (its RSS, from /proc, barely moves); a head trickled byte by byte is

@@ -201,7 +201,7 @@ REFUSED: list[tuple[str, bytes, int]] = [
     # --- size -----------------------------------------------------------------------------------
     ("header-of-1-mib", get(b"/api/x", b"X-Big: " + b"a" * (1 << 20) + b"\r\n"), 431),
     # Never finished: refused once 64 KiB of it is in, not buffered until the client stops
-    # (proxy/head_limits.py). It used to wait for the rest, holding all of it.
+    # (proxy/mitm_patches/head_limits.py). It used to wait for the rest, holding all of it.
     (
         "unfinished-head-over-64-kib",
         b"GET /api/x HTTP/1.1\r\n" + HOST + b"X-Big: " + b"a" * (100 << 10),

@@ -17,8 +17,8 @@ import time
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from extracted.core.management.commands.sync import TRANSIENT
 from legacy_adapter.engines import create_legacy_engine
-from legacy_adapter.management.commands.sync import TRANSIENT
 from tests.legacy_adapter.faults.rig import Rig, django_url, migrate_service
 from tests.support.databases import fresh_database
 

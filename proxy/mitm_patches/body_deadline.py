@@ -1,18 +1,19 @@
 """A deadline for request bodies, on Apache mod_reqtimeout's model: 408 for a body that lags.
 
-mitmproxy 11.0.2 reads a request body for as long as its client keeps sending: its only
-deadline is the connection's 10-minute idle watchdog, which every byte re-arms. A body sent
-at 1 byte/s kept its connection, and its bytes on the body budget (proxy/body_budget.py), for
-as long as the client liked. Now, as mod_reqtimeout's `body=20,MinRate=500`:
+mitmproxy 11.0.2 reads a request body for as long as its client keeps sending: its only deadline is
+the connection's 10-minute idle watchdog, which every byte re-arms. A body sent at 1 byte/s kept its
+connection, and its bytes on the body budget (proxy/mitm_patches/body_budget.py), for as long as the
+client liked. Now, as mod_reqtimeout's `body=20,MinRate=500`:
 
 - a body has `--body-timeout` seconds (default `BODY_TIMEOUT_SECONDS`) from its head's
   arrival, plus one more second for every `--body-min-rate` bytes (default `BODY_MIN_RATE`)
   received so far; a client that keeps up with the rate never runs out, one that falls
   behind it does;
-- a body that runs out is refused like one over the budget (`proxy.body_budget.refuse`): 408
-  `Request Timeout: the request body did not arrive in time` in the client's format
-  (domain/answers.py), the connection closed, the error hook (access-logged with error
-  `body_timeout`, nobody's failure: no route was decided), its budget bytes given back at once.
+- a body that runs out is refused like one over the budget
+  (`proxy.mitm_patches.body_budget.refuse`): 408 `Request Timeout: the request body did not arrive
+  in time` in the client's format (domain/answers.py), the connection closed, the error hook
+  (access-logged with error `body_timeout`, nobody's failure: no route was decided), its budget
+  bytes given back at once.
 
 Checked when a body's bytes arrive (one subtraction) and by a mitmproxy wakeup at most a
 second apart while a body is still arriving (a wakeup keeps its stream and the flow's body
@@ -37,7 +38,7 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import commands, events
 from mitmproxy.proxy.layers import http as http_layers
 
-from proxy import body_budget
+from proxy.mitm_patches import body_budget
 
 # mod_reqtimeout's defaults: time for a client to start, and a rate any clinic link keeps.
 BODY_TIMEOUT_SECONDS: Final = 20.0

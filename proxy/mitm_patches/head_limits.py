@@ -41,8 +41,8 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.proxy import commands, events
 from mitmproxy.proxy.layers.http import _http1
 
-from proxy import error_pages
 from proxy.guard import MAX_HEAD_BYTES
+from proxy.mitm_patches import error_pages
 from proxy.refusals import head_refusal
 
 # Far above what a browser on a hospital network needs to send a head (milliseconds), far below

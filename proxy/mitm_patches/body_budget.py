@@ -84,7 +84,8 @@ def _declared(stream: Any) -> int:
 def refuse(stream: Any, message: str = MESSAGE, status: int = STATUS) -> _CommandGenerator:
     """Refuse a request body being received, as mitmproxy refuses one over body_size_limit:
     the error hook (the access log knows it by `message`), the answer (rendered by
-    proxy.error_pages in the client's format), nothing more read, its held bytes given back."""
+    proxy.mitm_patches.error_pages in the client's format), nothing more read, its held bytes
+    given back."""
     stream.flow.error = flow.Error(message)
     yield HttpErrorHook(stream.flow)
     yield http_layers.SendHttp(

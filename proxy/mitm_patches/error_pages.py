@@ -14,8 +14,9 @@ itself with `make_error_response` (HTTP/1) or inline (HTTP/2): an HTML page, `Se
   did not parse) and note the status for the access log (`answered_status`; a head that did
   not parse has no flow, so its line comes from `proxy.refusals`' hook, `head_unparsable`);
 - `Http2Server` answers a stream's error the same way, for the target of that stream;
-- a 503 (only ever the body budget's refusal, proxy/body_budget.py) carries `Retry-After`; a
-  408 for a body (proxy/body_deadline.py) is known by its message like the budget's 503;
+- a 503 (only ever the body budget's refusal, proxy/mitm_patches/body_budget.py) carries
+  `Retry-After`; a 408 for a body (proxy/mitm_patches/body_deadline.py) is known by its message like
+  the budget's 503;
 - `format_error`, which the layers use for anything else, gives the HTML body without upstream
   text (for a 5xx its message, which may quote upstream bytes, is dropped).
 
@@ -42,8 +43,8 @@ from mitmproxy.proxy.layers.http._events import (
 from mitmproxy.proxy.layers.http._http2 import Http2Server
 
 from domain.answers import Answer, answer, mitmproxy_text
-from proxy import body_deadline
-from proxy.body_budget import MESSAGE, RETRY_AFTER_SECONDS, STATUS
+from proxy.mitm_patches import body_deadline
+from proxy.mitm_patches.body_budget import MESSAGE, RETRY_AFTER_SECONDS, STATUS
 from proxy.refusals import head_refusal
 
 _NO_RESPONSE: Final = 444  # mitmproxy's "close without answering"

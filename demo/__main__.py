@@ -9,6 +9,7 @@ databases under var/; `make clean-demo` starts from scratch.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import socket
 import sys
@@ -58,13 +59,11 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
             help=f"the {feature.name} service (default: {feature.default_port})",
         )
     parser.add_argument(
-        "--patients", type=int, default=2000, help="patients to seed on first run (default: 2000)"
-    )
-    parser.add_argument(
-        "--appointments",
-        type=int,
-        default=20000,
-        help="appointments to seed on first run (default: 20000)",
+        "--legacy-seed",
+        default="",
+        metavar="OPTIONS",
+        help="options for seeding the sample monolith on first run, as `python -m demo.legacy "
+        "init-db` takes them (its --help lists them; default: its own sizes)",
     )
     return parser.parse_args(argv)
 
@@ -114,8 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             control=args.control_port,
             services=services,
         ),
-        patients=args.patients,
-        appointments=args.appointments,
+        legacy_seed_args=tuple(shlex.split(args.legacy_seed)),
     )
     busy = [
         str(p)

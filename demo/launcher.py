@@ -56,8 +56,9 @@ class StackConfig:
     ports: Ports = Ports()
     host: str = "127.0.0.1"
     seed: int = 42
-    patients: int = 2000
-    appointments: int = 20000
+    # More options for the sample monolith's seed (`python -m demo.legacy init-db --help`: how
+    # many people, appointments and providers); its own defaults otherwise.
+    legacy_seed_args: tuple[str, ...] = ()
     anchor: str | None = None  # YYYYMMDD; None seeds around today
     sync_interval_seconds: float = 0.5
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -152,14 +153,7 @@ class Stack:
         """Seed the legacy DB once, migrate Ficus's DBs, and copy the legacy appointments over."""
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         if not (self.config.var_dir / "legacy.sqlite3").exists():
-            seed_args = [
-                "--seed",
-                str(self.config.seed),
-                "--patients",
-                str(self.config.patients),
-                "--appointments",
-                str(self.config.appointments),
-            ]
+            seed_args = ["--seed", str(self.config.seed), *self.config.legacy_seed_args]
             if self.config.anchor:
                 seed_args += ["--anchor", self.config.anchor]
             self._step(

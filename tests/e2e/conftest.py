@@ -30,8 +30,7 @@ def started_stack(var_dir: Path) -> Iterator[Stack]:
             control=free_port(),
             services={name: free_port() for name in feature_names()},
         ),
-        patients=80,
-        appointments=600,
+        legacy_seed_args=("--patients", "80", "--appointments", "600"),
         anchor=ANCHOR,
         sync_interval_seconds=0.5,
     )

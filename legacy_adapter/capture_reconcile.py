@@ -13,7 +13,7 @@ are ever touched: the legacy application's own triggers are not Ficus's to drop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -21,6 +21,7 @@ from sqlalchemy import Connection, text
 from legacy_adapter.capture import (
     CAPTURED_TABLES,
     CapturedTable,
+    CaptureTrigger,
     capture_dialect,
     capture_triggers,
     drop_statements,
@@ -77,7 +78,28 @@ def capture_drift(
     """What `reconcile_capture` would change on `conn`'s database, changing nothing: a worker
     refuses to start on capture that is missing or old (`sync run`)."""
     wanted = capture_triggers(capture_dialect(conn.dialect.name), tables)
+    return _changes(wanted, present_triggers(conn))
+
+
+def reconcile_capture(
+    conn: Connection, tables: Iterable[CapturedTable] = CAPTURED_TABLES
+) -> CaptureChanges:
+    """Make the capture triggers on `conn`'s database exactly those `tables` ask for."""
+    dialect = capture_dialect(conn.dialect.name)
+    wanted = capture_triggers(dialect, tables)
     present = present_triggers(conn)
+    changes = _changes(wanted, present)
+    for name in (*changes.dropped, *changes.replaced):
+        _run(conn, drop_statements(dialect, name, present[name].table))
+    for name in (*changes.created, *changes.replaced):
+        _run(conn, list(wanted[name].create))
+    return changes
+
+
+def _changes(
+    wanted: Mapping[str, CaptureTrigger], present: Mapping[str, PresentTrigger]
+) -> CaptureChanges:
+    """What makes `present` exactly `wanted`: each side read once, by the caller."""
     return CaptureChanges(
         created=tuple(sorted(name for name in wanted if name not in present)),
         replaced=tuple(
@@ -89,24 +111,6 @@ def capture_drift(
         ),
         dropped=tuple(sorted(name for name in present if name not in wanted)),
     )
-
-
-def reconcile_capture(
-    conn: Connection, tables: Iterable[CapturedTable] = CAPTURED_TABLES
-) -> CaptureChanges:
-    """Make the capture triggers on `conn`'s database exactly those `tables` ask for."""
-    tables = tuple(tables)
-    dialect = capture_dialect(conn.dialect.name)
-    wanted = capture_triggers(dialect, tables)
-    present = present_triggers(conn)
-    changes = capture_drift(conn, tables)
-    for name in changes.dropped:
-        _run(conn, drop_statements(dialect, name, present[name].table))
-    for name in changes.replaced:
-        _run(conn, drop_statements(dialect, name, present[name].table))
-    for name in (*changes.created, *changes.replaced):
-        _run(conn, list(wanted[name].create))
-    return changes
 
 
 def _run(conn: Connection, statements: list[str]) -> None:

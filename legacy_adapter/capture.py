@@ -21,11 +21,13 @@ copies it is news. (Revision 0003 wrote them as `U` with the writer's origin, wh
 made in the owning service from the appointments service; revision 0005 replaced them.)
 
 The captured tables are the plans' `legacy_tables` (migration_plans/feature_registry.py); each
-one's key is its primary key in legacy_adapter/schema.py. The DDL is generated here (one place,
-three dialects) and installed by legacy_adapter/capture_reconcile.py, which brings the triggers
-present in the database to what this module asks for after every upgrade to head. Alembic
-revisions 0003 and 0005 carry frozen copies of what they installed (legacy_adapter/alembic/
-frozen/); downgrading to 0004 (`manage.py sync uninstall-capture`) drops every trigger again.
+one's key is its primary key in legacy_adapter/schema.py, and which derived copies its change
+refreshes comes from the features' `SourceSpec` lookups (`fan_outs`), not from a list here. The
+DDL is generated here (one place, three dialects) and installed by
+legacy_adapter/capture_reconcile.py, which brings the triggers present in the database to what
+this module asks for after every upgrade to head. Alembic revisions 0003 and 0005 carry frozen
+copies of what they installed (legacy_adapter/alembic/frozen/); downgrading to 0004 (`manage.py
+sync uninstall-capture`) drops every trigger again.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine, text
 
+from domain.records.source_spec import SourceSpec
 from legacy_adapter.change_ops import FAN_OUT
+from legacy_adapter.feature_sources import source_specs
 from legacy_adapter.schema import LegacyBase
 from migration_plans.feature_registry import legacy_tables
 
@@ -54,18 +58,35 @@ class CapturedTable:
     fan_out_columns: tuple[str, ...] = ()
 
 
-# Derived copies a table's change must refresh, a fact of the legacy schema: APPT_SCHED rows
-# are shown with their patient's name, so a patient's rename refreshes their appointments.
-# Table -> ((dependent table, its key, its column holding this table's key), watched columns).
-_FAN_OUT: dict[str, tuple[tuple[tuple[str, str, str], ...], tuple[str, ...]]] = {
-    "PATIENT_MASTER": ((("APPT_SCHED", "APPT_ID", "PAT_ID"),), ("LAST_NM", "FIRST_NM")),
-}
+FanOut = tuple[tuple[tuple[str, str, str], ...], tuple[str, ...]]
 
 
-def captured_tables(tables: Iterable[str]) -> tuple[CapturedTable, ...]:
-    """The capture of each of `tables`: its key from the legacy schema, and its fan-out to
-    those dependent tables that are captured too (a derived copy nobody keeps needs none)."""
+def fan_outs(specs: Iterable[SourceSpec]) -> dict[str, FanOut]:
+    """Derived copies a table's change must refresh, read off the features' lookups: a spec
+    that shows columns of another table (an appointment shows its patient's name, an
+    `OuterJoin`) makes a change of those columns refresh its rows that point at the changed row.
+    Table -> ((dependent table, its key, its column holding this table's key), watched columns).
+    """
+    dependents: dict[str, list[tuple[str, str, str]]] = {}
+    watched: dict[str, list[str]] = {}
+    for spec in specs:
+        for join in spec.joins:
+            edge = (spec.table, spec.key, join.on)
+            if edge not in dependents.setdefault(join.table, []):
+                dependents[join.table].append(edge)
+            columns = watched.setdefault(join.table, [])
+            columns.extend(c for c in join.columns if c not in columns)
+    return {table: (tuple(edges), tuple(watched[table])) for table, edges in dependents.items()}
+
+
+def captured_tables(
+    tables: Iterable[str], specs: Iterable[SourceSpec] | None = None
+) -> tuple[CapturedTable, ...]:
+    """The capture of each of `tables`: its key from the legacy schema, and its fan-out (from
+    `specs`, by default every feature's) to those dependent tables that are captured too (a
+    derived copy nobody keeps needs none)."""
     names = tuple(tables)
+    fan_out_of = fan_outs(source_specs() if specs is None else specs)
     captured = []
     for name in names:
         if name not in LegacyBase.metadata.tables:
@@ -73,7 +94,7 @@ def captured_tables(tables: Iterable[str]) -> tuple[CapturedTable, ...]:
                 f"{name} is not a table of the legacy schema (legacy_adapter/schema.py)"
             )
         (key,) = (column.name for column in LegacyBase.metadata.tables[name].primary_key)
-        fan_out, watched = _FAN_OUT.get(name, ((), ()))
+        fan_out, watched = fan_out_of.get(name, ((), ()))
         fan_out = tuple(dependent for dependent in fan_out if dependent[0] in names)
         captured.append(CapturedTable(name, key, fan_out, watched if fan_out else ()))
     return tuple(captured)

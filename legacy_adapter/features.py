@@ -14,7 +14,6 @@ the hospital's time zone (legacy times are local wall-clock times).
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +22,7 @@ from typing import Any, cast
 from django.apps import apps
 from django.conf import settings
 
+from legacy_adapter.feature_sources import call_with_zone, source_factory, source_spec
 from legacy_adapter.service_side import ServiceSide
 from legacy_adapter.sources import LegacySource, legacy_source
 from migration_plans.feature_registry import feature, feature_names
@@ -51,18 +51,9 @@ def _factory(module: object, name: str) -> Callable[..., Any]:
     return cast(Callable[..., Any], found)
 
 
-def _call(factory: Callable[..., Any], *args: object) -> Any:
-    """`factory(*args)`, with the hospital's zone if the factory asks for it."""
-    if "zone_name" in inspect.signature(factory).parameters:
-        return factory(*args, zone_name=settings.FICUS_HOSPITAL_TZ)
-    return factory(*args)
-
-
-# Looked up once, at import: a feature of the registry without its factories fails here.
-_SOURCES = {
-    name: _factory(importlib.import_module(feature(name).mapping_module), "source")
-    for name in FEATURES
-}
+# Looked up once, at import: a feature of the registry without its source fails here.
+for _name in FEATURES:
+    source_factory(_name)
 
 
 @cache
@@ -76,7 +67,7 @@ def feature_source(name: str) -> LegacySource:
     """The legacy side of a feature: needs no service app (a control-plane process has none)."""
     if name not in FEATURES:
         raise UnknownFeatureError(f"unknown feature {name!r}; known: {', '.join(FEATURES)}")
-    return legacy_source(_call(_SOURCES[name]))
+    return legacy_source(source_spec(name, zone_name=settings.FICUS_HOSPITAL_TZ))
 
 
 def has_service(name: str) -> bool:
@@ -88,7 +79,9 @@ def feature_sync(name: str) -> FeatureSync:
     source = feature_source(name)
     if not has_service(name):
         raise UnknownFeatureError(f"the {name} service is not installed in this process")
-    target: ServiceSide = _call(_target_factory(name), source)
+    target: ServiceSide = call_with_zone(
+        _target_factory(name), source, zone_name=settings.FICUS_HOSPITAL_TZ
+    )
     return FeatureSync(source, target)
 
 

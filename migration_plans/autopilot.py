@@ -16,6 +16,7 @@ A rollback locks the feature (`autopilot.lock`) until a person clears it; the ki
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -154,9 +155,9 @@ def _act(
     except ControlError as e:  # nothing left to roll back: lock all the same
         log.warning("autopilot %s: rollback found nothing to move: %s", feature, e.reason)
         seq = _lock(row, why, {"rollback": e.reason})
-        return TickReport(feature, decision, seq)
+        return TickReport(feature, dataclasses.replace(decision, failures=0), seq)
     seq = _lock(row, why, {"rollback_audit_seq": outcome.audit_seq, "evidence": outcome.evidence})
-    return TickReport(feature, decision, seq)
+    return TickReport(feature, dataclasses.replace(decision, failures=0), seq)
 
 
 def _wait_for_drain(

@@ -182,7 +182,8 @@ def test_a_rollback_out_of_service_writes_waits_for_the_reverse_backlog_to_drain
     done = tick(plan, providers=[f"{HERE}.backlog_zero"])
     assert done.decision.kind is Kind.ROLLBACK
     assert phase_of("PUT") == ("shadow", 0)
-    assert autopilot.state_of(plan.feature)["locked"] is True
+    state = autopilot.state_of(plan.feature)
+    assert (state["locked"], state["rollback_pending"], state["failures"]) == (True, False, 0)
     assert audit_ok()
 
 

@@ -84,7 +84,7 @@ def test_a_healthy_service_goes_from_shadow_through_every_step_to_migrated():
     assert tick(plan).decision.kind is Kind.DONE
     moves = AuditRecord.objects.filter(action="route.advance")
     assert [r.actor for r in moves] == ["autopilot"] * 3
-    details = selectors.record_as_dict(moves.last())["details"]
+    details = selectors.record_as_dict(moves.order_by("seq").reverse()[0])["details"]
     assert details["evidence"]["samples"] >= 100
     assert details["reason"].startswith("autopilot: canary 50% -> migrated")
     assert {g["gate"] for g in details["gates"]} >= {"min_samples", "max_error_rate"}
@@ -230,7 +230,7 @@ class Traffic:
 def test_the_worker_ticks_every_interval_until_the_target():
     plan = pilot_plan(settings=dataclasses.replace(PILOT, dwell_seconds=3))
     signal = Traffic()
-    reports = []
+    reports: list[autopilot.TickReport] = []
     ended = autopilot.run_worker(
         plans=[plan],
         feature=plan.feature,

@@ -87,6 +87,7 @@ def test_the_worker_exits_cleanly_on_sigterm(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert worker.stdout is not None
     try:
         first = worker.stdout.readline()  # the first tick has run: the worker is waiting
         assert first.startswith("appointments: hold:")

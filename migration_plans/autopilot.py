@@ -124,16 +124,21 @@ def _act(
     providers: Sequence[str] | None,
 ) -> TickReport:
     feature = plan.feature
+
+    def move(operation: Callable[..., services.Outcome], why: str, **to: Any) -> services.Outcome:
+        return operation(
+            plans=plans,
+            feature=feature,
+            reason=f"autopilot: {why}",
+            actor=ACTOR,
+            providers=providers,
+            **to,
+        )
+
     if decision.kind is Kind.ADVANCE:
         try:
-            outcome = services.advance(
-                plans=plans,
-                feature=feature,
-                reason=f"autopilot: {decision.reason}",
-                actor=ACTOR,
-                to=str(decision.to_phase),
-                weight=decision.weight,
-                providers=providers,
+            outcome = move(
+                services.advance, decision.reason, to=str(decision.to_phase), weight=decision.weight
             )
         except ControlError as e:  # the evidence moved since the checks, or a route cannot
             return TickReport(feature, _hold(f"advance refused: {e.reason}", decision))
@@ -142,14 +147,7 @@ def _act(
         return TickReport(feature, decision)
     why = row.lock_reason if row.rollback_pending else decision.reason
     try:
-        outcome = services.rollback(
-            plans=plans,
-            feature=feature,
-            reason=f"autopilot: {why}",
-            actor=ACTOR,
-            to=str(settings.rollback_to),
-            providers=providers,
-        )
+        outcome = move(services.rollback, why, to=str(settings.rollback_to))
     except GateRefusalError as e:
         return _wait_for_drain(row, position, why, decision, e)
     except ControlError as e:  # nothing left to roll back: lock all the same
@@ -233,24 +231,24 @@ def _state_row(feature: str) -> AutopilotState:
 # --- what people do: the kill switch and the lock -----------------------------------------
 
 
-@transaction.atomic
 def stop(*, feature: str, actor: str, reason: str) -> str:
     """Turn the kill switch on: every tick does nothing until `resume`."""
-    row = _person_acts(feature, actor, reason)
-    if row.stopped:
-        return f"{feature}: the autopilot is already stopped"
-    row.stopped = True
-    _record_person(row, actor, "autopilot.stop", reason)
-    return f"{feature}: autopilot stopped; a running worker exits within {POLL_SECONDS:g} s"
+    return _kill_switch(feature, actor, reason, on=True)
+
+
+def resume(*, feature: str, actor: str, reason: str) -> str:
+    return _kill_switch(feature, actor, reason, on=False)
 
 
 @transaction.atomic
-def resume(*, feature: str, actor: str, reason: str) -> str:
+def _kill_switch(feature: str, actor: str, reason: str, *, on: bool) -> str:
     row = _person_acts(feature, actor, reason)
-    if not row.stopped:
-        return f"{feature}: the autopilot is not stopped"
-    row.stopped = False
-    _record_person(row, actor, "autopilot.resume", reason)
+    if row.stopped == on:
+        return f"{feature}: the autopilot is {'already' if on else 'not'} stopped"
+    row.stopped = on
+    _record_person(row, actor, "autopilot.stop" if on else "autopilot.resume", reason)
+    if on:
+        return f"{feature}: autopilot stopped; a running worker exits within {POLL_SECONDS:g} s"
     return f"{feature}: autopilot resumed (the kill switch is off)"
 
 

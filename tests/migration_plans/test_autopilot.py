@@ -227,19 +227,21 @@ class Traffic:
         return timezone.now() + timedelta(seconds=self.offset)
 
 
-def test_the_worker_ticks_every_interval_until_the_target():
-    plan = pilot_plan(settings=dataclasses.replace(PILOT, dwell_seconds=3))
-    signal = Traffic()
-    reports: list[autopilot.TickReport] = []
-    ended = autopilot.run_worker(
+def run_worker(plan, signal, reports=None):
+    return autopilot.run_worker(
         plans=[plan],
         feature=plan.feature,
         stop_signal=signal,
-        report=reports.append,
+        report=(reports if reports is not None else []).append,
         clock=signal.clock,
         providers=(),
     )
-    assert ended is Kind.DONE
+
+
+def test_the_worker_ticks_every_interval_until_the_target():
+    plan = pilot_plan(settings=dataclasses.replace(PILOT, dwell_seconds=3))
+    reports: list[autopilot.TickReport] = []
+    assert run_worker(plan, Traffic(), reports) is Kind.DONE
     assert phase_of("GET") == ("migrated", 0)
     assert [r.decision.kind for r in reports].count(Kind.ADVANCE) == 3
     assert reports[-1].decision.kind is Kind.DONE
@@ -248,23 +250,8 @@ def test_the_worker_ticks_every_interval_until_the_target():
 def test_the_worker_stops_at_once_on_the_kill_switch_and_on_sigterm():
     plan = pilot_plan()
     killed = Traffic(kill_after=1)
-    ended = autopilot.run_worker(
-        plans=[plan],
-        feature=plan.feature,
-        stop_signal=killed,
-        report=lambda r: None,
-        clock=killed.clock,
-        providers=(),
-    )
-    assert (ended, killed.waits) == (Kind.STOPPED, 1)
+    assert (run_worker(plan, killed), killed.waits) == (Kind.STOPPED, 1)
+    assert phase_of("GET") == ("shadow", 0)  # the tick after the switch acted on nothing
     autopilot.resume(feature=plan.feature, actor="operator-olga", reason="back")
     term = Traffic(stop_after=1)
-    ended = autopilot.run_worker(
-        plans=[plan],
-        feature=plan.feature,
-        stop_signal=term,
-        report=lambda r: None,
-        clock=term.clock,
-        providers=(),
-    )
-    assert (ended, term.waits) == (Kind.STOPPED, 1)
+    assert (run_worker(plan, term), term.waits) == (Kind.STOPPED, 1)

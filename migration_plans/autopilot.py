@@ -336,6 +336,13 @@ def run_worker(
             if stop_signal.wait(step):
                 return Kind.STOPPED
             waited += step
-            if kill_switch_on(feature):
+            if _kill_switch_seen(feature):
                 break  # the next tick sees it, reports it and ends the loop
     return Kind.STOPPED
+
+
+def _kill_switch_seen(feature: str) -> bool:
+    try:
+        return kill_switch_on(feature)
+    except DatabaseError:  # the control plane is away; the next tick retries and says so
+        return False

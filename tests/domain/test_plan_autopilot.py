@@ -9,6 +9,7 @@ import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs installed
 
 from domain.phases import Phase
+from domain.plan_autopilot import rollback_checks
 from domain.plans import AutopilotSettings
 from tests.migration_plans.plan_files import (
     GOOD,
@@ -96,3 +97,10 @@ def test_the_schema_accepts_the_section_and_refuses_what_the_parser_refuses(tmp_
         assert list(validator.iter_errors(yaml.safe_load(text))) != [], bad
         write(tmp_path, "appointments.yaml", text)
         assert errors_for(tmp_path) != [], bad
+
+
+def test_the_schema_offers_exactly_the_checks_the_parser_accepts_for_rollback_on():
+    schema = json.loads(SCHEMA.read_text())
+    offered = schema["$defs"]["autopilot"]["properties"]["rollback_on"]["items"]["enum"]
+    assert offered == list(rollback_checks())
+    assert "min_samples" not in offered  # missing data holds; it never counts as a failure

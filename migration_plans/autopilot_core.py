@@ -146,11 +146,12 @@ def decide(
             return _rollback(
                 f"{failures} consecutive failed check(s) at {where}: {shown}", settings, failures
             )
-        return Decision(
-            Kind.HOLD,
-            f"failed check {failures} of {settings.failure_threshold} at {where}: {shown}",
-            failures,
+        count = (
+            f"{failures} of {settings.failure_threshold}"
+            if can_roll_back
+            else f"{failures} in a row, nothing to roll back to before {where}"
         )
+        return Decision(Kind.HOLD, f"failed check {count} at {where}: {shown}", failures)
     if not counted:
         failures = 0  # every rollback check passed, with data
     if failing := [c for c in checks if not c.result.passed]:

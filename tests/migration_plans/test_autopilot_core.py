@@ -113,6 +113,7 @@ def test_failures_in_shadow_hold_there_is_nothing_to_roll_back_to():
     decision = tick(phase=Phase.SHADOW, weight=0, errors=50, memory=Memory(failures=5))
     assert decision.kind is Kind.HOLD
     assert decision.failures == 6
+    assert "6 in a row, nothing to roll back to before shadow" in decision.reason
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,7 @@ def test_the_options_are_explained():
 def test_the_worker_exits_cleanly_on_sigterm(tmp_path):
     (tmp_path / "appointments.yaml").write_text(PILOT_PLAN)
     env = control_env(f"sqlite:///{tmp_path / 'control.sqlite3'}", tmp_path / "var", tmp_path)
+    env["PYTHONUNBUFFERED"] = "1"  # each decision line as it is printed
     migrate(env)
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "plan", "autopilot", "appointments", "--worker"],

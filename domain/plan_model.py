@@ -120,6 +120,25 @@ class SyncSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AutopilotSettings:
+    """The analysis loop of `plan autopilot` (`autopilot:` in the plan, domain.plan_autopilot).
+
+    Every `interval_seconds` the loop checks the gate of the next step against the evidence of
+    the current one: it advances through the canary `steps` (weights) and on to `target` after
+    `dwell_seconds` and `min_samples` per step; `failure_threshold` consecutive failures of a
+    `rollback_on` check roll the feature back to `rollback_to` and lock it."""
+
+    interval_seconds: float = 60.0
+    steps: tuple[int, ...] = (5, 25, 50)
+    dwell_seconds: float = 300.0
+    min_samples: int = 100
+    failure_threshold: int = 3
+    target: Phase = Phase.MIGRATED
+    rollback_to: Phase = Phase.SHADOW
+    rollback_on: tuple[str, ...] = ("max_error_rate",)
+
+
+@dataclass(frozen=True, slots=True)
 class VolatileField:
     field: str
     reason: str
@@ -203,6 +222,7 @@ class Plan:
     shadow: ShadowSettings = field(default_factory=ShadowSettings)
     contract: ContractSettings = field(default_factory=ContractSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    autopilot: AutopilotSettings | None = None  # None: no `autopilot:`, the loop refuses
     # The line of each field read ("upstream.instances", "legacy_tables[0]", ...), for errors
     # that are found only when plans are compared.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from domain.phases import Phase
+from domain.plan_autopilot import AUTOPILOT_FIELDS, read_autopilot
 from domain.plan_model import (
     DEFAULT_PIN_SECONDS,
     GATED_PHASES,
@@ -70,6 +71,7 @@ _TOP_FIELDS: Final = (
     "shadow",
     "contract",
     "sync",
+    "autopilot",
 )
 _TOP_REQUIRED: Final = frozenset({"feature", "owner", "upstream", "legacy_tables", "routes"})
 _UPSTREAM_FIELDS: Final = ("name", "instances", "health")
@@ -92,6 +94,7 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "contract.volatile_fields[]": VOLATILE_FIELDS,
         "contract.differences[]": DIFFERENCE_FIELDS,
         "sync": SYNC_FIELDS,
+        "autopilot": AUTOPILOT_FIELDS,
     }
 )
 
@@ -181,6 +184,8 @@ class PlanReader(SectionReader):
         sync: SyncSettings | None = SyncSettings()
         if "sync" in fields:
             sync = self.sync(fields["sync"])
+        # None after an error is fine: a plan with any error is not returned (plans.parse_plan).
+        autopilot = read_autopilot(self, fields["autopilot"]) if "autopilot" in fields else None
 
         # Checks that relate fields to each other, once each field is known to be well formed.
         if routes is not None:
@@ -215,6 +220,7 @@ class PlanReader(SectionReader):
             shadow=shadow,
             contract=contract,
             sync=sync,
+            autopilot=autopilot,
             lines=self.lines,
         )
 

@@ -27,7 +27,15 @@ from rest_framework.views import APIView
 
 from domain.plans import Plan, PlanError, load_plans
 from domain.transitions import ORDER
-from migration_plans import audit_chain, audit_log, control_errors, route_moves, selectors, services
+from migration_plans import (
+    audit_chain,
+    audit_log,
+    autopilot,
+    control_errors,
+    route_moves,
+    selectors,
+    services,
+)
 from migration_plans import schema as doc
 from migration_plans.plan_cache import PlanCaches
 
@@ -227,6 +235,44 @@ class AdvanceView(MoveView):
 
 class RollbackView(MoveView):
     action_name = "rollback"
+
+
+class StopInput(serializers.Serializer[dict[str, Any]]):
+    reason = serializers.CharField(max_length=2000)
+
+
+class AutopilotView(ControlView):
+    @extend_schema(
+        summary="The autopilot's state for a feature: kill switch, lock, last decision",
+        parameters=[doc.FEATURE_PATH],
+        responses={200: doc.AUTOPILOT, **doc.refusals(401, 403, 404, 503)},
+    )
+    def get(self, request: Request, feature: str) -> Response:
+        plan = route_moves.find_plan(self.plans(), feature)
+        return Response(_autopilot(plan))
+
+
+class AutopilotStopView(ControlView):
+    @extend_schema(
+        summary="Kill switch: the feature's autopilot stops at once and acts on nothing",
+        parameters=[doc.FEATURE_PATH],
+        request=StopInput,
+        responses={200: doc.AUTOPILOT, **doc.refusals(400, 401, 403, 404, 503)},
+    )
+    def post(self, request: Request, feature: str) -> Response:
+        data = StopInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = route_moves.find_plan(self.plans(), feature)
+        message = autopilot.stop(
+            feature=feature,
+            actor=request.user.get_username(),
+            reason=data.validated_data["reason"],
+        )
+        return Response({**_autopilot(plan), "message": message})
+
+
+def _autopilot(plan: Plan) -> dict[str, Any]:
+    return {"configured": plan.autopilot is not None, **autopilot.state_of(plan.feature)}
 
 
 def _whole(request: Request, name: str, default: int, low: int, high: int) -> int:

@@ -127,3 +127,25 @@ class AuditDigest(models.Model):
     class Meta:
         db_table = "ficus_audit_digest"
         ordering = ["id"]
+
+
+class AutopilotState(models.Model):
+    """The autopilot's memory for one feature: kill switch, lock, failures, last decision.
+
+    Written only by `migration_plans.autopilot`; every change of `stopped` or `locked` has an
+    audit record in the same transaction."""
+
+    feature = models.CharField(max_length=40, unique=True)
+    stopped = models.BooleanField(default=False)  # the kill switch: nothing is done while on
+    locked = models.BooleanField(default=False)  # after a rollback, until a person clears it
+    lock_reason = models.TextField(blank=True)
+    failures = models.IntegerField(default=0)  # consecutive failed checks
+    rollback_pending = models.BooleanField(default=False)  # decided, waiting for reverse sync
+    last_decision = models.CharField(max_length=10, blank=True)
+    last_reason = models.TextField(blank=True)
+    last_at = models.DateTimeField(null=True)
+    changed_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        db_table = "ficus_autopilot_state"
+        ordering = ["feature"]

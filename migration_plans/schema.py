@@ -111,6 +111,23 @@ OUTCOME = inline_serializer(
         "generation": serializers.IntegerField(),
     },
 )
+AUTOPILOT = inline_serializer(
+    "ControlAutopilot",
+    fields={
+        "feature": serializers.CharField(),
+        "configured": serializers.BooleanField(help_text="the plan has an autopilot: section"),
+        "stopped": serializers.BooleanField(help_text="the kill switch is on"),
+        "locked": serializers.BooleanField(help_text="rolled back; a person must clear it"),
+        "lock_reason": serializers.CharField(allow_blank=True),
+        "failures": serializers.IntegerField(help_text="consecutive failed checks"),
+        "rollback_pending": serializers.BooleanField(help_text="waiting for reverse sync"),
+        "last_decision": serializers.CharField(allow_null=True),
+        "last_reason": serializers.CharField(allow_null=True),
+        "last_at": serializers.CharField(allow_null=True),
+        "changed_by": serializers.CharField(allow_null=True),
+        "message": serializers.CharField(required=False, help_text="what a stop did"),
+    },
+)
 AUDIT_RECORDS = inline_serializer(
     "ControlAuditRecords",
     fields={"records": serializers.ListField(child=serializers.DictField())},

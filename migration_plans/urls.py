@@ -13,6 +13,12 @@ urlpatterns: list[URLPattern] = [
     path("features/<slug:feature>/history", api.HistoryView.as_view(), name="history"),
     path("features/<slug:feature>/advance", api.AdvanceView.as_view(), name="advance"),
     path("features/<slug:feature>/rollback", api.RollbackView.as_view(), name="rollback"),
+    path("features/<slug:feature>/autopilot", api.AutopilotView.as_view(), name="autopilot"),
+    path(
+        "features/<slug:feature>/autopilot/stop",
+        api.AutopilotStopView.as_view(),
+        name="autopilot-stop",
+    ),
     path("audit/records", api.AuditRecordsView.as_view(), name="audit-records"),
     path("audit/verify", api.AuditVerifyView.as_view(), name="audit-verify"),
     *schema.urlpatterns,  # /control/v1/schema: this API's OpenAPI document

@@ -111,6 +111,7 @@ def _properties(schema: dict[str, Any], where: str) -> list[str]:
         "contract.volatile_fields[]": defs["contract"]["properties"]["volatile_fields"]["items"],
         "contract.differences[]": defs["contract"]["properties"]["differences"]["items"],
         "sync": defs["sync"],
+        "autopilot": defs["autopilot"],
     }[where]
     assert node["additionalProperties"] is False, where
     return list(node["properties"])

@@ -1,15 +1,19 @@
-"""`manage.py plan check|status|advance|rollback|history`: plans and the routes' phases.
+"""`manage.py plan check|status|advance|rollback|history|autopilot`: plans and route phases.
 
 `check` validates the plan files (CI runs it). The other actions drive the control plane:
 they read the plans, register routes seen for the first time (actor `plan-file`), and call
-`migration_plans.services` / `selectors`, which hold every rule. A refused advance or rollback
-prints every gate with its numbers on stderr and exits 1; bad input names what is wrong.
+`migration_plans.services` / `selectors`, which hold every rule; `autopilot` runs
+`migration_plans.autopilot` once, or as a worker until done, stopped or sent SIGTERM. A
+refused advance or rollback prints every gate with its numbers on stderr and exits 1; bad
+input names what is wrong.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
+import signal
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from domain.plans import Plan, PlanError, check_plans, display_path, load_plans
 from domain.route_table import build_route_table
-from migration_plans import control_errors, route_moves, selectors, services
+from migration_plans import autopilot, control_errors, route_moves, selectors, services
 
 
 def default_actor() -> str:
@@ -31,7 +35,9 @@ def default_actor() -> str:
 
 
 class Command(BaseCommand):
-    help = "Work with migration plans. Actions: check, status, advance, rollback, history."
+    help = (
+        "Work with migration plans. Actions: check, status, advance, rollback, history, autopilot."
+    )
     requires_system_checks: list[str] = []  # reads files and the control-plane tables only
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -84,7 +90,39 @@ class Command(BaseCommand):
                 default=default_actor(),
                 help="who is acting (default: $USER, %(default)s)",
             )
-        for sub in (check, status, history, advance, rollback):
+        pilot = actions.add_parser(
+            "autopilot",
+            help="let the plan's autopilot: section advance or roll back a feature",
+            description="Check the feature's current step against its gates and act as the "
+            "plan's autopilot: section says: hold (too few samples, too little time, a failing "
+            "or unmeasured check), advance to the next canary weight or phase, or roll back "
+            "after failure_threshold consecutive failed checks and lock the feature until a "
+            "person runs --clear-lock. Every move is audited with the actor autopilot. With no "
+            "option, one tick (--once).",
+        )
+        pilot.add_argument("feature")
+        mode = pilot.add_mutually_exclusive_group()
+        mode.add_argument("--once", action="store_true", help="one tick, then exit (default)")
+        mode.add_argument(
+            "--worker",
+            action="store_true",
+            help="tick every interval_seconds until the target, the kill switch or SIGTERM",
+        )
+        mode.add_argument("--status", action="store_true", help="print the autopilot's state")
+        mode.add_argument(
+            "--stop", action="store_true", help="kill switch: no tick acts until --resume"
+        )
+        mode.add_argument("--resume", action="store_true", help="turn the kill switch off")
+        mode.add_argument(
+            "--clear-lock", action="store_true", help="let the autopilot act after a rollback"
+        )
+        pilot.add_argument("--reason", help="why (--stop, --resume, --clear-lock); audited")
+        pilot.add_argument(
+            "--actor",
+            default=default_actor(),
+            help="who is acting, for --stop/--resume/--clear-lock (default: $USER, %(default)s)",
+        )
+        for sub in (check, status, history, advance, rollback, pilot):
             sub.add_argument(
                 "--plans",
                 default=str(settings.FICUS_PLANS_DIR),
@@ -103,6 +141,8 @@ class Command(BaseCommand):
                 self.status(plans, options["feature"])
             elif action == "history":
                 self.history(plans, options["feature"])
+            elif action == "autopilot":
+                self.autopilot(plans, options)
             else:
                 self.move(plans, action, options)
         except control_errors.GateRefusalError as e:
@@ -188,6 +228,39 @@ class Command(BaseCommand):
             f"{action} recorded as audit record {outcome.audit_seq}, "
             f"control generation {outcome.generation}{forced}"
         )
+
+    def autopilot(self, plans: Sequence[Plan], options: dict[str, Any]) -> None:
+        feature = options["feature"]
+        person = {"feature": feature, "actor": options["actor"] or "", "reason": options["reason"]}
+        for flag, act in (
+            ("stop", autopilot.stop),
+            ("resume", autopilot.resume),
+            ("clear_lock", autopilot.clear_lock),
+        ):
+            if options[flag]:
+                if not (options["reason"] or "").strip():
+                    raise CommandError(f"--{flag.replace('_', '-')} needs --reason TEXT (audited)")
+                route_moves.find_plan(plans, feature)
+                self.stdout.write(act(**person))
+                return
+        if options["status"]:
+            route_moves.find_plan(plans, feature)
+            for key, value in autopilot.state_of(feature).items():
+                self.stdout.write(f"{key}: {'-' if value is None else value}")
+            return
+        if not options["worker"]:
+            self.stdout.write(autopilot.tick(plans=plans, feature=feature).describe())
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        ended = autopilot.run_worker(
+            plans=plans,
+            feature=feature,
+            stop_signal=stop,
+            report=lambda r: self.stdout.write(r.describe()),
+        )
+        self.stdout.write(f"{feature}: autopilot worker ended ({ended})")
 
 
 def _load(directory: Path) -> tuple[Plan, ...]:

@@ -1,0 +1,348 @@
+"""`plan autopilot`: one analysis tick, the long-lived worker, the kill switch and the lock.
+
+A tick reads where the feature stands and what the autopilot remembers (`AutopilotState`),
+gathers the evidence of the current step with `selectors.evidence` (the same numbers a
+person's `plan advance` sees), checks the gates with `gates.evaluate`, asks the pure
+`autopilot_core.decide` what to do, and does it through `services.advance` and
+`services.rollback` with the actor `autopilot` and the decision's reason. So every automatic
+move is the same audit record and transition a person's move is, with its gates and evidence.
+
+A rollback uses the manual rollback's data-aware rule unchanged: when it is refused because
+reverse sync still holds service writes (`reverse_backlog`), the tick holds, says how many
+changes must drain, and tries again next tick (audited once, `autopilot.rollback.waiting`).
+A rollback locks the feature (`autopilot.lock`) until a person clears it; the kill switch
+(`stop`) makes every tick do nothing, and a running worker sees it within a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Protocol
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from domain import transitions
+from domain.phases import Phase
+from domain.plan_model import AutopilotSettings
+from domain.plans import Plan
+from migration_plans import gates, route_moves, selectors, services
+from migration_plans.audit_log import append_audit
+from migration_plans.autopilot_core import (
+    ACTOR,
+    Check,
+    Decision,
+    Kind,
+    Memory,
+    Position,
+    decide,
+    next_step,
+)
+from migration_plans.control_errors import ControlError, GateRefusalError
+from migration_plans.models import AutopilotState, RouteState
+
+log = logging.getLogger("ficus.autopilot")
+POLL_SECONDS: Final = 1.0  # how often a waiting worker looks at the kill switch
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    feature: str
+    decision: Decision
+    audit_seq: int | None = None  # the record of what was done, when something was
+
+    def describe(self) -> str:
+        seq = f" (audit #{self.audit_seq})" if self.audit_seq is not None else ""
+        return f"{self.feature}: {self.decision.describe()}{seq}"
+
+
+class StopSignal(Protocol):
+    """What the worker needs of its stop signal; a threading.Event is one."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+def settings_of(plan: Plan) -> AutopilotSettings:
+    if plan.autopilot is None:
+        raise ControlError(
+            f"{plan.file} has no autopilot: section, so the autopilot does not drive "
+            f"{plan.feature} (docs/plans.md, Autopilot)",
+            status=409,
+        )
+    return plan.autopilot
+
+
+@transaction.atomic
+def tick(
+    *,
+    plans: Sequence[Plan],
+    feature: str,
+    now: datetime | None = None,
+    providers: Sequence[str] | None = None,
+) -> TickReport:
+    """One look at the feature and the one action it calls for (possibly none)."""
+    plan = route_moves.find_plan(plans, feature)
+    settings = settings_of(plan)
+    services.register_routes(plans=[plan])
+    row = _state_row(feature)
+    memory = Memory(row.stopped, row.locked, row.lock_reason, row.failures, row.rollback_pending)
+    position, lead = _position(feature)
+    checks: list[Check] = []
+    samples = 0
+    if not (memory.stopped or memory.locked or memory.rollback_pending):
+        evidence = selectors.evidence(
+            feature, [(r.method, r.template, r.since) for r in lead], providers=providers
+        )
+        samples = evidence.samples
+        checks = _checks(plan, settings, position, evidence)
+    decision = decide(
+        settings, position, memory, checks=checks, samples=samples, now=now or timezone.now()
+    )
+    report = _act(plans, plan, settings, row, position, decision, providers)
+    row.failures = report.decision.failures
+    row.last_decision = str(report.decision.kind)
+    row.last_reason = report.decision.reason
+    row.last_at = timezone.now()
+    row.save()
+    log.info("autopilot %s", report.describe())
+    return report
+
+
+def _act(
+    plans: Sequence[Plan],
+    plan: Plan,
+    settings: AutopilotSettings,
+    row: AutopilotState,
+    position: Position,
+    decision: Decision,
+    providers: Sequence[str] | None,
+) -> TickReport:
+    feature = plan.feature
+
+    def move(operation: Callable[..., services.Outcome], why: str, **to: Any) -> services.Outcome:
+        return operation(
+            plans=plans,
+            feature=feature,
+            reason=f"autopilot: {why}",
+            actor=ACTOR,
+            providers=providers,
+            **to,
+        )
+
+    if decision.kind is Kind.ADVANCE:
+        try:
+            outcome = move(
+                services.advance, decision.reason, to=str(decision.to_phase), weight=decision.weight
+            )
+        except ControlError as e:  # the evidence moved since the checks, or a route cannot
+            return TickReport(feature, _hold(f"advance refused: {e.reason}", decision))
+        return TickReport(feature, decision, outcome.audit_seq)
+    if decision.kind is not Kind.ROLLBACK:
+        return TickReport(feature, decision)
+    why = row.lock_reason if row.rollback_pending else decision.reason
+    try:
+        outcome = move(services.rollback, why, to=str(settings.rollback_to))
+    except GateRefusalError as e:
+        return _wait_for_drain(row, position, why, decision, e)
+    except ControlError as e:  # nothing left to roll back: lock all the same
+        log.warning("autopilot %s: rollback found nothing to move: %s", feature, e.reason)
+        seq = _lock(row, why, {"rollback": e.reason})
+        return TickReport(feature, dataclasses.replace(decision, failures=0), seq)
+    seq = _lock(row, why, {"rollback_audit_seq": outcome.audit_seq, "evidence": outcome.evidence})
+    return TickReport(feature, dataclasses.replace(decision, failures=0), seq)
+
+
+def _wait_for_drain(
+    row: AutopilotState, position: Position, why: str, decision: Decision, e: GateRefusalError
+) -> TickReport:
+    """The manual rollback's data-aware refusal: hold, say what must drain, retry next tick."""
+    backlog = next((r for r in e.results if r.get("gate") == "reverse_backlog"), None)
+    if backlog is None:
+        return TickReport(row.feature, _hold(f"rollback refused: {e.reason}", decision))
+    waiting = (
+        f"waiting for {backlog['actual']} reverse change(s) to drain"
+        if backlog["actual"] is not None
+        else f"waiting for the reverse backlog to be known ({backlog['reason']})"
+    )
+    reason = f"rollback decided, {waiting} before the routes leave {position.describe()}"
+    seq = None
+    if not row.rollback_pending:
+        row.rollback_pending = True
+        row.lock_reason = why
+        seq = append_audit(
+            actor=ACTOR,
+            action="autopilot.rollback.waiting",
+            subject=row.feature,
+            details={"reason": why, "waiting": waiting, "gates": e.results, "evidence": e.evidence},
+        ).seq
+    return TickReport(row.feature, _hold(reason, decision), seq)
+
+
+def _lock(row: AutopilotState, why: str, details: dict[str, Any]) -> int:
+    row.locked, row.rollback_pending, row.lock_reason = True, False, why
+    record = append_audit(
+        actor=ACTOR,
+        action="autopilot.lock",
+        subject=row.feature,
+        details={"reason": why, **details},
+    )
+    return record.seq
+
+
+def _hold(reason: str, decision: Decision) -> Decision:
+    return Decision(Kind.HOLD, reason, decision.failures)
+
+
+def _checks(
+    plan: Plan, settings: AutopilotSettings, position: Position, evidence: gates.Evidence
+) -> list[Check]:
+    """The gate of the phase the next step enters, then the current phase's own gate."""
+    step = next_step(settings, position)
+    phases = [p for p in (step[0] if step else None, position.phase) if p is not None]
+    checks: list[Check] = []
+    for phase in dict.fromkeys(phases):
+        checks.extend(Check(phase, r) for r in gates.evaluate(plan.gates.get(phase), evidence))
+    return checks
+
+
+def _position(feature: str) -> tuple[Position, list[RouteState]]:
+    """The lead routes (those furthest along) and where they stand."""
+    rows = list(RouteState.objects.filter(feature=feature))
+    if not rows:
+        raise ControlError(f"{feature} has no registered routes", status=409)
+    lead_index = max(transitions.index(transitions.parse_phase(r.phase)) for r in rows)
+    lead = [r for r in rows if transitions.index(transitions.parse_phase(r.phase)) == lead_index]
+    phase = transitions.parse_phase(lead[0].phase)
+    weight = max(r.weight for r in lead) if phase is Phase.CANARY else 0
+    return Position(phase, weight, max(r.since for r in lead)), lead
+
+
+def _state_row(feature: str) -> AutopilotState:
+    row, _ = AutopilotState.objects.select_for_update().get_or_create(feature=feature)
+    return row
+
+
+# --- what people do: the kill switch and the lock -----------------------------------------
+
+
+def stop(*, feature: str, actor: str, reason: str) -> str:
+    """Turn the kill switch on: every tick does nothing until `resume`."""
+    return _kill_switch(feature, actor, reason, on=True)
+
+
+def resume(*, feature: str, actor: str, reason: str) -> str:
+    return _kill_switch(feature, actor, reason, on=False)
+
+
+@transaction.atomic
+def _kill_switch(feature: str, actor: str, reason: str, *, on: bool) -> str:
+    row = _person_acts(feature, actor, reason)
+    if row.stopped == on:
+        return f"{feature}: the autopilot is {'already' if on else 'not'} stopped"
+    row.stopped = on
+    _record_person(row, actor, "autopilot.stop" if on else "autopilot.resume", reason)
+    if on:
+        return f"{feature}: autopilot stopped; a running worker exits within {POLL_SECONDS:g} s"
+    return f"{feature}: autopilot resumed (the kill switch is off)"
+
+
+@transaction.atomic
+def clear_lock(*, feature: str, actor: str, reason: str) -> str:
+    """A person's all-clear after a rollback (or a rollback still waiting to finish)."""
+    row = _person_acts(feature, actor, reason)
+    if not (row.locked or row.rollback_pending):
+        raise ControlError(f"{feature}: the autopilot is not locked", status=409)
+    was = row.lock_reason
+    row.locked, row.rollback_pending, row.lock_reason, row.failures = False, False, "", 0
+    _record_person(row, actor, "autopilot.clear_lock", reason, {"lock_reason": was})
+    return f"{feature}: lock cleared; the autopilot acts again from the routes' current phase"
+
+
+def kill_switch_on(feature: str) -> bool:
+    return AutopilotState.objects.filter(feature=feature, stopped=True).exists()
+
+
+def state_of(feature: str) -> dict[str, Any]:
+    """The autopilot's memory of feature, for `plan autopilot --status` and the API."""
+    row = AutopilotState.objects.filter(feature=feature).first() or AutopilotState(feature=feature)
+    return {
+        "feature": feature,
+        "stopped": row.stopped,
+        "locked": row.locked,
+        "lock_reason": row.lock_reason,
+        "failures": row.failures,
+        "rollback_pending": row.rollback_pending,
+        "last_decision": row.last_decision or None,
+        "last_reason": row.last_reason or None,
+        "last_at": row.last_at.isoformat() if row.last_at else None,
+        "changed_by": row.changed_by or None,
+    }
+
+
+def _person_acts(feature: str, actor: str, reason: str) -> AutopilotState:
+    if not reason.strip():
+        raise ControlError("a reason is required (--reason TEXT): it goes into the audit log")
+    if not actor.strip() or actor == ACTOR:
+        raise ControlError(f"a person acts here: give --actor NAME (not {ACTOR!r})")
+    return _state_row(feature)
+
+
+def _record_person(
+    row: AutopilotState,
+    actor: str,
+    action: str,
+    reason: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    append_audit(
+        actor=actor, action=action, subject=row.feature, details={"reason": reason, **(extra or {})}
+    )
+    row.changed_by = actor
+    row.save()
+
+
+# --- the long-lived worker ----------------------------------------------------------------
+
+
+def run_worker(
+    *,
+    plans: Sequence[Plan],
+    feature: str,
+    stop_signal: StopSignal,
+    report: Callable[[TickReport], None],
+    clock: Callable[[], datetime] = timezone.now,
+    providers: Sequence[str] | None = None,
+) -> Kind:
+    """Tick every interval until done, the kill switch, or the stop signal (SIGTERM)."""
+    settings = settings_of(route_moves.find_plan(plans, feature))
+    while not stop_signal.is_set():
+        try:
+            result = tick(plans=plans, feature=feature, now=clock(), providers=providers)
+        except DatabaseError as e:  # the control plane is away: try again next interval
+            log.warning("autopilot %s: tick failed (%s), retrying", feature, type(e).__name__)
+        else:
+            report(result)
+            if result.decision.kind in (Kind.DONE, Kind.STOPPED):
+                return result.decision.kind
+        waited = 0.0
+        while waited < settings.interval_seconds:
+            step = min(POLL_SECONDS, settings.interval_seconds - waited)
+            if stop_signal.wait(step):
+                return Kind.STOPPED
+            waited += step
+            if _kill_switch_seen(feature):
+                break  # the next tick sees it, reports it and ends the loop
+    return Kind.STOPPED
+
+
+def _kill_switch_seen(feature: str) -> bool:
+    try:
+        return kill_switch_on(feature)
+    except DatabaseError:  # the control plane is away; the next tick retries and says so
+        return False

@@ -1,0 +1,261 @@
+"""migration_plans.autopilot: ticks against the real control-plane database, with the stats
+rows proxy workers write; every automatic move audited with the actor autopilot."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db.models import F
+from django.utils import timezone
+
+from domain.plans import AutopilotSettings, Gate
+from migration_plans import autopilot, control_errors, selectors
+from migration_plans.autopilot_core import Kind
+from migration_plans.models import AuditRecord, RouteState, RouteStats, Transition
+from tests.migration_plans.control import ONE, make_plan, record_stats
+
+pytestmark = pytest.mark.django_db(databases=["default"])
+HERE = "tests.migration_plans.test_autopilot"
+PILOT = AutopilotSettings(
+    interval_seconds=1, steps=(5, 50), dwell_seconds=60, min_samples=100, failure_threshold=3
+)
+GATES = {
+    "canary": Gate(min_samples=100, max_error_rate=0.01, max_p99_ratio=2.0),
+    "migrated": Gate(min_samples=100, max_error_rate=0.01),
+}
+SHADOWED = (("GET", ONE, "shadow"), ("PUT", ONE, "shadow"))
+
+
+def backlog_three(feature):
+    return {"reverse_backlog": 3}
+
+
+def backlog_zero(feature):
+    return {"reverse_backlog": 0}
+
+
+def pilot_plan(settings=PILOT, **kwargs):
+    kwargs.setdefault("routes", SHADOWED)
+    return dataclasses.replace(make_plan(gates=GATES, **kwargs), autopilot=settings)
+
+
+def traffic(*, errors=0, service_ms=10.0, requests=200):
+    """One window of the GET route: the service's (or shadow's) answers and legacy's."""
+    side = "shadow" if phase_of("GET")[0] == "shadow" else "service"
+    record_stats(side=side, requests=requests, errors=errors, latency_ms=service_ms)
+    record_stats(side="legacy", requests=requests, latency_ms=10.0)
+
+
+def tick(plan, *, after=61, providers=()):
+    """One tick, `after` seconds into the current step (the dwell is 60 s)."""
+    later = timezone.now() + timedelta(seconds=after)
+    return autopilot.tick(plans=[plan], feature=plan.feature, now=later, providers=providers)
+
+
+def phase_of(method):
+    state = RouteState.objects.filter(method=method).first()
+    return (state.phase, state.weight) if state else ("shadow", 0)
+
+
+def time_passes(seconds=60):
+    """Age every stats window: the proxy's earlier windows fall before the current step."""
+    RouteStats.objects.update(window_start=F("window_start") - timedelta(seconds=seconds))
+
+
+def audit_ok():
+    """`manage.py audit verify` passes over the whole chain."""
+    out = io.StringIO()
+    call_command("audit", "verify", stdout=out, stderr=io.StringIO())
+    return out.getvalue().startswith("audit chain OK")
+
+
+def test_a_healthy_service_goes_from_shadow_through_every_step_to_migrated():
+    plan = pilot_plan()
+    seen = []
+    for _ in range(3):
+        traffic()
+        report = tick(plan)
+        seen.append((report.decision.kind, phase_of("GET"), phase_of("PUT")))
+    assert seen == [
+        (Kind.ADVANCE, ("canary", 5), ("shadow", 0)),  # writes wait in shadow (no canary_writes)
+        (Kind.ADVANCE, ("canary", 50), ("shadow", 0)),
+        (Kind.ADVANCE, ("migrated", 0), ("migrated", 0)),
+    ]
+    assert tick(plan).decision.kind is Kind.DONE
+    moves = AuditRecord.objects.filter(action="route.advance")
+    assert [r.actor for r in moves] == ["autopilot"] * 3
+    details = selectors.record_as_dict(moves.order_by("seq").reverse()[0])["details"]
+    assert details["evidence"]["samples"] >= 100
+    assert details["reason"].startswith("autopilot: canary 50% -> migrated")
+    assert {g["gate"] for g in details["gates"]} >= {"min_samples", "max_error_rate"}
+    assert set(Transition.objects.filter(action="advance").values_list("actor", flat=True)) == {
+        "autopilot"
+    }
+    assert audit_ok()
+
+
+def test_no_data_holds_and_a_step_waits_for_its_dwell():
+    plan = pilot_plan()
+    report = tick(plan)
+    assert report.decision.kind is Kind.HOLD
+    assert "collecting samples at shadow: 0 of 100" in report.decision.reason
+    traffic()
+    assert "dwelling at shadow" in tick(plan, after=10).decision.reason
+    assert phase_of("GET") == ("shadow", 0)
+    assert not AuditRecord.objects.filter(actor="autopilot").exists()  # holds move nothing
+
+
+def test_a_slow_service_is_held_not_promoted():
+    plan = pilot_plan()
+    traffic()
+    tick(plan)  # into canary 5%
+    for _ in range(5):
+        traffic(service_ms=250.0)  # p99 far over 2 x legacy's
+        report = tick(plan)
+        assert report.decision.kind is Kind.HOLD
+        assert "max_p99_ratio" in report.decision.reason
+    assert phase_of("GET") == ("canary", 5)
+    assert autopilot.state_of(plan.feature)["locked"] is False
+
+
+def test_an_erroring_service_is_rolled_back_after_the_threshold_and_locked():
+    plan = pilot_plan()
+    traffic()
+    tick(plan)
+    kinds = []
+    for _ in range(3):
+        traffic(errors=40)
+        kinds.append(tick(plan).decision.kind)
+    assert kinds == [Kind.HOLD, Kind.HOLD, Kind.ROLLBACK]
+    assert phase_of("GET") == ("shadow", 0)
+    rollback = AuditRecord.objects.get(action="route.rollback")
+    assert rollback.actor == "autopilot"
+    details = selectors.record_as_dict(rollback)["details"]
+    assert "3 consecutive failed check(s)" in details["reason"]
+    assert details["evidence"]["errors"] > 0  # what the decision judged, in the record
+    lock = AuditRecord.objects.get(action="autopilot.lock")
+    assert (lock.actor, lock.seq) == ("autopilot", rollback.seq + 1)
+    # The lock holds: healthy numbers do not move a locked feature.
+    traffic()
+    assert tick(plan).decision.kind is Kind.LOCKED
+    assert phase_of("GET") == ("shadow", 0)
+    assert audit_ok()
+
+
+def test_only_a_person_clears_the_lock_and_then_the_autopilot_acts_again():
+    plan = pilot_plan()
+    traffic()
+    tick(plan)
+    for _ in range(3):
+        traffic(errors=40)
+        tick(plan)
+    with pytest.raises(control_errors.ControlError, match="a person acts here"):
+        autopilot.clear_lock(feature=plan.feature, actor="autopilot", reason="looks fine")
+    with pytest.raises(control_errors.ControlError, match="reason is required"):
+        autopilot.clear_lock(feature=plan.feature, actor="operator-olga", reason=" ")
+    autopilot.clear_lock(feature=plan.feature, actor="operator-olga", reason="fix deployed")
+    cleared = AuditRecord.objects.get(action="autopilot.clear_lock")
+    assert cleared.actor == "operator-olga"
+    time_passes()
+    traffic()
+    assert tick(plan).decision.kind is Kind.ADVANCE
+    assert phase_of("GET") == ("canary", 5)
+    with pytest.raises(control_errors.ControlError, match="not locked"):
+        autopilot.clear_lock(feature=plan.feature, actor="operator-olga", reason="again")
+
+
+def test_a_rollback_out_of_service_writes_waits_for_the_reverse_backlog_to_drain():
+    plan = pilot_plan(settings=dataclasses.replace(PILOT, failure_threshold=1), canary_writes=True)
+    traffic()
+    tick(plan)
+    assert phase_of("PUT") == ("canary", 5)  # the service owns some records' writes now
+    traffic(errors=40)
+    waiting = [f"{HERE}.backlog_three"]
+    first = tick(plan, providers=waiting)
+    assert first.decision.kind is Kind.HOLD
+    assert "waiting for 3 reverse change(s) to drain" in first.decision.reason
+    assert "before the routes leave canary 5%" in first.decision.reason
+    assert AuditRecord.objects.get(seq=first.audit_seq).action == "autopilot.rollback.waiting"
+    assert "waiting for 3" in tick(plan, providers=waiting).decision.reason
+    assert AuditRecord.objects.filter(action="autopilot.rollback.waiting").count() == 1
+    assert phase_of("PUT") == ("canary", 5)
+    done = tick(plan, providers=[f"{HERE}.backlog_zero"])
+    assert done.decision.kind is Kind.ROLLBACK
+    assert phase_of("PUT") == ("shadow", 0)
+    state = autopilot.state_of(plan.feature)
+    assert (state["locked"], state["rollback_pending"], state["failures"]) == (True, False, 0)
+    assert audit_ok()
+
+
+def test_the_kill_switch_stops_every_tick_until_a_person_resumes():
+    plan = pilot_plan()
+    traffic()
+    autopilot.stop(feature=plan.feature, actor="operator-olga", reason="incident 7")
+    assert tick(plan).decision.kind is Kind.STOPPED
+    assert phase_of("GET") == ("shadow", 0)
+    assert AuditRecord.objects.get(action="autopilot.stop").actor == "operator-olga"
+    autopilot.resume(feature=plan.feature, actor="operator-olga", reason="incident 7 closed")
+    assert tick(plan).decision.kind is Kind.ADVANCE
+
+
+def test_a_plan_without_the_section_is_refused():
+    plan = make_plan(routes=SHADOWED)
+    with pytest.raises(control_errors.ControlError, match="no autopilot: section"):
+        tick(plan)
+
+
+class Traffic:
+    """The worker's stop signal: each wait is time passing, with traffic on the GET route."""
+
+    def __init__(self, *, stop_after=None, kill_after=None, feature="appointments"):
+        self.waits = 0
+        self.offset = 0.0
+        self.stop_after, self.kill_after, self.feature = stop_after, kill_after, feature
+
+    def is_set(self):
+        return self.stop_after is not None and self.waits >= self.stop_after
+
+    def wait(self, timeout=None):
+        self.waits += 1
+        self.offset += timeout or 0
+        if self.kill_after is not None and self.waits == self.kill_after:
+            autopilot.stop(feature=self.feature, actor="operator-olga", reason="pager")
+        traffic()
+        return self.is_set()
+
+    def clock(self):
+        return timezone.now() + timedelta(seconds=self.offset)
+
+
+def run_worker(plan, signal, reports=None):
+    return autopilot.run_worker(
+        plans=[plan],
+        feature=plan.feature,
+        stop_signal=signal,
+        report=(reports if reports is not None else []).append,
+        clock=signal.clock,
+        providers=(),
+    )
+
+
+def test_the_worker_ticks_every_interval_until_the_target():
+    plan = pilot_plan(settings=dataclasses.replace(PILOT, dwell_seconds=3))
+    reports: list[autopilot.TickReport] = []
+    assert run_worker(plan, Traffic(), reports) is Kind.DONE
+    assert phase_of("GET") == ("migrated", 0)
+    assert [r.decision.kind for r in reports].count(Kind.ADVANCE) == 3
+    assert reports[-1].decision.kind is Kind.DONE
+
+
+def test_the_worker_stops_at_once_on_the_kill_switch_and_on_sigterm():
+    plan = pilot_plan()
+    killed = Traffic(kill_after=1)
+    assert (run_worker(plan, killed), killed.waits) == (Kind.STOPPED, 1)
+    assert phase_of("GET") == ("shadow", 0)  # the tick after the switch acted on nothing
+    autopilot.resume(feature=plan.feature, actor="operator-olga", reason="back")
+    term = Traffic(stop_after=1)
+    assert (run_worker(plan, term), term.waits) == (Kind.STOPPED, 1)

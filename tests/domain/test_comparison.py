@@ -165,3 +165,13 @@ def test_a_header_pattern_may_be_ignored():
     assert differing_fields(legacy, other, rules, write=False) == {"header.etag": ('"1"', '"2"')}
     quiet = CompareRules(headers=rules.headers, ignored=frozenset({"header.etag"}))
     assert differing_fields(legacy, other, quiet, write=False) == {}
+
+
+def test_in_writes_a_generated_header_is_compared_by_kind():
+    rules = CompareRules(
+        headers=frozenset({"content-type", "location"}), generated=frozenset({"header.location"})
+    )
+    legacy = answer({}, status=201, headers=(*JSON, ("Location", "/api/appointments/1041")))
+    service = answer({}, status=201, headers=(*JSON, ("Location", "/api/appointments/1042")))
+    assert differing_fields(legacy, service, rules, write=True) == {}
+    assert list(differing_fields(legacy, service, rules, write=False)) == ["header.location"]

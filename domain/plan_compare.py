@@ -26,7 +26,7 @@ from typing import Final
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from domain.compare_paths import PATTERN_RE
+from domain.compare_paths import MEMBER_RE, PATTERN_RE
 from domain.plan_model import (
     METHODS,
     AllowedDifference,
@@ -40,8 +40,8 @@ from domain.plan_yaml import NodeReader, kind_of, line_of
 
 # A JSON member of the legacy answer, or a dotted path into nested objects.
 _JSON_FIELD_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-_MEMBER_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
-_TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 token: header and cookie names (the cohort keys' too, in domain.plan_sections).
+TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 CONTRACT_FIELDS: Final = ("volatile_fields", "differences")
 VOLATILE_FIELDS: Final = ("field", "reason")
@@ -221,7 +221,7 @@ class CompareReader(NodeReader):
 
     def header_name(self, node: Node, field: str) -> str | None:
         name = self.string(node, field)
-        if name is not None and not _TOKEN_RE.fullmatch(name):
+        if name is not None and not TOKEN_RE.fullmatch(name):
             self.fail(node, field, f"{name!r} is not a header name (RFC 9110 token)")
             return None
         return None if name is None else name.lower()
@@ -259,7 +259,7 @@ class CompareReader(NodeReader):
                 self.fail(key_node, f"{field}.{path}", "an array is in the body: start with body")
                 path = None
             member = self.string(value_node, f"{field}.{key_node.value}")
-            if member is not None and not _MEMBER_RE.fullmatch(member):
+            if member is not None and not MEMBER_RE.fullmatch(member):
                 self.fail(
                     value_node, f"{field}.{key_node.value}", f"{member!r} is not a member name"
                 )

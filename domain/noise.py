@@ -202,6 +202,40 @@ class Assessment:
     def accepted_fields(self) -> tuple[FieldAssessment, ...]:
         return self.by_verdict(Verdict.ACCEPTED)
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe, for the evidence a transition records and the API shows."""
+        return {
+            "compared": self.compared,
+            "noise_compared": self.noise_compared,
+            "differing": self.differing,
+            "real": self.real,
+            "raw_diff_rate": self.raw_diff_rate,
+            "real_diff_rate": self.real_diff_rate,
+            "fields": [
+                {
+                    "field": f.field,
+                    "verdict": f.verdict.value,
+                    "raw": f.raw,
+                    "noise": f.noise,
+                    "raw_rate": f.raw_rate,
+                    "noise_rate": f.noise_rate,
+                    "relative_percent": f.relative,
+                    "absolute_percent": f.absolute,
+                }
+                for f in self.fields
+            ],
+        }
+
+
+def gate_evidence(assessments: Iterable[Assessment]) -> dict[str, int | float | None]:
+    """The evidence the gates read (`min_compared`, `max_diff_rate`) over a feature's routes:
+    exchanges compared, and those with a real difference over them (None before any)."""
+    compared = real = 0
+    for assessment in assessments:
+        compared += assessment.compared
+        real += assessment.real
+    return {"compared": compared, "diff_rate": real / compared if compared else None}
+
 
 _ORDER: Final = {Verdict.REAL: 0, Verdict.ACCEPTED: 1, Verdict.NOISE: 2}
 

@@ -114,9 +114,8 @@ def differing_fields(
 def _header_value(answer: Answer, name: str) -> str | None:
     value = answer.header(name)
     if value is not None and name == "content-type":
-        value = ";".join(part.strip() for part in value.split(";"))
-        media, sep, params = value.partition(";")
-        value = media.lower() + sep + params
+        # Media types and the charset are case-insensitive (RFC 9110 8.3.1).
+        value = ";".join(part.strip() for part in value.lower().split(";"))
     return value
 
 

@@ -15,8 +15,10 @@ Ficus asks legacy a second time for a sampled share of idempotent reads only (th
 The rule is applied to rates instead of counts: `r = raw / compared`,
 `n = noise / noise_compared`, real when `r > n`, `|r - n| / (r + n) > relative` and
 `|r - n| > absolute`. With every request sampled this is exactly Diffy's rule. Without any
-noise sample yet, `n` is 0 and every differing field clears the relative test: no noise
-measured means no difference is excused. A field matching one of the plan's accepted
+noise sample (a write route is never asked twice: a second real write is not idempotent), `n`
+is 0 and every differing field clears the relative test, so only the absolute threshold
+excuses a field: one that differs in at most 0.03 % of the exchanges. A plan that wants every
+difference counted sets `absolute_threshold: 0`. A field matching one of the plan's accepted
 differences is `accepted` whatever its counts, and never real.
 
 An exchange is a real difference when at least one of its fields is real; `real_diff_rate` is

@@ -82,6 +82,9 @@ def test_without_noise_samples_nothing_is_excused():
 def test_the_plan_can_set_its_own_thresholds():
     tally = tally_of(10_000, {"body.x": 4})
     assert verdicts(tally, thresholds=Thresholds(absolute=0.1)) == {"body.x": Verdict.NOISE}
+    rare = tally_of(10_000, {"body.x": 1})  # 0.01 %: below Diffy's absolute default
+    assert verdicts(rare) == {"body.x": Verdict.NOISE}
+    assert verdicts(rare, thresholds=Thresholds(absolute=0)) == {"body.x": Verdict.REAL}
 
 
 def test_accepted_differences_are_counted_but_never_real():

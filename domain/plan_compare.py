@@ -20,11 +20,10 @@ Pure: PyYAML nodes and the standard library.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from types import MappingProxyType
 from typing import Final
 
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import Node
 
 from domain.compare_paths import MEMBER_RE, PATTERN_RE
 from domain.plan_model import (
@@ -36,7 +35,7 @@ from domain.plan_model import (
     RouteCompare,
     VolatileField,
 )
-from domain.plan_yaml import NodeReader, kind_of, line_of
+from domain.plan_yaml import NodeReader, line_of
 
 # A JSON member of the legacy answer, or a dotted path into nested objects.
 _JSON_FIELD_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -58,9 +57,17 @@ COMPARE_FIELDS: Final = (
 )
 NOISE_FIELDS: Final = ("sample_percent", "relative_threshold", "absolute_threshold")
 ROUTE_COMPARE_FIELDS: Final = ("headers", "array_keys", "generated")
-
-# A reader of one list item (header_name, pattern), for `unique`.
-_Read = Callable[[Node, str], str | None]
+# This module's field lists by place in the document (in domain.plan_reader.FIELDS).
+FIELD_LISTS: Final = MappingProxyType(
+    {
+        "contract": CONTRACT_FIELDS,
+        "contract.volatile_fields[]": VOLATILE_FIELDS,
+        "contract.differences[]": DIFFERENCE_FIELDS,
+        "shadow.compare": COMPARE_FIELDS,
+        "shadow.compare.noise": NOISE_FIELDS,
+        "shadow.compare.routes.*": ROUTE_COMPARE_FIELDS,
+    }
+)
 
 MAX_SAMPLES_PER_FIELD: Final = 100
 MAX_RETENTION_DAYS: Final = 3650
@@ -226,27 +233,6 @@ class CompareReader(NodeReader):
             return None
         return None if name is None else name.lower()
 
-    def unique(self, node: Node, field: str, read: _Read) -> list[str] | None:
-        nodes = self.items(node, field)
-        if nodes is None:
-            return None
-        values: dict[str, int] = {}
-        ok = True
-        for index, item in enumerate(nodes):
-            value = read(item, f"{field}[{index}]")
-            if value is not None and value in values:
-                self.fail(
-                    item,
-                    f"{field}[{index}]",
-                    f"{value!r} is listed twice (first on line {values[value]})",
-                )
-                value = None
-            if value is None:
-                ok = False
-            else:
-                values[value] = line_of(item)
-        return list(values) if ok else None
-
     def array_keys(self, node: Node, field: str) -> dict[str, str] | None:
         pairs = self.pairs(node, field)
         if pairs is None:
@@ -269,28 +255,6 @@ class CompareReader(NodeReader):
             else:
                 keys[path] = member
         return keys if ok else None
-
-    def pairs(self, node: Node, field: str) -> list[tuple[ScalarNode, Node]] | None:
-        """A mapping whose keys are data (paths, routes), not field names: repeats refused."""
-        self.lines[field] = line_of(node)
-        if not isinstance(node, MappingNode):
-            self.fail(node, field, f"expected a mapping, got {kind_of(node)}")
-            return None
-        out: list[tuple[ScalarNode, Node]] = []
-        first: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                self.fail(key_node, field, f"expected text keys, got {kind_of(key_node)}")
-                return None
-            key = str(key_node.value)
-            if key in first:
-                self.fail(
-                    key_node, f"{field}.{key}", f"is given twice (first on line {first[key]})"
-                )
-                return None
-            first[key] = line_of(key_node)
-            out.append((key_node, value_node))
-        return out
 
     def noise(self, node: Node) -> NoiseSettings | None:
         prefix = "shadow.compare.noise"

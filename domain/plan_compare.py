@@ -179,22 +179,15 @@ class CompareReader(NodeReader):
         default = CompareSettings()
         own = self.rules(fields, prefix)
         noise = self.noise(fields["noise"]) if "noise" in fields else default.noise
-        samples: int | None = default.max_samples_per_field
-        if "max_samples_per_field" in fields:
-            samples = self.whole(
-                fields["max_samples_per_field"],
-                f"{prefix}.max_samples_per_field",
-                minimum=0,
-                maximum=MAX_SAMPLES_PER_FIELD,
+        samples, days = (
+            self.whole(fields[key], f"{prefix}.{key}", minimum=low, maximum=high)
+            if key in fields
+            else fallback
+            for key, fallback, low, high in (
+                ("max_samples_per_field", default.max_samples_per_field, 0, MAX_SAMPLES_PER_FIELD),
+                ("retention_days", default.retention_days, 1, MAX_RETENTION_DAYS),
             )
-        days: int | None = default.retention_days
-        if "retention_days" in fields:
-            days = self.whole(
-                fields["retention_days"],
-                f"{prefix}.retention_days",
-                minimum=1,
-                maximum=MAX_RETENTION_DAYS,
-            )
+        )
         routes = self.compare_routes(fields["routes"]) if "routes" in fields else {}
         if own is None or noise is None or samples is None or days is None or routes is None:
             return None

@@ -17,6 +17,7 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from domain.phases import Phase
 from domain.plan_autopilot import AUTOPILOT_FIELDS, read_autopilot
+from domain.plan_compare import FIELD_LISTS as COMPARE_FIELD_LISTS
 from domain.plan_model import (
     DEFAULT_PIN_SECONDS,
     GATED_PHASES,
@@ -35,13 +36,10 @@ from domain.plan_model import (
 )
 from domain.plan_sections import (
     COHORT_FIELDS,
-    CONTRACT_FIELDS,
-    DIFFERENCE_FIELDS,
     GATE_FIELDS,
     HEALTH_FIELDS,
     SHADOW_FIELDS,
     SYNC_FIELDS,
-    VOLATILE_FIELDS,
     SectionReader,
 )
 from domain.plan_yaml import line_of
@@ -90,11 +88,9 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "gates": tuple(p.value for p in GATED_PHASES),
         "gates.*": GATE_FIELDS,
         "shadow": SHADOW_FIELDS,
-        "contract": CONTRACT_FIELDS,
-        "contract.volatile_fields[]": VOLATILE_FIELDS,
-        "contract.differences[]": DIFFERENCE_FIELDS,
         "sync": SYNC_FIELDS,
         "autopilot": AUTOPILOT_FIELDS,
+        **COMPARE_FIELD_LISTS,
     }
 )
 
@@ -377,13 +373,12 @@ class PlanReader(SectionReader):
                         "path cohort, so a canary cannot split its requests",
                     )
         declared = {route.describe() for route in routes}
-        for index, difference in self.differences:
-            if difference.route not in declared:
+        for named, field in self.named_routes:
+            if named not in declared:
                 self.fail(
-                    self.lines[f"contract.differences[{index}].route"],
-                    f"contract.differences[{index}].route",
-                    f"{difference.route!r} is not one of this plan's routes "
-                    f"({', '.join(sorted(declared))})",
+                    self.lines[field],
+                    field,
+                    f"{named!r} is not one of this plan's routes ({', '.join(sorted(declared))})",
                 )
 
 

@@ -130,7 +130,9 @@ class Deidentifier:
             value = str(value)
         if isinstance(value, int | float):
             category = path_category(path)
-            return value if category is None else self._whole(category, value, str(value))
+            if category is None or (category is Category.AGE and value <= AGE_LIMIT):
+                return value
+            return self._whole(category, value, str(value))
         return self.text(path, value if isinstance(value, str) else str(value))
 
     def _object(self, path: str, value: dict[object, object], depth: int) -> JSONValue:

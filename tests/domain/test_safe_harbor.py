@@ -19,6 +19,7 @@ from domain.safe_harbor import Category, Detector, field_category, path_category
         ("starts_at", Category.DATE),
         ("MRN", Category.ID), ("PAT_ID", Category.ID), ("patient_id", Category.ID),
         ("id", Category.ID), ("SESS_ID", Category.ID), ("set-cookie", Category.ID),
+        ("patient", Category.ID), ("PAT", Category.ID),
         ("SSN", Category.SSN),
         ("PHONE", Category.PHONE), ("telecom", Category.PHONE),
         ("email", Category.EMAIL), ("e-mail", Category.EMAIL),

@@ -279,9 +279,10 @@ def _fingerprint(value: object) -> str:
 
 def _age(text: str) -> float | None:
     try:
-        return float(text)
+        age = float(text)
     except ValueError:
         return None
+    return age if math.isfinite(age) else None
 
 
 def _cut(text: str) -> tuple[str, str]:

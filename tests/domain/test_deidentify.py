@@ -201,6 +201,8 @@ def test_ages_over_89_are_aggregated_and_younger_ones_kept():
     assert isinstance(aged, str)
     assert aged.startswith("90+ #")
     assert "93" not in aged
+    assert str(auditor.sample("body.age", "unknown")).startswith("Age-")
+    assert str(auditor.sample("body.age", float("nan"))).startswith("Age-")
 
 
 def test_a_birth_year_more_than_89_years_ago_is_masked_too():

@@ -4,7 +4,9 @@ format, a number sent as a string) is still a difference after de-identification
 
 from __future__ import annotations
 
+import doctest
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -293,3 +295,9 @@ def test_the_key_comes_from_the_environment_as_hex():
     assert "not-hex-secret-value" not in str(refused.value)
     with pytest.raises(ValueError, match="at least 16"):
         key_from_environment({KEY_ENV: "00" * 15})
+
+
+def test_the_examples_of_docs_evidence_run_as_shown():
+    page = Path(__file__).parents[2] / "docs" / "evidence.md"
+    results = doctest.testfile(str(page), module_relative=False, report=False)
+    assert (results.failed, results.attempted > 0) == (0, True)

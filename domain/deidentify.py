@@ -10,7 +10,7 @@ text), truncated to `DIGEST_CHARS` hex digits, in a shape an auditor can read:
     date "1984-03-05"           -> "1984-**-** #3f2a9c01b7de"   (the year is allowed)
     e-mail, phone               -> "user-<h>@example.invalid", "555-<h>"
     MRN, SSN, any id            -> "ID-<h>", "SSN-<h>"
-    URL "http://h/patients/12"  -> "http://host-<h>/patients/ID-<h>"
+    URL "http://h/charts/12"    -> "http://host-<h>/charts/ID-<h>"
     age 93                      -> "90+ #<h>"                   (ages over 89 are aggregated)
 
 No normalisation happens before hashing, on purpose: the comparison exists to find formatting

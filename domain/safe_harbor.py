@@ -55,7 +55,7 @@ _FIELD_WORDS: tuple[tuple[Category, frozenset[str]], ...] = (
     (Category.ADDRESS, frozenset({"address", "addr", "line", "street", "city", "town", "zip",
                                   "zipcode", "postal", "postalcode", "postcode", "county",
                                   "latitude", "longitude", "lat", "lon", "lng", "geo"})),
-    (Category.ID, frozenset({"id", "ids", "identifier", "mrn", "patient", "patients", "pat",
+    (Category.ID, frozenset({"id", "ids", "identifier", "mrn", "patient", "pat",
                              "subject", "person", "uuid", "guid", "account",
                              "acct", "beneficiary", "member", "policy", "license", "licence",
                              "certificate", "serial", "vin", "plate", "npi", "cookie",
@@ -93,7 +93,9 @@ def field_category(name: str) -> Category | None:
     """What a field of this name holds, from its words (`PAT_DOB` -> date, `postalCode` ->
     address), or None for a field that names no identifier."""
     words = [word.lower() for word in _WORDS.findall(name)]
-    candidates = {*words, "".join(words)}
+    # A plural names what its singular does (`patientIds`, `notes`).
+    plurals = {word[:-1] for word in words if len(word) > 3 and word.endswith("s")}
+    candidates = {*words, *plurals, "".join(words)}
     for category, vocabulary in _FIELD_WORDS:
         if candidates & vocabulary:
             return category

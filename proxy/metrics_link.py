@@ -56,7 +56,9 @@ def export_worker(metrics: ProxyMetrics, host: str, port: int, worker: int) -> C
         publisher = Publisher(metrics, int(fd))
         publisher.start()
         return publisher.stop
-    return serve(lambda: (Snapshot(), [(str(worker), metrics.snapshot())]), host, port)
+    return serve(
+        lambda: (Snapshot(), [(str(worker), metrics.snapshot())]), host, port, _OneWorker()
+    )
 
 
 class Publisher:
@@ -150,9 +152,20 @@ class MetricsHub(Collector):
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             workers, restarts = len({w for w, _ in self._live.values()}), self._restarts
-        yield GaugeMetricFamily(
-            "ficus_proxy_workers", "Worker processes the supervisor runs", value=workers
-        )
-        yield CounterMetricFamily(
-            "ficus_proxy_worker_restarts", "Workers restarted after they died", value=restarts
-        )
+        yield from _worker_families(workers, restarts)
+
+
+class _OneWorker(Collector):
+    """A proxy without a supervisor: one worker, never restarted by Ficus."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from _worker_families(1, 0)
+
+
+def _worker_families(workers: int, restarts: int) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "ficus_proxy_workers", "Worker processes serving the proxy's port", value=workers
+    )
+    yield CounterMetricFamily(
+        "ficus_proxy_worker_restarts", "Workers restarted after they died", value=restarts
+    )

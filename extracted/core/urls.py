@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.urls import URLPattern, path
-
 from django.views.decorators.http import require_safe
 
 from extracted.core import metrics, static_assets, views

@@ -63,7 +63,7 @@ def test_the_workers_counts_are_summed_and_survive_a_killed_worker(tmp_path):
             assert get(f"{base}{HEALTH}")[0] == 200
         seen = [health_requests(base)]
         assert seen[0] == 20  # a scrape reaches one worker, and reads every worker's counts
-        status, _, page = get(f"{base}/__ficus/metrics")
+        _status, _, page = get(f"{base}/__ficus/metrics")
         assert check_metrics(page.decode()) == ""
 
         victim = children(process.pid)[0]

@@ -68,8 +68,10 @@ def test_prometheus_sees_proxy_requests_by_route_template(stack: Stack) -> None:
     (series, *_) = eventually(lambda: query(stack, selector))
     labels = series["metric"]
     assert labels["feature"] == "appointments"
-    assert labels["side"] == "service" and labels["upstream"] == "appointments"
-    assert labels["status_class"] == "2xx" and labels["method"] == "GET"
+    assert labels["side"] == "service"
+    assert labels["upstream"] == "appointments"
+    assert labels["status_class"] == "2xx"
+    assert labels["method"] == "GET"
     # Route templates only: no series anywhere carries the appointment's id.
     everything = query(stack, '{__name__=~"ficus_.+"}')
     assert not any(str(appointment) in json.dumps(r["metric"]) for r in everything)

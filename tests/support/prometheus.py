@@ -67,7 +67,21 @@ def exported_names(text: str) -> set[str]:
 
 
 _PROMQL_WORDS = frozenset(
-    "by without on ignoring group_left group_right and or unless bool offset inf nan".split()
+    [
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "and",
+        "or",
+        "unless",
+        "bool",
+        "offset",
+        "inf",
+        "nan",
+    ]
 )
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
+# prometheus_client's multiprocess helpers are not annotated, hence the ignores below.
 from prometheus_client import multiprocess
 from prometheus_client.metrics_core import Metric
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
@@ -49,11 +50,11 @@ class LockedCollector(Collector):
 
     def __init__(self, directory: str) -> None:
         self._directory = directory
-        self._inner = multiprocess.MultiProcessCollector(None, path=directory)
+        self._inner = multiprocess.MultiProcessCollector(None, path=directory)  # type: ignore[no-untyped-call]
 
     def collect(self) -> Iterator[Metric]:
         with _locked(self._directory, fcntl.LOCK_SH):
-            metrics = list(self._inner.collect())
+            metrics = list(self._inner.collect())  # type: ignore[no-untyped-call]
         yield from metrics
 
 
@@ -66,11 +67,11 @@ def fold_dead_worker(directory: str, pid: int) -> None:
                 continue
             retired = os.path.join(directory, f"{kind}_retired.db")
             sources = [f for f in (retired, dead) if os.path.exists(f)]
-            merged = multiprocess.MultiProcessCollector.merge(sources, accumulate=False)
+            merged = multiprocess.MultiProcessCollector.merge(sources, accumulate=False)  # type: ignore[no-untyped-call]
             staging = retired + ".new"  # not *.db: a scrape never reads it half written
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(staging)
-            values = MmapedDict(staging)
+            values = MmapedDict(staging)  # type: ignore[no-untyped-call]
             try:
                 for metric in merged:
                     for sample in metric.samples:
@@ -82,12 +83,12 @@ def fold_dead_worker(directory: str, pid: int) -> None:
                             [sample.labels[n] for n in names],
                             metric.documentation,
                         )
-                        values.write_value(key, sample.value, 0.0)
+                        values.write_value(key, sample.value, 0.0)  # type: ignore[no-untyped-call]
             finally:
-                values.close()
+                values.close()  # type: ignore[no-untyped-call]
             os.replace(staging, retired)
             os.unlink(dead)
-    multiprocess.mark_process_dead(pid, directory)
+    multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
 
 
 # gunicorn's server hooks (`--config python:extracted.core.metrics_files`); `server` and

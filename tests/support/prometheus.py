@@ -14,7 +14,10 @@ import httpx
 PROMTOOL = "/usr/bin/promtool"
 PROMETHEUS = "/usr/bin/prometheus"
 
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)", re.MULTILINE)
+# A name, its labels (values may hold braces: route templates), and the value.
+_SAMPLE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})?\s+(\S+)', re.MULTILINE
+)
 
 
 def check_metrics(text: str) -> str:
@@ -67,21 +70,7 @@ def exported_names(text: str) -> set[str]:
 
 
 _PROMQL_WORDS = frozenset(
-    [
-        "by",
-        "without",
-        "on",
-        "ignoring",
-        "group_left",
-        "group_right",
-        "and",
-        "or",
-        "unless",
-        "bool",
-        "offset",
-        "inf",
-        "nan",
-    ]
+    "by without on ignoring group_left group_right and or unless bool offset inf nan".split()  # noqa: SIM905
 )
 
 

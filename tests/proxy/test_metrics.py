@@ -1,4 +1,4 @@
-"""A worker's counts: by route template and status class, bounded, and the shadow pipeline's entry."""
+"""A worker's counts: by route template and status class, bounded; the shadow pipeline's entry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Workers' snapshots as one Prometheus page: summed, monotonic past a retired worker, promtool-clean."""
+"""Workers' snapshots as one page: summed, monotonic past a retired worker, promtool-clean."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import signal
 
 import httpx
 
+from tests.proxy.processes import running_proxy
 from tests.proxy.test_workers import (
     children,
     eventually,
@@ -77,3 +78,29 @@ def test_metrics_are_off_unless_asked_for(tmp_path):
             pass
         else:
             raise AssertionError("something answered /metrics on a proxy without --metrics-port")
+
+
+def test_one_worker_serves_its_own_metrics_and_counts_refusals_without_a_route(tmp_path):
+    metrics_port = free_port()
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    with (
+        recording_backend("legacy") as legacy,
+        running_proxy(
+            tmp_path,
+            legacy_url=legacy.url,
+            plans_dir=plans,
+            extra_args=["--metrics-port", str(metrics_port)],
+        ) as proxy,
+    ):
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        with httpx.Client(timeout=10) as client:
+            assert client.get(f"{proxy.url}/page/1").status_code == 200
+            # An encoded slash is ambiguous: the guard refuses it before any route is chosen.
+            assert client.get(f"{proxy.url}/a%2Fb").status_code == 400
+        page = scrape(url)
+        assert value(page, REQUESTS, side="legacy", status_class="2xx") == 1
+        assert value(page, REQUESTS, side="proxy", template="-", status_class="4xx") == 1
+        assert value(page, "ficus_proxy_workers") == 1
+        assert "%2F" not in page
+        assert check_metrics(page) == ""

@@ -34,13 +34,21 @@ PUBLISH_SECONDS: Final = 1.0
 _LENGTH: Final = struct.Struct(">I")
 
 
+class MetricsPortError(Exception):
+    """The metrics port could not be opened (in use, or a bad address)."""
+
+
 def serve(source: SnapshotSource, host: str, port: int, *more: Collector) -> Callable[[], None]:
-    """Serve `/metrics` (prometheus_client's server, a daemon thread); returns its stop."""
+    """Serve `/metrics` (prometheus_client's server, a daemon thread); returns its stop.
+    MetricsPortError if the port cannot be opened."""
     registry = CollectorRegistry()
     registry.register(ProxyCollector(source))
     for collector in more:
         registry.register(collector)
-    server, _thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as e:
+        raise MetricsPortError(f"--metrics-port {port} on {host}: {e.strerror or e}") from e
 
     def stop() -> None:
         server.shutdown()

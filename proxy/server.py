@@ -85,7 +85,7 @@ from proxy.dispatch import CuratedAddonManager
 from proxy.forwarder import Forwarder
 from proxy.guard import Guard
 from proxy.metrics import ProxyMetrics
-from proxy.metrics_link import export_worker
+from proxy.metrics_link import MetricsPortError, export_worker
 from proxy.mitm_patches import body_budget, body_deadline, head_limits
 from proxy.supervisor import READY_FD_ENV, Supervisor
 from proxy.upstreams import STATES
@@ -366,10 +366,14 @@ def main(argv: Sequence[str] | None = None, forwarder: Callable[[], Forwarder] =
         metrics = None
         if config.metrics_port is not None:
             metrics = (config.metrics_host, config.metrics_port)
-        return Supervisor(worker_argv, config.workers, metrics=metrics).run()
+        try:
+            return Supervisor(worker_argv, config.workers, metrics=metrics).run()
+        except MetricsPortError as e:
+            print(f"runproxy: {e}", file=sys.stderr)
+            return 2
     try:
         run(config, forwarder)
-    except exceptions.OptionsError as e:
+    except (exceptions.OptionsError, MetricsPortError) as e:
         print(f"runproxy: {e}", file=sys.stderr)
         return 2
     return 0

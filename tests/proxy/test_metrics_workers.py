@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 
 import httpx
+import pytest
 
 from tests.proxy.processes import running_proxy
 from tests.proxy.test_workers import (
@@ -104,3 +106,22 @@ def test_one_worker_serves_its_own_metrics_and_counts_refusals_without_a_route(t
         assert value(page, "ficus_proxy_workers") == 1
         assert "%2F" not in page
         assert check_metrics(page) == ""
+
+
+def test_a_metrics_port_in_use_stops_the_start_with_the_reason(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for workers in ("1", "2"):
+            with (
+                pytest.raises(RuntimeError, match=f"--metrics-port {port}") as info,
+                running_proxy(
+                    tmp_path / workers,
+                    legacy_url="http://127.0.0.1:1",
+                    plans_dir=tmp_path,
+                    extra_args=["--workers", workers, "--metrics-port", str(port)],
+                ),
+            ):
+                pass
+            assert "exited with 2" in str(info.value)

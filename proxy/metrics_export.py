@@ -118,27 +118,32 @@ def _counters(total: Snapshot) -> Iterator[Metric]:
         latency.add_metric(key, cumulative, series.total_ms / 1000)
     yield requests
     yield latency
-    fallbacks = CounterMetricFamily(
+    yield _counter(
         "ficus_proxy_fallbacks",
         "Reads a service failed that the legacy app answered instead",
-        labels=("feature", "template", "upstream"),
+        ("feature", "template", "upstream"),
+        total.fallbacks,
     )
-    for key3, n in sorted(total.fallbacks.items()):
-        fallbacks.add_metric(key3, float(n))
-    yield fallbacks
-    shadow = CounterMetricFamily(
+    yield _counter(
         "ficus_shadow_comparisons",
         "Shadow answers compared with legacy's, by result (match, noise, difference, error)",
-        labels=("feature", "template", "result"),
+        ("feature", "template", "result"),
+        total.shadow,
     )
-    for key3, n in sorted(total.shadow.items()):
-        shadow.add_metric(key3, float(n))
-    yield shadow
     yield CounterMetricFamily(
         "ficus_proxy_metrics_dropped",
         "Observations dropped because a worker held the most series it may",
         value=float(total.dropped),
     )
+
+
+def _counter(
+    name: str, documentation: str, labels: tuple[str, ...], counts: dict[tuple[str, str, str], int]
+) -> Metric:
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for key, n in sorted(counts.items()):
+        family.add_metric(key, float(n))
+    return family
 
 
 def _gauges(live: Sequence[tuple[str, Snapshot]]) -> Iterator[Metric]:

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from tests.extracted.core.test_runservice import MANAGE, get, service_env
-from tests.support.ports import LOOPBACK, free_port, wait_for_port
+from tests.extracted.core.test_runservice import get, service_env, service_process
 from tests.support.prometheus import check_metrics, value
 
 HEALTH = "/__ficus/health"
@@ -46,17 +43,7 @@ def health_requests(base: str) -> float:
 
 
 def test_the_workers_counts_are_summed_and_survive_a_killed_worker(tmp_path):
-    env = service_env(tmp_path)
-    port = free_port()
-    base = f"http://{LOOPBACK}:{port}"
-    with (tmp_path / "service.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, MANAGE, "runservice", "appointments", "--port", str(port),
-             "--workers", "2"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_for_port(port, process=process)
+    with service_process(service_env(tmp_path), tmp_path, workers=2) as (process, base):
         eventually(lambda: len(children(process.pid)) == 2)
         directory = metrics_dir(process.pid)
         for _ in range(20):
@@ -83,7 +70,3 @@ def test_the_workers_counts_are_summed_and_survive_a_killed_worker(tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
         assert not directory.exists()  # removed at exit: nothing piles up across runs
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()

@@ -29,7 +29,7 @@ def scrape(client: Client) -> str:
 
 def test_the_operator_sees_requests_by_route_never_by_path(client):
     route = "/api/appointments/<legacy_id:appointment_id>"
-    before = value(scrape(Client()), "ficus_service_requests_total", route=route)
+    before = value(scrape(Client()), "ficus_service_requests_total", route=route, method="GET")
     client.get("/api/appointments/424242")
     client.get("/__ficus/health")
 

@@ -16,6 +16,7 @@ endef
 
 help:
 	@echo "make demo            run the legacy app, both services, the control plane, the proxy and sync on SQLite"
+	@echo "                     (and Prometheus scraping them all, when Debian's prometheus is installed)"
 	@echo "make test            lint, type-check, check plans and run the whole test suite"
 	@echo "make lint            ruff, ruff format --check, import-linter, plan check"
 	@echo "make bench           run the benchmarks in bench/ and print their ratios"
@@ -47,6 +48,17 @@ $(NGINX):
 		echo "make: the benchmarks need Debian's nginx package; install it with: sudo apt-get install nginx" >&2; exit 1; }
 	apt-get update -qq && apt-get install -y -qq nginx-light || apt-get install -y -qq nginx
 
+# Prometheus (Debian's package) gives promtool, which checks every /metrics page and unit-tests
+# the alert rules in make test, and the server the e2e test scrapes the real stack with. Tests
+# and the demo start their own instance (own config, storage and port), never the system one:
+# the package's service, if the install started it, is stopped and disabled again.
+PROMETHEUS := /usr/bin/prometheus
+$(PROMETHEUS):
+	@[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null || { \
+		echo "make: the tests need Debian's prometheus package (promtool); install it with: sudo apt-get install --no-install-recommends prometheus" >&2; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+	-systemctl disable --now prometheus >/dev/null 2>&1 || service prometheus stop >/dev/null 2>&1
+
 demo: $(STAMP)
 	$(PY) -m demo
 
@@ -60,7 +72,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) $(CHROMIUM)
+unit: $(STAMP) $(CHROMIUM) $(PROMETHEUS)
 	$(call pytest,-m "not databases")
 
 test: lint typecheck unit
@@ -68,7 +80,7 @@ test: lint typecheck unit
 # CI: the database-backed tests on the real servers. Unreachable servers fail instead of skipping.
 # First the legacy-side tests on both servers, then the services and control plane on PostgreSQL.
 PG_URL ?= postgresql://postgres@127.0.0.1:5432
-test-databases: $(STAMP)
+test-databases: $(STAMP) $(PROMETHEUS)
 	FICUS_TEST_BACKENDS=postgresql,mariadb FICUS_REQUIRE_DATABASES=1 \
 		$(call pytest,-m databases)
 	# Each service's database variable comes from the feature registry (the plan files).

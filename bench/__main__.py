@@ -77,6 +77,11 @@ def _report_proxy(runs: list[proxy_throughput.ProxyRun], connections: int) -> li
         f"  forwarding, against Ficus's own forwarder: {', '.join(forwarders)}",
         f"  Ficus 1w, migrated + identity / stock mitmdump: "
         f"{rps('Ficus 1w, migrated + identity') / rps('stock mitmdump'):.2f}x",
+        *(
+            f"  Ficus {w}w, metrics on / off:  "
+            f"{rps(f'Ficus {w}w, metrics on') / rps(f'Ficus {w}w'):.3f}x (target >= 0.97x)"
+            for w in (1, 2)
+        ),
     ]
     for name in ("Ficus 1w", "Ficus 1w, migrated + identity", "stock mitmdump", "nginx"):
         added = by_name[name].single_connection.p50_ms - direct_p50

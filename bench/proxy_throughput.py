@@ -10,6 +10,9 @@ thing measured is the proxy. Measured, each with wrk at 1 and at `connections` c
   Ficus's), and `Ficus 1w, migrated + identity` on `GET /api/appointments/{id}` with a
   clinician's session (routing plus the identity bridge's session lookup and signing);
 - `Ficus 2w`: `runproxy --workers 2`, on the unmatched path;
+- `Ficus 1w, metrics on` and `Ficus 2w, metrics on`: the same with `--metrics-port`, its
+  `/metrics` scraped once a second during the whole run as Prometheus would (the issue's budget:
+  metrics cost at most 3 % of the throughput, read against `Ficus 1w` / `Ficus 2w`);
 - `nginx`: Debian's nginx as a keep-alive reverse proxy, one worker;
 - `Ficus 1w, mitmproxy forwarding` and `Ficus 1w, httpx forwarding`: the same proxy with the
   forwarders of bench/forwarders.py, to compare who sends the request upstream.
@@ -27,11 +30,14 @@ of them alike.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -140,9 +146,10 @@ def _ficus(
     workers: int,
     cpu: str,
     forwarding: str = "ficus",
+    metrics_port: int | None = None,
 ) -> Iterator[tuple[int, int]]:
     port = free_port()
-    access_log = str(tmp_path / f"access-{workers}.log")
+    access_log = str(tmp_path / f"access-{workers}-{metrics_port or 'off'}-{forwarding}.log")
     runproxy = [
         sys.executable,
         str(REPO_ROOT / "manage.py"),
@@ -150,6 +157,7 @@ def _ficus(
         *("--host", "127.0.0.1", "--port", str(port), "--legacy", backend),
         *("--legacy-db", legacy_db, "--access-log", access_log),
         *("--workers", str(workers)),
+        *(("--metrics-port", str(metrics_port)) if metrics_port is not None else ()),
     ]
     env = {
         **{feature.upstream_env: backend for feature in features()},
@@ -171,6 +179,25 @@ def _ficus(
     with running(runproxy, port=port, cpu=cpu, env=env) as process:
         _wait_for_workers(process.pid, workers)
         yield port, process.pid
+
+
+@contextmanager
+def _scraped(url: str, *, every: float = 1.0) -> Iterator[None]:
+    """Scrape `url` every `every` seconds from a thread, as Prometheus would, until the end."""
+    stop = threading.Event()
+
+    def scrape() -> None:
+        while not stop.wait(every):
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as answer:
+                answer.read()
+
+    thread = threading.Thread(target=scrape, name="bench-scraper", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 @dataclass(frozen=True)
@@ -248,6 +275,30 @@ def run(*, seconds: float, connections: int, rounds: int = 3) -> list[ProxyRun]:
         targets.append(
             _Target("Ficus 2w", f"http://127.0.0.1:{port}{LEGACY_PATH}", None, pid, port)
         )
+
+        # The same proxies with their metrics exported and scraped (the 3 % budget).
+        for workers, cpu in ((1, PROXY_CPU), (2, BOTH_CPUS)):
+            metrics_port = free_port()
+            port, pid = stack.enter_context(
+                _ficus(
+                    tmp_path,
+                    backend,
+                    legacy_db,
+                    workers=workers,
+                    cpu=cpu,
+                    metrics_port=metrics_port,
+                )
+            )
+            stack.enter_context(_scraped(f"http://127.0.0.1:{metrics_port}/metrics"))
+            targets.append(
+                _Target(
+                    f"Ficus {workers}w, metrics on",
+                    f"http://127.0.0.1:{port}{LEGACY_PATH}",
+                    None,
+                    pid,
+                    port,
+                )
+            )
 
         port = free_port()
         proxy = nginx.proxy_command(tmp_path / "nginx-proxy", port, upstream_port)

@@ -59,6 +59,12 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
             help=f"the {feature.name} service (default: {feature.default_port})",
         )
     parser.add_argument(
+        "--prometheus-port",
+        type=int,
+        default=9190,
+        help="the demo's Prometheus, when Debian's prometheus is installed (default: 9190)",
+    )
+    parser.add_argument(
         "--legacy-seed",
         default="",
         metavar="OPTIONS",
@@ -96,10 +102,21 @@ Ficus demo is running.
   else by the legacy app. Every request's route and upstream is in {config.access_log}.
   Move a feature and roll it back from another terminal: `.venv/bin/python manage.py plan
   status`, then `plan advance appointments --reason "..."` (README, "Moving a feature").
-  Logs: {config.log_dir}/
+  Metrics (Prometheus text): proxy {config.url(config.ports.proxy_metrics)}/metrics, sync worker
+    {config.url(config.ports.sync_metrics)}/metrics, each service's /__ficus/metrics.
+{_prometheus_line(config)}  Logs: {config.log_dir}/
 
 Press Ctrl-C to stop everything.
 """
+
+
+def _prometheus_line(config: StackConfig) -> str:
+    if not config.runs_prometheus:
+        return "  Prometheus: not installed (apt-get install prometheus), so not started.\n"
+    return (
+        f"  Prometheus: {config.prometheus_url}/ scrapes them all (alerts: docs/prometheus/;\n"
+        "    a Grafana dashboard to import: docs/grafana/ficus.json).\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,19 +129,28 @@ def main(argv: list[str] | None = None) -> int:
             legacy=args.legacy_port,
             control=args.control_port,
             services=services,
+            prometheus=args.prometheus_port,
         ),
         legacy_seed_args=tuple(shlex.split(args.legacy_seed)),
     )
     busy = [
         str(p)
-        for p in (args.proxy_port, args.legacy_port, args.control_port, *services.values())
+        for p in (
+            args.proxy_port,
+            args.legacy_port,
+            args.control_port,
+            *services.values(),
+            config.ports.proxy_metrics,
+            config.ports.sync_metrics,
+            *([args.prometheus_port] if config.runs_prometheus else []),
+        )
         if _port_in_use(config.host, p)
     ]
     if busy:
         print(
             f"demo: port(s) {', '.join(busy)} on {config.host} are already in use "
             "(is another demo running?). Stop it, or pick other ports with --proxy-port, "
-            "--legacy-port, --control-port"
+            "--legacy-port, --control-port, --prometheus-port"
             + "".join(f", --{name}-port" for name in services)
             + ".",
             file=sys.stderr,

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from demo import prometheus as prometheus_setup
 from migration_plans.feature_registry import features
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,11 @@ class Ports:
     proxy: int = 8000
     legacy: int = 8001
     control: int = 8100
+    # Prometheus /metrics of the proxy and the sync worker (the services serve theirs on their
+    # own port, /__ficus/metrics), and the demo's Prometheus server.
+    proxy_metrics: int = 9180
+    sync_metrics: int = 9181
+    prometheus: int = 9190
     # Each feature's service: the port of its plan's upstream unless given.
     services: Mapping[str, int] = field(
         default_factory=lambda: {feature.name: feature.default_port for feature in features()}
@@ -62,6 +68,17 @@ class StackConfig:
     anchor: str | None = None  # YYYYMMDD; None seeds around today
     sync_interval_seconds: float = 0.5
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Debian's Prometheus server, started when the binary is there (None: never).
+    prometheus: Path | None = prometheus_setup.BINARY
+    scrape_interval: str = "5s"
+
+    @property
+    def runs_prometheus(self) -> bool:
+        return self.prometheus is not None and self.prometheus.exists()
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.url(self.ports.prometheus)
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
@@ -257,6 +274,8 @@ class Stack:
                     cfg.url(ports.legacy),
                     "--access-log",
                     str(cfg.access_log),
+                    "--metrics-port",
+                    str(ports.proxy_metrics),
                 ],
                 cfg.proxy_url + "/login",
             ),
@@ -270,13 +289,51 @@ class Stack:
                     # Both directions, always: ownership decides what happens to each change.
                     "--interval",
                     str(cfg.sync_interval_seconds),
+                    "--metrics-port",
+                    str(ports.sync_metrics),
                 ],
                 "",
             ),
+            *self._prometheus_command(),
         ]
+
+    def scrape_targets(self) -> list[prometheus_setup.Target]:
+        """Every /metrics of the stack: proxy, sync worker, control plane and services."""
+        cfg, ports = self.config, self.config.ports
+        services = [("control", ports.control)] + [
+            (feature.name, ports.service(feature.name)) for feature in features()
+        ]
+        return [
+            prometheus_setup.Target("proxy", f"{cfg.host}:{ports.proxy_metrics}"),
+            prometheus_setup.Target("sync", f"{cfg.host}:{ports.sync_metrics}"),
+            *(
+                prometheus_setup.Target(name, f"{cfg.host}:{port}", "/__ficus/metrics")
+                for name, port in services
+            ),
+        ]
+
+    def _prometheus_command(self) -> list[tuple[str, list[str], str]]:
+        cfg = self.config
+        if not cfg.runs_prometheus or cfg.prometheus is None:
+            return []
+        home = cfg.var_dir.resolve() / "prometheus"
+        config = home / "prometheus.yml"
+        listen = f"{cfg.host}:{cfg.ports.prometheus}"
+        argv = prometheus_setup.command(cfg.prometheus, config, home / "data", listen)
+        return [("prometheus", argv, cfg.prometheus_url + "/-/ready")]
+
+    def _write_prometheus_config(self) -> None:
+        home = self.config.var_dir.resolve() / "prometheus"
+        home.mkdir(parents=True, exist_ok=True)
+        text = prometheus_setup.config_text(
+            self.scrape_targets(), interval=self.config.scrape_interval
+        )
+        (home / "prometheus.yml").write_text(text)
 
     def start(self, *, timeout: float = 60.0) -> None:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.config.runs_prometheus:
+            self._write_prometheus_config()
         try:
             for name, argv, health_url in self.commands():
                 log_path = self.config.log_dir / f"{name}.log"

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so it times everything and logs route templates (never paths with ids).
     "extracted.core.access_log.AccessLogMiddleware",
+    # Prometheus counts by URL route (extracted/core/metrics.py), timing what the log times.
+    "extracted.core.metrics.MetricsMiddleware",
     # Next, so every answer, refusals included, goes out after the body was read.
     "extracted.core.bodies.DrainBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",

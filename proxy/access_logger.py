@@ -12,8 +12,10 @@ from typing import Final
 
 from mitmproxy import http
 
+from domain.routes import Decision
 from proxy.access_log import NONE, AccessRecord, iso_timestamp, refused_record
 from proxy.flow_state import FlowState, new_request_id, state_of
+from proxy.metrics import UNROUTED, ProxyMetrics
 from proxy.mitm_patches import error_pages
 from proxy.refusals import HeadRefusal
 from proxy.route_counter import CLIENT_DISCONNECTED
@@ -77,14 +79,18 @@ class AccessLogger:
                     now=time.time(),
                 )
             )
+        if (metrics := self.runtime.metrics) is not None:
+            _count(metrics, refusal.method, None, refusal.status, refusal.started)
 
     def _log(self, flow: http.HTTPFlow, state: FlowState, status: int | None) -> None:
         state.logged = True
+        decision = state.decision
+        started = flow.request.timestamp_start
+        if (metrics := self.runtime.metrics) is not None:
+            _count(metrics, flow.request.method, decision, status, started)
         access_log = self.runtime.access_log
         if access_log is None:
             return
-        decision = state.decision
-        started = flow.request.timestamp_start
         if decision is None:
             peer = flow.client_conn.peername
             record = refused_record(
@@ -112,3 +118,24 @@ class AccessLogger:
                 fallback_from=decision.fallback_from,
             )
         access_log.write(record)
+
+
+def _count(
+    metrics: ProxyMetrics,
+    method: str,
+    decision: Decision | None,
+    status: int | None,
+    started: float,
+) -> None:
+    """The request's metrics: by route template (never the path), and its fallback if any."""
+    elapsed_ms = (time.time() - started) * 1000
+    if decision is None:
+        metrics.observe(UNROUTED, UNROUTED, method, UNROUTED, UNROUTED, "proxy", status, elapsed_ms)
+        return
+    feature, template = decision.feature, decision.template
+    side = "legacy" if decision.to_legacy else "service"
+    metrics.observe(
+        feature, template, method, decision.upstream, decision.phase.value, side, status, elapsed_ms
+    )
+    if decision.fallback_from is not None:
+        metrics.fell_back(feature, template, decision.fallback_from)

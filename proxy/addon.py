@@ -12,7 +12,8 @@ Per request, after `proxy.guard` has checked the head (loaded before these) and 
 - `IdentityBridge` (`proxy.identity_bridge`): the signed `X-Ficus-Identity` for a service;
 - `RouteCounter` (`proxy.route_counter`): route stats, the service's answer before fallback;
 - `Responses` (`proxy.responses`): fallback to legacy, read-your-writes pins, response headers;
-- `AccessLogger` (`proxy.access_logger`): the access log line.
+- `AccessLogger` (`proxy.access_logger`): the access log line, and the request's Prometheus
+  counts (`proxy.metrics`) when they are exported.
 
 Load them with `runproxy` (proxy/server.py, the curated master) or, for debugging, with
 `mitmdump -s proxy/addon.py --mode reverse:http://127.0.0.1:8001 --set keep_host_header=true`
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from proxy.access_logger import AccessLogger
 from proxy.configuration import FicusOptions
 from proxy.identity_bridge import IdentityBridge
+from proxy.metrics import ProxyMetrics
 from proxy.responses import Responses
 from proxy.route_counter import RouteCounter
 from proxy.router import Router
@@ -46,10 +48,12 @@ FicusAddons = tuple[
 ]
 
 
-def ficus_addons(*, clock: Callable[[], float] = time.monotonic) -> FicusAddons:
+def ficus_addons(
+    *, clock: Callable[[], float] = time.monotonic, metrics: ProxyMetrics | None = None
+) -> FicusAddons:
     """A fresh set of Ficus's addons, in the order their hooks must run; `clock` (pins and
-    the session cache) is injectable for tests."""
-    runtime = Runtime(clock=clock)
+    the session cache) is injectable for tests; `metrics`: Prometheus counts, when exported."""
+    runtime = Runtime(clock=clock, metrics=metrics)
     return (
         FicusOptions(runtime),
         RequestSanitizer(),

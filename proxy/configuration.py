@@ -150,8 +150,10 @@ class FicusOptions:
         self._control_engine = engine
         flusher = self.runtime.flusher = StatsFlusher(self.runtime.stats, engine)
         flusher.start()
-        self._control = ControlPlane(engine, self.runtime.plans.apply_states)
-        self._control.start()
+        control = self._control = ControlPlane(engine, self.runtime.plans.apply_states)
+        if self.runtime.metrics is not None:
+            self.runtime.metrics.generation_source = lambda: control.generation
+        control.start()
 
     def _close_control_plane(self) -> None:
         if self._control is not None:

@@ -53,6 +53,10 @@ restarts a worker that dies, stops all of them with SIGTERM on SIGTERM/SIGINT an
 bad plan, a port in use). Each worker reports its readiness on an inherited pipe and finds its
 index in `FICUS_WORKER` (for per-worker stats).
 
+Metrics (`--metrics-port`): Prometheus `/metrics` on `--metrics-host` (loopback by default),
+served by the worker itself or, with workers, by the supervisor from the snapshots each worker
+sends it on a pipe (proxy/metrics_link.py, docs/observability.md).
+
 `python -m proxy.server` is what `manage.py runproxy` execs once it has resolved Ficus's
 settings, so the proxy process carries no Django (and import-linter keeps mitmproxy out of the
 Django apps). Every flag is required here (the legacy database URL may come from
@@ -80,8 +84,11 @@ from proxy.addon import ficus_addons
 from proxy.dispatch import CuratedAddonManager
 from proxy.forwarder import Forwarder
 from proxy.guard import Guard
+from proxy.metrics import ProxyMetrics
+from proxy.metrics_link import MetricsPortError, export_worker
 from proxy.mitm_patches import body_budget, body_deadline, head_limits
 from proxy.supervisor import READY_FD_ENV, Supervisor
+from proxy.upstreams import STATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +114,9 @@ class ProxyConfig:
     max_buffered_bodies: str = body_budget.DEFAULT_LIMIT
     body_timeout: float = body_deadline.BODY_TIMEOUT_SECONDS
     body_min_rate: int = body_deadline.BODY_MIN_RATE
+    # Prometheus /metrics (docs/observability.md): off when the port is None.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
 
 
 class _Announce:
@@ -170,10 +180,14 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
 
 
 def build_master(
-    config: ProxyConfig, *, forwarder: Callable[[], Forwarder] = Forwarder
+    config: ProxyConfig,
+    *,
+    forwarder: Callable[[], Forwarder] = Forwarder,
+    metrics: ProxyMetrics | None = None,
 ) -> master.Master:
     """The curated master, configured. Call from inside a running event loop. `forwarder`:
-    who sends upstream (the benchmarks compare others, bench/forwarders.py)."""
+    who sends upstream (the benchmarks compare others, bench/forwarders.py); `metrics`: the
+    Prometheus counts its addons add to (none when None)."""
     config.confdir.mkdir(parents=True, exist_ok=True)
     # Every patch of mitmproxy's internals, listed and pinned in proxy/mitm_patches/.
     mitm_patches.apply_all(reuse_port_for_workers=config.worker_index is not None)
@@ -199,7 +213,7 @@ def build_master(
         body_budget.BodyBudget(),
         body_deadline.BodyDeadline(),
         Guard(),
-        *ficus_addons(),
+        *ficus_addons(metrics=metrics),
         forwarder(),
         _Announce(config.legacy_url, config.worker_index),
     )
@@ -211,12 +225,23 @@ def build_master(
 
 
 async def serve(config: ProxyConfig, forwarder: Callable[[], Forwarder] = Forwarder) -> None:
-    proxy = build_master(config, forwarder=forwarder)
+    metrics = None
+    if config.metrics_port is not None:
+        metrics = ProxyMetrics(breakers=STATES.breaker_states)
+    proxy = build_master(config, forwarder=forwarder, metrics=metrics)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         # master.shutdown() lets addons see `done` (the access log is flushed and closed).
         loop.add_signal_handler(signum, proxy.shutdown)
-    await proxy.run()
+    stop_export = None
+    if metrics is not None and config.metrics_port is not None:
+        worker = config.worker_index or 1
+        stop_export = export_worker(metrics, config.metrics_host, config.metrics_port, worker)
+    try:
+        await proxy.run()
+    finally:
+        if stop_export is not None:
+            stop_export()
 
 
 def run(config: ProxyConfig, forwarder: Callable[[], Forwarder] = Forwarder) -> None:
@@ -276,6 +301,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
         default=body_deadline.BODY_MIN_RATE,
         help="request body bytes that buy one more second",
     )
+    parser.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus /metrics (default off)"
+    )
+    parser.add_argument("--metrics-host", default="127.0.0.1", help="address of /metrics")
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(raw)
@@ -324,6 +353,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
         max_buffered_bodies=args.max_buffered_bodies,
         body_timeout=args.body_timeout,
         body_min_rate=args.body_min_rate,
+        metrics_host=args.metrics_host,
+        metrics_port=args.metrics_port,
     )
     worker_argv = [sys.executable, "-m", "proxy.server", *raw]
     return config, worker_argv
@@ -332,10 +363,17 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
 def main(argv: Sequence[str] | None = None, forwarder: Callable[[], Forwarder] = Forwarder) -> int:
     config, worker_argv = parse_args(argv)
     if config.workers > 1 and config.worker_index is None:
-        return Supervisor(worker_argv, config.workers).run()
+        metrics = None
+        if config.metrics_port is not None:
+            metrics = (config.metrics_host, config.metrics_port)
+        try:
+            return Supervisor(worker_argv, config.workers, metrics=metrics).run()
+        except MetricsPortError as e:
+            print(f"runproxy: {e}", file=sys.stderr)
+            return 2
     try:
         run(config, forwarder)
-    except exceptions.OptionsError as e:
+    except (exceptions.OptionsError, MetricsPortError) as e:
         print(f"runproxy: {e}", file=sys.stderr)
         return 2
     return 0

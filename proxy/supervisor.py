@@ -3,7 +3,9 @@
 It starts each worker with its index (`--worker-index`) and the write end of a pipe
 (`FICUS_READY_FD`) on which the worker writes one byte once its port is open; the supervisor
 reports ready once all have, restarts a worker that dies (after a pause if it died young), and
-on SIGTERM or SIGINT stops them all within a grace period.
+on SIGTERM or SIGINT stops them all within a grace period. With `metrics` (host, port) it
+serves the workers' Prometheus `/metrics`: each worker gets its own pipe (`FICUS_METRICS_FD`)
+for its snapshots (proxy/metrics_link.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import time
 from collections.abc import Sequence
 from typing import Final
 
+from proxy.metrics_link import METRICS_FD_ENV, MetricsHub, serve
+
 READY_FD_ENV: Final = "FICUS_READY_FD"
 WORKER_ENV: Final = "FICUS_WORKER"
 # A worker that dies sooner than this after its start is restarted after a pause that grows.
@@ -27,8 +31,12 @@ STOP_GRACE_SECONDS: Final = 15.0
 class Supervisor:
     """Starts `workers` worker processes on one port, restarts the dead, stops them all."""
 
-    def __init__(self, worker_argv: Sequence[str], workers: int) -> None:
+    def __init__(
+        self, worker_argv: Sequence[str], workers: int, *, metrics: tuple[str, int] | None = None
+    ) -> None:
         self._argv = list(worker_argv)
+        self._metrics = metrics
+        self._hub = MetricsHub() if metrics is not None else None
         self._count = workers
         self._workers: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
         self._pauses: dict[int, float] = {}
@@ -41,9 +49,18 @@ class Supervisor:
         if ready_fd is not None:
             env[READY_FD_ENV] = str(ready_fd)
             pass_fds = (ready_fd,)
-        process = subprocess.Popen(
-            [*self._argv, "--worker-index", str(index)], env=env, pass_fds=pass_fds
-        )
+        metrics_fd = None
+        if self._hub is not None:
+            metrics_fd = self._hub.pipe_for(index)
+            env[METRICS_FD_ENV] = str(metrics_fd)
+            pass_fds = (*pass_fds, metrics_fd)
+        try:
+            process = subprocess.Popen(
+                [*self._argv, "--worker-index", str(index)], env=env, pass_fds=pass_fds
+            )
+        finally:
+            if metrics_fd is not None:
+                os.close(metrics_fd)  # the worker's now: its exit ends the pipe
         self._workers[index] = (process, time.monotonic())
 
     def _stop(self, *_: object) -> None:
@@ -64,6 +81,17 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
+        stop_metrics = None
+        if self._hub is not None and self._metrics is not None:
+            hub, (host, port) = self._hub, self._metrics
+            stop_metrics = serve(hub.source, host, port, hub)
+        try:
+            return self._supervise()
+        finally:
+            if stop_metrics is not None:
+                stop_metrics()
+
+    def _supervise(self) -> int:
         read_end, write_end = os.pipe()
         try:
             for index in range(1, self._count + 1):
@@ -118,3 +146,5 @@ class Supervisor:
             if now >= pause_until:
                 del self._pauses[index]
                 self._start(index, None)
+                if self._hub is not None:
+                    self._hub.restarted()

@@ -214,6 +214,10 @@ class InstanceStates:
             found = self._health[instance] = Health()
         return found
 
+    def breaker_states(self) -> list[tuple[str, str]]:
+        """(instance URL, breaker state) of every instance seen so far (the metrics' gauge)."""
+        return [(instance.url, b.state.value) for instance, b in list(self._breakers.items())]
+
     def usable(self, instance: Instance) -> bool:
         health = self._health.get(instance)
         if health is not None and not health.healthy:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import models, router
+from django.db import models, router, transaction
 
 from domain.identity import Identity
+from extracted.core.metrics import count_audit_writes
 
 READ, SEARCH, CREATE, UPDATE, CANCEL = "read", "search", "create", "update", "cancel"
 ACTIONS = (READ, SEARCH, CREATE, UPDATE, CANCEL)
@@ -71,4 +72,7 @@ def record_accesses(
         )
         for record_id in record_ids
     ]
-    model._default_manager.using(router.db_for_write(model)).bulk_create(rows)
+    database = router.db_for_write(model)
+    model._default_manager.using(database).bulk_create(rows)
+    # Counted once committed: a dry run's rows are rolled back, and so is their count.
+    transaction.on_commit(lambda: count_audit_writes(action, len(rows)), using=database)

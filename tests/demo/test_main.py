@@ -44,3 +44,13 @@ def test_a_busy_port_stops_it_with_the_flag_to_change(
     assert f"port(s) {port}" in error
     assert "--patients-port" in error
     assert not (tmp_path / "legacy.sqlite3").exists()  # nothing was seeded
+
+
+def test_it_prints_where_prometheus_is_when_it_is_installed(tmp_path: Path) -> None:
+    ports = Ports(proxy=1, legacy=2, control=3, services={"appointments": 4}, prometheus=9)
+    installed = StackConfig(var_dir=tmp_path, ports=ports)
+    assert installed.runs_prometheus  # make test installs Debian's prometheus
+    assert "Prometheus: http://127.0.0.1:9/ scrapes them all" in _banner(installed)
+
+    missing = StackConfig(var_dir=tmp_path, ports=ports, prometheus=tmp_path / "no-prometheus")
+    assert "Prometheus: not installed" in _banner(missing)

@@ -1,7 +1,8 @@
 """Real demo stacks (legacy app, both services, proxy, sync worker) for the e2e tests.
 
 They run on free loopback ports in temporary directories, started and stopped by the same
-`demo.launcher.Stack` that `make demo` uses. `stack` is shared by the package's read-mostly
+`demo.launcher.Stack` that `make demo` uses. Prometheus scrapes every one of them
+(tests/e2e/test_observability.py). `stack` is shared by the package's read-mostly
 tests; a test that moves routes through the control plane starts its own with `started_stack`.
 """
 
@@ -29,10 +30,15 @@ def started_stack(var_dir: Path) -> Iterator[Stack]:
             legacy=free_port(),
             control=free_port(),
             services={name: free_port() for name in feature_names()},
+            proxy_metrics=free_port(),
+            sync_metrics=free_port(),
+            prometheus=free_port(),
         ),
         legacy_seed_args=("--patients", "80", "--appointments", "600"),
         anchor=ANCHOR,
         sync_interval_seconds=0.5,
+        # Debian's Prometheus (the Makefile installs it) scrapes the stack every second.
+        scrape_interval="1s",
     )
     running = Stack(config)
     running.prepare()

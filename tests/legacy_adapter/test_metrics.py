@@ -12,6 +12,7 @@ from legacy_adapter.operations import reconcile_feature, status_of
 from tests.legacy_adapter.legacy_db import add_appointments, appointment_row
 from tests.legacy_adapter.sync_helpers import applier, edit, legacy_engine
 from tests.support.ports import LOOPBACK, free_port
+from tests.support.prometheus import check_metrics
 
 pytestmark = pytest.mark.django_db(databases=["default", "appointments"])
 
@@ -60,3 +61,5 @@ def test_it_exports_lag_backlog_dead_letters_and_drift(legacy):
     assert value(settled, lag) == 0
     assert value(settled, 'ficus_sync_dead_letters{feature="appointments"}') == 1
     assert value(settled, 'ficus_sync_drift_rows{feature="appointments"}') == 1
+    # Names, types and help as Prometheus's own linter wants them.
+    assert check_metrics(settled) == ""

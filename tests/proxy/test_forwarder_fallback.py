@@ -19,6 +19,8 @@ from tests.proxy.processes import running_proxy
 from tests.proxy.raw_recorder import misbehaving
 from tests.proxy.test_forwarder import broken_services
 from tests.support.backends import recording_backend
+from tests.support.ports import free_port
+from tests.support.prometheus import check_metrics, scrape, value
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 READ_TIMEOUT = 1.0
@@ -70,6 +72,7 @@ def test_a_write_to_a_silent_service_is_never_sent_to_legacy(world):
 
 @pytest.fixture
 def breaker_world(tmp_path):
+    metrics_port = free_port()
     plans = tmp_path / "plans"
     plans.mkdir()
     with recording_backend("legacy") as legacy, misbehaving("failing") as service:
@@ -80,15 +83,18 @@ def breaker_world(tmp_path):
                 legacy_url=legacy.url,
                 plans_dir=plans,
                 env={"FICUS_IDENTITY_KEY": KEY},
-                extra_args=["--breaker-failures", "2", "--breaker-cooldown", "600"],
+                extra_args=[
+                    *("--breaker-failures", "2", "--breaker-cooldown", "600"),
+                    *("--metrics-port", str(metrics_port)),
+                ],
             ) as proxy,
             httpx.Client(base_url=proxy.url, timeout=CLIENT_TIMEOUT) as client,
         ):
-            yield proxy, client, service, legacy
+            yield proxy, client, service, legacy, f"http://127.0.0.1:{metrics_port}/metrics"
 
 
 def test_while_the_breaker_is_open_reads_go_to_legacy_and_writes_get_503(breaker_world):
-    proxy, client, service, legacy = breaker_world
+    proxy, client, service, legacy, _metrics = breaker_world
     for _ in range(2):  # the service answers 503 twice: legacy answers, the breaker opens
         assert client.get("/api/flaky/1").json()["backend"] == "legacy"
     assert len(service.requests) == 2
@@ -106,3 +112,16 @@ def test_while_the_breaker_is_open_reads_go_to_legacy_and_writes_get_503(breaker
     }
     assert len(service.requests) == 2  # the open breaker sent nothing more
     assert legacy.paths() == ["/api/flaky/1"]  # the read only
+
+
+def test_the_operator_sees_the_fallbacks_and_the_open_breaker_in_the_metrics(breaker_world):
+    _proxy, client, _service, _legacy, metrics_url = breaker_world
+    for _ in range(3):
+        assert client.get("/api/flaky/1").json()["backend"] == "legacy"
+    page = scrape(metrics_url)
+    template = "/api/flaky/{id:int}"
+    assert value(page, "ficus_proxy_fallbacks_total", template=template, upstream="flaky") == 3
+    # Served by legacy after all: the request counts on the side that answered.
+    assert value(page, "ficus_proxy_requests_total", template=template, side="legacy") == 3
+    assert value(page, "ficus_proxy_breakers", state="open") == 1
+    assert check_metrics(page) == ""

@@ -20,6 +20,8 @@ from domain.phases import cohort_bucket
 from tests.proxy.control_db import migrated_control_db, set_state, stats_rows
 from tests.proxy.processes import running_proxy
 from tests.support.backends import recording_backend
+from tests.support.ports import free_port
+from tests.support.prometheus import scrape, value
 
 KEY = "an-identity-key-for-tests-only-0123456789"
 PLAN = """\
@@ -48,8 +50,15 @@ def world(tmp_path_factory):
         plans.mkdir()
         (plans / "charts.yaml").write_text(PLAN.format(service=service.url))
         env = {"FICUS_CONTROL_DB_URL": control_url, "FICUS_IDENTITY_KEY": KEY}
+        metrics_port = free_port()
         with (
-            running_proxy(tmp / "proxy", legacy_url=legacy.url, plans_dir=plans, env=env) as proxy,
+            running_proxy(
+                tmp / "proxy",
+                legacy_url=legacy.url,
+                plans_dir=plans,
+                env=env,
+                extra_args=["--metrics-port", str(metrics_port)],
+            ) as proxy,
             httpx.Client(base_url=proxy.url, timeout=10) as client,
         ):
             yield {
@@ -57,6 +66,7 @@ def world(tmp_path_factory):
                 "proxy": proxy,
                 "control": control_url,
                 "db": tmp / "control.sqlite3",
+                "metrics": f"http://127.0.0.1:{metrics_port}/metrics",
             }
 
 
@@ -122,6 +132,16 @@ def test_an_operators_change_reroutes_the_next_requests_without_a_restart_or_a_f
     assert statuses == {200}
     sides = {o[1] for o in hammer.outcomes if isinstance(o, tuple)}
     assert sides == {"legacy", "charts"}  # the hammer saw both tables, and no failure
+
+
+def test_the_metrics_name_the_generation_of_the_table_in_force(world):
+    generation = set_state(world["control"], "charts", "GET", TEMPLATE, "legacy")
+
+    def in_force() -> bool:
+        page = scrape(world["metrics"])
+        return value(page, "ficus_proxy_route_table_generation", worker="1") == generation
+
+    assert wait_until(in_force)
 
 
 def test_a_canary_keeps_each_ward_on_its_side_and_grows_without_moving_one_back(world):

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,11 +80,20 @@ def served(tmp_path):
     assert copied.returncode == 0, copied.stderr
     assert "read 2, applied 2" in copied.stdout
 
+    with service_process(env, tmp_path, workers=1) as started:
+        yield started
+
+
+@contextmanager
+def service_process(
+    env: dict[str, str], tmp_path: Path, *, workers: int
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`runservice appointments` on a free port, logging to service.log; killed if left running."""
     port = free_port()
     log = (tmp_path / "service.log").open("w")
     process = subprocess.Popen(
         [sys.executable, MANAGE, "runservice", "appointments", "--port", str(port),
-         "--workers", "1"],
+         "--workers", str(workers)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

@@ -145,6 +145,19 @@ class Command(BaseCommand):
             "slower than this on average runs out of time (default: %(default)s)",
         )
         parser.add_argument(
+            "--metrics-port",
+            type=_positive_int,
+            default=None,
+            help="serve Prometheus /metrics on this port (with --workers N, the supervisor "
+            "serves the sum of its workers; docs/observability.md); off by default",
+        )
+        parser.add_argument(
+            "--metrics-host",
+            default="127.0.0.1",
+            help="address /metrics listens on; keep it on loopback or an operations network "
+            "(default: %(default)s)",
+        )
+        parser.add_argument(
             "--confdir",
             default=str(Path(settings.VAR_DIR) / "mitmproxy"),
             help="where mitmproxy keeps the CA that signs certificates for TLS clients "
@@ -172,7 +185,10 @@ class Command(BaseCommand):
             *("--max-buffered-bodies", options["max_buffered_bodies"]),
             *("--body-timeout", str(options["body_timeout"])),
             *("--body-min-rate", str(options["body_min_rate"])),
+            *("--metrics-host", options["metrics_host"]),
         ]
+        if options["metrics_port"] is not None:
+            argv += ["--metrics-port", str(options["metrics_port"])]
         env = {
             **os.environ,
             "LEGACY_DATABASE_URL": options["legacy_db"] or settings.LEGACY_DATABASE_URL,

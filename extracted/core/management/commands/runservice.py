@@ -10,6 +10,10 @@ Logging: Ficus's access log (extracted/core/access_log.py) records route templat
 since a path holds record ids. gunicorn's own access log is off unless `--access-log` asks for
 it, and even then it is written without query strings (`%(U)s`, never `%(r)s`).
 
+Metrics: `/__ficus/metrics` (operations only, extracted/core/metrics.py) sums the workers'
+prometheus_client files in a directory made for this run; gunicorn's hooks keep it from
+collecting dead workers' files and remove it at exit (extracted/core/metrics_files.py).
+
 Limits: gunicorn's defaults, given explicitly and kept on purpose (a direct client must not
 make a worker hold an unbounded head): a request line of at most 4094 bytes, at most 100 header
 fields of at most 8190 bytes each. What is over them is refused (414, 431) by the worker class
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from typing import Any
 
 from django.apps import apps
@@ -33,6 +38,7 @@ from extracted.core.gunicorn_refusals import (
     REQUEST_LINE_LIMIT,
 )
 from extracted.core.identity import usable_identity_key
+from extracted.core.metrics_files import DIR_ENV
 from migration_plans.feature_registry import features
 
 # The demo's port for each service: its plan's upstream (docs/internal/brief.md); tests pass
@@ -124,6 +130,10 @@ class Command(BaseCommand):
             str(HEADER_FIELDS_LIMIT),
             "--limit-request-field_size",
             str(HEADER_FIELD_SIZE_LIMIT),
+            # Prometheus across the workers: the hooks fold a dead worker's metric files into
+            # one retired set and remove the directory at exit (extracted/core/metrics_files.py).
+            "--config",
+            "python:extracted.core.metrics_files",
         ]
         if options["access_log"]:
             argv += ["--access-logfile", "-", "--access-logformat", GUNICORN_ACCESS_FORMAT]
@@ -131,6 +141,8 @@ class Command(BaseCommand):
 
         env = {
             **os.environ,
+            # One fresh directory per run for the workers' metric files (removed at exit).
+            DIR_ENV: tempfile.mkdtemp(prefix=f"ficus-{name}-metrics-"),
             "FICUS_SERVICE": name,
             "DJANGO_SETTINGS_MODULE": os.environ.get(
                 "DJANGO_SETTINGS_MODULE", "extracted.settings"

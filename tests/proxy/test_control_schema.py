@@ -23,7 +23,7 @@ def test_every_column_the_proxy_names_exists_in_the_migrated_tables(tmp_path):
     engine = create_engine(url)
     try:
         inspector = inspect(engine)
-        for table in (generation_table, route_state_table, route_stats_table):
+        for table in metadata.sorted_tables:
             migrated = {c["name"] for c in inspector.get_columns(table.name)}
             assert {c.name for c in table.columns} == migrated, table.name
     finally:

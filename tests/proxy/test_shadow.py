@@ -27,10 +27,12 @@ def anyio_backend():
 class Outcomes:
     def __init__(self):
         self.results = []
+        self.answers = []
         self.event = asyncio.Event()
 
-    def __call__(self, status, latency_ms):
-        self.results.append((status, latency_ms))
+    def __call__(self, answer, latency_ms):
+        self.answers.append(answer)
+        self.results.append((None if answer is None else answer.status_code, latency_ms))
         self.event.set()
 
 

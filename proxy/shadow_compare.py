@@ -1,0 +1,83 @@
+"""Pairing one flow's answers for comparison, on the event loop: no comparing happens here.
+
+A shadowed flow gets one `Exchange` (kept in its `FlowState`). It waits for the parts it was
+promised: legacy's answer (the addon's `response` hook), the service's copy, and, for a sampled
+idempotent read, legacy's second answer (noise). Each part arrives once, in any order; the last
+one hands the whole exchange to `offer` (the evidence recorder's bounded queue), which never
+blocks. A flow that never gets its legacy answer (the client left, legacy failed) is never
+offered and goes with the flow: nothing to clean up, no table of pending flows to bound.
+
+A copy that failed or timed out is a `None` part: the recorder counts it as an error outcome,
+never as a difference. Bodies are held only up to the sender's byte budget; a larger one is a
+`Reply` with `too_large`, compared as "body too large" and never read into memory beyond it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+# What a part can be: not arrived yet, failed (no answer), or an answer.
+_PENDING: Final = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One answer as compared: status, headers (lower-case names), body within the budget."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    too_large: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.body)
+
+
+def reply_of(
+    status: int, fields: Sequence[tuple[bytes, bytes]], body: bytes | None, *, too_large: bool
+) -> Reply:
+    headers = tuple(
+        (n.decode("latin-1").lower(), v.decode("latin-1", "replace")) for n, v in fields
+    )
+    return Reply(status, headers, b"" if too_large or body is None else body, too_large)
+
+
+@dataclass(slots=True, eq=False)
+class Exchange:
+    """One shadowed flow's answers; `write` is a dry-run write (compared as one)."""
+
+    feature: str
+    method: str
+    template: str
+    write: bool
+    offer: Callable[[Exchange], None]
+    noise_asked: bool = False
+    legacy: Reply | None = None
+    service: Reply | None = None
+    noise: Reply | None = None
+    _parts: dict[str, object] = field(default_factory=dict)
+
+    def settle(self, part: str, reply: Reply | None) -> None:
+        """One part arrived (None: it failed); the last one offers the exchange."""
+        if part in self._parts:
+            return  # a part arrives once (a replayed hook changes nothing)
+        self._parts[part] = reply
+        setattr(self, part, reply)
+        if self.complete:
+            self.offer(self)
+
+    @property
+    def complete(self) -> bool:
+        wanted = ("legacy", "service", "noise") if self.noise_asked else ("legacy", "service")
+        return all(part in self._parts for part in wanted)
+
+    @property
+    def size(self) -> int:
+        return sum(r.size for r in (self.legacy, self.service, self.noise) if r is not None)
+
+    @property
+    def service_failed(self) -> bool:
+        return self._parts.get("service", _PENDING) is None

@@ -27,7 +27,15 @@ from rest_framework.views import APIView
 
 from domain.plans import Plan, PlanError, load_plans
 from domain.transitions import ORDER
-from migration_plans import audit_chain, audit_log, control_errors, route_moves, selectors, services
+from migration_plans import (
+    audit_chain,
+    audit_log,
+    control_errors,
+    evidence_report,
+    route_moves,
+    selectors,
+    services,
+)
 from migration_plans import schema as doc
 from migration_plans.plan_cache import PlanCaches
 
@@ -163,6 +171,23 @@ class HistoryView(ControlView):
                     for t in selectors.history(feature)
                 ],
             }
+        )
+
+
+class EvidenceView(ControlView):
+    @extend_schema(
+        summary="A feature's shadow evidence: differences per route, field and verdict",
+        parameters=[doc.FEATURE_PATH, doc.ROUTE_FILTER],
+        responses={200: doc.EVIDENCE, **doc.refusals(401, 403, 404, 503)},
+    )
+    def get(self, request: Request, feature: str) -> Response:
+        plans = self.plans()
+        route_moves.find_plan(plans, feature)
+        services.register_routes(plans=plans)
+        route = request.query_params.get("route") or None
+        found = evidence_report.reports(plans, feature, route)
+        return Response(
+            {"feature": feature, "routes": [evidence_report.as_dict(r) for r in found]}
         )
 
 

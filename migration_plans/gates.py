@@ -20,8 +20,15 @@ from typing import Any, Final, Protocol
 
 from domain import latency
 
-# Evidence keys that come from providers (contract C3) rather than from the proxy's stats.
-PROVIDED_KEYS: Final = ("sync_lag_seconds", "drift_rows", "reverse_backlog", "diff_rate")
+# Evidence keys that come from providers (contract C3) rather than from the proxy's stats, and
+# from the shadow comparisons (`compared`, `diff_rate`: `migration_plans.evidence`).
+PROVIDED_KEYS: Final = (
+    "sync_lag_seconds",
+    "drift_rows",
+    "reverse_backlog",
+    "diff_rate",
+    "compared",
+)
 
 
 class GateLike(Protocol):

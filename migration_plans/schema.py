@@ -111,6 +111,22 @@ OUTCOME = inline_serializer(
         "generation": serializers.IntegerField(),
     },
 )
+EVIDENCE = inline_serializer(
+    "ControlEvidence",
+    fields={
+        "feature": serializers.CharField(),
+        "routes": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Per route: compared, noise_compared, raw/noise/real_diff_rate, and the "
+            "differing fields with verdict and de-identified samples.",
+        ),
+    },
+)
+ROUTE_FILTER = OpenApiParameter(
+    "route",
+    OpenApiTypes.STR,
+    description='Only this route, "METHOD /template".',
+)
 AUDIT_RECORDS = inline_serializer(
     "ControlAuditRecords",
     fields={"records": serializers.ListField(child=serializers.DictField())},

@@ -1,8 +1,9 @@
 """What Ficus's addons share: one `Runtime`, built once and handed to each of them.
 
 The configuration addon (`proxy.configuration`) fills it in from the options; the others only
-read it, except the pins (router and response side) and the route stats (counted per request,
-flushed by the control plane's thread).
+read it, except the pins (router and response side), the route stats (counted per request,
+flushed by the control plane's thread) and the shadow evidence (queued per shadowed exchange,
+compared and flushed by its own thread).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from proxy.access_log import AccessLog
+from proxy.evidence_recorder import EvidenceRecorder
 from proxy.live_plans import LivePlans
 from proxy.pins import ReadPins
 from proxy.route_stats import RouteStats, StatsFlusher
@@ -26,6 +28,8 @@ class Runtime:
         self.stats = RouteStats()
         # Route stats are counted only while a control plane takes them.
         self.flusher: StatsFlusher | None = None
+        # Shadow exchanges are compared only while a control plane takes the evidence.
+        self.evidence: EvidenceRecorder | None = None
         self.access_log: AccessLog | None = None
 
     @property

@@ -18,16 +18,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from proxy.upstream_client import Answer
+
 # What a part can be: not arrived yet, failed (no answer), or an answer.
 _PENDING: Final = object()
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One answer as compared: status, headers (lower-case names), body within the budget."""
+    """One answer as compared: status, headers as received, body within the budget."""
 
     status: int
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
     too_large: bool = False
 
@@ -36,13 +38,35 @@ class Reply:
         return len(self.body)
 
 
-def reply_of(
-    status: int, fields: Sequence[tuple[bytes, bytes]], body: bytes | None, *, too_large: bool
+def flow_reply(
+    status: int, fields: Sequence[tuple[bytes, bytes]], body: bytes | None, max_body_bytes: int
 ) -> Reply:
-    headers = tuple(
-        (n.decode("latin-1").lower(), v.decode("latin-1", "replace")) for n, v in fields
-    )
-    return Reply(status, headers, b"" if too_large or body is None else body, too_large)
+    """Legacy's answer as the client got it; a body over the budget is not copied."""
+    too_large = body is not None and len(body) > max_body_bytes
+    return Reply(status, _headers(fields), b"" if too_large or body is None else body, too_large)
+
+
+def answer_reply(answer: Answer | None) -> Reply | None:
+    """A copy's answer (None: the copy failed), its body already bounded by the sender."""
+    if answer is None:
+        return None
+    return Reply(answer.status_code, _headers(answer.headers), answer.body, answer.body_truncated)
+
+
+def sampled(request_id: str, percent: float) -> bool:
+    """Whether this request is in the `percent` share, drawn from other digits of its id than
+    `proxy.shadow.should_shadow` uses, so the two samples are independent."""
+    if percent >= 100:
+        return True
+    try:
+        draw = int(request_id[8:16], 16) % 10_000
+    except ValueError:
+        return False
+    return draw < percent * 100
+
+
+def _headers(fields: Sequence[tuple[bytes, bytes]]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple(fields)  # decoded in the recorder's thread, not here
 
 
 @dataclass(slots=True, eq=False)

@@ -39,7 +39,10 @@ class CompareSettingsLike(Protocol):
 
 
 class Deidentifying(Protocol):
+    """What the recorder needs of `domain.deidentify.Deidentifier`."""
+
     def sample(self, path: str, value: object) -> object: ...
+    def path(self, path: str) -> str: ...
 
 
 def compare_exchange(
@@ -67,7 +70,7 @@ def compare_exchange(
     if deidentifier is not None:
         for kind, found in (("real", real), ("noise", noise or {})):
             for path, (ours, theirs) in found.items():
-                field = field_of(path)
+                field = deidentifier.path(field_of(path))  # a key may be a name
                 if not store.wants_sample(exchange.feature, exchange.template, field):
                     continue
                 store.add_sample(

@@ -19,6 +19,7 @@ examples, and the tally already counted what they show.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -114,9 +115,9 @@ class EvidenceStore:
             with engine.begin() as connection:
                 if tallies:
                     connection.execute(insert(evidence_tally_table), self._rows(tallies))
-                self._write_samples(connection, samples)
                 if self._retention_due():
-                    self._expire(connection, retention_days)
+                    self._expire(connection, retention_days)  # first: it makes room
+                self._write_samples(connection, samples)
         except SQLAlchemyError as e:
             self._put_back(tallies)
             self.dropped_samples += len(samples)
@@ -139,7 +140,7 @@ class EvidenceStore:
                 "method": method,
                 "template": template,
                 "window_start": datetime.fromtimestamp(window, UTC),
-                "tally": tally.to_json(),
+                "tally": json.dumps(tally.as_dict(), separators=(",", ":")),
             }
             for (window, feature, method, template), tally in tallies.items()
         ]

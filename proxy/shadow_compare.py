@@ -77,7 +77,7 @@ class Exchange:
     method: str
     template: str
     write: bool
-    offer: Callable[[Exchange], None]
+    offer: Callable[[Exchange], object]
     noise_asked: bool = False
     legacy: Reply | None = None
     service: Reply | None = None

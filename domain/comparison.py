@@ -83,7 +83,7 @@ class CompareRules:
 
     headers: frozenset[str] = DEFAULT_HEADERS  # lower-case header names compared
     # array field (`body.items`, array steps as `[*]` or left out) -> its elements' key member
-    array_keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    array_keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     ignored: frozenset[str] = frozenset()  # volatile: never compared
     generated: frozenset[str] = frozenset()  # in writes, compared by kind only
     accepted: frozenset[str] = frozenset()  # compared, then counted as accepted, never real

@@ -18,6 +18,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from domain.comparison import DEFAULT_HEADERS, CompareRules
+from domain.noise import Thresholds
+
 # The routing core's own enum: the plan and the proxy can never disagree on the policy.
 from domain.phases import Phase
 from domain.plan_yaml import PlanError
@@ -72,9 +75,11 @@ class Gate:
     """Thresholds a route must meet to *enter* a phase. None means "not checked"."""
 
     min_samples: int = 0
+    min_compared: int = 0  # shadow exchanges compared (legacy vs service), 0: not checked
     max_error_rate: float | None = None  # errors / requests on the service side, 0..1
     max_p99_ratio: float | None = None  # service p99 / legacy p99
-    max_diff_rate: float | None = None  # shadow answers that differ, 0..1
+    # shadow exchanges with a real difference (after noise and accepted ones) / compared, 0..1
+    max_diff_rate: float | None = None
     max_sync_lag_seconds: float | None = None
     max_drift_rows: int | None = None
 
@@ -82,6 +87,7 @@ class Gate:
         """The thresholds this gate checks, by field name (min_samples only when > 0)."""
         declared: dict[str, float | int | None] = {
             "min_samples": self.min_samples or None,
+            "min_compared": self.min_compared or None,
             "max_error_rate": self.max_error_rate,
             "max_p99_ratio": self.max_p99_ratio,
             "max_diff_rate": self.max_diff_rate,
@@ -91,12 +97,57 @@ class Gate:
         return {name: value for name, value in declared.items() if value is not None}
 
 
+def _no_keys() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseSettings:
+    """Diffy's noise measure (`domain.noise`): the share of idempotent reads also asked of
+    legacy a second time, and the thresholds (percent) a field must clear to be real."""
+
+    sample_percent: float = 10.0
+    relative_threshold: float = 20.0
+    absolute_threshold: float = 0.03
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.relative_threshold, self.absolute_threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteCompare:
+    """One route's own comparison rules, over the feature's: `headers` replaces the feature's
+    list when given, `array_keys` and `generated` add to them."""
+
+    headers: frozenset[str] | None = None
+    array_keys: Mapping[str, str] = field(default_factory=_no_keys, hash=False)
+    generated: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class CompareSettings:
+    """How shadowed answers are compared (`shadow.compare`); paths are `domain.compare_paths`
+    patterns. Volatile fields and accepted differences are the contract's (`contract`)."""
+
+    headers: frozenset[str] = DEFAULT_HEADERS
+    array_keys: Mapping[str, str] = field(
+        default_factory=_no_keys, hash=False
+    )  # array pattern -> key
+    generated: frozenset[str] = frozenset()  # new ids, timestamps: compared by kind in writes
+    noise: NoiseSettings = field(default_factory=NoiseSettings)
+    max_samples_per_field: int = 5  # de-identified evidence samples kept per differing field
+    retention_days: int = 30  # how long evidence samples are kept
+    # "METHOD /template" -> that route's own rules
+    routes: Mapping[str, RouteCompare] = field(default_factory=dict, hash=False)
+
+
 @dataclass(frozen=True, slots=True)
 class ShadowSettings:
     sample_percent: float = 100.0  # share of the route's requests copied to the service
     timeout_seconds: float = 2.0  # a shadow copy slower than this counts as an error, not a diff
     max_in_flight: int = 64  # copies beyond this are dropped, never queued (bounded memory)
     include_writes: bool = False  # writes are only ever shadowed in dry-run (rolled back)
+    compare: CompareSettings = field(default_factory=CompareSettings)
 
 
 class NonOwnerWrites(StrEnum):
@@ -121,8 +172,13 @@ class SyncSettings:
 
 @dataclass(frozen=True, slots=True)
 class VolatileField:
-    field: str
+    field: str  # a JSON member, or a dotted path of members, matched at any depth
     reason: str
+
+    @property
+    def pattern(self) -> str:
+        """The `domain.compare_paths` pattern shadow comparison ignores."""
+        return f"body.**.{self.field}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +186,9 @@ class AllowedDifference:
     route: str  # "METHOD /template", one of the plan's routes
     what: str
     reason: str
+    # The `domain.compare_paths` pattern shadow comparison counts as accepted on this route
+    # (`status`, `body.items[*].code`); None for a difference described in words only.
+    path: str | None = None
 
     @property
     def method(self) -> str:
@@ -206,6 +265,19 @@ class Plan:
     # The line of each field read ("upstream.instances", "legacy_tables[0]", ...), for errors
     # that are found only when plans are compared.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)
+
+    def compare_rules(self, route: str) -> CompareRules:
+        """How shadow compares the answers of one route ("METHOD /template", as declared)."""
+        compare = self.shadow.compare
+        own = compare.routes.get(route, RouteCompare())
+        accepted = (d.path for d in self.contract.differences if d.route == route and d.path)
+        return CompareRules(
+            headers=compare.headers if own.headers is None else own.headers,
+            array_keys=MappingProxyType({**compare.array_keys, **own.array_keys}),
+            ignored=frozenset(v.pattern for v in self.contract.volatile_fields),
+            generated=compare.generated | own.generated,
+            accepted=frozenset(accepted),
+        )
 
     def line_of(self, field_name: str) -> int:
         return self.lines.get(field_name, 0)

@@ -62,6 +62,7 @@ GATE_FIELDS: Final = (
     "min_samples",
     "max_error_rate",
     "max_p99_ratio",
+    "min_compared",
     "max_diff_rate",
     "max_sync_lag_seconds",
     "max_drift_rows",
@@ -259,7 +260,7 @@ class SectionReader(NodeReader):
         ok = True
         for key, node_value in fields.items():
             name = f"{prefix}.{key}"
-            if key in ("min_samples", "max_drift_rows"):
+            if key in ("min_samples", "min_compared", "max_drift_rows"):
                 whole = self.whole(node_value, name, minimum=0, maximum=MAX_SAMPLES)
                 values[key] = None if whole is None else float(whole)
             else:
@@ -280,6 +281,7 @@ class SectionReader(NodeReader):
         drift = values.get("max_drift_rows")
         return Gate(
             min_samples=int(values.get("min_samples") or 0),
+            min_compared=int(values.get("min_compared") or 0),
             max_error_rate=values.get("max_error_rate"),
             max_p99_ratio=values.get("max_p99_ratio"),
             max_diff_rate=values.get("max_diff_rate"),

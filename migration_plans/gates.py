@@ -20,8 +20,9 @@ from typing import Any, Final, Protocol
 
 from domain import latency
 
-# Evidence keys that come from providers (contract C3) rather than from the proxy's stats, and
-# from the shadow comparisons (`compared`, `diff_rate`: `migration_plans.evidence`).
+# Evidence keys that come from providers (contract C3) rather than from the proxy's stats.
+# `compared` and `diff_rate` come from one provider, the shadow comparisons' tallies: the
+# exchanges compared, and those with a real difference (after noise) over them.
 PROVIDED_KEYS: Final = (
     "sync_lag_seconds",
     "drift_rows",
@@ -36,6 +37,8 @@ class GateLike(Protocol):
 
     @property
     def min_samples(self) -> int: ...
+    @property
+    def min_compared(self) -> int: ...
     @property
     def max_error_rate(self) -> float | None: ...
     @property
@@ -117,6 +120,15 @@ def evaluate(gate: GateLike | None, evidence: Evidence) -> tuple[GateResult, ...
     results: list[GateResult] = []
     if gate.min_samples > 0:  # 0 is the "not checked" default of an undeclared gate
         results.append(_at_least("min_samples", gate.min_samples, evidence.samples, "samples"))
+    if gate.min_compared > 0:
+        compared = evidence.value("compared")
+        if compared is None:
+            missing = f"unavailable: {evidence.why_missing('compared')}"
+            results.append(GateResult("min_compared", gate.min_compared, None, False, missing))
+        else:
+            results.append(
+                _at_least("min_compared", gate.min_compared, int(compared), "exchanges compared")
+            )
     if gate.max_error_rate is not None:
         results.append(
             _at_most(

@@ -83,3 +83,19 @@ def test_it_makes_a_json_safe_snapshot():
     assert snapshot["error_rate"] == 0.1
     assert snapshot["reverse_backlog"] == 3
     assert snapshot["diff_rate"] is None
+
+
+def test_it_needs_enough_compared_exchanges_before_trusting_the_diff_rate():
+    gate = Gate(min_compared=500, max_diff_rate=0.001)
+    few = by_name(evaluate(gate, Evidence(provided={"compared": 120, "diff_rate": 0.0})))
+    assert few["min_compared"].reason == "120 exchanges compared < 500"
+    assert few["max_diff_rate"].passed
+    enough = by_name(evaluate(gate, Evidence(provided={"compared": 900, "diff_rate": 0.002})))
+    assert enough["min_compared"].passed
+    assert enough["max_diff_rate"].reason == "0.002 > 0.001"
+
+
+def test_it_fails_min_compared_when_no_provider_reports_comparisons():
+    results = by_name(evaluate(Gate(min_compared=1), Evidence(samples=10)))
+    assert results["min_compared"].reason == "unavailable: no evidence provider reports compared"
+    assert not results["min_compared"].passed

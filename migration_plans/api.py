@@ -186,9 +186,7 @@ class EvidenceView(ControlView):
         services.register_routes(plans=plans)
         route = request.query_params.get("route") or None
         found = evidence_report.reports(plans, feature, route)
-        return Response(
-            {"feature": feature, "routes": [evidence_report.as_dict(r) for r in found]}
-        )
+        return Response({"feature": feature, "routes": [evidence_report.as_dict(r) for r in found]})
 
 
 class MoveInput(serializers.Serializer[dict[str, Any]]):

@@ -15,23 +15,14 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from domain.noise import Assessment, RouteTally, Thresholds, assess
+from domain.noise import Assessment, RouteTally, assess
+from domain.plans import Plan
 from migration_plans.models import EvidenceSample, EvidenceTally
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 10
 NO_COMPARISONS = "no shadow exchanges compared since the phase began"
-
-
-class CompareLike(Protocol):
-    """What assessing reads of a plan's `shadow.compare` settings."""
-
-    @property
-    def thresholds(self) -> Thresholds: ...
-    @property
-    def accepted(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +48,7 @@ class RouteEvidence:
         return (a.differing - a.real) / a.compared if a.compared else None
 
 
-def tally_since(
-    feature: str, routes: Iterable[tuple[str, str, datetime | None]]
-) -> RouteTally:
+def tally_since(feature: str, routes: Iterable[tuple[str, str, datetime | None]]) -> RouteTally:
     """The routes' tallies ((method, template, since) each) summed over workers and windows."""
     total = RouteTally()
     for method, template, since in routes:
@@ -74,20 +63,26 @@ def tally_since(
     return total
 
 
-def assessed(tally: RouteTally, compare: CompareLike | None) -> Assessment:
-    if compare is None:
+def assessed(tally: RouteTally, plan: Plan | None, method: str, template: str) -> Assessment:
+    """The tally judged with the plan's thresholds and the route's accepted differences."""
+    if plan is None:
         return assess(tally)
-    return assess(tally, compare.thresholds, compare.accepted)
+    rules = plan.compare_rules(f"{method} {template}")
+    return assess(tally, plan.shadow.compare.noise.thresholds(), rules.accepted)
 
 
 def gate_values(
-    feature: str,
-    routes: Sequence[tuple[str, str, datetime]],
-    compare: CompareLike | None,
+    feature: str, routes: Sequence[tuple[str, str, datetime]], plan: Plan | None
 ) -> tuple[int, float | None]:
-    """(exchanges compared, real diff rate or None without any) for the gates."""
-    assessment = assessed(tally_since(feature, routes), compare)
-    return assessment.compared, assessment.real_diff_rate
+    """(exchanges compared, real diff rate or None without any) over the routes being moved,
+    each route judged by its own rules."""
+    compared = real = 0
+    for method, template, since in routes:
+        tally = tally_since(feature, [(method, template, since)])
+        assessment = assessed(tally, plan, method, template)
+        compared += assessment.compared
+        real += assessment.real
+    return compared, (real / compared if compared else None)
 
 
 def route_evidence(
@@ -95,11 +90,12 @@ def route_evidence(
     method: str,
     template: str,
     since: datetime | None,
-    compare: CompareLike | None,
+    plan: Plan | None,
     *,
     samples_per_field: int = 3,
 ) -> RouteEvidence:
-    assessment = assessed(tally_since(feature, [(method, template, since)]), compare)
+    tally = tally_since(feature, [(method, template, since)])
+    assessment = assessed(tally, plan, method, template)
     wanted = {f.field for f in assessment.fields}
     samples: dict[str, list[SampleRow]] = {}
     rows = EvidenceSample.objects.filter(

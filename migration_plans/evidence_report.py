@@ -20,24 +20,15 @@ from migration_plans.evidence import RouteEvidence
 MAX_FIELDS_SHOWN = 10
 
 
-def reports(
-    plans: Sequence[Plan], feature: str, route: str | None = None
-) -> list[RouteEvidence]:
+def reports(plans: Sequence[Plan], feature: str, route: str | None = None) -> list[RouteEvidence]:
     """Each route's evidence since its phase began (or the one route `route`, "METHOD /t")."""
     plan = route_moves.find_plan(plans, feature)
-    compare = compare_settings(plan)
     rows = selectors.status(plans, feature)
     if route is not None:
         rows = [r for r in rows if f"{r.method} {r.template}" == route.strip()]
         if not rows:
             raise ControlError(f"{feature} has no route {route!r}", status=404)
-    return [
-        evidence.route_evidence(feature, r.method, r.template, r.since, compare) for r in rows
-    ]
-
-
-def compare_settings(plan: Plan) -> evidence.CompareLike | None:
-    return plan.shadow.compare
+    return [evidence.route_evidence(feature, r.method, r.template, r.since, plan) for r in rows]
 
 
 def render(feature: str, found: Sequence[RouteEvidence]) -> str:

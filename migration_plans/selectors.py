@@ -24,7 +24,7 @@ from django.utils.module_loading import import_string
 from domain import latency
 from domain.plans import Plan
 from migration_plans import audit_chain
-from migration_plans.evidence import NO_COMPARISONS, CompareLike, floor_window, gate_values
+from migration_plans.evidence import NO_COMPARISONS, floor_window, gate_values
 from migration_plans.gates import PROVIDED_KEYS, Evidence, p99_of
 from migration_plans.models import AuditDigest, AuditRecord, RouteState, RouteStats, Transition
 
@@ -86,12 +86,12 @@ def evidence(
     routes: Sequence[tuple[str, str, datetime]],
     *,
     providers: Sequence[str] | None = None,
-    compare: CompareLike | None = None,
+    plan: Plan | None = None,
 ) -> Evidence:
     """Evidence for moving routes ((method, template, since) each) of feature.
 
     `compared` and `diff_rate` come from the shadow comparisons (`migration_plans.evidence`,
-    with the plan's `compare` settings); without any, a provider's `diff_rate` stands if one
+    judged with the `plan`'s compare settings); without any, a provider's `diff_rate` stands if one
     reports it, else it is unavailable."""
     samples = errors = legacy_samples = 0
     service_buckets = latency.empty_buckets()
@@ -113,7 +113,7 @@ def evidence(
                 legacy_samples += requests
                 _add(legacy_buckets, counts)
     provided, unavailable = provided_evidence(feature, providers)
-    compared, diff_rate = gate_values(feature, routes, compare)
+    compared, diff_rate = gate_values(feature, routes, plan)
     provided["compared"] = compared
     unavailable.pop("compared", None)
     if diff_rate is not None:

@@ -3,8 +3,8 @@
 The control plane owns them (Django models and migrations in `migration_plans`); the proxy reads
 `ficus_control_generation` and `ficus_route_state` and appends to `ficus_route_stats` and the
 shadow evidence tables with SQLAlchemy Core, so the proxy process never loads Django. Only the
-columns the proxy uses are named, with the contract's names and types; `create_all` on this metadata is for tests and
-throwaway databases only (a deployment migrates with `manage.py migrate`).
+columns the proxy uses are named, with the contract's names and types; `create_all` on this
+metadata is for tests and throwaway databases only (a deployment migrates with `manage.py migrate`).
 """
 
 from __future__ import annotations

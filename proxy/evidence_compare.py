@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 from domain.compare_paths import field_of
 from domain.comparison import Answer, CompareRules, Differences, Marker, differing_fields
+from domain.plan_model import CompareSettings
+from domain.plans import Plan
 from proxy.evidence_store import EvidenceStore, Sample
 from proxy.shadow_compare import Exchange, Reply
 
@@ -27,15 +31,29 @@ MAX_SAMPLE_CHARS: Final = 2_000
 _CODINGS: Final = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": 0}
 
 
-class CompareSettingsLike(Protocol):
-    """What the recorder reads of a plan's `shadow.compare` settings."""
+@dataclass(frozen=True, slots=True)
+class FeatureCompare:
+    """A feature's `shadow.compare` settings and each route's rules, built once per plan load
+    (`Plan.compare_rules`, the one place rules are made from a plan)."""
 
-    @property
-    def rules(self) -> CompareRules: ...
-    @property
-    def max_samples_per_field(self) -> int: ...
-    @property
-    def retention_days(self) -> float: ...
+    settings: CompareSettings
+    rules: Mapping[tuple[str, str], CompareRules]  # (method, template) -> rules
+
+    def rules_for(self, method: str, template: str) -> CompareRules:
+        return self.rules.get((method, template)) or _DEFAULT_RULES
+
+
+_DEFAULT_RULES: Final = CompareRules()
+
+
+def feature_compares(plans: Iterable[Plan]) -> dict[str, FeatureCompare]:
+    return {
+        plan.feature: FeatureCompare(
+            plan.shadow.compare,
+            {(r.method, r.path): plan.compare_rules(f"{r.method} {r.path}") for r in plan.routes},
+        )
+        for plan in plans
+    }
 
 
 class Deidentifying(Protocol):
@@ -47,7 +65,7 @@ class Deidentifying(Protocol):
 
 def compare_exchange(
     exchange: Exchange,
-    settings: CompareSettingsLike,
+    settings: FeatureCompare,
     store: EvidenceStore,
     deidentifier: Deidentifying | None,
     *,
@@ -58,7 +76,7 @@ def compare_exchange(
     legacy, service = exchange.legacy, exchange.service
     if legacy is None or service is None:
         return False
-    rules = settings.rules
+    rules = settings.rules_for(exchange.method, exchange.template)
     first = _answer(legacy, max_body_bytes)
     real = differences(first, _answer(service, max_body_bytes), rules, write=exchange.write)
     noise: Differences | None = None
@@ -82,7 +100,7 @@ def compare_exchange(
                         kind,
                         _shown(deidentifier, path, ours),
                         _shown(deidentifier, path, theirs),
-                        settings.max_samples_per_field,
+                        settings.settings.max_samples_per_field,
                     )
                 )
     return True

@@ -19,6 +19,7 @@ them as samples, and flushes everything to the control plane about once a second
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -29,7 +30,7 @@ from typing import Final
 from sqlalchemy import Engine
 
 from domain.deidentify import Deidentifier, key_from_environment
-from proxy.evidence_compare import CompareSettingsLike, Deidentifying, compare_exchange
+from proxy.evidence_compare import Deidentifying, FeatureCompare, compare_exchange
 from proxy.evidence_store import EvidenceStore
 from proxy.route_stats import worker_name
 from proxy.shadow_compare import Exchange
@@ -57,7 +58,7 @@ class EvidenceRecorder:
     def __init__(
         self,
         engine: Engine,
-        settings: Callable[[], Mapping[str, CompareSettingsLike]],
+        settings: Callable[[], Mapping[str, FeatureCompare]],
         deidentifier: Deidentifying | None,
         *,
         max_body_bytes: int,
@@ -110,10 +111,8 @@ class EvidenceRecorder:
     def stop(self) -> None:
         """Stop after comparing what is queued and one last flush."""
         self._stop.set()
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)  # wakes the thread
-        except queue.Full:
-            pass
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
@@ -129,7 +128,7 @@ class EvidenceRecorder:
 
     def flush(self) -> int:
         settings = self._settings()
-        retention = {f: s.retention_days for f, s in settings.items()}
+        retention = {f: float(s.settings.retention_days) for f, s in settings.items()}
         return self.store.flush(self._engine, retention)
 
     def _run(self) -> None:

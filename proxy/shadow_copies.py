@@ -37,7 +37,6 @@ from proxy.tasks import spawn
 from proxy.upstream_client import Answer
 from proxy.upstreams import Instance
 
-
 # Reads asked of legacy twice for noise: idempotent and without effects (RFC 9110 §9.2.1).
 NOISE_METHODS: Final = frozenset({"GET", "HEAD"})
 

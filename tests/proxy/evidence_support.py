@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from typing import Any
 
-from domain.comparison import CompareRules
+from domain.plan_model import CompareSettings
+from proxy.evidence_compare import FeatureCompare
 from proxy.shadow_compare import Exchange, Reply
 
 KEY = bytes.fromhex("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
 JSON = ((b"Content-Type", b"application/json"),)
 
 
-@dataclass(frozen=True)
-class Settings:
-    rules: CompareRules = field(default_factory=CompareRules)
-    max_samples_per_field: int = 5
-    retention_days: float = 30.0
+def settings(**compare: Any) -> FeatureCompare:
+    """A feature's compare settings with default rules for every route."""
+    return FeatureCompare(CompareSettings(**compare), {})
 
 
 def reply(body: object, status: int = 200) -> Reply:
@@ -25,7 +24,7 @@ def reply(body: object, status: int = 200) -> Reply:
 
 def exchange(legacy, service, noise=None, *, offer=None, template="/api/patients/{id:int}"):
     """A complete exchange (each part already settled)."""
-    done = []
+    done: list[Exchange] = []
     ex = Exchange("patients", "GET", template, False, offer or done.append)
     ex.noise_asked = noise is not None
     ex.settle("legacy", legacy)

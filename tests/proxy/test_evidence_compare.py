@@ -11,7 +11,7 @@ from domain.noise import assess
 from proxy.evidence_compare import compare_exchange
 from proxy.evidence_store import EvidenceStore
 from proxy.shadow_compare import Reply
-from tests.proxy.evidence_support import JSON, KEY, Settings, exchange, reply
+from tests.proxy.evidence_support import JSON, KEY, exchange, reply, settings
 
 PATIENT = {"id": 7, "name": "Jane Testperson", "mrn": "MRN0042", "ward": "4B"}
 
@@ -29,7 +29,7 @@ def test_a_field_the_service_answers_differently_is_counted_and_sampled_de_ident
     evidence = store()
     changed = {**PATIENT, "name": "Jane Otherperson"}
     ex = exchange(reply(PATIENT), reply(changed))
-    assert compare_exchange(ex, Settings(), evidence, Deidentifier(KEY), max_body_bytes=10_000)
+    assert compare_exchange(ex, settings(), evidence, Deidentifier(KEY), max_body_bytes=10_000)
     assessment = assess(counted(evidence))
     assert [f.field for f in assessment.fields] == ["body.name"]
     (sample,) = evidence._samples
@@ -41,7 +41,7 @@ def test_a_field_the_service_answers_differently_is_counted_and_sampled_de_ident
 def test_an_identical_service_has_no_difference_and_no_sample():
     evidence = store()
     compare_exchange(
-        exchange(reply(PATIENT), reply(PATIENT)), Settings(), evidence, None, max_body_bytes=10_000
+        exchange(reply(PATIENT), reply(PATIENT)), settings(), evidence, None, max_body_bytes=10_000
     )
     assessment = assess(counted(evidence))
     assert (assessment.compared, assessment.real, assessment.fields) == (1, 0, ())
@@ -55,7 +55,7 @@ def test_legacy_asked_twice_counts_what_it_differs_from_itself_in_as_noise():
         again = reply({**PATIENT, "served_at": f"12:01:{n:02d}"})
         service = reply({**PATIENT, "served_at": f"12:02:{n:02d}"})
         compare_exchange(
-            exchange(first, service, again), Settings(), evidence, None, max_body_bytes=10_000
+            exchange(first, service, again), settings(), evidence, None, max_body_bytes=10_000
         )
     assessment = assess(counted(evidence))
     assert assessment.noise_compared == 20
@@ -66,7 +66,7 @@ def test_legacy_asked_twice_counts_what_it_differs_from_itself_in_as_noise():
 def test_a_failed_copy_is_not_compared():
     evidence = store()
     assert not compare_exchange(
-        exchange(reply(PATIENT), None), Settings(), evidence, None, max_body_bytes=10_000
+        exchange(reply(PATIENT), None), settings(), evidence, None, max_body_bytes=10_000
     )
     assert len(evidence) == 0
 
@@ -74,7 +74,7 @@ def test_a_failed_copy_is_not_compared():
 def test_a_body_over_the_budget_is_one_body_difference():
     evidence = store()
     big = Reply(200, JSON, b"", too_large=True)
-    compare_exchange(exchange(reply(PATIENT), big), Settings(), evidence, None, max_body_bytes=64)
+    compare_exchange(exchange(reply(PATIENT), big), settings(), evidence, None, max_body_bytes=64)
     assert list(counted(evidence).raw) == ["body"]
 
 
@@ -82,9 +82,13 @@ def test_a_gzipped_answer_is_compared_by_its_content_and_a_bomb_is_too_large():
     evidence = store()
     coded = ((b"Content-Type", b"application/json"), (b"Content-Encoding", b"gzip"))
     same = Reply(200, coded, gzip.compress(json.dumps(PATIENT).encode()))
-    compare_exchange(exchange(reply(PATIENT), same), Settings(), evidence, None, max_body_bytes=10_000)
+    compare_exchange(
+        exchange(reply(PATIENT), same), settings(), evidence, None, max_body_bytes=10_000
+    )
     assert counted(evidence).raw == {}
     bomb = Reply(200, coded, gzip.compress(b"[" + b"0," * 100_000 + b"0]"))
     evidence = store()
-    compare_exchange(exchange(reply(PATIENT), bomb), Settings(), evidence, None, max_body_bytes=1_000)
+    compare_exchange(
+        exchange(reply(PATIENT), bomb), settings(), evidence, None, max_body_bytes=1_000
+    )
     assert list(counted(evidence).raw) == ["body"]

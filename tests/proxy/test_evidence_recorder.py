@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 from domain.deidentify import Deidentifier
 from proxy.evidence_recorder import EvidenceRecorder, evidence_deidentifier
 from tests.proxy.control_db import ddl_control_db, evidence_rows
-from tests.proxy.evidence_support import KEY, Settings, exchange, reply
+from tests.proxy.evidence_support import KEY, exchange, reply, settings
 
 PATIENT = {"id": 3, "name": "Jane Testperson"}
 
@@ -27,7 +27,7 @@ def engine(tmp_path):
 def recorder_for(engine, deidentifier=None, **bounds):
     return EvidenceRecorder(
         engine,
-        lambda: {"patients": Settings()},
+        lambda: {"patients": settings()},
         deidentifier,
         max_body_bytes=10_000,
         **bounds,
@@ -63,7 +63,7 @@ def test_drained_exchanges_are_compared_flushed_and_sampled_de_identified(engine
 
 def test_without_an_evidence_key_differences_are_counted_but_never_sampled(engine):
     assert evidence_deidentifier({}) is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="hex"):
         evidence_deidentifier({"FICUS_EVIDENCE_KEY": "not hex"})
     recorder = recorder_for(engine[0], None)
     recorder.offer(exchange(reply(PATIENT), reply({**PATIENT, "name": "Jane Otherperson"})))

@@ -23,6 +23,12 @@ class Clock:
         return self.now
 
 
+def tally(store, feature="patients", method="GET", template=T):
+    found = store.tally(feature, method, template)
+    assert found is not None
+    return found
+
+
 def sample(field="body.name", limit=3):
     return Sample("patients", "GET", T, field, "real", '"Name-1"', '"Name-2"', limit)
 
@@ -31,14 +37,14 @@ def test_tallies_are_one_row_per_route_and_window_and_round_trip(tmp_path):
     url = ddl_control_db(tmp_path / "control.sqlite3")
     engine = create_engine(url)
     store = EvidenceStore(worker="w1", clock=Clock())
-    store.tally("patients", "GET", T).add(["body.name"])
-    store.tally("patients", "GET", T).add([])
+    tally(store).add(["body.name"])
+    tally(store).add([])
     assert store.flush(engine, {}) == 1
     engine.dispose()
     (row,), _ = evidence_rows(url)
     assert (row["worker"], row["feature"], row["template"]) == ("w1", "patients", T)
-    tally = RouteTally.from_dict(row["tally"])
-    assert (tally.compared, dict(tally.raw)) == (2, {"body.name": 1})
+    read = RouteTally.from_dict(row["tally"])
+    assert (read.compared, dict(read.raw)) == (2, {"body.name": 1})
 
 
 def test_new_keys_beyond_the_bound_are_dropped_and_counted():
@@ -93,14 +99,14 @@ def test_samples_older_than_the_retention_are_deleted_by_the_flusher(tmp_path):
 def test_an_outage_keeps_the_tallies_for_the_next_flush(tmp_path):
     down = create_engine(f"postgresql+psycopg://ficus@127.0.0.1:{free_port()}/control")
     store = EvidenceStore(worker="w1", clock=Clock())
-    store.tally("patients", "GET", T).add(["body.name"])
+    tally(store).add(["body.name"])
     store.add_sample(sample())
     assert store.flush(down, {}) == 0
     down.dispose()
     assert store.dropped_samples == 1
     url = ddl_control_db(tmp_path / "control.sqlite3")
     engine = create_engine(url)
-    store.tally("patients", "GET", T).add([])
+    tally(store).add([])
     assert store.flush(engine, {}) == 1
     engine.dispose()
     (row,), _ = evidence_rows(url)

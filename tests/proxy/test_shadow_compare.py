@@ -9,7 +9,7 @@ OK = Reply(200, (), b"{}")
 
 
 def test_the_exchange_is_offered_when_its_last_part_arrives_in_any_order():
-    offered = []
+    offered: list[Exchange] = []
     exchange = Exchange("patients", "GET", "/api/patients/{id:int}", False, offered.append)
     exchange.noise_asked = True
     exchange.settle("service", OK)
@@ -22,18 +22,20 @@ def test_the_exchange_is_offered_when_its_last_part_arrives_in_any_order():
 
 
 def test_a_failed_copy_is_a_part_that_arrived_with_nothing():
-    offered = []
+    offered: list[Exchange] = []
     exchange = Exchange("patients", "GET", "/t", False, offered.append)
     exchange.settle("legacy", OK)
     exchange.settle("service", answer_reply(None))
-    assert offered == [exchange] and exchange.service_failed
+    assert offered == [exchange]
+    assert exchange.service_failed
 
 
 def test_a_body_over_the_budget_is_not_copied():
     big = flow_reply(200, [(b"Content-Type", b"text/plain")], b"x" * 100, 10)
     assert (big.body, big.too_large) == (b"", True)
     truncated = answer_reply(Answer(200, b"OK", [], b"", body_truncated=True))
-    assert truncated is not None and truncated.too_large
+    assert truncated is not None
+    assert truncated.too_large
 
 
 def test_the_noise_sample_is_a_share_of_request_ids():

@@ -16,6 +16,14 @@ from urllib.parse import urlsplit
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from domain.phases import Phase
+from domain.plan_compare import (
+    COMPARE_FIELDS,
+    CONTRACT_FIELDS,
+    DIFFERENCE_FIELDS,
+    NOISE_FIELDS,
+    ROUTE_COMPARE_FIELDS,
+    VOLATILE_FIELDS,
+)
 from domain.plan_model import (
     DEFAULT_PIN_SECONDS,
     GATED_PHASES,
@@ -34,13 +42,10 @@ from domain.plan_model import (
 )
 from domain.plan_sections import (
     COHORT_FIELDS,
-    CONTRACT_FIELDS,
-    DIFFERENCE_FIELDS,
     GATE_FIELDS,
     HEALTH_FIELDS,
     SHADOW_FIELDS,
     SYNC_FIELDS,
-    VOLATILE_FIELDS,
     SectionReader,
 )
 from domain.plan_yaml import line_of
@@ -88,6 +93,9 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "gates": tuple(p.value for p in GATED_PHASES),
         "gates.*": GATE_FIELDS,
         "shadow": SHADOW_FIELDS,
+        "shadow.compare": COMPARE_FIELDS,
+        "shadow.compare.noise": NOISE_FIELDS,
+        "shadow.compare.routes.*": ROUTE_COMPARE_FIELDS,
         "contract": CONTRACT_FIELDS,
         "contract.volatile_fields[]": VOLATILE_FIELDS,
         "contract.differences[]": DIFFERENCE_FIELDS,
@@ -371,13 +379,12 @@ class PlanReader(SectionReader):
                         "path cohort, so a canary cannot split its requests",
                     )
         declared = {route.describe() for route in routes}
-        for index, difference in self.differences:
-            if difference.route not in declared:
+        for named, field in self.named_routes:
+            if named not in declared:
                 self.fail(
-                    self.lines[f"contract.differences[{index}].route"],
-                    f"contract.differences[{index}].route",
-                    f"{difference.route!r} is not one of this plan's routes "
-                    f"({', '.join(sorted(declared))})",
+                    self.lines[field],
+                    field,
+                    f"{named!r} is not one of this plan's routes ({', '.join(sorted(declared))})",
                 )
 
 

@@ -1,5 +1,5 @@
 """Reading a plan's optional sections: upstream health checks, cohort keys, gates, shadow
-settings and the legacy-contract section.
+settings and sync (the legacy contract and shadow comparison in `domain.plan_compare`).
 
 `SectionReader` extends the located node reader with one method per section; the plan grammar
 in `domain.plans` builds on it and adds the fields every plan has (feature, upstream,
@@ -25,29 +25,24 @@ from typing import Final
 from yaml.nodes import Node
 
 from domain.phases import Phase
+from domain.plan_compare import CompareReader
 from domain.plan_model import (
     GATED_PHASES,
-    METHODS,
-    AllowedDifference,
     CohortKey,
     CohortKind,
-    ContractSettings,
+    CompareSettings,
     Gate,
     HealthCheck,
     NonOwnerWrites,
     ShadowSettings,
     SyncSettings,
-    VolatileField,
     no_gates,
 )
-from domain.plan_yaml import NodeReader, line_of
 
 # RFC 9110 token: header and cookie names.
 _TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _QUERY_NAME_RE: Final = re.compile(r"[A-Za-z0-9_.~\-]+")
 _PARAM_NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# A JSON member of the legacy answer, or a dotted path into nested objects.
-_JSON_FIELD_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _HEALTH_PATH_RE: Final = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,=:@/]*")
 
 HEALTH_FIELDS: Final = (
@@ -67,11 +62,14 @@ GATE_FIELDS: Final = (
     "max_sync_lag_seconds",
     "max_drift_rows",
 )
-SHADOW_FIELDS: Final = ("sample_percent", "timeout_seconds", "max_in_flight", "include_writes")
-CONTRACT_FIELDS: Final = ("volatile_fields", "differences")
+SHADOW_FIELDS: Final = (
+    "sample_percent",
+    "timeout_seconds",
+    "max_in_flight",
+    "include_writes",
+    "compare",
+)
 SYNC_FIELDS: Final = ("non_owner_writes",)
-VOLATILE_FIELDS: Final = ("field", "reason")
-DIFFERENCE_FIELDS: Final = ("route", "what", "reason")
 
 MAX_SAMPLES: Final = 1_000_000_000
 MAX_P99_RATIO: Final = 100.0
@@ -82,14 +80,9 @@ MAX_HEALTH_INTERVAL_SECONDS: Final = 300.0
 MAX_HEALTH_COUNT: Final = 100
 
 
-class SectionReader(NodeReader):
-    """The optional sections of a plan, each read into its dataclass."""
-
-    def __init__(self, file: str) -> None:
-        super().__init__(file)
-        # Every well-formed contract difference, by index, even when another part of the
-        # contract is broken, so its route is still checked against the plan's routes.
-        self.differences: list[tuple[int, AllowedDifference]] = []
+class SectionReader(CompareReader):
+    """The optional sections of a plan, each read into its dataclass (the contract and
+    shadow.compare by `domain.plan_compare`)."""
 
     def health(self, node: Node) -> HealthCheck | None:
         prefix = "upstream.health"
@@ -313,9 +306,12 @@ class SectionReader(NodeReader):
         include_writes: bool | None = default.include_writes
         if "include_writes" in fields:
             include_writes = self.boolean(fields["include_writes"], "shadow.include_writes")
+        compare = self.compare(fields["compare"]) if "compare" in fields else CompareSettings()
         if percent is None or timeout is None or in_flight is None or include_writes is None:
             return None
-        return ShadowSettings(percent, timeout, in_flight, include_writes)
+        if compare is None:
+            return None
+        return ShadowSettings(percent, timeout, in_flight, include_writes, compare)
 
     def sync(self, node: Node) -> SyncSettings | None:
         fields = self.mapping(node, "sync", SYNC_FIELDS)
@@ -330,73 +326,3 @@ class SectionReader(NodeReader):
             )
             rule = NonOwnerWrites(choice) if choice else None
         return SyncSettings(rule) if rule is not None else None
-
-    def contract(self, node: Node) -> ContractSettings | None:
-        fields = self.mapping(node, "contract", CONTRACT_FIELDS)
-        if fields is None:
-            return None
-        volatile: list[VolatileField] = []
-        differences: list[AllowedDifference] = []
-        ok = True
-        if "volatile_fields" in fields:
-            nodes = self.items(fields["volatile_fields"], "contract.volatile_fields")
-            ok = nodes is not None
-            seen: dict[str, int] = {}
-            for index, item in enumerate(nodes or []):
-                prefix = f"contract.volatile_fields[{index}]"
-                entry = self.mapping(item, prefix, VOLATILE_FIELDS, frozenset(VOLATILE_FIELDS))
-                if entry is None or len(entry) != len(VOLATILE_FIELDS):
-                    ok = False
-                    continue
-                name = self.string(entry["field"], f"{prefix}.field")
-                reason = self.string(entry["reason"], f"{prefix}.reason")
-                if name is not None and not _JSON_FIELD_RE.fullmatch(name):
-                    self.fail(
-                        entry["field"],
-                        f"{prefix}.field",
-                        f"{name!r} is not a JSON member name (or a dotted path of them)",
-                    )
-                    name = None
-                elif name is not None and name in seen:
-                    self.fail(
-                        entry["field"],
-                        f"{prefix}.field",
-                        f"{name!r} is listed twice (first on line {seen[name]})",
-                    )
-                    name = None
-                if name is None or reason is None:
-                    ok = False
-                    continue
-                seen[name] = line_of(entry["field"])
-                volatile.append(VolatileField(name, reason))
-        if "differences" in fields:
-            nodes = self.items(fields["differences"], "contract.differences")
-            ok = ok and nodes is not None
-            for index, item in enumerate(nodes or []):
-                difference = self.difference(item, f"contract.differences[{index}]")
-                if difference is None:
-                    ok = False
-                else:
-                    differences.append(difference)
-                    self.differences.append((index, difference))
-        return ContractSettings(tuple(volatile), tuple(differences)) if ok else None
-
-    def difference(self, node: Node, prefix: str) -> AllowedDifference | None:
-        entry = self.mapping(node, prefix, DIFFERENCE_FIELDS, frozenset(DIFFERENCE_FIELDS))
-        if entry is None or len(entry) != len(DIFFERENCE_FIELDS):
-            return None
-        route = self.string(entry["route"], f"{prefix}.route")
-        what = self.string(entry["what"], f"{prefix}.what")
-        reason = self.string(entry["reason"], f"{prefix}.reason")
-        if route is not None:
-            method, _, template = route.partition(" ")
-            if method not in METHODS or not template.startswith("/") or " " in template:
-                self.fail(
-                    entry["route"],
-                    f"{prefix}.route",
-                    f"{route!r} must be 'METHOD /template', one of this plan's routes",
-                )
-                route = None
-        if route is None or what is None or reason is None:
-            return None
-        return AllowedDifference(route, what, reason)

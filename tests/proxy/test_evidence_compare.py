@@ -6,11 +6,13 @@ from __future__ import annotations
 import gzip
 import json
 
+from domain.comparison import CompareRules
 from domain.deidentify import Deidentifier
 from domain.noise import assess
-from proxy.evidence_compare import compare_exchange
+from domain.plan_model import CompareSettings
+from proxy.evidence_compare import FeatureCompare, compare_exchange
 from proxy.evidence_store import EvidenceStore
-from proxy.shadow_compare import Reply
+from proxy.shadow_compare import Exchange, Reply
 from tests.proxy.evidence_support import JSON, KEY, exchange, reply, settings
 
 PATIENT = {"id": 7, "name": "Jane Testperson", "mrn": "MRN0042", "ward": "4B"}
@@ -92,3 +94,15 @@ def test_a_gzipped_answer_is_compared_by_its_content_and_a_bomb_is_too_large():
         exchange(reply(PATIENT), bomb), settings(), evidence, None, max_body_bytes=1_000
     )
     assert list(counted(evidence).raw) == ["body"]
+
+
+def test_a_dry_run_write_compares_generated_values_by_kind_only():
+    evidence = store()
+    rules = CompareRules(generated=frozenset({"body.id"}))
+    compare = FeatureCompare(CompareSettings(), {("PUT", "/api/patients"): rules})
+    ex = Exchange("patients", "PUT", "/api/patients", True, lambda _: None)
+    ex.settle("legacy", reply({**PATIENT, "id": 41}, status=201))
+    ex.settle("service", reply({**PATIENT, "id": 9001}, status=201))  # the dry run's own id
+    compare_exchange(ex, compare, evidence, None, max_body_bytes=10_000)
+    assert counted(evidence).compared == 1
+    assert counted(evidence).raw == {}

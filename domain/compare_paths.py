@@ -91,9 +91,8 @@ def _split_root(path: str) -> tuple[str, str, str]:
 
 @lru_cache(maxsize=4096)
 def _pattern_steps(pattern: str) -> tuple[str, ...]:
-    if pattern.startswith("header."):
-        return ("header", pattern.removeprefix("header."))
-    return tuple(s for s in pattern.replace("[*]", "").split(".") if s)
+    # A pattern is read like a path: `*` and `**` are bare steps, `[*]` an array step.
+    return steps(pattern)
 
 
 def matches(pattern: str, path: str) -> bool:

@@ -97,14 +97,14 @@ def differing_fields(
 ) -> Differences:
     """Flattened path -> (legacy's value, the other's value), for each difference."""
     out: Differences = {}
-    if legacy.status != other.status:
+    if legacy.status != other.status and not paths.matches_any(rules.ignored, "status"):
         out["status"] = (legacy.status, other.status)
     for name in sorted(rules.headers):
         path = paths.header(name)
         if paths.matches_any(rules.ignored, path):
             continue
         a, b = _header_value(legacy, name), _header_value(other, name)
-        if a != b:
+        if not _same(path, a, b, rules, write):
             out[path] = (ABSENT if a is None else a, ABSENT if b is None else b)
     if not paths.matches_any(rules.ignored, "body"):
         out.update(_body_differences(legacy, other, rules, write))
@@ -208,13 +208,15 @@ def _leaf_differences(a: Flat, b: Flat, rules: CompareRules, write: bool) -> Dif
         right, other_parent = b.get(path, (ABSENT, None))
         if _reported_above(parent, a, out) or _reported_above(other_parent, b, out):
             continue
-        if write and paths.matches_any(rules.generated, path):
-            same = _kind(left) == _kind(right)
-        else:
-            same = type(left) is type(right) and left == right
-        if not same:
+        if not _same(path, left, right, rules, write):
             out[path] = (left, right)
     return out
+
+
+def _same(path: str, a: object, b: object, rules: CompareRules, write: bool) -> bool:
+    if write and paths.matches_any(rules.generated, path):
+        return _kind(a) == _kind(b)
+    return type(a) is type(b) and a == b
 
 
 def _reported_above(parent: str | None, flat: Flat, out: Differences) -> bool:

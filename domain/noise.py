@@ -190,6 +190,18 @@ class Assessment:
     def by_verdict(self, verdict: Verdict) -> tuple[FieldAssessment, ...]:
         return tuple(f for f in self.fields if f.verdict is verdict)
 
+    @property
+    def real_fields(self) -> tuple[FieldAssessment, ...]:
+        return self.by_verdict(Verdict.REAL)
+
+    @property
+    def noise_fields(self) -> tuple[FieldAssessment, ...]:
+        return self.by_verdict(Verdict.NOISE)
+
+    @property
+    def accepted_fields(self) -> tuple[FieldAssessment, ...]:
+        return self.by_verdict(Verdict.ACCEPTED)
+
 
 _ORDER: Final = {Verdict.REAL: 0, Verdict.ACCEPTED: 1, Verdict.NOISE: 2}
 

@@ -25,7 +25,8 @@ environment is passed in, so tests and `plan check` see exactly what the proxy w
 
 The pieces: `plan_yaml` reads located values, `plan_model` holds the dataclasses (re-exported
 here, so `from domain.plans import Plan, Gate` is the one import callers need),
-`plan_sections` reads the optional sections; this module is the plan grammar and the checks.
+`plan_sections` reads the optional sections (`plan_compare` the contract and shadow.compare);
+this module is the plan grammar and the checks.
 
 No Django, no SQLAlchemy: this module is imported by the proxy as well as by the control plane.
 """
@@ -44,13 +45,16 @@ from domain.plan_model import (
     AllowedDifference,
     CohortKey,
     CohortKind,
+    CompareSettings,
     ContractSettings,
     Gate,
     HealthCheck,
+    NoiseSettings,
     NonOwnerWrites,
     Plan,
     PlanCheck,
     PlanRoute,
+    RouteCompare,
     ShadowSettings,
     SyncSettings,
     Upstream,
@@ -76,14 +80,17 @@ __all__ = [
     "AllowedDifference",
     "CohortKey",
     "CohortKind",
+    "CompareSettings",
     "ContractSettings",
     "Gate",
     "HealthCheck",
+    "NoiseSettings",
     "NonOwnerWrites",
     "Plan",
     "PlanCheck",
     "PlanError",
     "PlanRoute",
+    "RouteCompare",
     "ShadowSettings",
     "SyncSettings",
     "TrailingSlash",

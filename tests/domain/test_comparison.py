@@ -149,3 +149,29 @@ def test_many_differences_are_capped_and_counted():
     found = diff({"rows": list(range(500))}, {"rows": [-1] * 500})
     assert len(found) == MAX_DIFFERENCES
     assert found[MORE] == (500 - MAX_DIFFERENCES + 1,) * 2
+
+
+def test_json_nested_past_the_parsers_limit_is_compared_as_bytes():
+    deep = Answer(200, JSON, b"[" * 100_000 + b"]" * 100_000)
+    assert differing_fields(deep, deep, RULES, write=False) == {}
+    other = Answer(200, JSON, b"[" * 100_000 + b"1" + b"]" * 100_000)
+    assert list(differing_fields(deep, other, RULES, write=False)) == ["body"]
+
+
+def test_a_header_pattern_may_be_ignored():
+    legacy = answer({}, headers=(*JSON, ("ETag", '"1"')))
+    other = answer({}, headers=(*JSON, ("ETag", '"2"')))
+    rules = CompareRules(headers=frozenset({"content-type", "etag"}))
+    assert differing_fields(legacy, other, rules, write=False) == {"header.etag": ('"1"', '"2"')}
+    quiet = CompareRules(headers=rules.headers, ignored=frozenset({"header.etag"}))
+    assert differing_fields(legacy, other, quiet, write=False) == {}
+
+
+def test_in_writes_a_generated_header_is_compared_by_kind():
+    rules = CompareRules(
+        headers=frozenset({"content-type", "location"}), generated=frozenset({"header.location"})
+    )
+    legacy = answer({}, status=201, headers=(*JSON, ("Location", "/api/appointments/1041")))
+    service = answer({}, status=201, headers=(*JSON, ("Location", "/api/appointments/1042")))
+    assert differing_fields(legacy, service, rules, write=True) == {}
+    assert list(differing_fields(legacy, service, rules, write=False)) == ["header.location"]

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from domain.comparison import Answer, CompareRules, differing_fields
 from domain.noise import (
     MAX_SIGNATURES,
     RouteTally,
@@ -102,6 +103,8 @@ def test_an_exchange_is_real_when_any_of_its_fields_is():
     assert verdicts(tally) == {"body.code": Verdict.REAL, "body.UPD_TS": Verdict.NOISE}
     assert result.real_diff_rate == 0.5
     assert result.fields[0].field == "body.code"  # worst first
+    assert [f.field for f in result.real_fields] == ["body.code"]
+    assert [f.field for f in result.noise_fields] == ["body.UPD_TS"]
 
 
 def test_tallies_merge_and_round_trip_through_json():
@@ -126,3 +129,34 @@ def test_a_bad_tally_is_refused():
         RouteTally.from_dict({**RouteTally().as_dict(), "compared": -1})
     with pytest.raises(ValueError, match="not a route tally"):
         RouteTally.from_dict({})
+
+
+def chart_answer(clock: int, name: str) -> Answer:
+    body = {
+        "PAT_ID": 7,
+        "PAT_NM": name,
+        "generated_at": f"2026-12-08T00:{clock // 60 % 60:02}:{clock % 60:02}",
+    }
+    return Answer(200, (("Content-Type", "application/json"),), json.dumps(body).encode())
+
+
+def test_a_shadowed_chart_header_separates_the_clock_from_the_formatting_bug():
+    """Legacy stamps each answer with its clock; the service upper-cases one name in ten."""
+    rules, tally = CompareRules(), RouteTally()
+    for i in range(400):
+        legacy = chart_answer(3 * i, "Okafor, Ada")
+        service = chart_answer(3 * i + 1, "OKAFOR, ADA" if i % 10 == 0 else "Okafor, Ada")
+        differences = differing_fields(legacy, service, rules, write=False)
+        noise = None
+        if i % 5 == 0:  # the sampled share asked of legacy a second time
+            noise = differing_fields(
+                legacy, chart_answer(3 * i + 2, "Okafor, Ada"), rules, write=False
+            )
+        tally.add(differences, noise)
+    result = assess(tally)
+    assert {f.field: f.verdict for f in result.fields} == {
+        "body.PAT_NM": Verdict.REAL,
+        "body.generated_at": Verdict.NOISE,
+    }
+    assert result.raw_diff_rate == 1.0
+    assert result.real_diff_rate == 0.1

@@ -13,5 +13,7 @@ every other package may import it (import-linter holds both).
 - `answers`: the faces (legacy, /v2, FHIR, control) and each face's refusal shape;
 - `latency`: the fixed-bucket latency histogram the proxy counts and the gates read;
 - `records`: the generic record codecs each feature's mapping is built from;
-- `redaction`: what a log line may say of a failure (never the SQL and its values).
+- `redaction`: what a log line may say of a failure (never the SQL and its values);
+- `safe_harbor`, `deidentify`: evidence samples with the Safe Harbor identifiers replaced by
+  keyed surrogates (docs/evidence.md).
 """

@@ -130,7 +130,9 @@ class Deidentifier:
             value = str(value)
         if isinstance(value, int | float):
             category = path_category(path)
-            return value if category is None else self._whole(category, value, str(value))
+            if category is None or (category is Category.AGE and value <= AGE_LIMIT):
+                return value
+            return self._whole(category, value, str(value))
         return self.text(path, value if isinstance(value, str) else str(value))
 
     def _object(self, path: str, value: dict[object, object], depth: int) -> JSONValue:
@@ -277,9 +279,10 @@ def _fingerprint(value: object) -> str:
 
 def _age(text: str) -> float | None:
     try:
-        return float(text)
+        age = float(text)
     except ValueError:
         return None
+    return age if math.isfinite(age) else None
 
 
 def _cut(text: str) -> tuple[str, str]:

@@ -55,7 +55,8 @@ _FIELD_WORDS: tuple[tuple[Category, frozenset[str]], ...] = (
     (Category.ADDRESS, frozenset({"address", "addr", "line", "street", "city", "town", "zip",
                                   "zipcode", "postal", "postalcode", "postcode", "county",
                                   "latitude", "longitude", "lat", "lon", "lng", "geo"})),
-    (Category.ID, frozenset({"id", "ids", "identifier", "mrn", "uuid", "guid", "account",
+    (Category.ID, frozenset({"id", "ids", "identifier", "mrn", "patient", "patients", "pat",
+                             "subject", "person", "uuid", "guid", "account",
                              "acct", "beneficiary", "member", "policy", "license", "licence",
                              "certificate", "serial", "vin", "plate", "npi", "cookie",
                              "authorization", "token", "session", "sess", "pwd", "password",
@@ -119,7 +120,7 @@ _TIME = r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?(?:z|[+-][0-9]{2}:?[0-9]
 # Each is a whole token: not glued to letters or digits on either side.
 _PATTERNS: tuple[tuple[Category, str], ...] = (
     (Category.URL, r"(?:[a-z][a-z0-9+.-]*://|www\.)[^\s\"'<>]+"),
-    (Category.EMAIL, r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+"),
+    (Category.EMAIL, r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+"),
     (Category.IP, r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}"),
     (Category.DATE, rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(?:[T ]{_TIME})?"),
     (Category.DATE, r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4}"),

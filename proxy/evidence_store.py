@@ -30,8 +30,8 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.noise import RouteTally
-from domain.redaction import describe_error
 from proxy.control_schema import evidence_sample_table, evidence_tally_table
+from proxy.outage import OutageLog
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class EvidenceStore:
         self._max_keys = max_keys
         self._max_pending = max_pending
         self._clock = clock
-        self._down = False
+        self._outage = OutageLog(logger, "shadow evidence")
         self._last_retention = float("-inf")
         self.dropped_keys = 0
         self.dropped_samples = 0
@@ -121,15 +121,9 @@ class EvidenceStore:
         except SQLAlchemyError as e:
             self._put_back(tallies)
             self.dropped_samples += len(samples)
-            if not self._down:
-                self._down = True
-                logger.warning(
-                    "shadow evidence not written (%s); counting on and retrying", describe_error(e)
-                )
+            self._outage.failed(e)
             return 0
-        if self._down:
-            self._down = False
-            logger.warning("shadow evidence written again")
+        self._outage.succeeded()
         return len(tallies)
 
     def _rows(self, tallies: dict[TallyKey, RouteTally]) -> list[dict[str, object]]:

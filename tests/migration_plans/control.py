@@ -52,18 +52,23 @@ def record_stats(
     """One window of a proxy worker's counts, all answers at latency_ms, `ago` seconds back."""
     counts = latency.empty_buckets()
     counts[latency.bucket_index(latency_ms)] = requests
-    now = timezone.now() - timedelta(seconds=ago)
     RouteStats.objects.create(
         worker=worker,
         feature=feature,
         method=method,
         template=template,
         side=side,
-        window_start=now - timedelta(seconds=now.second % 10, microseconds=now.microsecond),
+        window_start=window_start(ago),
         requests=requests,
         errors=errors,
         latency_buckets=json.dumps(counts),
     )
+
+
+def window_start(ago):
+    """The start of the 10 s window of the moment `ago` seconds back, as the proxy floors it."""
+    now = timezone.now() - timedelta(seconds=ago)
+    return now - timedelta(seconds=now.second % 10, microseconds=now.microsecond)
 
 
 def backdate(seconds):
@@ -75,13 +80,12 @@ def backdate(seconds):
 
 def record_tally(tally, *, feature="appointments", method="GET", template=ONE, worker="w1", ago=0):
     """One window of a proxy worker's shadow comparisons (`domain.noise.RouteTally`)."""
-    now = timezone.now() - timedelta(seconds=ago)
     EvidenceTally.objects.create(
         worker=worker,
         feature=feature,
         method=method,
         template=template,
-        window_start=now - timedelta(seconds=now.second % 10, microseconds=now.microsecond),
+        window_start=window_start(ago),
         tally=json.dumps(tally.as_dict()),
     )
 

@@ -53,14 +53,8 @@ class ReadingHole(BlackHole):
         self.heads: list[bytes] = []
         super().__init__()
 
-    def _accept(self) -> None:
-        while not self._released.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            self._held.append(conn)
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+    def _took(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._read, args=(conn,), daemon=True).start()
 
     def _read(self, conn: socket.socket) -> None:
         data = b""

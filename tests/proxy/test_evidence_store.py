@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import create_engine
 
 from domain.noise import RouteTally
+from proxy.control_schema import metadata
 from proxy.evidence_store import RETENTION_PASS_SECONDS, EvidenceStore, Sample
 from tests.proxy.control_db import ddl_control_db, evidence_rows
 from tests.support.ports import free_port
@@ -111,3 +113,24 @@ def test_an_outage_keeps_the_tallies_for_the_next_flush(tmp_path):
     engine.dispose()
     (row,), _ = evidence_rows(url)
     assert json.loads(json.dumps(row["tally"]))["compared"] == 2
+
+
+@pytest.mark.databases
+def test_tallies_samples_and_retention_work_on_a_server_database(legacy_database_url):
+    engine = create_engine(legacy_database_url)
+    try:
+        metadata.create_all(engine)
+        clock = Clock()
+        store = EvidenceStore(worker="w1", clock=clock)
+        tally(store).add(["body.name"])
+        for _ in range(4):
+            store.add_sample(sample())
+        assert store.flush(engine, {"patients": 1}) == 1
+        clock.now += 2 * 86_400 + RETENTION_PASS_SECONDS
+        store.add_sample(sample("body.ward"))
+        store.flush(engine, {"patients": 1})
+    finally:
+        engine.dispose()
+    (row,), samples = evidence_rows(legacy_database_url)
+    assert row["tally"]["compared"] == 1
+    assert [s["field"] for s in samples] == ["body.ward"]

@@ -87,12 +87,13 @@ def shadow_headers(
     return [(b"Host", authority.encode("idna")), *kept, *added]
 
 
-def noise_headers(fields: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The headers of legacy's second ask: the forwarded request's, its Host kept."""
-    return [(n, v) for n, v in fields if n.decode("latin-1").lower() not in _DROPPED_BUT_HOST]
+def noise_headers(fields: Iterable[tuple[bytes, bytes]], host: str) -> list[tuple[bytes, bytes]]:
+    """The headers of legacy's second ask: the forwarded request's, with the Host legacy got
+    the first time (`host`: an HTTP/2 request has its authority instead of a Host field)."""
+    kept = [(n, v) for n, v in fields if n.decode("latin-1").lower() not in _DROPPED]
+    return [(b"Host", host.encode("idna")), *kept]
 
 
-_DROPPED_BUT_HOST: Final = _DROPPED - {"host"}
 # An answer's body kept for comparison at most; beyond it, compared as "body too large".
 MAX_BODY_BYTES: Final = 64 * 1024
 

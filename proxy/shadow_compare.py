@@ -41,8 +41,9 @@ class Reply:
 def flow_reply(
     status: int, fields: Sequence[tuple[bytes, bytes]], body: bytes | None, max_body_bytes: int
 ) -> Reply:
-    """Legacy's answer as the client got it; a body over the budget is not copied."""
-    too_large = body is not None and len(body) > max_body_bytes
+    """Legacy's answer as the client got it; a body over the budget is not copied, and one
+    not held at all (None: streamed) is compared as too large too."""
+    too_large = body is None or len(body) > max_body_bytes
     return Reply(status, _headers(fields), b"" if too_large or body is None else body, too_large)
 
 

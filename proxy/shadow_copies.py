@@ -174,7 +174,7 @@ class ShadowCopies:
         settings: ShadowSettings,
     ) -> None:
         """Legacy's second answer to the same read: what differs between the two is noise."""
-        copied = noise_headers(fields)
+        copied = noise_headers(fields, request.host_header or request.host)
 
         async def headers() -> list[tuple[bytes, bytes]]:
             return copied

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from domain.plans import ShadowSettings
-from proxy.shadow import ShadowSender, shadow_headers, should_shadow
+from proxy.shadow import ShadowSender, noise_headers, shadow_headers, should_shadow
 from proxy.upstreams import Instance
 from tests.support.backends import recording_backend
 from tests.support.ports import LOOPBACK
@@ -236,3 +236,15 @@ async def test_noise_copies_have_a_bound_of_their_own():
     finally:
         await sender.aclose()
         hole.close()
+
+
+def test_legacy_is_asked_again_with_the_host_it_got_the_first_time():
+    fields = [(b"Host", b"legacy.example"), (b"Connection", b"keep-alive"), (b"Cookie", b"s=1")]
+    assert noise_headers(fields, "legacy.example") == [
+        (b"Host", b"legacy.example"),
+        (b"Cookie", b"s=1"),
+    ]
+    assert noise_headers([(b"Accept", b"*/*")], "clinic.example:8443")[0] == (
+        b"Host",
+        b"clinic.example:8443",
+    )

@@ -14,7 +14,10 @@ them as samples, and flushes everything to the control plane about once a second
 - legacy asked twice (noise, sampled idempotent reads) is compared legacy against legacy with
   the same rules;
 - without an evidence key (`FICUS_EVIDENCE_KEY`) nothing is sampled at all: a raw value is
-  never stored. Tallies are counted either way.
+  never stored. Tallies are counted either way;
+- comparing is CPU work under the GIL: the thread pauses after each exchange so that it uses
+  at most `cpu_share` (a quarter) of a core, and the event loop keeps the interpreter; what it
+  cannot keep up with is dropped at the queue and counted (logged at most once a minute).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ logger = logging.getLogger(__name__)
 FLUSH_SECONDS: Final = 1.0
 MAX_QUEUE: Final = 512
 MAX_QUEUE_BYTES: Final = 32 * 1024 * 1024
+# The share of one core the comparing thread may use, at most (it yields the rest).
+CPU_SHARE: Final = 0.25
+DROPS_REPORT_SECONDS: Final = 60.0
 
 
 def evidence_deidentifier(environ: Mapping[str, str]) -> Deidentifier | None:
@@ -64,6 +70,7 @@ class EvidenceRecorder:
         max_body_bytes: int,
         max_queue: int = MAX_QUEUE,
         max_queue_bytes: int = MAX_QUEUE_BYTES,
+        cpu_share: float = CPU_SHARE,
         interval: float = FLUSH_SECONDS,
         clock: Callable[[], float] = time.time,
         store: EvidenceStore | None = None,
@@ -77,6 +84,9 @@ class EvidenceRecorder:
         self._bytes = 0
         self._bytes_lock = threading.Lock()
         self._interval = interval
+        self._cpu_share = cpu_share
+        self._reported_drops = 0
+        self._last_report = float("-inf")
         self._clock = clock
         self.store = store or EvidenceStore(worker=worker_name(), clock=clock)
         self.dropped = 0  # exchanges not compared: the queue was full
@@ -109,7 +119,7 @@ class EvidenceRecorder:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop after comparing what is queued and one last flush."""
+        """Stop after one last flush (what is still queued is dropped)."""
         self._stop.set()
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)  # wakes the thread
@@ -127,6 +137,7 @@ class EvidenceRecorder:
         self.flush()
 
     def flush(self) -> int:
+        self._report_drops()
         settings = self._settings()
         retention = {f: float(s.settings.retention_days) for f, s in settings.items()}
         return self.store.flush(self._engine, retention)
@@ -139,14 +150,32 @@ class EvidenceRecorder:
             except queue.Empty:
                 exchange = None
             if exchange is not None:
+                started = time.thread_time()
                 self._take_safely(exchange)
+                # Comparing holds the GIL: pause so that it takes at most `cpu_share` of a
+                # core, and the event loop gets the interpreter back (the queue bounds the
+                # rest, dropped and counted).
+                busy = time.thread_time() - started
+                self._stop.wait(busy * (1 - self._cpu_share) / self._cpu_share)
             if time.monotonic() >= next_flush:
                 self._flush_safely()
                 next_flush = time.monotonic() + self._interval
-        try:
-            self.drain()
-        except Exception:  # the last flush must not hide the shutdown
-            logger.exception("shadow evidence: last flush failed")
+        # What is still queued is not compared at shutdown (it could take long): only flushed.
+        self._flush_safely()
+
+    def _report_drops(self) -> None:
+        """Drops are logged at most once a minute, with the counts so far."""
+        now = time.monotonic()
+        if self.dropped == self._reported_drops or now - self._last_report < DROPS_REPORT_SECONDS:
+            return
+        self._reported_drops, self._last_report = self.dropped, now
+        logger.warning(
+            "shadow evidence: %d exchanges not compared (queue full), %d route windows and "
+            "%d samples not kept (bounds) so far",
+            self.dropped,
+            self.store.dropped_keys,
+            self.store.dropped_samples,
+        )
 
     def _take(self, exchange: Exchange | None) -> None:
         if exchange is None:

@@ -29,8 +29,8 @@ from operator import or_
 from typing import Final
 
 ROOTS: Final = ("status", "header", "body")
-# A member written bare in a path; anything else is quoted as a JSON string.
-_BARE_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+# A member written bare in a path (and an array key a plan names); anything else is quoted.
+MEMBER_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 # One step of a path: `.name`, `["quoted"]`, or an array step `[3]` / `[id=7]` / `[*]`.
 _STEP_RE: Final = re.compile(
     r'\.(?P<bare>[^.\[]+)|\[(?P<quoted>"(?:[^"\\]|\\.)*")\]|\[(?P<array>(?:[^\]"]|"(?:[^"\\]|\\.)*")*)\]'
@@ -43,7 +43,7 @@ PATTERN_RE: Final = re.compile(
 
 def member(path: str, name: str) -> str:
     """The path of member `name` of the object at `path`."""
-    return f"{path}.{name}" if _BARE_RE.fullmatch(name) else f"{path}[{json.dumps(name)}]"
+    return f"{path}.{name}" if MEMBER_RE.fullmatch(name) else f"{path}[{json.dumps(name)}]"
 
 
 def element(path: str, index: int) -> str:

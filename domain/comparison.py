@@ -71,6 +71,8 @@ class Answer:
     body: bytes
 
     def header(self, name: str) -> str | None:
+        """The header's values, trimmed and joined (repeats are one list, RFC 9110 5.3)."""
+        name = name.lower()
         values = [v.strip() for k, v in self.headers if k.lower() == name]
         return ", ".join(values) if values else None
 
@@ -113,10 +115,9 @@ def differing_fields(
 
 def _header_value(answer: Answer, name: str) -> str | None:
     value = answer.header(name)
-    if value is not None and name == "content-type":
-        value = ";".join(part.strip() for part in value.split(";"))
-        media, sep, params = value.partition(";")
-        value = media.lower() + sep + params
+    if value is not None and name.lower() == "content-type":
+        # Media types and the charset are case-insensitive (RFC 9110 8.3.1).
+        value = ";".join(part.strip() for part in value.lower().split(";"))
     return value
 
 

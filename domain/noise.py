@@ -15,8 +15,10 @@ Ficus asks legacy a second time for a sampled share of idempotent reads only (th
 The rule is applied to rates instead of counts: `r = raw / compared`,
 `n = noise / noise_compared`, real when `r > n`, `|r - n| / (r + n) > relative` and
 `|r - n| > absolute`. With every request sampled this is exactly Diffy's rule. Without any
-noise sample yet, `n` is 0 and every differing field clears the relative test: no noise
-measured means no difference is excused. A field matching one of the plan's accepted
+noise sample (a write route is never asked twice: a second real write is not idempotent), `n`
+is 0 and every differing field clears the relative test, so only the absolute threshold
+excuses a field: one that differs in at most 0.03 % of the exchanges. A plan that wants every
+difference counted sets `absolute_threshold: 0`. A field matching one of the plan's accepted
 differences is `accepted` whatever its counts, and never real.
 
 An exchange is a real difference when at least one of its fields is real; `real_diff_rate` is
@@ -201,6 +203,40 @@ class Assessment:
     @property
     def accepted_fields(self) -> tuple[FieldAssessment, ...]:
         return self.by_verdict(Verdict.ACCEPTED)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe, for the evidence a transition records and the API shows."""
+        return {
+            "compared": self.compared,
+            "noise_compared": self.noise_compared,
+            "differing": self.differing,
+            "real": self.real,
+            "raw_diff_rate": self.raw_diff_rate,
+            "real_diff_rate": self.real_diff_rate,
+            "fields": [
+                {
+                    "field": f.field,
+                    "verdict": f.verdict.value,
+                    "raw": f.raw,
+                    "noise": f.noise,
+                    "raw_rate": f.raw_rate,
+                    "noise_rate": f.noise_rate,
+                    "relative_percent": f.relative,
+                    "absolute_percent": f.absolute,
+                }
+                for f in self.fields
+            ],
+        }
+
+
+def gate_evidence(assessments: Iterable[Assessment]) -> dict[str, int | float | None]:
+    """The evidence the gates read (`min_compared`, `max_diff_rate`) over a feature's routes:
+    exchanges compared, and those with a real difference over them (None before any)."""
+    compared = real = 0
+    for assessment in assessments:
+        compared += assessment.compared
+        real += assessment.real
+    return {"compared": compared, "diff_rate": real / compared if compared else None}
 
 
 _ORDER: Final = {Verdict.REAL: 0, Verdict.ACCEPTED: 1, Verdict.NOISE: 2}

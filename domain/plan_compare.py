@@ -20,13 +20,12 @@ Pure: PyYAML nodes and the standard library.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from types import MappingProxyType
 from typing import Final
 
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import Node
 
-from domain.compare_paths import PATTERN_RE
+from domain.compare_paths import MEMBER_RE, PATTERN_RE
 from domain.plan_model import (
     METHODS,
     AllowedDifference,
@@ -36,12 +35,12 @@ from domain.plan_model import (
     RouteCompare,
     VolatileField,
 )
-from domain.plan_yaml import NodeReader, kind_of, line_of
+from domain.plan_yaml import NodeReader, line_of
 
 # A JSON member of the legacy answer, or a dotted path into nested objects.
 _JSON_FIELD_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-_MEMBER_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
-_TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 token: header and cookie names (the cohort keys' too, in domain.plan_sections).
+TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 CONTRACT_FIELDS: Final = ("volatile_fields", "differences")
 VOLATILE_FIELDS: Final = ("field", "reason")
@@ -58,9 +57,17 @@ COMPARE_FIELDS: Final = (
 )
 NOISE_FIELDS: Final = ("sample_percent", "relative_threshold", "absolute_threshold")
 ROUTE_COMPARE_FIELDS: Final = ("headers", "array_keys", "generated")
-
-# A reader of one list item (header_name, pattern), for `unique`.
-_Read = Callable[[Node, str], str | None]
+# This module's field lists by place in the document (in domain.plan_reader.FIELDS).
+FIELD_LISTS: Final = MappingProxyType(
+    {
+        "contract": CONTRACT_FIELDS,
+        "contract.volatile_fields[]": VOLATILE_FIELDS,
+        "contract.differences[]": DIFFERENCE_FIELDS,
+        "shadow.compare": COMPARE_FIELDS,
+        "shadow.compare.noise": NOISE_FIELDS,
+        "shadow.compare.routes.*": ROUTE_COMPARE_FIELDS,
+    }
+)
 
 MAX_SAMPLES_PER_FIELD: Final = 100
 MAX_RETENTION_DAYS: Final = 3650
@@ -172,22 +179,15 @@ class CompareReader(NodeReader):
         default = CompareSettings()
         own = self.rules(fields, prefix)
         noise = self.noise(fields["noise"]) if "noise" in fields else default.noise
-        samples: int | None = default.max_samples_per_field
-        if "max_samples_per_field" in fields:
-            samples = self.whole(
-                fields["max_samples_per_field"],
-                f"{prefix}.max_samples_per_field",
-                minimum=0,
-                maximum=MAX_SAMPLES_PER_FIELD,
+        samples, days = (
+            self.whole(fields[key], f"{prefix}.{key}", minimum=low, maximum=high)
+            if key in fields
+            else fallback
+            for key, fallback, low, high in (
+                ("max_samples_per_field", default.max_samples_per_field, 0, MAX_SAMPLES_PER_FIELD),
+                ("retention_days", default.retention_days, 1, MAX_RETENTION_DAYS),
             )
-        days: int | None = default.retention_days
-        if "retention_days" in fields:
-            days = self.whole(
-                fields["retention_days"],
-                f"{prefix}.retention_days",
-                minimum=1,
-                maximum=MAX_RETENTION_DAYS,
-            )
+        )
         routes = self.compare_routes(fields["routes"]) if "routes" in fields else {}
         if own is None or noise is None or samples is None or days is None or routes is None:
             return None
@@ -221,31 +221,10 @@ class CompareReader(NodeReader):
 
     def header_name(self, node: Node, field: str) -> str | None:
         name = self.string(node, field)
-        if name is not None and not _TOKEN_RE.fullmatch(name):
+        if name is not None and not TOKEN_RE.fullmatch(name):
             self.fail(node, field, f"{name!r} is not a header name (RFC 9110 token)")
             return None
         return None if name is None else name.lower()
-
-    def unique(self, node: Node, field: str, read: _Read) -> list[str] | None:
-        nodes = self.items(node, field)
-        if nodes is None:
-            return None
-        values: dict[str, int] = {}
-        ok = True
-        for index, item in enumerate(nodes):
-            value = read(item, f"{field}[{index}]")
-            if value is not None and value in values:
-                self.fail(
-                    item,
-                    f"{field}[{index}]",
-                    f"{value!r} is listed twice (first on line {values[value]})",
-                )
-                value = None
-            if value is None:
-                ok = False
-            else:
-                values[value] = line_of(item)
-        return list(values) if ok else None
 
     def array_keys(self, node: Node, field: str) -> dict[str, str] | None:
         pairs = self.pairs(node, field)
@@ -259,7 +238,7 @@ class CompareReader(NodeReader):
                 self.fail(key_node, f"{field}.{path}", "an array is in the body: start with body")
                 path = None
             member = self.string(value_node, f"{field}.{key_node.value}")
-            if member is not None and not _MEMBER_RE.fullmatch(member):
+            if member is not None and not MEMBER_RE.fullmatch(member):
                 self.fail(
                     value_node, f"{field}.{key_node.value}", f"{member!r} is not a member name"
                 )
@@ -269,28 +248,6 @@ class CompareReader(NodeReader):
             else:
                 keys[path] = member
         return keys if ok else None
-
-    def pairs(self, node: Node, field: str) -> list[tuple[ScalarNode, Node]] | None:
-        """A mapping whose keys are data (paths, routes), not field names: repeats refused."""
-        self.lines[field] = line_of(node)
-        if not isinstance(node, MappingNode):
-            self.fail(node, field, f"expected a mapping, got {kind_of(node)}")
-            return None
-        out: list[tuple[ScalarNode, Node]] = []
-        first: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                self.fail(key_node, field, f"expected text keys, got {kind_of(key_node)}")
-                return None
-            key = str(key_node.value)
-            if key in first:
-                self.fail(
-                    key_node, f"{field}.{key}", f"is given twice (first on line {first[key]})"
-                )
-                return None
-            first[key] = line_of(key_node)
-            out.append((key_node, value_node))
-        return out
 
     def noise(self, node: Node) -> NoiseSettings | None:
         prefix = "shadow.compare.noise"

@@ -16,14 +16,7 @@ from urllib.parse import urlsplit
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from domain.phases import Phase
-from domain.plan_compare import (
-    COMPARE_FIELDS,
-    CONTRACT_FIELDS,
-    DIFFERENCE_FIELDS,
-    NOISE_FIELDS,
-    ROUTE_COMPARE_FIELDS,
-    VOLATILE_FIELDS,
-)
+from domain.plan_compare import FIELD_LISTS as COMPARE_FIELD_LISTS
 from domain.plan_model import (
     DEFAULT_PIN_SECONDS,
     GATED_PHASES,
@@ -93,13 +86,8 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "gates": tuple(p.value for p in GATED_PHASES),
         "gates.*": GATE_FIELDS,
         "shadow": SHADOW_FIELDS,
-        "shadow.compare": COMPARE_FIELDS,
-        "shadow.compare.noise": NOISE_FIELDS,
-        "shadow.compare.routes.*": ROUTE_COMPARE_FIELDS,
-        "contract": CONTRACT_FIELDS,
-        "contract.volatile_fields[]": VOLATILE_FIELDS,
-        "contract.differences[]": DIFFERENCE_FIELDS,
         "sync": SYNC_FIELDS,
+        **COMPARE_FIELD_LISTS,
     }
 )
 

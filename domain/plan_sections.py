@@ -25,7 +25,7 @@ from typing import Final
 from yaml.nodes import Node
 
 from domain.phases import Phase
-from domain.plan_compare import CompareReader
+from domain.plan_compare import TOKEN_RE, CompareReader
 from domain.plan_model import (
     GATED_PHASES,
     CohortKey,
@@ -39,8 +39,6 @@ from domain.plan_model import (
     no_gates,
 )
 
-# RFC 9110 token: header and cookie names.
-_TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _QUERY_NAME_RE: Final = re.compile(r"[A-Za-z0-9_.~\-]+")
 _PARAM_NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEALTH_PATH_RE: Final = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,=:@/]*")
@@ -173,8 +171,8 @@ class SectionReader(CompareReader):
         if name is None:
             return None
         pattern, what = {
-            CohortKind.HEADER: (_TOKEN_RE, "a header name (RFC 9110 token)"),
-            CohortKind.COOKIE: (_TOKEN_RE, "a cookie name (RFC 9110 token)"),
+            CohortKind.HEADER: (TOKEN_RE, "a header name (RFC 9110 token)"),
+            CohortKind.COOKIE: (TOKEN_RE, "a cookie name (RFC 9110 token)"),
             CohortKind.PATH: (_PARAM_NAME_RE, "a template parameter name"),
             CohortKind.QUERY: (_QUERY_NAME_RE, "a query parameter name"),
         }[kind]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Final
 
 import yaml
@@ -55,6 +56,10 @@ def compose(text: str, file: str) -> tuple[Node | None, list[PlanError]]:
     if root is None:
         return None, [PlanError(file, 1, "(document)", "the file is empty")]
     return root, []
+
+
+# A reader of one list item, for `NodeReader.unique`: the value, or None once reported.
+ItemReader = Callable[[Node, str], str | None]
 
 
 def line_of(node: Node) -> int:
@@ -212,3 +217,47 @@ class NodeReader:
     def whole(self, node: Node, field: str, *, minimum: int, maximum: int) -> int | None:
         value = self.number(node, field, minimum=minimum, maximum=maximum, integer=True)
         return None if value is None else int(value)
+
+    def unique(self, node: Node, field: str, read: ItemReader) -> list[str] | None:
+        """A list of distinct values, each read by `read`; a repeat is refused at its line."""
+        nodes = self.items(node, field)
+        if nodes is None:
+            return None
+        values: dict[str, int] = {}
+        ok = True
+        for index, item in enumerate(nodes):
+            value = read(item, f"{field}[{index}]")
+            if value is not None and value in values:
+                self.fail(
+                    item,
+                    f"{field}[{index}]",
+                    f"{value!r} is listed twice (first on line {values[value]})",
+                )
+                value = None
+            if value is None:
+                ok = False
+            else:
+                values[value] = line_of(item)
+        return list(values) if ok else None
+
+    def pairs(self, node: Node, field: str) -> list[tuple[ScalarNode, Node]] | None:
+        """A mapping whose keys are data (paths, routes), not field names: repeats refused."""
+        self.lines[field] = line_of(node)
+        if not isinstance(node, MappingNode):
+            self.fail(node, field, f"expected a mapping, got {kind_of(node)}")
+            return None
+        out: list[tuple[ScalarNode, Node]] = []
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.fail(key_node, field, f"expected text keys, got {kind_of(key_node)}")
+                return None
+            key = str(key_node.value)
+            if key in first:
+                self.fail(
+                    key_node, f"{field}.{key}", f"is given twice (first on line {first[key]})"
+                )
+                return None
+            first[key] = line_of(key_node)
+            out.append((key_node, value_node))
+        return out

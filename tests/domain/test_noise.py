@@ -14,6 +14,7 @@ from domain.noise import (
     Thresholds,
     Verdict,
     assess,
+    gate_evidence,
 )
 
 
@@ -81,6 +82,9 @@ def test_without_noise_samples_nothing_is_excused():
 def test_the_plan_can_set_its_own_thresholds():
     tally = tally_of(10_000, {"body.x": 4})
     assert verdicts(tally, thresholds=Thresholds(absolute=0.1)) == {"body.x": Verdict.NOISE}
+    rare = tally_of(10_000, {"body.x": 1})  # 0.01 %: below Diffy's absolute default
+    assert verdicts(rare) == {"body.x": Verdict.NOISE}
+    assert verdicts(rare, thresholds=Thresholds(absolute=0)) == {"body.x": Verdict.REAL}
 
 
 def test_accepted_differences_are_counted_but_never_real():
@@ -160,3 +164,26 @@ def test_a_shadowed_chart_header_separates_the_clock_from_the_formatting_bug():
     }
     assert result.raw_diff_rate == 1.0
     assert result.real_diff_rate == 0.1
+
+
+def test_the_gates_evidence_sums_a_features_routes():
+    reads = assess(tally_of(900, {"body.PAT_NM": 9}, noise_compared=90))
+    writes = assess(tally_of(100, {"status": 1}), accepted=frozenset({"status"}))
+    assert gate_evidence([reads, writes]) == {"compared": 1000, "diff_rate": 0.009}
+    assert gate_evidence([]) == {"compared": 0, "diff_rate": None}
+
+
+def test_an_assessment_is_json_safe():
+    result = assess(tally_of(100, {"body.a": 5}))
+    again = json.loads(json.dumps(result.as_dict()))
+    assert again["real_diff_rate"] == 0.05
+    assert again["fields"][0] == {
+        "field": "body.a",
+        "verdict": "real",
+        "raw": 5,
+        "noise": 0,
+        "raw_rate": 0.05,
+        "noise_rate": 0.0,
+        "relative_percent": 100.0,
+        "absolute_percent": 5.0,
+    }

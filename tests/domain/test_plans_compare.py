@@ -59,6 +59,11 @@ def test_a_plan_without_compare_compares_by_the_defaults(tmp_path):
     assert plan.compare_rules(GET) == CompareRules(headers=frozenset({"content-type"}))
 
 
+def test_an_empty_compare_section_is_the_defaults(tmp_path):
+    plan = load_one(tmp_path, GOOD + "shadow:\n  compare: {}\n")
+    assert plan.shadow.compare == CompareSettings()
+
+
 def test_every_compare_field_is_read(tmp_path):
     compare = load_one(tmp_path, PLAN).shadow.compare
     assert compare == CompareSettings(

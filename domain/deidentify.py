@@ -31,7 +31,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from domain.safe_harbor import (
     DEFAULT_MRN_PATTERN,
@@ -207,7 +207,9 @@ class Deidentifier:
             parts = urlsplit(text)
         except ValueError:
             return f"URL-{h}"
-        if parts.scheme and not parts.netloc:  # `urn:...`, `mailto:...`: no shape worth keeping
+        # urlsplit drops spaces, tabs and an empty "?": a shape that is not the whole text would
+        # hide a difference. `urn:...`, `mailto:...` have no shape worth keeping.
+        if urlunsplit(parts) != text or (parts.scheme and not parts.netloc):
             return f"URL-{h}"
         out = ""
         if parts.netloc:

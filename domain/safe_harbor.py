@@ -123,9 +123,11 @@ _PATTERNS: tuple[tuple[Category, str], ...] = (
     (Category.EMAIL, r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+"),
     (Category.IP, r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}"),
     (Category.DATE, rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(?:[T ]{_TIME})?"),
+    (Category.DATE, r"[0-9]{4}[/.][0-9]{1,2}[/.][0-9]{1,2}"),
     (Category.DATE, r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4}"),
     (Category.DATE, rf"{_MONTH}\s+[0-9]{{1,2}}(?:st|nd|rd|th)?,?\s+[0-9]{{4}}"),
     (Category.DATE, rf"[0-9]{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}\s+[0-9]{{4}}"),
+    (Category.IP, r"[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,6}:(?:[0-9]{1,3}\.){3}[0-9]{1,3}"),
     (Category.IP, r"[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:%[a-z0-9]+)?"),
     (Category.SSN, r"[0-9]{3}-[0-9]{2}-[0-9]{4}"),
     (Category.PHONE, r"(?:\+?1[\s.-]?)?(?:\([0-9]{3}\)\s?|[0-9]{3}[\s.-])[0-9]{3}[\s.-][0-9]{4}"
@@ -150,13 +152,17 @@ class Detector:
 
     def find(self, text: str) -> Iterator[tuple[int, int, Category]]:
         """(start, end, category) of each identifier in `text`, left to right, not overlapping."""
-        for match in self._any.finditer(text):
+        position = 0
+        while (match := self._any.search(text, position)) is not None:
             group = match.lastgroup or ""
             category = Category.ID if group == "mrn" else Category(group.rstrip("0123456789"))
-            value = match.group()
-            if category is Category.IP and not _is_ip(value):
+            if category is Category.IP and not _is_ip(match.group()):
+                # `12:30:00` has the shape of an IPv6 address: look again one character on, so
+                # what it swallowed (the `192.0.2.1` of a bad `::ffff:1:192.0.2.1`) is seen.
+                position = match.start() + 1
                 continue
             yield match.start(), match.end(), category
+            position = max(match.end(), match.start() + 1)
 
     def whole(self, text: str) -> Category | None:
         """The category of a string that is one identifier and nothing else."""

@@ -190,6 +190,9 @@ def test_another_key_gives_other_surrogates():
         ("body.phone", "(555) 555-0142", "555-555-0142"),
         ("body.age", 93, 94),
         ("header.location", "/api/patients/7", "/api/patients/7/"),
+        ("header.location", "/api/patients/7", "/api/patients/7?"),
+        ("header.location", "", " "),
+        ("header.location", "/api/pa\ttients", "/api/patients"),
     ],
 )
 def test_a_formatting_difference_survives_de_identification(path, legacy, service):

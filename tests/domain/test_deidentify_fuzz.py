@@ -67,3 +67,22 @@ def test_different_values_of_an_identifier_keep_different_surrogates(path, one, 
 def _young(age: object) -> bool:
     """Ages up to 89 are kept as they are: different, but not surrogates."""
     return isinstance(age, int) and age <= 89
+
+
+SHAPED = ["adaeze.q@example.org", "987-65-4320", "(555) 555-0142", "M0004217", "1961-07-14",
+          "203.0.113.77", "https://portal.example.org/charts/M0004217", "2001:db8::7"]  # fmt: skip
+carriers = st.recursive(
+    st.sampled_from(SHAPED) | st.tuples(filler, st.sampled_from(SHAPED)).map(" ".join),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(["x", "STATUS_CD", "MSG", "value", "use"]), children)
+    ),
+    max_leaves=8,
+)
+
+
+@given(carriers)
+def test_a_shaped_identifier_is_gone_wherever_it_is_nested(value):
+    stored = json.dumps(auditor.sample("body", value))
+    for identifier in SHAPED:
+        assert identifier not in stored

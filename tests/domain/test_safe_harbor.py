@@ -54,6 +54,8 @@ def test_a_generic_leaf_takes_its_parents_meaning():
         ("see https://x.example/a?b=1 now", "https://x.example/a?b=1", Category.URL),
         ("from 192.0.2.1 now", "192.0.2.1", Category.IP),
         ("from fe80::1%eth0 now", "fe80::1%eth0", Category.IP),
+        ("from ::ffff:192.0.2.1 now", "::ffff:192.0.2.1", Category.IP),
+        ("on 1961/07/14 now", "1961/07/14", Category.DATE),
         ("ssn 123-45-6789 now", "123-45-6789", Category.SSN),
         ("call (555) 555-0101 now", "(555) 555-0101", Category.PHONE),
         ("call 555.555.0101 x12 now", "555.555.0101 x12", Category.PHONE),
@@ -74,3 +76,10 @@ def test_what_only_looks_close_is_left_alone():
         assert list(detector.find(text)) == [], text
     assert detector.whole("M0000123") is Category.ID
     assert detector.whole("chart M0000123") is None
+
+
+def test_what_a_false_ipv6_swallowed_is_still_seen():
+    text = "at 12:30:00:192.0.2.1 and 1:2:3:4:5:6:7:8:9"
+    found = [text[start:end] for start, end, _ in Detector().find(text)]
+    assert "192.0.2.1" in found
+    assert "1:2:3:4:5:6:7:8" in found  # a valid address: the `:9` after it is not

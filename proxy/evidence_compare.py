@@ -3,7 +3,8 @@
 The answers are turned into `domain.comparison.Answer`s (header names decoded, a gzip or
 deflate body inflated up to the same byte budget), compared by the plan's rules, and counted
 in this window's `domain.noise.RouteTally`: the fields legacy and the service differ in, and,
-when legacy was asked twice, the fields legacy differs from itself in. A body over the budget
+when legacy was asked twice, the fields legacy differs from itself in (by de-identified name,
+given a key). A body over the budget
 on either side is one `body` difference ("body too large"): it was never read into memory, so
 it cannot be shown to be equal. Each differing field's two values go through the
 de-identifier before they become a sample; without one, no sample is kept at all.
@@ -84,26 +85,36 @@ def compare_exchange(
         noise = differences(first, _answer(exchange.noise, max_body_bytes), rules, write=False)
     tally = store.tally(exchange.feature, exchange.method, exchange.template)
     if tally is not None:
-        tally.add(real, noise)
+        # With a key, a member name that is an identifier (`byEmail.jane@…`) is not stored
+        # either: fields are counted under their de-identified names.
+        tally.add(
+            _names(real, deidentifier), None if noise is None else _names(noise, deidentifier)
+        )
     if deidentifier is not None:
+        limit = settings.settings.max_samples_per_field
         for kind, found in (("real", real), ("noise", noise or {})):
             for path, (ours, theirs) in found.items():
-                field = deidentifier.path(field_of(path))  # a key may be a name
-                if not store.wants_sample(exchange.feature, exchange.template, field):
-                    continue
-                store.add_sample(
-                    Sample(
-                        exchange.feature,
-                        exchange.method,
-                        exchange.template,
-                        field,
-                        kind,
-                        _shown(deidentifier, path, ours),
-                        _shown(deidentifier, path, theirs),
-                        settings.settings.max_samples_per_field,
+                field = deidentifier.path(field_of(path))
+                if store.wants_sample(exchange.feature, exchange.template, field):
+                    store.add_sample(
+                        Sample(
+                            exchange.feature,
+                            exchange.method,
+                            exchange.template,
+                            field,
+                            kind,
+                            _shown(deidentifier, path, ours),
+                            _shown(deidentifier, path, theirs),
+                            limit,
+                        )
                     )
-                )
     return True
+
+
+def _names(found: Differences, deidentifier: Deidentifying | None) -> list[str]:
+    if deidentifier is None:
+        return list(found)
+    return [deidentifier.path(field_of(path)) for path in found]
 
 
 # An answer as compared, and whether its body was over the budget (then compared as empty).

@@ -28,7 +28,6 @@ from proxy.evidence_recorder import EvidenceRecorder, evidence_deidentifier
 from proxy.mitm_patches import error_pages
 from proxy.route_stats import StatsFlusher
 from proxy.runtime import Runtime
-from proxy.shadow import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -148,20 +147,19 @@ class FicusOptions:
         if not url:
             return
         try:
+            deidentifier = evidence_deidentifier(os.environ)  # first: nothing opened yet
+        except ValueError as e:
+            raise options_error(f"FICUS_EVIDENCE_KEY: {e}") from e
+        try:
             engine = control_engine(url)
         except ValueError as e:
             raise options_error(f"ficus_control_db: {e}") from e
         self._control_engine = engine
         flusher = self.runtime.flusher = StatsFlusher(self.runtime.stats, engine)
         flusher.start()
-        try:
-            deidentifier = evidence_deidentifier(os.environ)
-        except ValueError as e:
-            raise options_error(f"FICUS_EVIDENCE_KEY: {e}") from e
         plans = self.runtime.plans
-        recorder = self.runtime.evidence = EvidenceRecorder(
-            engine, lambda: plans.compare_settings, deidentifier, max_body_bytes=MAX_BODY_BYTES
-        )
+        recorder = EvidenceRecorder(engine, lambda: plans.compare_settings, deidentifier)
+        self.runtime.evidence = recorder
         recorder.start()
         self._control = ControlPlane(engine, self.runtime.plans.apply_states)
         self._control.start()
@@ -174,7 +172,7 @@ class FicusOptions:
             self.runtime.flusher.stop()  # after one last flush
             self.runtime.flusher = None
         if self.runtime.evidence is not None:
-            self.runtime.evidence.stop()  # after comparing what is queued, and a last flush
+            self.runtime.evidence.stop()  # after a last flush
             self.runtime.evidence = None
         if self._control_engine is not None:
             self._control_engine.dispose()

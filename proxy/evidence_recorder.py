@@ -36,6 +36,7 @@ from domain.deidentify import Deidentifier, key_from_environment
 from proxy.evidence_compare import Deidentifying, FeatureCompare, compare_exchange
 from proxy.evidence_store import EvidenceStore
 from proxy.route_stats import worker_name
+from proxy.shadow import MAX_BODY_BYTES
 from proxy.shadow_compare import Exchange
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class EvidenceRecorder:
         settings: Callable[[], Mapping[str, FeatureCompare]],
         deidentifier: Deidentifying | None,
         *,
-        max_body_bytes: int,
+        max_body_bytes: int = MAX_BODY_BYTES,
         max_queue: int = MAX_QUEUE,
         max_queue_bytes: int = MAX_QUEUE_BYTES,
         cpu_share: float = CPU_SHARE,

@@ -16,12 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
 
 from proxy.upstream_client import Answer
-
-# What a part can be: not arrived yet, failed (no answer), or an answer.
-_PENDING: Final = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +79,13 @@ class Exchange:
     legacy: Reply | None = None
     service: Reply | None = None
     noise: Reply | None = None
-    _parts: dict[str, object] = field(default_factory=dict)
+    _arrived: set[str] = field(default_factory=set)
 
     def settle(self, part: str, reply: Reply | None) -> None:
         """One part arrived (None: it failed); the last one offers the exchange."""
-        if part in self._parts:
+        if part in self._arrived:
             return  # a part arrives once (a replayed hook changes nothing)
-        self._parts[part] = reply
+        self._arrived.add(part)
         setattr(self, part, reply)
         if self.complete:
             self.offer(self)
@@ -97,12 +93,8 @@ class Exchange:
     @property
     def complete(self) -> bool:
         wanted = ("legacy", "service", "noise") if self.noise_asked else ("legacy", "service")
-        return all(part in self._parts for part in wanted)
+        return self._arrived.issuperset(wanted)
 
     @property
     def size(self) -> int:
         return sum(r.size for r in (self.legacy, self.service, self.noise) if r is not None)
-
-    @property
-    def service_failed(self) -> bool:
-        return self._parts.get("service", _PENDING) is None

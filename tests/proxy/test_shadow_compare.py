@@ -18,7 +18,7 @@ def test_the_exchange_is_offered_when_its_last_part_arrives_in_any_order():
     exchange.settle("legacy", OK)
     exchange.settle("legacy", OK)  # a replayed hook changes nothing
     assert offered == [exchange]
-    assert (exchange.noise, exchange.service_failed) == (None, False)
+    assert (exchange.noise, exchange.service) == (None, OK)
 
 
 def test_a_failed_copy_is_a_part_that_arrived_with_nothing():
@@ -27,7 +27,7 @@ def test_a_failed_copy_is_a_part_that_arrived_with_nothing():
     exchange.settle("legacy", OK)
     exchange.settle("service", answer_reply(None))
     assert offered == [exchange]
-    assert exchange.service_failed
+    assert exchange.service is None
 
 
 def test_a_body_over_the_budget_is_not_copied():

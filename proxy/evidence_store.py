@@ -12,7 +12,8 @@ and not asked again until the next retention pass. Several workers can each add 
 samples of one key at once, so the bound may be overshot by at most one flush per worker.
 
 Retention: the flusher (not the control plane) deletes the samples of a feature older than its
-plan's `retention_days`, once a minute. When the database cannot be written, tallies are kept
+plan's `retention_days`, once a minute (a feature no plan declares any more: after the default
+retention). When the database cannot be written, tallies are kept
 (merged into the next flush, within `max_keys`) and samples dropped (counted): they are
 examples, and the tally already counted what they show.
 """
@@ -30,6 +31,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.noise import RouteTally
+from domain.plan_model import CompareSettings
 from proxy.control_schema import evidence_sample_table, evidence_tally_table
 from proxy.outage import OutageLog
 
@@ -39,6 +41,7 @@ WINDOW_SECONDS: Final = 10
 MAX_KEYS: Final = 20_000
 MAX_PENDING_SAMPLES: Final = 2_000
 RETENTION_PASS_SECONDS: Final = 60.0
+DEFAULT_RETENTION_DAYS: Final = CompareSettings().retention_days
 
 # (window start as epoch seconds, feature, method, template)
 TallyKey = tuple[int, str, str, str]
@@ -199,4 +202,11 @@ class EvidenceStore:
                     c.feature == feature, c.recorded_at < now - timedelta(days=days)
                 )
             )
+        # A feature no plan declares any more: its samples go after the default retention.
+        connection.execute(
+            delete(evidence_sample_table).where(
+                c.feature.not_in(list(retention_days)),
+                c.recorded_at < now - timedelta(days=DEFAULT_RETENTION_DAYS),
+            )
+        )
         self._full.clear()  # room may have been made

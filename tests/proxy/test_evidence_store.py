@@ -10,7 +10,12 @@ from sqlalchemy import create_engine
 
 from domain.noise import RouteTally
 from proxy.control_schema import metadata
-from proxy.evidence_store import RETENTION_PASS_SECONDS, EvidenceStore, Sample
+from proxy.evidence_store import (
+    DEFAULT_RETENTION_DAYS,
+    RETENTION_PASS_SECONDS,
+    EvidenceStore,
+    Sample,
+)
 from tests.proxy.control_db import ddl_control_db, evidence_rows
 from tests.support.ports import free_port
 
@@ -96,6 +101,22 @@ def test_samples_older_than_the_retention_are_deleted_by_the_flusher(tmp_path):
     engine.dispose()
     _, rows = evidence_rows(url)
     assert [r["field"] for r in rows] == ["body.ward"]
+
+
+def test_samples_of_a_feature_no_plan_declares_go_after_the_default_retention(tmp_path):
+    url = ddl_control_db(tmp_path / "control.sqlite3")
+    engine = create_engine(url)
+    clock = Clock()
+    store = EvidenceStore(worker="w1", clock=clock)
+    store.add_sample(sample())
+    store.flush(engine, {"patients": 365})
+    clock.now += (DEFAULT_RETENTION_DAYS + 1) * 86_400
+    store.flush(engine, {"patients": 365})
+    assert len(evidence_rows(url)[1]) == 1  # its plan keeps them a year
+    clock.now += RETENTION_PASS_SECONDS
+    store.flush(engine, {})  # the plan is gone
+    engine.dispose()
+    assert evidence_rows(url)[1] == []
 
 
 def test_an_outage_keeps_the_tallies_for_the_next_flush(tmp_path):

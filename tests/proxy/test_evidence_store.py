@@ -88,34 +88,35 @@ def test_pending_samples_are_bounded():
     assert (len(store._samples), store.dropped_samples) == (2, 3)
 
 
-def test_samples_older_than_the_retention_are_deleted_by_the_flusher(tmp_path):
+@pytest.fixture
+def one_sample(tmp_path):
+    """(url, engine, clock, store) with one sample of `patients` written, kept for 1 day."""
     url = ddl_control_db(tmp_path / "control.sqlite3")
     engine = create_engine(url)
     clock = Clock()
     store = EvidenceStore(worker="w1", clock=clock)
     store.add_sample(sample())
     store.flush(engine, {"patients": 1})
+    yield url, engine, clock, store
+    engine.dispose()
+
+
+def test_samples_older_than_the_retention_are_deleted_by_the_flusher(one_sample):
+    url, engine, clock, store = one_sample
     clock.now += 2 * 86_400 + RETENTION_PASS_SECONDS
     store.add_sample(sample("body.ward"))
     store.flush(engine, {"patients": 1})
-    engine.dispose()
     _, rows = evidence_rows(url)
     assert [r["field"] for r in rows] == ["body.ward"]
 
 
-def test_samples_of_a_feature_no_plan_declares_go_after_the_default_retention(tmp_path):
-    url = ddl_control_db(tmp_path / "control.sqlite3")
-    engine = create_engine(url)
-    clock = Clock()
-    store = EvidenceStore(worker="w1", clock=clock)
-    store.add_sample(sample())
-    store.flush(engine, {"patients": 365})
+def test_samples_of_a_feature_no_plan_declares_go_after_the_default_retention(one_sample):
+    url, engine, clock, store = one_sample
     clock.now += (DEFAULT_RETENTION_DAYS + 1) * 86_400
     store.flush(engine, {"patients": 365})
-    assert len(evidence_rows(url)[1]) == 1  # its plan keeps them a year
+    assert len(evidence_rows(url)[1]) == 1  # its plan now keeps them a year
     clock.now += RETENTION_PASS_SECONDS
     store.flush(engine, {})  # the plan is gone
-    engine.dispose()
     assert evidence_rows(url)[1] == []
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.noise import Assessment, RouteTally, assess
+from domain.noise import Assessment, RouteTally, assess, gate_evidence
 from domain.plans import Plan
 from migration_plans.models import EvidenceSample, EvidenceTally
 
@@ -75,14 +75,13 @@ def gate_values(
     feature: str, routes: Sequence[tuple[str, str, datetime]], plan: Plan | None
 ) -> tuple[int, float | None]:
     """(exchanges compared, real diff rate or None without any) over the routes being moved,
-    each route judged by its own rules."""
-    compared = real = 0
-    for method, template, since in routes:
-        tally = tally_since(feature, [(method, template, since)])
-        assessment = assessed(tally, plan, method, template)
-        compared += assessment.compared
-        real += assessment.real
-    return compared, (real / compared if compared else None)
+    each route judged by its own rules (`domain.noise.gate_evidence` sums them)."""
+    values = gate_evidence(
+        assessed(tally_since(feature, [(method, template, since)]), plan, method, template)
+        for method, template, since in routes
+    )
+    compared, rate = values["compared"], values["diff_rate"]
+    return int(compared or 0), None if rate is None else float(rate)
 
 
 def route_evidence(

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.plans import Plan
-from migration_plans import audit_chain, evidence, route_moves, selectors
+from migration_plans import evidence, route_moves, selectors
+from migration_plans.audit_chain import format_time
 from migration_plans.control_errors import ControlError
 from migration_plans.evidence import RouteEvidence
 
@@ -57,35 +58,19 @@ def render(feature: str, found: Sequence[RouteEvidence]) -> str:
 
 
 def as_dict(report: RouteEvidence) -> dict[str, Any]:
-    a = report.assessment
+    """The assessment's own JSON (`domain.noise.Assessment.as_dict`), with the route, the
+    share excused as noise and each field's de-identified samples."""
+    body = report.assessment.as_dict()
+    for field in body["fields"]:
+        field["samples"] = [
+            {"kind": s.kind, "legacy": s.legacy, "other": s.other, "at": format_time(s.at)}
+            for s in report.samples.get(field["field"], [])
+        ]
     return {
         "route": f"{report.method} {report.template}",
-        "since": audit_chain.format_time(report.since) if report.since else None,
-        "compared": a.compared,
-        "noise_compared": a.noise_compared,
-        "raw_diff_rate": a.raw_diff_rate,
+        "since": format_time(report.since) if report.since else None,
         "noise_diff_rate": report.excused_rate,
-        "real_diff_rate": a.real_diff_rate,
-        "fields": [
-            {
-                "field": f.field,
-                "verdict": str(f.verdict),
-                "raw": f.raw,
-                "noise": f.noise,
-                "raw_rate": f.raw_rate,
-                "noise_rate": f.noise_rate,
-                "samples": [
-                    {
-                        "kind": s.kind,
-                        "legacy": s.legacy,
-                        "other": s.other,
-                        "at": audit_chain.format_time(s.at),
-                    }
-                    for s in report.samples.get(f.field, [])
-                ],
-            }
-            for f in a.fields
-        ],
+        **body,
     }
 
 

@@ -159,6 +159,11 @@ class Stack:
         }
         if not self.env.get("FICUS_PHI_KEY"):
             self.env["FICUS_PHI_KEY"] = _kept_secret(var, "phi.key", _fernet_key)
+        if not self.env.get("FICUS_EVIDENCE_KEY"):
+            # Kept: the same value gets the same surrogate in every run's samples.
+            self.env["FICUS_EVIDENCE_KEY"] = _kept_secret(
+                var, "evidence.key", lambda: secrets.token_hex(32)
+            )
         if not self.env.get("FICUS_AUDIT_KEY"):
             self.env["FICUS_AUDIT_KEY"] = _kept_secret(
                 var, "audit.key", lambda: secrets.token_urlsafe(48)

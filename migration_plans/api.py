@@ -32,6 +32,7 @@ from migration_plans import (
     audit_log,
     autopilot,
     control_errors,
+    evidence_report,
     route_moves,
     selectors,
     services,
@@ -172,6 +173,21 @@ class HistoryView(ControlView):
                 ],
             }
         )
+
+
+class EvidenceView(ControlView):
+    @extend_schema(
+        summary="A feature's shadow evidence: differences per route, field and verdict",
+        parameters=[doc.FEATURE_PATH, doc.ROUTE_FILTER],
+        responses={200: doc.EVIDENCE, **doc.refusals(401, 403, 404, 503)},
+    )
+    def get(self, request: Request, feature: str) -> Response:
+        plans = self.plans()
+        route_moves.find_plan(plans, feature)
+        services.register_routes(plans=plans)
+        route = request.query_params.get("route") or None
+        found = evidence_report.reports(plans, feature, route)
+        return Response({"feature": feature, "routes": [evidence_report.as_dict(r) for r in found]})
 
 
 class MoveInput(serializers.Serializer[dict[str, Any]]):

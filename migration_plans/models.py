@@ -2,7 +2,8 @@
 
 Three tables are shared with the proxy, which reads and writes them with SQLAlchemy Core, so
 their names and columns are fixed by contract C2 (docs/internal/contracts-3-4-5.md):
-`ficus_route_state`, `ficus_control_generation` and `ficus_route_stats`. The others belong to
+`ficus_route_state`, `ficus_control_generation` and `ficus_route_stats`, and the shadow evidence
+the proxy appends (`ficus_evidence_tally`, `ficus_evidence_sample`). The others belong to
 the control plane alone: the transition history, the hash-chained audit log and its signed
 digests. Rows here are written only by `migration_plans.services` (the proxy writes stats).
 """
@@ -67,6 +68,48 @@ class RouteStats(models.Model):
         db_table = "ficus_route_stats"
         indexes = [
             models.Index(fields=["feature", "window_start"], name="ficus_route_stats_feature"),
+        ]
+
+
+class EvidenceTally(models.Model):
+    """Per-worker shadow comparison counts per 10 s window (written by the proxy): a JSON
+    `domain.noise.RouteTally`, summed by the control plane (`migration_plans.evidence`)."""
+
+    id = models.BigAutoField(primary_key=True)
+    worker = models.CharField(max_length=64)
+    feature = models.CharField(max_length=40)
+    method = models.CharField(max_length=10)
+    template = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    tally = models.TextField()
+
+    class Meta:
+        db_table = "ficus_evidence_tally"
+        indexes = [
+            models.Index(fields=["feature", "window_start"], name="ficus_evidence_tally_feature"),
+        ]
+
+
+class EvidenceSample(models.Model):
+    """One de-identified example of a differing field (written by the proxy, bounded per
+    route and field, deleted after the plan's retention). Never a raw answer."""
+
+    id = models.BigAutoField(primary_key=True)
+    feature = models.CharField(max_length=40)
+    method = models.CharField(max_length=10)
+    template = models.CharField(max_length=200)
+    field = models.CharField(max_length=200)  # the differing field's path
+    kind = models.CharField(max_length=8)  # real (legacy vs service) or noise (legacy twice)
+    legacy_value = models.TextField()  # JSON, de-identified
+    other_value = models.TextField()  # JSON, de-identified
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ficus_evidence_sample"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["feature", "template", "field"], name="ficus_evidence_sample_key"),
+            models.Index(fields=["recorded_at"], name="ficus_evidence_sample_age"),
         ]
 
 

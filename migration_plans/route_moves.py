@@ -67,10 +67,13 @@ def steps_towards(
 
 
 def evidence_for(
-    feature: str, moving: list[tuple[RouteState, transitions.Step]], providers: Sequence[str] | None
+    plan: Plan, moving: list[tuple[RouteState, transitions.Step]], providers: Sequence[str] | None
 ) -> gates.Evidence:
     return selectors.evidence(
-        feature, [(s.method, s.template, s.since) for s, _ in moving], providers=providers
+        plan.feature,
+        [(s.method, s.template, s.since) for s, _ in moving],
+        providers=providers,
+        plan=plan,
     )
 
 

@@ -128,6 +128,22 @@ AUTOPILOT = inline_serializer(
         "message": serializers.CharField(required=False, help_text="what a stop did"),
     },
 )
+EVIDENCE = inline_serializer(
+    "ControlEvidence",
+    fields={
+        "feature": serializers.CharField(),
+        "routes": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Per route: compared, noise_compared, raw/noise/real_diff_rate, and the "
+            "differing fields with verdict and de-identified samples.",
+        ),
+    },
+)
+ROUTE_FILTER = OpenApiParameter(
+    "route",
+    OpenApiTypes.STR,
+    description='Only this route, "METHOD /template".',
+)
 AUDIT_RECORDS = inline_serializer(
     "ControlAuditRecords",
     fields={"records": serializers.ListField(child=serializers.DictField())},

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -24,11 +24,11 @@ from django.utils.module_loading import import_string
 from domain import latency
 from domain.plans import Plan
 from migration_plans import audit_chain
+from migration_plans.evidence import NO_COMPARISONS, floor_window, gate_values
 from migration_plans.gates import PROVIDED_KEYS, Evidence, p99_of
 from migration_plans.models import AuditDigest, AuditRecord, RouteState, RouteStats, Transition
 
 log = logging.getLogger(__name__)
-WINDOW_SECONDS = 10
 CANDIDATE_SIDES = ("service", "shadow")
 Provider = Callable[[str], Mapping[str, float | int | None]]
 
@@ -86,8 +86,13 @@ def evidence(
     routes: Sequence[tuple[str, str, datetime]],
     *,
     providers: Sequence[str] | None = None,
+    plan: Plan | None = None,
 ) -> Evidence:
-    """Evidence for moving routes ((method, template, since) each) of feature."""
+    """Evidence for moving routes ((method, template, since) each) of feature.
+
+    `compared` and `diff_rate` come from the shadow comparisons (`migration_plans.evidence`,
+    judged with the `plan`'s compare settings); without any, a provider's `diff_rate` stands if one
+    reports it, else it is unavailable."""
     samples = errors = legacy_samples = 0
     service_buckets = latency.empty_buckets()
     legacy_buckets = latency.empty_buckets()
@@ -96,7 +101,7 @@ def evidence(
             feature=feature,
             method=method,
             template=template,
-            window_start__gte=_floor(since),
+            window_start__gte=floor_window(since),
         ).values_list("side", "requests", "errors", "latency_buckets")
         for side, requests, errs, buckets in rows:
             counts = _counts(buckets)
@@ -108,6 +113,14 @@ def evidence(
                 legacy_samples += requests
                 _add(legacy_buckets, counts)
     provided, unavailable = provided_evidence(feature, providers)
+    compared, diff_rate = gate_values(feature, routes, plan)
+    provided["compared"] = compared
+    unavailable.pop("compared", None)
+    if diff_rate is not None:
+        provided["diff_rate"] = diff_rate
+        unavailable.pop("diff_rate", None)
+    elif provided.get("diff_rate") is None:
+        unavailable["diff_rate"] = NO_COMPARISONS
     return Evidence(
         samples=samples,
         errors=errors,
@@ -195,10 +208,6 @@ def record_as_dict(row: AuditRecord) -> dict[str, Any]:
         "prev_hash": row.prev_hash,
         "hash": row.hash,
     }
-
-
-def _floor(at: datetime) -> datetime:
-    return at - timedelta(seconds=at.second % WINDOW_SECONDS, microseconds=at.microsecond)
 
 
 def _counts(text: str) -> list[int]:

@@ -182,7 +182,7 @@ def advance(
         weight,
     )
     _ownership_around(plan, moving)  # refuses a move that gives a record two writers
-    evidence = evidence_for(feature, moving, providers)
+    evidence = evidence_for(plan, moving, providers)
     results: list[dict[str, Any]] = []
     for entered in sorted({step.to_phase for _, step in moving}, key=transitions.index):
         for result in gates.evaluate(plan.gates.get(entered), evidence):
@@ -237,7 +237,7 @@ def rollback(
     moving = moving_only(
         steps_towards(selected, plan, goal, step_of), f"no selected route is after {goal}", weight
     )
-    evidence = evidence_for(feature, moving, providers)
+    evidence = evidence_for(plan, moving, providers)
     results: list[dict[str, Any]] = []
     forced = False
     before, after = _ownership_around(plan, moving)

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("routes", api.RoutesView.as_view(), name="routes"),
     path("features/<slug:feature>", api.FeatureView.as_view(), name="feature"),
     path("features/<slug:feature>/history", api.HistoryView.as_view(), name="history"),
+    path("features/<slug:feature>/evidence", api.EvidenceView.as_view(), name="evidence"),
     path("features/<slug:feature>/advance", api.AdvanceView.as_view(), name="advance"),
     path("features/<slug:feature>/rollback", api.RollbackView.as_view(), name="rollback"),
     path("features/<slug:feature>/autopilot", api.AutopilotView.as_view(), name="autopilot"),

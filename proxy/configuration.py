@@ -6,7 +6,9 @@ them and fails fast with `OptionsError`, and fills in the `Runtime` the other ad
 Routing state comes from the plan files (`ficus_plans`) and, when `ficus_control_db` names a
 control-plane database, its route states: `proxy.control_plane` polls that database from a
 thread, and a change is compiled and swapped in there (`LivePlans.apply_states`), no restart.
-Route stats go the other way (`proxy.route_stats`, flushed from a thread about once a second).
+Route stats go the other way (`proxy.route_stats`, flushed from a thread about once a second),
+and so does the shadow evidence (`proxy.evidence_recorder`, compared and flushed from its own
+thread; samples de-identified with the key in $FICUS_EVIDENCE_KEY, none kept without it).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import Engine
 
 from proxy.access_log import STDERR, AccessLog
 from proxy.control_plane import ControlPlane, control_db_url, control_engine
+from proxy.evidence_recorder import EvidenceRecorder, evidence_deidentifier
 from proxy.mitm_patches import error_pages
 from proxy.route_stats import StatsFlusher
 from proxy.runtime import Runtime
@@ -144,12 +147,20 @@ class FicusOptions:
         if not url:
             return
         try:
+            deidentifier = evidence_deidentifier(os.environ)  # first: nothing opened yet
+        except ValueError as e:
+            raise options_error(f"FICUS_EVIDENCE_KEY: {e}") from e
+        try:
             engine = control_engine(url)
         except ValueError as e:
             raise options_error(f"ficus_control_db: {e}") from e
         self._control_engine = engine
         flusher = self.runtime.flusher = StatsFlusher(self.runtime.stats, engine)
         flusher.start()
+        plans = self.runtime.plans
+        recorder = EvidenceRecorder(engine, lambda: plans.compare_settings, deidentifier)
+        self.runtime.evidence = recorder
+        recorder.start()
         control = self._control = ControlPlane(engine, self.runtime.plans.apply_states)
         if self.runtime.metrics is not None:
             self.runtime.metrics.generation_source = lambda: control.generation
@@ -162,6 +173,9 @@ class FicusOptions:
         if self.runtime.flusher is not None:
             self.runtime.flusher.stop()  # after one last flush
             self.runtime.flusher = None
+        if self.runtime.evidence is not None:
+            self.runtime.evidence.stop()  # after a last flush
+            self.runtime.evidence = None
         if self._control_engine is not None:
             self._control_engine.dispose()
             self._control_engine = None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from domain.routes import Decision
+from proxy.shadow_compare import Exchange
 from proxy.upstreams import Instance
 
 _KEY: Final = "ficus"
@@ -46,6 +47,8 @@ class FlowState:
     # replayed flow, already routed, is neither shadowed nor signed again).
     needs_shadow: bool = False
     needs_identity: bool = False
+    # A shadowed flow's answers being paired for comparison (`proxy.shadow_compare`).
+    exchange: Exchange | None = None
     # Whether route stats and the access log have this request already (the response hook,
     # then the error hook when the client leaves while it is sent, is possible).
     counted: bool = False

@@ -24,6 +24,7 @@ from domain.route_table import (
 )
 from domain.routes import reaches_service
 from domain.routing import RouteTable
+from proxy.evidence_compare import FeatureCompare, feature_compares
 from proxy.upstreams import UpstreamPool, build_pools
 
 
@@ -33,6 +34,8 @@ class LivePlans:
         self.pools: dict[str, UpstreamPool] = {}
         self.pin_seconds: dict[str, float] = {}
         self.shadow_settings: dict[str, ShadowSettings] = {}
+        # Per feature, how the evidence recorder compares shadowed answers.
+        self.compare_settings: dict[str, FeatureCompare] = {}
         # The two inputs of the table, kept so that a change of either recompiles with the
         # other. The lock orders the two writers; readers just read the attributes.
         self._plans: tuple[Plan, ...] = ()
@@ -48,6 +51,7 @@ class LivePlans:
             # Swap at once: a request sees the old table with the old pools or the new with new.
             self._plans = plans
             self.shadow_settings = shadow_settings(plans)
+            self.compare_settings = feature_compares(plans)
             self.table, self.pools, self.pin_seconds = table, pools, pin_windows(plans)
 
     def apply_states(self, states: RouteStates) -> None:

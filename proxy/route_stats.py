@@ -30,8 +30,8 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.latency import add_buckets, bucket_index, empty_buckets
-from domain.redaction import describe_error
 from proxy.control_schema import route_stats_table
+from proxy.outage import OutageLog
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class StatsFlusher:
         self._stats = stats
         self._engine = engine
         self._interval = interval
-        self._down = False
+        self._outage = OutageLog(logger, "route stats")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ficus-route-stats", daemon=True)
 
@@ -166,15 +166,9 @@ class StatsFlusher:
                 connection.execute(insert(route_stats_table), self._stats.rows(taken))
         except SQLAlchemyError as e:
             self._stats.put_back(taken)
-            if not self._down:
-                self._down = True
-                logger.warning(
-                    "route stats not written (%s); counting on and retrying", describe_error(e)
-                )
+            self._outage.failed(e)
             return 0
-        if self._down:
-            self._down = False
-            logger.warning("route stats written again")
+        self._outage.succeeded()
         return len(taken)
 
     def _run(self) -> None:

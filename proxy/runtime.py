@@ -2,8 +2,9 @@
 
 The configuration addon (`proxy.configuration`) fills it in from the options; the others only
 read it, except the pins (router and response side), the route stats (counted per request,
-flushed by the control plane's thread) and the metrics (counted per request, read by their
-exporter's thread).
+flushed by the control plane's thread), the metrics (counted per request, read by their
+exporter's thread) and the shadow evidence (queued per shadowed exchange, compared and flushed
+by its own thread).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from proxy.access_log import AccessLog
+from proxy.evidence_recorder import EvidenceRecorder
 from proxy.live_plans import LivePlans
 from proxy.metrics import ProxyMetrics
 from proxy.pins import ReadPins
@@ -33,6 +35,8 @@ class Runtime:
         self.stats = RouteStats()
         # Route stats are counted only while a control plane takes them.
         self.flusher: StatsFlusher | None = None
+        # Shadow exchanges are compared only while a control plane takes the evidence.
+        self.evidence: EvidenceRecorder | None = None
         self.access_log: AccessLog | None = None
         # Prometheus counts (proxy.metrics), only while they are exported (--metrics-port).
         self.metrics = metrics

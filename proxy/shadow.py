@@ -16,10 +16,15 @@ ways (Content-Length with Transfer-Encoding, a bare LF) is a failed copy. Beyond
 - per feature at most `max_in_flight` copies run at once; a copy beyond that is dropped and
   counted (`dropped`), never queued, so a slow or dead service costs a bounded amount;
 - each copy has the plan's deadline (`timeout_seconds`) over identity lookup, connect, send and
-  the whole answer; the answer's body is read and discarded; no cookie is kept (the client has
-  no jar);
-- the outcome (status, or None for a failure) and latency go to the callback the addon gives,
-  which records them in route stats as side `shadow`.
+  the whole answer; the answer is kept for comparison, its body only up to `max_body_bytes`
+  (beyond that it is read off the wire and dropped, and the answer says `body_truncated`); no
+  cookie is kept (the client has no jar);
+- the outcome (the answer, or None for a failure) and latency go to the callback the addon
+  gives, which records them in route stats as side `shadow` and hands the answer on to be
+  compared (`proxy.shadow_compare`).
+
+The same sender asks legacy a second time for noise cancellation (`pool=` names a bound of its
+own, so noise never takes a copy's place): same client type, deadline and in-flight bound.
 
 Nothing here can raise into the primary request: every failure of a copy becomes an outcome.
 """
@@ -34,7 +39,7 @@ from typing import Final, Protocol
 
 from domain.phases import SAFE_METHODS
 from proxy.tasks import TaskSet
-from proxy.upstream_client import UpstreamClient, UpstreamError
+from proxy.upstream_client import Answer, UpstreamClient, UpstreamError
 from proxy.upstreams import Instance
 
 logger = logging.getLogger(__name__)
@@ -82,11 +87,22 @@ def shadow_headers(
     return [(b"Host", authority.encode("idna")), *kept, *added]
 
 
-Outcome = Callable[[int | None, float], None]  # (status or None on failure, latency ms)
+def noise_headers(fields: Iterable[tuple[bytes, bytes]], host: str) -> list[tuple[bytes, bytes]]:
+    """The headers of legacy's second ask: the forwarded request's, with the Host legacy got
+    the first time (`host`: an HTTP/2 request has its authority instead of a Host field)."""
+    kept = [(n, v) for n, v in fields if n.decode("latin-1").lower() not in _DROPPED]
+    return [(b"Host", host.encode("idna")), *kept]
+
+
+# An answer's body kept for comparison at most; beyond it, compared as "body too large".
+MAX_BODY_BYTES: Final = 64 * 1024
+
+Outcome = Callable[[Answer | None, float], None]  # (the answer or None on failure, latency ms)
 
 
 class ShadowSender:
-    def __init__(self) -> None:
+    def __init__(self, *, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.max_body_bytes = max_body_bytes
         self._clients: dict[Instance, UpstreamClient] = {}
         self._tasks: dict[str, TaskSet] = {}
         self.dropped: dict[str, int] = {}
@@ -107,14 +123,17 @@ class ShadowSender:
         body: bytes,
         deadline: float,
         outcome: Outcome,
+        pool: str | None = None,
     ) -> asyncio.Task[None] | None:
         """Start one copy in the background; None (and counted) if the feature is at its bound.
 
         `headers` is awaited inside the copy (it may look the session up); None skips the copy.
+        `pool` names the in-flight bound (default: the feature's).
         """
-        tasks = self._tasks.setdefault(feature, TaskSet())
+        bound = pool or feature
+        tasks = self._tasks.setdefault(bound, TaskSet())
         if len(tasks) >= max_in_flight:
-            self.dropped[feature] = self.dropped.get(feature, 0) + 1
+            self.dropped[bound] = self.dropped.get(bound, 0) + 1
             return None
         return tasks.spawn(self._copy(headers, instance, method, target, body, deadline, outcome))
 
@@ -129,22 +148,25 @@ class ShadowSender:
         outcome: Outcome,
     ) -> None:
         started = time.perf_counter()
-        status: int | None = None
+        answer: Answer | None = None
         try:
             async with asyncio.timeout(deadline):
                 fields = await headers()
                 if fields is None:
                     return
                 answer = await self._client(instance).send(
-                    method.encode("ascii"), target, fields, body
+                    method.encode("ascii"),
+                    target,
+                    fields,
+                    body,
+                    max_body_bytes=self.max_body_bytes,
                 )
-                status = answer.status_code
         except (UpstreamError, TimeoutError, UnicodeEncodeError):
-            status = None
+            answer = None
         except Exception:  # a copy must never take anything down with it
             logger.exception("shadow copy failed unexpectedly")
-            status = None
-        outcome(status, (time.perf_counter() - started) * 1000)
+            answer = None
+        outcome(answer, (time.perf_counter() - started) * 1000)
 
     def _client(self, instance: Instance) -> UpstreamClient:
         client = self._clients.get(instance)

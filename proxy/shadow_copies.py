@@ -3,13 +3,17 @@
 The copy is sent in the background (`proxy.shadow.ShadowSender`) while legacy answers: it
 never delays or fails the client's request. It carries the signed identity, and for a write a
 dry-run token, so the service runs it without committing; its outcome goes to route stats on
-the `shadow` side.
+the `shadow` side. While a control plane takes evidence, the service's answer and legacy's (at
+the `response` hook) are paired in an `Exchange` and handed to the evidence recorder, which
+compares them in its own thread (`proxy.evidence_recorder`); a sampled share of idempotent reads
+is asked of legacy a second time, for noise, with the same bounds as the copy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Final
 
 from mitmproxy import http
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,11 +27,18 @@ from domain.identity import (
     sign_dry_run,
 )
 from domain.phases import SAFE_METHODS
+from domain.plans import ShadowSettings
 from domain.routes import Decision
 from proxy.flow_state import FlowState, state_of
 from proxy.runtime import Runtime
-from proxy.shadow import ShadowSender, shadow_headers, should_shadow
+from proxy.shadow import ShadowSender, noise_headers, shadow_headers, should_shadow
+from proxy.shadow_compare import Exchange, answer_reply, flow_reply, sampled
 from proxy.tasks import spawn
+from proxy.upstream_client import Answer
+from proxy.upstreams import Instance
+
+# Reads asked of legacy twice for noise: idempotent and without effects (RFC 9110 §9.2.1).
+NOISE_METHODS: Final = frozenset({"GET", "HEAD"})
 
 
 class ShadowCopies:
@@ -42,6 +53,22 @@ class ShadowCopies:
             return
         state.needs_shadow = False
         self._shadow(flow.request, state.decision, state)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        state = state_of(flow)
+        if state is None or state.exchange is None or flow.response is None:
+            return
+        exchange, state.exchange = state.exchange, None
+        response = flow.response
+        exchange.settle(
+            "legacy",
+            flow_reply(
+                response.status_code,
+                response.headers.fields,
+                response.raw_content,
+                self.shadow.max_body_bytes,
+            ),
+        )
 
     def done(self) -> asyncio.Task[None] | None:
         """Returns the task closing the shadow copies, if any.
@@ -97,9 +124,20 @@ class ShadowCopies:
                 extra.append((DRY_RUN_HEADER, token))
             return shadow_headers(fields, instance.authority, extra)
 
-        def outcome(status: int | None, latency_ms: float) -> None:
+        recorder = runtime.evidence
+        exchange = (
+            None
+            if recorder is None
+            else Exchange(
+                route.feature, method, route.template, method not in SAFE_METHODS, recorder.offer
+            )
+        )
+
+        def outcome(answer: Answer | None, latency_ms: float) -> None:
+            if exchange is not None:
+                exchange.settle("service", answer_reply(answer))
             if runtime.counting:
-                error = status is None or status >= 500
+                error = answer is None or answer.status_code >= 500
                 runtime.stats.record(
                     route.feature,
                     method,
@@ -109,14 +147,53 @@ class ShadowCopies:
                     latency_ms=latency_ms,
                 )
 
-        self.shadow.submit(
+        body = request.raw_content or b""
+        sent = self.shadow.submit(
             route.feature,
             settings.max_in_flight,
             headers,
             instance=instance,
             method=method,
             target=request.data.path,
-            body=request.raw_content or b"",
+            body=body,
             deadline=timeout,
             outcome=outcome,
+        )
+        if sent is None or exchange is None:
+            return
+        state.exchange = exchange
+        if method in NOISE_METHODS and sampled(request_id, settings.compare.noise.sample_percent):
+            self._ask_legacy_again(request, fields, body, exchange, settings)
+
+    def _ask_legacy_again(
+        self,
+        request: http.Request,
+        fields: list[tuple[bytes, bytes]],
+        body: bytes,
+        exchange: Exchange,
+        settings: ShadowSettings,
+    ) -> None:
+        """Legacy's second answer to the same read: what differs between the two is noise."""
+        copied = noise_headers(fields, request.host_header or request.host)
+
+        async def headers() -> list[tuple[bytes, bytes]]:
+            return copied
+
+        def outcome(answer: Answer | None, latency_ms: float) -> None:
+            exchange.settle("noise", answer_reply(answer))
+
+        exchange.noise_asked = (
+            self.shadow.submit(
+                exchange.feature,
+                settings.max_in_flight,
+                headers,
+                instance=Instance(request.scheme, request.host, request.port),
+                method=request.method,
+                target=request.data.path,
+                body=body,
+                deadline=settings.timeout_seconds,
+                outcome=outcome,
+                pool=f"{exchange.feature} noise",
+            )
+            is not None
         )

@@ -63,6 +63,8 @@ class Answer:
     reason: bytes
     headers: list[tuple[bytes, bytes]]  # as the upstream sent them, order and case kept
     body: bytes  # transfer framing removed, content coding kept
+    # The body was over the caller's `max_body_bytes`: read off the wire, not kept (body empty).
+    body_truncated: bool = False
 
 
 class _Connection(asyncio.Protocol):
@@ -81,13 +83,15 @@ class _Connection(asyncio.Protocol):
 
     # --- one exchange ---------------------------------------------------------------------
 
-    def exchange(self, method: bytes, data: bytes, read_timeout: float) -> asyncio.Future[Answer]:
+    def exchange(
+        self, method: bytes, data: bytes, read_timeout: float, max_body_bytes: int | None = None
+    ) -> asyncio.Future[Answer]:
         """Send one request; the future settles with its Answer or an error."""
         waiter: asyncio.Future[Answer] = self.loop.create_future()
         if self.closed or self.transport is None or self.transport.is_closing():
             waiter.set_exception(_StaleConnectionError())
             return waiter
-        self.parser.start(method)
+        self.parser.start(method, max_body_bytes=max_body_bytes)
         self._received_any = False
         self._waiter = waiter
         self._read_timeout = read_timeout
@@ -162,7 +166,10 @@ class _Connection(asyncio.Protocol):
             self.close()
         if waiter is not None:
             body = b"".join(parser.body)
-            waiter.set_result(Answer(parser.status_code, parser.reason, parser.headers, body))
+            answer = Answer(parser.status_code, parser.reason, parser.headers, body)
+            if parser.body_truncated:
+                answer.body_truncated = True
+            waiter.set_result(answer)
 
     def _fail(self, error: Exception) -> None:
         waiter = self._take_waiter()
@@ -188,8 +195,15 @@ class UpstreamClient:
         self._idle: list[_Connection] = []
 
     async def send(
-        self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+        self,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        *,
+        max_body_bytes: int | None = None,
     ) -> Answer:
+        """One exchange; with `max_body_bytes`, a longer body is read but not kept."""
         try:
             data = request_bytes(method, target, headers, body)
         except BadRequestHeadError:
@@ -197,13 +211,13 @@ class UpstreamClient:
         connection = self._take_idle()
         if connection is not None:
             try:
-                return await self._exchange(connection, method, data)
+                return await self._exchange(connection, method, data, max_body_bytes)
             except _StaleConnectionError:
                 if method not in _IDEMPOTENT:
                     raise UpstreamError("upstream_reset") from None
         connection = await self._connect()
         try:
-            return await self._exchange(connection, method, data)
+            return await self._exchange(connection, method, data, max_body_bytes)
         except _StaleConnectionError:
             raise UpstreamError("upstream_reset") from None
 
@@ -238,9 +252,11 @@ class UpstreamClient:
             raise UpstreamError("upstream_refused") from None
         return connection
 
-    async def _exchange(self, connection: _Connection, method: bytes, data: bytes) -> Answer:
+    async def _exchange(
+        self, connection: _Connection, method: bytes, data: bytes, max_body_bytes: int | None
+    ) -> Answer:
         try:
-            answer = await connection.exchange(method, data, self.read_timeout)
+            answer = await connection.exchange(method, data, self.read_timeout, max_body_bytes)
         except BaseException:
             connection.close()  # cancelled mid-exchange, or failed: never reused
             raise

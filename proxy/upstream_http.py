@@ -108,9 +108,12 @@ class ResponseParser:
         "_head_done",
         "_head_only",
         "_interim",
+        "_max_body_bytes",
         "_max_head_bytes",
         "_parser",
         "body",
+        "body_bytes",
+        "body_truncated",
         "complete",
         "headers",
         "reason",
@@ -123,10 +126,17 @@ class ResponseParser:
         self._max_head_bytes = max_head_bytes
         self.start(b"GET")
 
-    def start(self, method: bytes) -> None:
+    def start(self, method: bytes, *, max_body_bytes: int | None = None) -> None:
         """Expect the answer to a `method` request. llhttp itself starts again after each
-        complete answer, so one parser serves a kept-alive connection's answers in turn."""
+        complete answer, so one parser serves a kept-alive connection's answers in turn.
+
+        With `max_body_bytes`, a body beyond it is still parsed (the connection stays usable)
+        but not kept: `body` is emptied and `body_truncated` set (shadow comparison's budget).
+        """
         self._head_only = method == b"HEAD"
+        self._max_body_bytes = max_body_bytes
+        self.body_bytes = 0
+        self.body_truncated = False
         self._bytes_before_head = 0
         self._head_bytes = 0
         self._head_done = False
@@ -224,7 +234,18 @@ class ResponseParser:
             self._framed = True  # no body, whatever the headers say
 
     def on_body(self, body: bytes) -> None:
-        if not self._interim:
+        if self._interim:
+            return
+        limit = self._max_body_bytes
+        if limit is None:
+            self.body.append(body)
+            return
+        self.body_bytes += len(body)
+        if self.body_bytes > limit:
+            if not self.body_truncated:
+                self.body_truncated = True
+                self.body.clear()
+        else:
             self.body.append(body)
 
     def on_message_complete(self) -> None:

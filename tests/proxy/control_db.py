@@ -18,7 +18,14 @@ from typing import Any
 
 from sqlalchemy import create_engine, delete, insert, select, update
 
-from proxy.control_schema import generation_table, metadata, route_state_table, route_stats_table
+from proxy.control_schema import (
+    evidence_sample_table,
+    evidence_tally_table,
+    generation_table,
+    metadata,
+    route_state_table,
+    route_stats_table,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,3 +105,15 @@ def stats_rows(url: str) -> list[dict[str, Any]]:
     finally:
         engine.dispose()
     return [{**row, "latency_buckets": json.loads(row["latency_buckets"])} for row in rows]
+
+
+def evidence_rows(url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(tally rows with the tally decoded, sample rows) as the proxy wrote them."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            tallies = conn.execute(select(evidence_tally_table)).mappings().all()
+            samples = conn.execute(select(evidence_sample_table)).mappings().all()
+    finally:
+        engine.dispose()
+    return [{**r, "tally": json.loads(r["tally"])} for r in tallies], [dict(r) for r in samples]

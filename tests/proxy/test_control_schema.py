@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, inspect
 from domain.latency import BUCKET_COUNT
 from domain.phases import Phase
 from proxy.control_plane import ControlPlane, control_engine, read_states
-from proxy.control_schema import generation_table, metadata, route_state_table, route_stats_table
+from proxy.control_schema import metadata
 from proxy.route_stats import RouteStats, StatsFlusher
 from tests.proxy.control_db import migrated_control_db, set_state, stats_rows
 from tests.support.ports import free_port
@@ -23,7 +23,7 @@ def test_every_column_the_proxy_names_exists_in_the_migrated_tables(tmp_path):
     engine = create_engine(url)
     try:
         inspector = inspect(engine)
-        for table in (generation_table, route_state_table, route_stats_table):
+        for table in metadata.sorted_tables:
             migrated = {c["name"] for c in inspector.get_columns(table.name)}
             assert {c.name for c in table.columns} == migrated, table.name
     finally:

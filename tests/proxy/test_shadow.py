@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from domain.plans import ShadowSettings
-from proxy.shadow import ShadowSender, shadow_headers, should_shadow
+from proxy.shadow import ShadowSender, noise_headers, shadow_headers, should_shadow
 from proxy.upstreams import Instance
 from tests.support.backends import recording_backend
 from tests.support.ports import LOOPBACK
@@ -27,10 +27,12 @@ def anyio_backend():
 class Outcomes:
     def __init__(self):
         self.results = []
+        self.answers = []
         self.event = asyncio.Event()
 
-    def __call__(self, status, latency_ms):
-        self.results.append((status, latency_ms))
+    def __call__(self, answer, latency_ms):
+        self.answers.append(answer)
+        self.results.append((None if answer is None else answer.status_code, latency_ms))
         self.event.set()
 
 
@@ -181,3 +183,68 @@ async def test_headers_that_say_none_skip_the_copy():
         await sender.aclose()
         assert service.requests == []
     assert outcomes.results == []
+
+
+@pytest.mark.anyio
+async def test_the_answer_is_kept_for_comparison_and_a_body_over_the_budget_is_not_held():
+    sender = ShadowSender(max_body_bytes=16)
+    outcomes = Outcomes()
+    with recording_backend("patients") as service:
+        service.answer("/small", status=200, body=b'{"ok": true}')
+        service.answer("/big", status=200, body=b"x" * 10_000)
+        for target in (b"/small", b"/big"):
+            outcomes.event.clear()
+            sender.submit(
+                "patients",
+                4,
+                no_extra_headers(),
+                instance=Instance("http", LOOPBACK, service.port),
+                method="GET",
+                target=target,
+                body=b"",
+                deadline=5.0,
+                outcome=outcomes,
+            )
+            await outcomes.event.wait()
+        await sender.aclose()
+    small, big = outcomes.answers
+    assert (small.body, small.body_truncated) == (b'{"ok": true}', False)
+    assert (big.status_code, big.body, big.body_truncated) == (200, b"", True)
+
+
+@pytest.mark.anyio
+async def test_noise_copies_have_a_bound_of_their_own():
+    hole = socket.create_server((LOOPBACK, 0), backlog=16)
+    sender = ShadowSender()
+    instance = Instance("http", LOOPBACK, hole.getsockname()[1])
+    try:
+        for pool in (None, None, "patients noise", "patients noise", "patients noise"):
+            sender.submit(
+                "patients",
+                2,
+                no_extra_headers(),
+                instance=instance,
+                method="GET",
+                target=b"/api/patients",
+                body=b"",
+                deadline=5.0,
+                outcome=Outcomes(),
+                pool=pool,
+            )
+        assert sender.in_flight("patients") == 2
+        assert sender.dropped == {"patients noise": 1}
+    finally:
+        await sender.aclose()
+        hole.close()
+
+
+def test_legacy_is_asked_again_with_the_host_it_got_the_first_time():
+    fields = [(b"Host", b"legacy.example"), (b"Connection", b"keep-alive"), (b"Cookie", b"s=1")]
+    assert noise_headers(fields, "legacy.example") == [
+        (b"Host", b"legacy.example"),
+        (b"Cookie", b"s=1"),
+    ]
+    assert noise_headers([(b"Accept", b"*/*")], "clinic.example:8443")[0] == (
+        b"Host",
+        b"clinic.example:8443",
+    )

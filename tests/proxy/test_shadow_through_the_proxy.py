@@ -68,6 +68,10 @@ class BlackHole:
             except OSError:
                 return
             self._held.append(conn)
+            self._took(conn)
+
+    def _took(self, conn: socket.socket) -> None:
+        """One more connection held (a subclass may read from it)."""
 
     def release(self) -> None:
         self._released.set()

@@ -231,3 +231,16 @@ def test_a_large_body_in_the_same_read_as_a_small_head_is_no_head_over_the_limit
     body = b"b" * (HEAD_LIMIT * 4)
     parser = parse(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
     assert b"".join(parser.body) == body
+
+
+def test_a_body_over_the_budget_is_read_to_its_end_but_not_kept():
+    parser = ResponseParser(max_head_bytes=1024)
+    parser.start(b"GET", max_body_bytes=4)
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n"
+    )
+    assert parser.feed(chunked)
+    assert (parser.body, parser.body_truncated, parser.reusable) == ([], True, True)
+    parser.start(b"GET", max_body_bytes=4)  # the next answer on the connection starts afresh
+    assert parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd")
+    assert (b"".join(parser.body), parser.body_truncated) == (b"abcd", False)

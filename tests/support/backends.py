@@ -18,7 +18,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,7 +61,8 @@ class ReceivedRequest:
 @dataclass(frozen=True)
 class Answer:
     status: int
-    body: bytes | None = None  # None: the usual JSON naming the backend
+    # None: the usual JSON naming the backend; a callable: a new body for each request.
+    body: bytes | Callable[[], bytes] | None = None
     headers: tuple[tuple[str, str], ...] = ()  # sent after Content-Type and Content-Length
     content_type: str = "application/json"
 
@@ -106,7 +107,7 @@ class RecordingBackend:
         path: str,
         *,
         status: int,
-        body: bytes | None = None,
+        body: bytes | Callable[[], bytes] | None = None,
         headers: tuple[tuple[str, str], ...] = (),
         content_type: str = "application/json",
         method: str | None = None,
@@ -175,7 +176,7 @@ class RecordingBackend:
                     ReceivedRequest(self.command, self.path, headers, self._read_body())
                 )
                 answer = backend._answer_for(self.command, self.path)
-                body = answer.body
+                body = answer.body() if callable(answer.body) else answer.body
                 if body is None:
                     body = json.dumps({"backend": backend.name, "path": self.path}).encode()
                 self.send_response(answer.status)

@@ -1,11 +1,12 @@
-"""`manage.py plan check|status|advance|rollback|history|autopilot`: plans and route phases.
+"""`manage.py plan check|status|advance|rollback|history|evidence|autopilot`: plans and route
+phases.
 
 `check` validates the plan files (CI runs it). The other actions drive the control plane:
 they read the plans, register routes seen for the first time (actor `plan-file`), and call
-`migration_plans.services` / `selectors`, which hold every rule; `autopilot` runs
-`migration_plans.autopilot` once, or as a worker until done, stopped or sent SIGTERM. A
-refused advance or rollback prints every gate with its numbers on stderr and exits 1; bad
-input names what is wrong.
+`migration_plans.services` / `selectors`, which hold every rule; `evidence` prints the shadow
+comparisons (`migration_plans.evidence_report`); `autopilot` runs `migration_plans.autopilot`
+once, or as a worker until done, stopped or sent SIGTERM. A refused advance or rollback prints
+every gate with its numbers on stderr and exits 1; bad input names what is wrong.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from domain.plans import Plan, PlanError, check_plans, display_path, load_plans
 from domain.route_table import build_route_table
-from migration_plans import autopilot, control_errors, route_moves, selectors, services
+from migration_plans import (
+    autopilot,
+    control_errors,
+    evidence_report,
+    route_moves,
+    selectors,
+    services,
+)
 
 
 def default_actor() -> str:
@@ -36,7 +44,8 @@ def default_actor() -> str:
 
 class Command(BaseCommand):
     help = (
-        "Work with migration plans. Actions: check, status, advance, rollback, history, autopilot."
+        "Work with migration plans. Actions: check, status, advance, rollback, history, evidence, "
+        "autopilot."
     )
     requires_system_checks: list[str] = []  # reads files and the control-plane tables only
 
@@ -55,6 +64,17 @@ class Command(BaseCommand):
         status.add_argument("feature", nargs="?", help="one feature (default: all)")
         history = actions.add_parser("history", help="print a feature's transitions")
         history.add_argument("feature")
+        shown = actions.add_parser(
+            "evidence",
+            help="print the shadow comparisons of a feature's routes since their phase began",
+            description="Per route: exchanges compared, raw, noise and real difference rates, "
+            "and the differing fields worst first with their verdict (real, accepted, noise) "
+            "and de-identified samples.",
+        )
+        shown.add_argument("feature")
+        shown.add_argument(
+            "--route", metavar='"METHOD /template"', help="one route (default: all of them)"
+        )
         advance = actions.add_parser(
             "advance",
             help="move a feature's routes forward one phase, or raise a canary weight",
@@ -122,7 +142,7 @@ class Command(BaseCommand):
             default=default_actor(),
             help="who is acting, for --stop/--resume/--clear-lock (default: $USER, %(default)s)",
         )
-        for sub in (check, status, history, advance, rollback, pilot):
+        for sub in (check, status, history, shown, advance, rollback, pilot):
             sub.add_argument(
                 "--plans",
                 default=str(settings.FICUS_PLANS_DIR),
@@ -141,6 +161,10 @@ class Command(BaseCommand):
                 self.status(plans, options["feature"])
             elif action == "history":
                 self.history(plans, options["feature"])
+            elif action == "evidence":
+                services.register_routes(plans=plans)
+                found = evidence_report.reports(plans, options["feature"], options["route"])
+                self.stdout.write(evidence_report.render(options["feature"], found))
             elif action == "autopilot":
                 self.autopilot(plans, options)
             else:

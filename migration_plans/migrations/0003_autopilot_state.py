@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("migration_plans", "0001_initial"),
+        ("migration_plans", "0002_evidence"),
     ]
 
     operations = [

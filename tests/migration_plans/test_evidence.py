@@ -1,0 +1,96 @@
+"""Shadow evidence for the gates: the tallies since the phase began, judged by Diffy's rule
+with the plan's thresholds; no comparisons means the diff rate is unavailable, never 0."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.plans import load_plans
+from migration_plans import evidence, selectors, services
+from migration_plans.control_errors import GateRefusalError
+from tests.migration_plans.control import backdate, record_stats, record_tally, tally_of
+from tests.migration_plans.plan_files import appointments_plan
+
+pytestmark = pytest.mark.django_db(databases=["default"])
+ONE = "/api/appointments/{id:int}"
+PLAN = appointments_plan(
+    """\
+  - method: GET
+    path: /api/appointments/{id:int}
+    phase: shadow
+""",
+    """\
+gates:
+  canary: {min_compared: 100, max_diff_rate: 0.02}
+contract:
+  differences:
+    - route: GET /api/appointments/{id:int}
+      what: the service spells the ward code in full
+      reason: ticket CAB-9
+      path: body.ward
+""",
+)
+
+
+@pytest.fixture
+def plans(tmp_path):
+    (tmp_path / "appointments.yaml").write_text(PLAN)
+    found = load_plans(tmp_path, environ={})
+    services.register_routes(plans=found)
+    backdate(60)
+    return found
+
+
+def advance(plans):
+    return services.advance(
+        plans=plans, feature="appointments", weight=10, reason="r", actor="olga", providers=[]
+    )
+
+
+def gates_of(refusal):
+    return {r["gate"]: r for r in refusal.value.results}
+
+
+def test_without_comparisons_the_diff_rate_is_unavailable_and_the_gate_fails(plans):
+    record_stats(side="shadow", requests=500)  # copies answered, but nothing compared
+    with pytest.raises(GateRefusalError) as refused:
+        advance(plans)
+    gates = gates_of(refused)
+    assert gates["max_diff_rate"]["actual"] is None
+    assert "no shadow exchanges compared" in gates["max_diff_rate"]["reason"]
+    assert (gates["min_compared"]["actual"], gates["min_compared"]["passed"]) == (0, False)
+
+
+def test_a_real_difference_counts_against_the_gate(plans):
+    record_tally(tally_of(200, [(["body.name"], 10)]))
+    with pytest.raises(GateRefusalError) as refused:
+        advance(plans)
+    gates = gates_of(refused)
+    assert gates["max_diff_rate"]["actual"] == 0.05
+    assert gates["min_compared"]["passed"]
+
+
+def test_noise_and_accepted_differences_are_taken_out_and_the_advance_passes(plans):
+    # served_at differs as often between legacy's own two answers as against the service.
+    record_tally(
+        tally_of(
+            150,
+            [(["body.served_at"], 150), (["body.ward"], 30)],
+            noise_compared=150,
+            noisy=[(["body.served_at"], 150)],
+        ),
+        worker="w1",
+    )
+    record_tally(tally_of(50), worker="w2")
+    outcome = advance(plans)
+    assert outcome.evidence["compared"] == 200
+    assert outcome.evidence["diff_rate"] == 0
+
+
+def test_windows_from_before_the_phase_began_do_not_count(plans):
+    record_tally(tally_of(100, [(["body.name"], 100)]), ago=3600)
+    (state,) = selectors.states("appointments")
+    compared, rate = evidence.gate_values(
+        "appointments", [(state.method, state.template, state.since)], plans[0]
+    )
+    assert (compared, rate) == (0, None)

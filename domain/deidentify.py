@@ -55,7 +55,11 @@ _WORDY = re.compile(r"[a-z]+(?:[_-][a-z]+)*|v[0-9]+|[$_][a-z][a-z-]*")
 # FHIR resource types are path words too (`/fhir/Patient/123`).
 _FHIR_TYPES = frozenset({"Patient", "Appointment", "Practitioner", "Encounter", "Observation",
                          "Bundle", "OperationOutcome", "CapabilityStatement", "Slot"})  # fmt: skip
-_SELECTOR_OR_TEXT = re.compile(r"\[(?P<name>[^\]=]*)(?:=(?P<value>[^\]]*))?\]|(?P<text>[^\[]+)")
+# A quoted member (`["a.b"]`, a name that is no plain word), a selector, or the text between.
+_SELECTOR_OR_TEXT = re.compile(
+    r'\[(?P<quoted>"(?:[^"\\]|\\.)*")\]'
+    r"|\[(?P<name>[^\]=]*)(?:=(?P<value>[^\]]*))?\]|(?P<text>[^\[]+)"
+)
 JSONValue = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
 
 
@@ -236,10 +240,15 @@ class Deidentifier:
 
     def path(self, path: str) -> str:
         """A flattened path fit to store beside its sample: selector values (`[id=7]`) and
-        identifiers used as keys (`body.byEmail.jane@example.org`) replaced."""
+        identifiers used as keys (`body.byEmail.jane@example.org`) replaced. A quoted member
+        (`body.byEmail["jane@example.org"]`: a name that is no plain word) is replaced whole:
+        a key that is no word is as likely an identifier as not, and names have no pattern."""
         return _SELECTOR_OR_TEXT.sub(self._path_part, path)
 
     def _path_part(self, match: re.Match[str]) -> str:
+        if (quoted := match.group("quoted")) is not None:
+            member = json.loads(quoted)
+            return f'["{self._whole(Category.TEXT, member, member)}"]'
         if match.group("text") is not None:
             return self._scan(match.group("text"))
         name, value = match.group("name"), match.group("value")

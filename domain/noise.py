@@ -280,3 +280,31 @@ def _field(
     else:
         verdict = Verdict.NOISE
     return FieldAssessment(name, raw, noise, r, n, relative, absolute, verdict)
+
+
+class ExchangeResult(StrEnum):
+    """One exchange as the metrics count it (`ficus_shadow_comparisons_total{result}`)."""
+
+    MATCH = "match"
+    NOISE = "noise"  # every difference is explained: legacy differed there too, or accepted
+    DIFFERENCE = "difference"
+    ERROR = "error"  # nothing to compare: the copy failed or an answer was missing
+
+
+def exchange_result(
+    real: Iterable[str], noise: Iterable[str] | None, accepted: frozenset[str] = frozenset()
+) -> ExchangeResult:
+    """The one exchange's result, from its own evidence only: the fields its service answer
+    differs in (`real`), those its second legacy answer differs in (`noise`, None if legacy was
+    not asked twice) and the plan's accepted differences. The gates judge fields over many
+    exchanges (`assess`); this is the per-exchange view a dashboard plots."""
+    differing = {field_of(path) for path in real}
+    if not differing:
+        return ExchangeResult.MATCH
+    explained = {field_of(path) for path in noise or ()}
+    if all(
+        name not in _NEVER_EXCUSED and (name in explained or matches_any(accepted, name))
+        for name in differing
+    ):
+        return ExchangeResult.NOISE
+    return ExchangeResult.DIFFERENCE

@@ -158,7 +158,12 @@ class FicusOptions:
         flusher = self.runtime.flusher = StatsFlusher(self.runtime.stats, engine)
         flusher.start()
         plans = self.runtime.plans
-        recorder = EvidenceRecorder(engine, lambda: plans.compare_settings, deidentifier)
+        recorder = EvidenceRecorder(
+            engine,
+            lambda: plans.compare_settings,
+            deidentifier,
+            metrics=self.runtime.metrics,
+        )
         self.runtime.evidence = recorder
         recorder.start()
         control = self._control = ControlPlane(engine, self.runtime.plans.apply_states)

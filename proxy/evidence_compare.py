@@ -20,6 +20,7 @@ from typing import Final, Protocol
 
 from domain.compare_paths import field_of
 from domain.comparison import Answer, CompareRules, Differences, Marker, differing_fields
+from domain.noise import ExchangeResult, exchange_result
 from domain.plan_model import CompareSettings
 from domain.plans import Plan
 from proxy.evidence_store import EvidenceStore, Sample
@@ -71,12 +72,13 @@ def compare_exchange(
     deidentifier: Deidentifying | None,
     *,
     max_body_bytes: int,
-) -> bool:
-    """Compare and count one exchange; False when there was nothing to compare (a failed copy
-    is an error outcome, counted by route stats, never a difference)."""
+) -> ExchangeResult:
+    """Compare and count one exchange, and say how it came out (the metrics' result); `ERROR`
+    when there was nothing to compare (a failed copy is an error outcome, counted by route stats,
+    never a difference)."""
     legacy, service = exchange.legacy, exchange.service
     if legacy is None or service is None:
-        return False
+        return ExchangeResult.ERROR
     rules = settings.rules_for(exchange.method, exchange.template)
     first = _answer(legacy, max_body_bytes)
     real = differences(first, _answer(service, max_body_bytes), rules, write=exchange.write)
@@ -108,7 +110,7 @@ def compare_exchange(
                             limit,
                         )
                     )
-    return True
+    return exchange_result(real, noise, rules.accepted)
 
 
 def _names(found: Differences, deidentifier: Deidentifying | None) -> list[str]:

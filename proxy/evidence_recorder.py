@@ -28,11 +28,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import Final, Protocol
 
 from sqlalchemy import Engine
 
 from domain.deidentify import Deidentifier, key_from_environment
+from domain.noise import ExchangeResult
 from proxy.evidence_compare import Deidentifying, FeatureCompare, compare_exchange
 from proxy.evidence_store import EvidenceStore
 from proxy.route_stats import worker_name
@@ -61,6 +62,12 @@ def evidence_deidentifier(environ: Mapping[str, str]) -> Deidentifier | None:
     return Deidentifier(key)
 
 
+class ComparisonCounter(Protocol):
+    """What the recorder needs of `proxy.metrics.ProxyMetrics`."""
+
+    def shadow_compared(self, feature: str, template: str, result: str) -> None: ...
+
+
 class EvidenceRecorder:
     def __init__(
         self,
@@ -75,8 +82,10 @@ class EvidenceRecorder:
         interval: float = FLUSH_SECONDS,
         clock: Callable[[], float] = time.time,
         store: EvidenceStore | None = None,
+        metrics: ComparisonCounter | None = None,
     ) -> None:
         self._engine = engine
+        self._metrics = metrics  # Prometheus's per-exchange count, when metrics are exported
         self._settings = settings
         self._deidentifier = deidentifier
         self._queue: queue.Queue[Exchange | None] = queue.Queue(maxsize=max_queue)
@@ -186,10 +195,13 @@ class EvidenceRecorder:
         settings = self._settings().get(exchange.feature)
         if settings is None:
             return  # the feature left the plans while its exchange waited
-        if compare_exchange(
+        result = compare_exchange(
             exchange, settings, self.store, self._deidentifier, max_body_bytes=self._max_body_bytes
-        ):
+        )
+        if result is not ExchangeResult.ERROR:
             self.compared += 1
+        if self._metrics is not None:
+            self._metrics.shadow_compared(exchange.feature, exchange.template, result.value)
 
     def _take_safely(self, exchange: Exchange) -> None:
         try:

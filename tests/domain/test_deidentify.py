@@ -304,3 +304,15 @@ def test_the_examples_of_docs_evidence_run_as_shown():
     page = Path(__file__).parents[2] / "docs" / "evidence.md"
     results = doctest.testfile(str(page), module_relative=False, report=False)
     assert (results.failed, results.attempted > 0) == (0, True)
+
+
+def test_a_quoted_member_of_a_path_is_replaced_whole():
+    deidentifier = Deidentifier(b"k" * 32)
+    stored = deidentifier.path('body.byEmail["jane.testperson@example.org"].count')
+    assert "jane" not in stored
+    assert stored.startswith('body.byEmail["user-')
+    assert stored.endswith('"].count')
+    # A name has no pattern: a quoted member is a surrogate whatever it looks like.
+    assert "Jane" not in deidentifier.path('body.byName["Jane Testperson"]')
+    # Equal members stay equal, so a field is still counted as one.
+    assert deidentifier.path('body["a.b"]') == deidentifier.path('body["a.b"]')

@@ -7,13 +7,15 @@ import json
 
 import pytest
 
-from domain.comparison import Answer, CompareRules, differing_fields
+from domain.comparison import MORE, Answer, CompareRules, differing_fields
 from domain.noise import (
     MAX_SIGNATURES,
+    ExchangeResult,
     RouteTally,
     Thresholds,
     Verdict,
     assess,
+    exchange_result,
     gate_evidence,
 )
 
@@ -187,3 +189,30 @@ def test_an_assessment_is_json_safe():
         "relative_percent": 100.0,
         "absolute_percent": 5.0,
     }
+
+
+def test_one_exchange_without_differences_is_a_match():
+    assert exchange_result([], None) is ExchangeResult.MATCH
+    assert exchange_result([], ["body.served_at"]) is ExchangeResult.MATCH
+
+
+def test_one_exchange_is_noise_only_where_legacy_differed_from_itself_too():
+    assert exchange_result(["body.served_at"], ["body.served_at"]) is ExchangeResult.NOISE
+    # By field: an array element's position does not matter.
+    assert exchange_result(["body.items[3].at"], ["body.items[1].at"]) is ExchangeResult.NOISE
+    # One unexplained field makes the exchange a difference.
+    assert (
+        exchange_result(["body.served_at", "body.name"], ["body.served_at"])
+        is ExchangeResult.DIFFERENCE
+    )
+    assert exchange_result(["body.name"], None) is ExchangeResult.DIFFERENCE
+
+
+def test_an_accepted_difference_explains_an_exchange():
+    accepted = frozenset({"body.legacy_flag"})
+    assert exchange_result(["body.legacy_flag"], None, accepted) is ExchangeResult.NOISE
+    assert exchange_result(["body.name"], None, accepted) is ExchangeResult.DIFFERENCE
+
+
+def test_what_was_cut_off_is_never_explained():
+    assert exchange_result([MORE], [MORE]) is ExchangeResult.DIFFERENCE

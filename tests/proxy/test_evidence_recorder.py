@@ -10,6 +10,7 @@ from sqlalchemy import create_engine
 
 from domain.deidentify import Deidentifier
 from proxy.evidence_recorder import EvidenceRecorder, evidence_deidentifier
+from proxy.metrics import ProxyMetrics
 from tests.proxy.control_db import ddl_control_db, evidence_rows
 from tests.proxy.evidence_support import KEY, exchange, reply, settings
 
@@ -48,6 +49,24 @@ def test_the_queue_is_bounded_in_bytes_too(engine):
     assert not recorder.offer(exchange(big, reply(PATIENT)))
     recorder.drain()  # taken off the queue: its bytes are free again
     assert recorder.offer(exchange(big, reply(PATIENT)))
+
+
+def test_each_exchange_is_counted_for_prometheus_by_its_result(engine):
+    metrics = ProxyMetrics()
+    recorder = EvidenceRecorder(
+        engine[0], lambda: {"patients": settings()}, None, max_body_bytes=10_000, metrics=metrics
+    )
+    recorder.offer(exchange(reply(PATIENT), reply(PATIENT)))
+    recorder.offer(exchange(reply(PATIENT), reply({**PATIENT, "name": "Jane Otherperson"})))
+    recorder.offer(exchange(reply(PATIENT), None))  # a failed copy
+    recorder.drain()
+    shadow = metrics.snapshot().shadow
+    assert {result: count for (_, _, result), count in shadow.items()} == {
+        "match": 1,
+        "difference": 1,
+        "error": 1,
+    }
+    assert {feature for feature, _, _ in shadow} == {"patients"}
 
 
 def test_drained_exchanges_are_compared_flushed_and_sampled_de_identified(engine):

@@ -18,6 +18,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from domain.legacy_session import LegacySessionSettings
 from domain.comparison import DEFAULT_HEADERS, CompareRules
 from domain.noise import Thresholds
 
@@ -282,6 +283,8 @@ class Plan:
     contract: ContractSettings = field(default_factory=ContractSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     autopilot: AutopilotSettings | None = None  # None: no `autopilot:`, the loop refuses
+    # The legacy app's sessions (domain.plan_legacy_session); None: this plan says nothing.
+    legacy_session: LegacySessionSettings | None = None
     # The line of each field read ("upstream.instances", "legacy_tables[0]", ...), for errors
     # that are found only when plans are compared.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)

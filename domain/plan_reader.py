@@ -18,6 +18,7 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 from domain.phases import Phase
 from domain.plan_autopilot import AUTOPILOT_FIELDS, read_autopilot
 from domain.plan_compare import FIELD_LISTS as COMPARE_FIELD_LISTS
+from domain.plan_legacy_session import LEGACY_SESSION_FIELDS, WHOAMI_FIELDS, read_legacy_session
 from domain.plan_model import (
     DEFAULT_PIN_SECONDS,
     GATED_PHASES,
@@ -70,6 +71,7 @@ _TOP_FIELDS: Final = (
     "contract",
     "sync",
     "autopilot",
+    "legacy_session",
 )
 _TOP_REQUIRED: Final = frozenset({"feature", "owner", "upstream", "legacy_tables", "routes"})
 _UPSTREAM_FIELDS: Final = ("name", "instances", "health")
@@ -90,6 +92,8 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "shadow": SHADOW_FIELDS,
         "sync": SYNC_FIELDS,
         "autopilot": AUTOPILOT_FIELDS,
+        "legacy_session": LEGACY_SESSION_FIELDS,
+        "legacy_session.whoami": WHOAMI_FIELDS,
         **COMPARE_FIELD_LISTS,
     }
 )
@@ -182,6 +186,9 @@ class PlanReader(SectionReader):
             sync = self.sync(fields["sync"])
         # None after an error is fine: a plan with any error is not returned (plans.parse_plan).
         autopilot = read_autopilot(self, fields["autopilot"]) if "autopilot" in fields else None
+        legacy_session = None
+        if "legacy_session" in fields:
+            legacy_session = read_legacy_session(self, fields["legacy_session"])
 
         # Checks that relate fields to each other, once each field is known to be well formed.
         if routes is not None:
@@ -217,6 +224,7 @@ class PlanReader(SectionReader):
             contract=contract,
             sync=sync,
             autopilot=autopilot,
+            legacy_session=legacy_session,
             lines=self.lines,
         )
 

@@ -12,7 +12,8 @@ parameter no route has, `canary_writes` with a cohort that is not the data owner
 writer per record), a contract difference naming a route the plan does not declare. Checks
 across files belong here too, because only here are both files known: a route that overlaps
 another plan's route (same method, same template shape), a legacy table owned by two plans,
-and an upstream declared twice with different instances or health checks. Templates are
+an upstream declared twice with different instances or health checks, and two different
+`legacy_session:` sections (one legacy app: domain.plan_legacy_session). Templates are
 checked with the routing core's own parser (`domain.routing`, pure), so the plan checker and
 the proxy can never disagree about what a template means.
 
@@ -61,6 +62,7 @@ from domain.plan_model import (
     Upstream,
     VolatileField,
 )
+from domain.plan_legacy_session import check_legacy_sessions
 from domain.plan_reader import (
     FIELDS,
     PLAN_SUFFIX,
@@ -247,6 +249,7 @@ def _check_across(plans: list[Plan]) -> list[PlanError]:
             else:
                 table_owner[table] = plan
         errors.extend(_check_shared_upstream(plan, upstreams))
+    errors.extend(check_legacy_sessions(plans))
     return errors
 
 

@@ -56,7 +56,7 @@ def ficus_addons(
     runtime = Runtime(clock=clock, metrics=metrics)
     return (
         FicusOptions(runtime),
-        RequestSanitizer(),
+        RequestSanitizer(runtime.identities),
         Router(runtime),
         ShadowCopies(runtime),
         IdentityBridge(runtime),

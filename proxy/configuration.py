@@ -64,7 +64,8 @@ class FicusOptions:
                 "LEGACY_DATABASE_URL", f"sqlite:///{CHECKOUT / 'var' / 'legacy.sqlite3'}"
             ),
             "SQLAlchemy URL of the legacy database, read for USER_SESSION when a request goes to "
-            "an extracted service. Defaults to $LEGACY_DATABASE_URL.",
+            "an extracted service (unless the plans' legacy_session resolves by whoami). "
+            "Defaults to $LEGACY_DATABASE_URL.",
         )
         loader.add_option(
             "ficus_control_db",
@@ -102,6 +103,7 @@ class FicusOptions:
                 runtime.plans.load(Path(ctx.options.ficus_plans))
             except ValueError as e:
                 raise options_error(f"ficus_plans: {e}") from e
+            runtime.identities.use(runtime.plans.legacy_session)
         if "ficus_control_db" in updated:
             self._open_control_plane(ctx.options.ficus_control_db)
         if "ficus_legacy_db" in updated:

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from domain.legacy_session import Credential
 from domain.routes import Decision
 from proxy.shadow_compare import Exchange
 from proxy.upstreams import Instance
@@ -34,8 +35,9 @@ class FlowState:
     query: bytes | None = None
     # The client's Host, read before the sanitizer may drop it: X-Forwarded-Host.
     forwarded_host: str | None = None
-    # The legacy session id, read once (`proxy.sanitizer.legacy_session_id`): the cohort, the
-    # pins and the identity all use this one value.
+    # The legacy credential, read once (`proxy.sanitizer`): its session key is `session_id`,
+    # which the cohort, the pins and the identity cache all use.
+    credential: Credential | None = None
     session_id: str | None = None
     decision: Decision | None = None
     # The legacy app's address, saved before the flow is pointed at a service: where a failed

@@ -1,9 +1,10 @@
 """The identity bridge: a request routed to a service gets the signed `X-Ficus-Identity`.
 
-Resolved from the legacy session id the sanitizer read (`proxy.session_identity`), looked up
-off the event loop, positive answers cached for half a second. No live session: no identity
-header, and the service answers the legacy 401 itself. No key, or no readable session store:
-a 503 from the proxy, never a request forwarded without the identity it should carry.
+Resolved from the legacy credential the sanitizer read (`proxy.session_identity`: the session
+table or a who-am-I call, as the plans' `legacy_session:` says), off the event loop, positive
+answers cached for half a second. No live session: no identity header, and the service answers
+the legacy 401 itself. No key, or a legacy app that cannot tell now: a 503 from the proxy,
+never a request forwarded without the identity it should carry.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Awaitable
 
 from mitmproxy import http
-from sqlalchemy.exc import SQLAlchemyError
 
 from domain.identity import IDENTITY_HEADER, binding_for_target
 from proxy.flow_responses import plain_response
 from proxy.flow_state import FlowState, state_of
 from proxy.runtime import Runtime
+from proxy.session_identity import SessionStoreUnavailable
 
 
 class IdentityBridge:
@@ -41,13 +42,20 @@ class IdentityBridge:
         request = flow.request
         # Bound to the request as forwarded: the path and query were canonicalized.
         binding = binding_for_target(request.method, request.data.path)
+        legacy = state.legacy_origin
+        if legacy is None:
+            return  # not pointed at a service: nothing to sign
         try:
             identity = await self.runtime.identities.identity_for(
-                state.session_id, state.request_id, binding
+                state.credential,
+                state.request_id,
+                binding,
+                legacy=legacy,
+                host=state.forwarded_host,
             )
-        except SQLAlchemyError:
+        except SessionStoreUnavailable as e:
             # Refuse rather than forward without identity: a 401 would log clinicians out.
-            state.error = "session_store_unavailable"
+            state.error = e.reason
             flow.response = plain_response(503, "Service Unavailable", request.data.path)
             return
         if identity is not None:

@@ -12,7 +12,9 @@ import os
 import threading
 from pathlib import Path
 
+from domain.legacy_session import LegacySessionSettings
 from domain.phases import Phase
+from domain.plan_legacy_session import legacy_session_settings
 from domain.plans import Plan, ShadowSettings, load_plans
 from domain.route_table import (
     RouteStates,
@@ -36,6 +38,8 @@ class LivePlans:
         self.shadow_settings: dict[str, ShadowSettings] = {}
         # Per feature, how the evidence recorder compares shadowed answers.
         self.compare_settings: dict[str, FeatureCompare] = {}
+        # How the legacy app keeps its sessions (the plans' `legacy_session:`).
+        self.legacy_session = LegacySessionSettings()
         # The two inputs of the table, kept so that a change of either recompiles with the
         # other. The lock orders the two writers; readers just read the attributes.
         self._plans: tuple[Plan, ...] = ()
@@ -52,6 +56,7 @@ class LivePlans:
             self._plans = plans
             self.shadow_settings = shadow_settings(plans)
             self.compare_settings = feature_compares(plans)
+            self.legacy_session = legacy_session_settings(plans)
             self.table, self.pools, self.pin_seconds = table, pools, pin_windows(plans)
 
     def apply_states(self, states: RouteStates) -> None:

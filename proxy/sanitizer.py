@@ -9,8 +9,9 @@ After mitmproxy has read and validated the whole request (and `proxy.guard` its 
    `X-Original-URL`, `True-Client-IP` ..., in any `_`/`-` spelling: `proxy.headers`) and every
    client `X-Ficus-*`, and re-frame a body with `Content-Length` (no chunked framing reaches
    an upstream);
-3. read the legacy `SESSID` once, as the legacy app reads it (`legacy_session_id`): the
-   cohort, the pins and the identity all use its one value.
+3. read the legacy credential once, where the plans' `legacy_session:` says the legacy app
+   keeps it (default the `SESSID` cookie, as the legacy app reads it: `legacy_credential`):
+   the cohort, the pins and the identity all use its one session key.
 
 It starts the flow's `FlowState`; the router takes it from there.
 """
@@ -21,7 +22,7 @@ from typing import Final
 
 from mitmproxy import http
 
-from domain.identity import legacy_cookie
+from domain.legacy_session import DEFAULT_COOKIE, Credential
 from proxy.canonical_path import PathError, canonicalize_path, split_target
 from proxy.flow_responses import plain_response
 from proxy.flow_state import attach, has_state
@@ -34,13 +35,19 @@ from proxy.headers import (
     speaks_http2,
     without_headers,
 )
+from proxy.session_identity import SessionIdentities
 
-SESSION_COOKIE: Final = "SESSID"
+# The demo's session cookie (the default `legacy_session:`), which cohorts also name.
+SESSION_COOKIE: Final = DEFAULT_COOKIE
 # What goes when no Connection header lists more (the common case: computed once).
 _REQUEST_DROPPED: Final = hop_by_hop_names(())
 
 
 class RequestSanitizer:
+    def __init__(self, sessions: SessionIdentities | None = None) -> None:
+        # Where the legacy credential is read from; the default reader without one.
+        self.sessions = sessions if sessions is not None else SessionIdentities()
+
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or has_state(flow):
             return  # answered by another addon, or a replay we have already handled
@@ -58,7 +65,8 @@ class RequestSanitizer:
         if http2 and (joined := joined_cookie_crumbs(request.data.headers.fields)) is not None:
             request.data.headers.fields = joined  # one Cookie header upstream, as legacy reads it
         # After the sanitizer: a Cookie header named in Connection is gone for legacy as well.
-        state.session_id = legacy_session_id(request)
+        credential = state.credential = legacy_credential(request, self.sessions)
+        state.session_id = credential.key if credential is not None else None
 
 
 def canonical_target(request: http.Request, *, http2: bool) -> tuple[str, bytes | None]:
@@ -74,16 +82,15 @@ def canonical_target(request: http.Request, *, http2: bool) -> tuple[str, bytes 
     return canonicalize_path(raw_path, allow_params=True), query
 
 
-def legacy_session_id(request: http.Request) -> str | None:
-    """The SESSID the legacy app would read from this request (its raw Cookie headers), or
-    None if it names no session (no SESSID, or an empty one).
+def legacy_credential(request: http.Request, sessions: SessionIdentities) -> Credential | None:
+    """The legacy credential this request carries, read as the legacy app reads it (its raw
+    headers), or None if it names no session.
 
-    The proxy's only reading of the legacy session cookie: cohorts, read-your-writes pins and
-    the identity bridge all take it from here, so no request is one session for one of them and
+    The proxy's only reading of the legacy session: cohorts, read-your-writes pins and the
+    identity bridge all take it from here, so no request is one session for one of them and
     another session for the next.
     """
-    cookies = header_values(request.data.headers.fields, b"cookie")
-    return legacy_cookie(cookies, SESSION_COOKIE) or None
+    return sessions.read(request.data.headers.fields)
 
 
 def sanitize_request_headers(request: http.Request) -> None:

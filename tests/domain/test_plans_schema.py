@@ -87,6 +87,10 @@ def test_the_schema_refuses_an_unknown_field_at_every_level(validator, old, new)
         ("canary_writes: true", "canary_writes: 'true'"),
         ("route: PUT /api/appointments/{id:int}", "route: /api/appointments/{id:int}"),
         ("non_owner_writes: owner_wins", "non_owner_writes: last_wins"),
+        ("credential: header", "credential: token"),
+        ("resolve: whoami", "resolve: ldap"),
+        ("path: /api/whoami", "path: api/whoami"),
+        ("max_in_flight: 8", "max_in_flight: 0"),
     ],
 )
 def test_the_schema_refuses_bad_values_the_parser_refuses(validator, old, new, tmp_path):
@@ -115,6 +119,8 @@ def _properties(schema: dict[str, Any], where: str) -> list[str]:
         "contract.differences[]": defs["contract"]["properties"]["differences"]["items"],
         "sync": defs["sync"],
         "autopilot": defs["autopilot"],
+        "legacy_session": defs["legacy_session"],
+        "legacy_session.whoami": defs["whoami"],
     }[where]
     assert node["additionalProperties"] is False, where
     return list(node["properties"])

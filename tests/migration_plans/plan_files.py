@@ -63,6 +63,11 @@ contract:
       what: 201 instead of 200
       reason: ticket CAB-7
 sync: {non_owner_writes: owner_wins}
+legacy_session:
+  credential: header
+  name: X-Legacy-Session
+  resolve: whoami
+  whoami: {path: /api/whoami, method: POST, body: "{}", user_id: result.id, login: result.login, role: result.role, timeout_seconds: 1, max_in_flight: 8}
 """  # noqa: E501 - a plan file's own lines
 
 # (old, new, field): an unknown field added to FULL at each level of the document.
@@ -96,6 +101,8 @@ UNKNOWN_FIELDS = [
     ),
     ("{non_owner_writes: owner_wins}", "{non_owner_writes: owner_wins, mode: x}", "sync.mode"),
     ("contract:", "contract:\n  strict: true", "contract.strict"),
+    ("  resolve: whoami", "  resolve: whoami\n  cache: 1", "legacy_session.cache"),
+    ("max_in_flight: 8}\n", "max_in_flight: 8, retries: 1}\n", "legacy_session.whoami.retries"),
 ]
 
 

@@ -50,7 +50,9 @@ WHOAMI_METHODS: Final = ("GET", "POST")
 # An HTTP field name (RFC 9110 token) for a cookie or header; a path in origin form.
 _TOKEN_RE: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
 _PATH_RE: Final = re.compile(r"/[!-~]{0,1023}")
-_FIELD_PATH_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63}){0,7}")
+_FIELD_PATH_RE: Final = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63}){0,7}"
+)
 
 
 def read_legacy_session(reader: NodeReader, node: Node) -> LegacySessionSettings | None:
@@ -138,7 +140,10 @@ def read_whoami(reader: NodeReader, node: Node) -> WhoAmI | None:
     values["max_in_flight"] = DEFAULT_WHOAMI_IN_FLIGHT
     if "max_in_flight" in fields:
         values["max_in_flight"] = reader.whole(
-            fields["max_in_flight"], f"{prefix}.max_in_flight", minimum=1, maximum=MAX_WHOAMI_IN_FLIGHT
+            fields["max_in_flight"],
+            f"{prefix}.max_in_flight",
+            minimum=1,
+            maximum=MAX_WHOAMI_IN_FLIGHT,
         )
     if any(value is None for value in values.values()):
         return None

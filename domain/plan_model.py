@@ -18,8 +18,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from domain.legacy_session import LegacySessionSettings
 from domain.comparison import DEFAULT_HEADERS, CompareRules
+from domain.legacy_session import LegacySessionSettings
 from domain.noise import Thresholds
 
 # The routing core's own enum: the plan and the proxy can never disagree on the policy.

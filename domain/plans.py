@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from domain.plan_legacy_session import check_legacy_sessions
 from domain.plan_model import (
     DEFAULT_PIN_SECONDS,
     GATED_PHASES,
@@ -62,7 +63,6 @@ from domain.plan_model import (
     Upstream,
     VolatileField,
 )
-from domain.plan_legacy_session import check_legacy_sessions
 from domain.plan_reader import (
     FIELDS,
     PLAN_SUFFIX,

@@ -17,7 +17,7 @@ from domain.identity import IDENTITY_HEADER, binding_for_target
 from proxy.flow_responses import plain_response
 from proxy.flow_state import FlowState, state_of
 from proxy.runtime import Runtime
-from proxy.session_identity import SessionStoreUnavailable
+from proxy.session_identity import SessionStoreUnavailableError
 
 
 class IdentityBridge:
@@ -53,7 +53,7 @@ class IdentityBridge:
                 legacy=legacy,
                 host=state.forwarded_host,
             )
-        except SessionStoreUnavailable as e:
+        except SessionStoreUnavailableError as e:
             # Refuse rather than forward without identity: a 401 would log clinicians out.
             state.error = e.reason
             flow.response = plain_response(503, "Service Unavailable", request.data.path)

@@ -24,11 +24,16 @@ from domain.identity import DEFAULT_TTL_SECONDS, Binding, Identity, check_key, s
 from domain.legacy_session import Credential, LegacySessionSettings, Resolved, ResolveKind
 from legacy_adapter.sessions import LegacySessionStore
 from proxy.legacy_credentials import read_credential
-from proxy.session_resolvers import Resolver, SessionStoreUnavailable, TableResolver, WhoAmIResolver
+from proxy.session_resolvers import (
+    Resolver,
+    SessionStoreUnavailableError,
+    TableResolver,
+    WhoAmIResolver,
+)
 from proxy.ttl_cache import TTLCache
 from proxy.upstreams import Instance
 
-__all__ = ["SESSION_CACHE_SECONDS", "SessionIdentities", "SessionStoreUnavailable"]
+__all__ = ["SESSION_CACHE_SECONDS", "SessionIdentities", "SessionStoreUnavailableError"]
 
 SESSION_CACHE_SECONDS: Final = 0.5
 SESSION_CACHE_ENTRIES: Final = 10_000
@@ -108,7 +113,7 @@ class SessionIdentities:
     ) -> str | None:
         """The signed identity for a live session, or None (no credential, no key, refused).
         `legacy`: where a who-am-I call goes; `host`: the client's Host, sent with it.
-        SessionStoreUnavailable if the legacy app cannot tell now."""
+        SessionStoreUnavailableError if the legacy app cannot tell now."""
         if credential is None or self.key is None or self._resolver is None:
             return None
         resolved = self._cache.get(credential.key)

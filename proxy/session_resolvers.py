@@ -4,7 +4,7 @@ Both run off the event loop's critical path: the table lookup in a worker thread
 call as one exchange on the proxy's upstream client (`proxy.upstream_client`, the transport
 every other upstream call uses), with a deadline and a bound on calls in flight. Each answers a
 `Resolved` user, None for a credential the legacy app refuses (unknown, expired, 401/403, an
-answer naming no user), or raises `SessionStoreUnavailable` when it cannot tell: the bridge
+answer naming no user), or raises `SessionStoreUnavailableError` when it cannot tell: the bridge
 then answers 503, never forwards without the identity a live session should carry.
 """
 
@@ -26,7 +26,7 @@ REFUSED: Final = frozenset({401, 403})
 MAX_ANSWER_BYTES: Final = 64 * 1024
 
 
-class SessionStoreUnavailable(Exception):
+class SessionStoreUnavailableError(Exception):
     """The legacy app's sessions cannot be read now; `reason` is fixed text for the log."""
 
     def __init__(self, reason: str) -> None:
@@ -54,7 +54,7 @@ class TableResolver:
         try:
             session = await asyncio.to_thread(self._store.lookup, credential.token)
         except SQLAlchemyError:
-            raise SessionStoreUnavailable("session_store_unavailable") from None
+            raise SessionStoreUnavailableError("session_store_unavailable") from None
         if session is None:
             return None
         expires_at = session.expires_at.timestamp()
@@ -100,13 +100,13 @@ class WhoAmIResolver:
                         max_body_bytes=MAX_ANSWER_BYTES,
                     )
         except TimeoutError:
-            raise SessionStoreUnavailable("whoami_timeout") from None
+            raise SessionStoreUnavailableError("whoami_timeout") from None
         except UpstreamError:
-            raise SessionStoreUnavailable("whoami_unavailable") from None
+            raise SessionStoreUnavailableError("whoami_unavailable") from None
         if answer.status_code in REFUSED:
             return None
         if answer.status_code != 200 or answer.body_truncated:
-            raise SessionStoreUnavailable("whoami_unavailable")
+            raise SessionStoreUnavailableError("whoami_unavailable")
         try:
             parsed = json.loads(answer.body)
         except (ValueError, UnicodeDecodeError):

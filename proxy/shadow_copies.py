@@ -16,7 +16,6 @@ import time
 from typing import Final
 
 from mitmproxy import http
-from sqlalchemy.exc import SQLAlchemyError
 
 from domain.identity import (
     DRY_RUN_HEADER,
@@ -31,6 +30,7 @@ from domain.plans import ShadowSettings
 from domain.routes import Decision
 from proxy.flow_state import FlowState, state_of
 from proxy.runtime import Runtime
+from proxy.session_identity import SessionStoreUnavailableError
 from proxy.shadow import ShadowSender, noise_headers, shadow_headers, should_shadow
 from proxy.shadow_compare import Exchange, answer_reply, flow_reply, sampled
 from proxy.tasks import spawn
@@ -101,7 +101,9 @@ class ShadowCopies:
             return
         # A snapshot: the flow's request is re-pointed and may change after this hook.
         fields = list(request.headers.fields)
-        session_id = state.session_id
+        credential, host = state.credential, state.forwarded_host
+        # A shadowed request is served by legacy: the flow still points at it (who-am-I).
+        legacy = Instance(request.scheme, request.data.host, request.data.port)
         binding = binding_for_target(method, request.data.path)
         instance = pool.pick()
         timeout = settings.timeout_seconds
@@ -110,8 +112,10 @@ class ShadowCopies:
         async def headers() -> list[tuple[bytes, bytes]] | None:
             extra: list[tuple[str, str]] = []
             try:
-                identity = await identities.identity_for(session_id, request_id, binding)
-            except SQLAlchemyError:
+                identity = await identities.identity_for(
+                    credential, request_id, binding, legacy=legacy, host=host
+                )
+            except SessionStoreUnavailableError:
                 return None  # no session store: the copy would only measure a refusal
             if identity is not None:
                 extra.append((IDENTITY_HEADER, identity))

@@ -10,10 +10,12 @@ from domain.plan_legacy_session import legacy_session_settings
 from domain.plans import load_plans
 from tests.migration_plans.plan_files import GOOD, errors_for, only_error, write
 
-PATIENTS = GOOD.replace("feature: appointments", "feature: patients").replace(
-    "/api/appointments", "/api/patients"
-).replace("[APPT_SCHED]", "[PATIENT]").replace("name: appointments", "name: patients").replace(
-    "8101", "8102"
+PATIENTS = (
+    GOOD.replace("feature: appointments", "feature: patients")
+    .replace("/api/appointments", "/api/patients")
+    .replace("[APPT_SCHED]", "[PATIENT]")
+    .replace("name: appointments", "name: patients")
+    .replace("8101", "8102")
 )
 
 
@@ -43,7 +45,8 @@ def test_two_plans_that_disagree_are_refused_at_the_second(tmp_path):
     write(tmp_path, "patients.yaml", PATIENTS + "legacy_session: {credential: cookie, name: S}\n")
     error = only_error(tmp_path)
     assert (error.file.endswith("patients.yaml"), error.field) == (True, "legacy_session")
-    assert "appointments" in error.message and "one legacy app" in error.message
+    assert "appointments" in error.message
+    assert "one legacy app" in error.message
 
 
 @pytest.mark.parametrize(
@@ -57,7 +60,11 @@ def test_two_plans_that_disagree_are_refused_at_the_second(tmp_path):
             "legacy_session.resolve",
             "needs whoami",
         ),
-        ("{credential: basic, name: X, whoami: {path: /w}}", "legacy_session.name", "Authorization"),
+        (
+            "{credential: basic, name: X, whoami: {path: /w}}",
+            "legacy_session.name",
+            "Authorization",
+        ),
         ("{credential: cookie, name: 'a b'}", "legacy_session.name", "not a cookie or header name"),
         ("{credential: basic, whoami: {path: whoami}}", "legacy_session.whoami.path", "a path"),
         (

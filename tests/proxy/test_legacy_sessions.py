@@ -19,7 +19,7 @@ from mitmproxy import http
 from mitmproxy.test import taddons, tflow, tutils
 
 from domain.identity import IDENTITY_HEADER
-from proxy.flow_state import state_of
+from proxy.flow_state import FlowState, state_of
 from tests.proxy.hooks import FicusChain, finished
 from tests.proxy.personas import seed_sessions
 from tests.proxy.test_addon import KEY, SERVICE, identity_of
@@ -100,9 +100,9 @@ def chart_flow(legacy: LoginLegacy, *headers: tuple[str, str]) -> http.HTTPFlow:
     request = tutils.treq(
         method=b"GET",
         path=b"/api/charts/7",
-        headers=http.Headers([(b"Host", b"hospital.example:8000")] + [
-            (k.encode(), v.encode()) for k, v in headers
-        ]),  # fmt: skip
+        headers=http.Headers(
+            [(b"Host", b"hospital.example:8000")] + [(k.encode(), v.encode()) for k, v in headers]
+        ),
         content=b"",
     )
     request.data.host, request.data.port = "127.0.0.1", legacy.port  # the reverse-mode target
@@ -113,6 +113,12 @@ async def ask(chain: FicusChain, legacy: LoginLegacy, *headers: tuple[str, str])
     flow = chart_flow(legacy, *headers)
     await finished(chain.request(flow))
     return flow
+
+
+def flow_state(flow: http.HTTPFlow) -> FlowState:
+    state = state_of(flow)
+    assert state is not None
+    return state
 
 
 def signed_login(flow: http.HTTPFlow) -> str | None:
@@ -132,11 +138,14 @@ async def test_basic_credentials_become_the_identity_legacy_says(chain, legacy, 
     assert signed_login(flow) == "clinician"
     assert identity_of(flow.request, flow.request.headers[IDENTITY_HEADER]).role == "CLIN"
     # The session key is a keyed hash: neither the password nor the header is held.
-    key = state_of(flow).session_id
-    assert key and clinician.password not in key and basic(clinician) not in key
+    key = flow_state(flow).session_id
+    assert key
+    assert clinician.password not in key
+    assert basic(clinician) not in key
     # Who-am-I got the credential's own header and nothing else of the client's.
     asked = legacy.received[-1]
-    assert asked["path"] == "/whoami" and asked["authorization"] == basic(clinician)
+    assert asked["path"] == "/whoami"
+    assert asked["authorization"] == basic(clinician)
     assert "cookie" not in asked
     secrets_ = (clinician.password, basic(clinician).split()[1])
     flow.response = tutils.tresp(status_code=200)
@@ -144,7 +153,7 @@ async def test_basic_credentials_become_the_identity_legacy_says(chain, legacy, 
     logged = caplog.text + (tmp_path / "access.log").read_text()
     assert '"status":200' in logged
     assert not any(s in logged for s in secrets_)
-    assert clinician.password not in repr(state_of(flow))
+    assert clinician.password not in repr(flow_state(flow))
 
 
 @pytest.mark.anyio
@@ -185,15 +194,19 @@ async def test_trytonds_session_header_is_resolved_by_its_json_rpc(chain, legacy
 )
 async def test_a_named_cookie_or_header_is_resolved_by_whoami(chain, legacy, header):
     clinician = legacy.add("clinician")
-    value = f"theme=dark; LEGACY_SID={clinician.session}" if header == "Cookie" else clinician.session
+    value = (
+        f"theme=dark; LEGACY_SID={clinician.session}" if header == "Cookie" else clinician.session
+    )
     flow = await ask(chain, legacy, (header, value))
     assert signed_login(flow) == "clinician"
-    assert state_of(flow).session_id == clinician.session  # the cohort's and the pins' key
+    assert flow_state(flow).session_id == clinician.session  # the cohort's and the pins' key
 
 
 @pytest.mark.anyio
 @kind("header_table")
-async def test_a_named_header_can_name_a_session_of_the_session_table(chain, legacy, legacy_database_url):
+async def test_a_named_header_can_name_a_session_of_the_session_table(
+    chain, legacy, legacy_database_url
+):
     sessions = seed_sessions(legacy_database_url)
     flow = await ask(chain, legacy, ("X-Legacy-Session", sessions["clinician"]))
     assert signed_login(flow) == "clinician"
@@ -233,8 +246,9 @@ async def test_a_failing_whoami_answers_503_rather_than_a_logout(chain, legacy):
     clinician = legacy.add("clinician")
     legacy.fail_whoami = True
     flow = await ask(chain, legacy, ("Authorization", basic(clinician)))
-    assert flow.response is not None and flow.response.status_code == 503
-    assert state_of(flow).error == "whoami_unavailable"
+    assert flow.response is not None
+    assert flow.response.status_code == 503
+    assert flow_state(flow).error == "whoami_unavailable"
 
 
 @pytest.mark.anyio
@@ -243,5 +257,6 @@ async def test_a_whoami_past_its_deadline_answers_503(chain, legacy):
     clinician = legacy.add("clinician")
     legacy.hang_whoami = threading.Event()
     flow = await ask(chain, legacy, ("Authorization", basic(clinician)))
-    assert flow.response is not None and flow.response.status_code == 503
-    assert state_of(flow).error == "whoami_timeout"
+    assert flow.response is not None
+    assert flow.response.status_code == 503
+    assert flow_state(flow).error == "whoami_timeout"

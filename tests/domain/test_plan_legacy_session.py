@@ -8,7 +8,7 @@ import pytest
 from domain.legacy_session import CredentialKind, LegacySessionSettings, ResolveKind, WhoAmI
 from domain.plan_legacy_session import legacy_session_settings
 from domain.plans import load_plans
-from tests.migration_plans.plan_files import GOOD, errors_for, only_error, write
+from tests.migration_plans.plan_files import GOOD, ROOT, errors_for, only_error, write
 
 PATIENTS = (
     GOOD.replace("feature: appointments", "feature: patients")
@@ -93,3 +93,14 @@ def test_a_bad_section_is_located(tmp_path, section, field, complaint):
     line = len(GOOD.splitlines()) + 1
     assert (error.field, error.line) == (field, line), str(error)
     assert complaint in error.message
+
+
+def test_the_trytond_example_in_the_docs_is_a_valid_section(tmp_path):
+    doc = (ROOT / "docs" / "plans.md").read_text()
+    start = doc.index("```yaml\nlegacy_session:")
+    example = doc[start + len("```yaml\n") : doc.index("```", start + 3)]
+    write(tmp_path, "appointments.yaml", GOOD + example)
+    settings = legacy_session_settings(load_plans(tmp_path, environ={}))
+    assert settings.credential is CredentialKind.TRYTOND_SESSION
+    assert settings.whoami is not None
+    assert (settings.whoami.method, settings.whoami.login) == ("POST", "result.login")

@@ -22,23 +22,10 @@ from domain.identity import IDENTITY_HEADER
 from proxy.flow_state import FlowState, state_of
 from tests.proxy.hooks import FicusChain, finished
 from tests.proxy.personas import seed_sessions
-from tests.proxy.test_addon import KEY, SERVICE, identity_of
+from tests.proxy.test_addon import CHARTS, KEY, SERVICE, identity_of
 from tests.proxy.test_ttl_cache import Clock
 from tests.support.login_legacy import LoginLegacy, basic, login_legacy, trytond_session
 
-CHARTS = f"""\
-feature: charts
-owner: Test
-upstream:
-  name: charts
-  instances: [http://{SERVICE[0]}:{SERVICE[1]}]
-legacy_tables: []
-pin_reads_after_write_seconds: 0
-routes:
-  - method: GET
-    path: /api/charts/{{id:int}}
-    phase: migrated
-"""
 WHOAMI = "  whoami: {path: /whoami, user_id: user.id, login: user.login, role: user.role}\n"
 KINDS = {
     "basic": "legacy_session:\n  credential: basic\n" + WHOAMI,

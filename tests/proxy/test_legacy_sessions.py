@@ -43,6 +43,9 @@ KINDS = {
     "slow": "legacy_session:\n  credential: basic\n"
     "  whoami: {path: /whoami, user_id: user.id, login: user.login, role: user.role,"
     " timeout_seconds: 0.2}\n",
+    "one_at_a_time": "legacy_session:\n  credential: basic\n"
+    "  whoami: {path: /whoami, user_id: user.id, login: user.login, role: user.role,"
+    " timeout_seconds: 5, max_in_flight: 1}\n",
 }
 
 
@@ -247,3 +250,23 @@ async def test_a_whoami_past_its_deadline_answers_503(chain, legacy):
     assert flow.response is not None
     assert flow.response.status_code == 503
     assert flow_state(flow).error == "whoami_timeout"
+
+
+@pytest.mark.anyio
+@kind("one_at_a_time")
+async def test_whoami_calls_in_flight_are_bounded(chain, legacy):
+    clinician, nurse = legacy.add("clinician"), legacy.add("nurse")
+    release = legacy.hang_whoami = threading.Event()
+    both = asyncio.gather(
+        ask(chain, legacy, ("Authorization", basic(clinician))),
+        ask(chain, legacy, ("Authorization", basic(nurse))),
+    )
+    # The first call is at legacy, and is held there.
+    assert await asyncio.to_thread(legacy.asked.wait, 30)
+    await asyncio.sleep(0.2)  # time for the second to try
+    # One call reached legacy; the other waits for its slot.
+    assert [r["path"] for r in legacy.received] == ["/whoami"]
+    release.set()
+    flows = await both
+    assert [signed_login(f) for f in flows] == ["clinician", "nurse"]
+    assert len(legacy.received) == 2

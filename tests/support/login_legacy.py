@@ -45,6 +45,8 @@ class LoginLegacy:
     received: list[dict[str, str]] = field(default_factory=list)
     fail_whoami: bool = False
     hang_whoami: threading.Event | None = None
+    # Set when a who-am-I call arrives (before any hang).
+    asked: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -109,6 +111,8 @@ def _handler(legacy: LoginLegacy) -> type[BaseHTTPRequestHandler]:
             with legacy.lock:
                 legacy.received.append({"path": self.path, **headers})
             whoami = self.path in ("/whoami", "/hospital/")
+            if whoami:
+                legacy.asked.set()
             if whoami and legacy.hang_whoami is not None:
                 legacy.hang_whoami.wait(30)
             if whoami and legacy.fail_whoami:

@@ -21,6 +21,7 @@ from tests.support.chromium import chromium
 
 pytestmark = pytest.mark.e2e
 
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with chromium() as launched:

@@ -1,4 +1,4 @@
-"""A real third-party legacy system for the tests: GNU Health 5.0 on trytond 7.0 (docs/real-legacy.md).
+"""A real third-party legacy system for tests: GNU Health 5.0 on trytond 7.0 (docs/real-legacy.md).
 
 It runs from `.venv-tryton` (`make tryton-env`), never from Ficus's own venv: its pins are not
 Ficus's. Initialising GNU Health takes tens of seconds, so the initialised SQLite database is
@@ -39,7 +39,7 @@ _LOCKS = (
 RECIPE = "2"  # bump when `template()` makes its database differently
 
 
-class TrytonEnvMissing(RuntimeError):
+class TrytonEnvMissingError(RuntimeError):
     pass
 
 
@@ -63,7 +63,9 @@ def env_key() -> str:
 
 def _require_env() -> None:
     if not (VENV / ".installed").exists():
-        raise TrytonEnvMissing(f"{VENV} is not built: run `make tryton-env` (docs/real-legacy.md)")
+        raise TrytonEnvMissingError(
+            f"{VENV} is not built: run `make tryton-env` (docs/real-legacy.md)"
+        )
 
 
 def _config(path: Path, database_dir: Path, port: int) -> Path:
@@ -93,8 +95,18 @@ def template(var_dir: Path = REPO_ROOT / "var" / "tryton") -> Template:
     config = _config(work / "trytond.conf", work, free_port())
     modules = [arg for name in MODULES for arg in ("-u", name)]
     subprocess.run(
-        [VENV / "bin" / "trytond-admin", "-c", config, "-d", "template", "--all", *modules]
-        + ["--activate-dependencies", "--email", "admin@example.test"],
+        [
+            VENV / "bin" / "trytond-admin",
+            "-c",
+            config,
+            "-d",
+            "template",
+            "--all",
+            *modules,
+            "--activate-dependencies",
+            "--email",
+            "admin@example.test",
+        ],
         env={**os.environ, "TRYTONPASSFILE": str(work / "admin-password")},
         check=True,
         capture_output=True,

@@ -23,7 +23,9 @@ def tryton_template() -> Template:
 
 
 @pytest.fixture(scope="package")
-def trytond(tmp_path_factory: pytest.TempPathFactory, tryton_template: Template) -> Iterator[Trytond]:
+def trytond(
+    tmp_path_factory: pytest.TempPathFactory, tryton_template: Template
+) -> Iterator[Trytond]:
     with running_trytond(tmp_path_factory.mktemp("trytond"), tryton_template) as server:
         yield server
 

@@ -2,9 +2,10 @@
 
     .venv-tryton/bin/python tests/e2e/tryton/proteus_clinician.py URL DATABASE
 
-logs in as admin (password from TRYTON_ADMIN_PASSWORD), registers a synthetic patient (a person party marked as one), finds
-them again with search_read, reads a field through the patient's party, and prints what it got
-as JSON: the test runs it direct and through Ficus and compares the two.
+logs in as admin (password from TRYTON_ADMIN_PASSWORD), registers a synthetic patient (a
+person party marked as one), finds them again with search_read, reads a field through the
+patient's party, and prints what it got as JSON: the test runs it direct and through Ficus and
+compares the two.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ def main(url: str, database: str) -> None:
     password = urllib.parse.quote(os.environ["TRYTON_ADMIN_PASSWORD"], safe="")
     host = urllib.parse.urlsplit(url).netloc
     connection = config.set_xmlrpc(f"http://admin:{password}@{host}/{database}/")
-    Party = Model.get("party.party")
-    Patient = Model.get("gnuhealth.patient")
+    party_model = Model.get("party.party")
+    patient_model = Model.get("gnuhealth.patient")
 
-    party = Party(
+    party = party_model(
         name="Ada",
         lastname="Synthetic",
         ref="SYN-0001",
@@ -39,9 +40,9 @@ def main(url: str, database: str) -> None:
     )
     party.save()
     # GNU Health registers the patient itself when a person party is marked as one.
-    (patient,) = Patient.find([("party", "=", party.id)])
+    (patient,) = patient_model.find([("party", "=", party.id)])
 
-    found = Party._proxy.search_read(
+    found = party_model._proxy.search_read(
         [("lastname", "=", "Synthetic")], 0, None, [("id", "ASC")], PARTY_FIELDS, connection.context
     )
     print(
@@ -50,7 +51,7 @@ def main(url: str, database: str) -> None:
                 "party_id": party.id,
                 "patient_id": patient.id,
                 "search_read": found,
-                "patient_party_name": Patient(patient.id).party.name,
+                "patient_party_name": patient_model(patient.id).party.name,
             },
             default=str,
             sort_keys=True,

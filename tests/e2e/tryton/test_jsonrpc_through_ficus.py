@@ -33,7 +33,9 @@ def relayed(tmp_path: Path, trytond: Trytond) -> Iterator[tuple[RunningProxy, Re
     no_plans = tmp_path / "plans"
     no_plans.mkdir()
     try:
-        with running_proxy(tmp_path, legacy_url=f"http://{LOOPBACK}:{relay.port}", plans_dir=no_plans) as proxy:
+        with running_proxy(
+            tmp_path, legacy_url=f"http://{LOOPBACK}:{relay.port}", plans_dir=no_plans
+        ) as proxy:
             yield proxy, relay
     finally:
         relay.stop()
@@ -101,7 +103,15 @@ def _errand(client: JsonRpcClient, password: str) -> None:
     context = client.call("model.res.user.get_preferences", True, {})
     created = client.call(
         "model.party.party.create",
-        [{"name": "Grace", "lastname": "Synthetic", "is_person": True, "gender": "f", "fed_country": None}],
+        [
+            {
+                "name": "Grace",
+                "lastname": "Synthetic",
+                "is_person": True,
+                "gender": "f",
+                "fed_country": None,
+            }
+        ],
         context,
     )
     found = client.call(

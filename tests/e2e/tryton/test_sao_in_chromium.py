@@ -83,7 +83,8 @@ def _log_in(page: Page, base_url: str, database: str, password: str) -> None:
 def test_sao_page_and_scripts_load_through_ficus(page: Page, ficus: RunningProxy) -> None:
     """Only GETs: the page, sao's script and its libraries, which trytond serves to anyone."""
     answer = page.goto(f"{ficus.url}/")
-    assert answer is not None and answer.status == 200
+    assert answer is not None
+    assert answer.status == 200
     assert page.evaluate("() => typeof Sao === 'object' && Sao.__version__") == "7.0.56"
 
 

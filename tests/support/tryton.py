@@ -164,12 +164,14 @@ def running_trytond(directory: Path, source: Template) -> Iterator[Trytond]:
         wait_for_port(port, timeout=60, process=process)
         yield Trytond(port, directory, source.admin_password, log)
     finally:
+        # trytond's built-in server has no SIGTERM handler: it ends by the signal, at once.
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+            raise RuntimeError(f"trytond ignored SIGTERM for 10 s; its log: {log}") from None
 
 
 def run_proteus_clinician(url: str, database: str, password: str) -> dict[str, Any]:

@@ -12,12 +12,14 @@ define pytest
 $(PY) -m pytest $(1) $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "make: pytest collected no tests for: $(1)" >&2; exit $$rc; }
 endef
 
-.PHONY: demo test lint typecheck unit bench fuzz test-databases clean-demo help
+.PHONY: demo tryton-env test lint typecheck unit bench fuzz test-databases clean-demo help
 
 help:
 	@echo "make demo            run the legacy app, both services, the control plane, the proxy and sync on SQLite"
 	@echo "                     (and Prometheus scraping them all, when Debian's prometheus is installed)"
 	@echo "make test            lint, type-check, check plans and run the whole test suite"
+	@echo "make tryton-env      build .venv-tryton: GNU Health 5.0 on trytond 7.0, proteus and sao, the real"
+	@echo "                     legacy system the tests in tests/e2e/tryton put Ficus in front of"
 	@echo "make lint            ruff, ruff format --check, import-linter, plan check"
 	@echo "make bench           run the benchmarks in bench/ and print their ratios"
 	@echo "make fuzz            run the fuzzers (tests marked fuzz) with many more examples"
@@ -59,6 +61,25 @@ $(PROMETHEUS):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
 	-systemctl disable --now prometheus >/dev/null 2>&1 || service prometheus stop >/dev/null 2>&1
 
+# The real legacy system of tests/e2e/tryton (docs/real-legacy.md): GNU Health 5.0 on trytond 7.0
+# with proteus in its own venv (its pins are not Ficus's), and sao 7.0, Tryton's web client, from
+# the npm registry, laid out as the web root trytond serves. Both from their own lock files.
+TRYTON_DIR := tests/e2e/tryton
+TRYTON_VENV := .venv-tryton
+TRYTON_STAMP := $(TRYTON_VENV)/.installed
+$(TRYTON_STAMP): $(TRYTON_DIR)/requirements.lock $(TRYTON_DIR)/sao/package-lock.json $(TRYTON_DIR)/build-sao-root.sh
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "the Tryton env needs Python 3.11, found " + sys.version'
+	test -x $(TRYTON_VENV)/bin/python || $(PYTHON) -m venv $(TRYTON_VENV)
+	$(TRYTON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r $(TRYTON_DIR)/requirements.lock
+	mkdir -p $(TRYTON_VENV)/sao
+	cp $(TRYTON_DIR)/sao/package.json $(TRYTON_DIR)/sao/package-lock.json $(TRYTON_VENV)/sao/
+	# --ignore-scripts: sao's postinstall runs bower; its libraries come from npm instead.
+	cd $(TRYTON_VENV)/sao && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(TRYTON_DIR)/build-sao-root.sh $(TRYTON_VENV)/sao/node_modules $(TRYTON_VENV)/sao-www
+	touch $(TRYTON_STAMP)
+
+tryton-env: $(TRYTON_STAMP)
+
 demo: $(STAMP)
 	$(PY) -m demo
 
@@ -72,7 +93,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) $(CHROMIUM) $(PROMETHEUS)
+unit: $(STAMP) $(CHROMIUM) $(PROMETHEUS) $(TRYTON_STAMP)
 	$(call pytest,-m "not databases")
 
 test: lint typecheck unit

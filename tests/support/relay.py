@@ -1,6 +1,9 @@
 """A TCP relay on a loopback port in front of a real database server, to take the server
 "away" from a client and bring it back: while the relay does not listen, connecting is
-refused exactly as when the server is down; once it listens, bytes flow both ways."""
+refused exactly as when the server is down; once it listens, bytes flow both ways.
+
+`answers` keeps, per connection, every byte the server sent back: what a proxy in front of the
+relay was given, to compare with what the proxy's client got."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ class Relay:
         self.port = free_port()
         self._server: socket.socket | None = None
         self._threads: list[threading.Thread] = []
+        self.answers: list[bytearray] = []
 
     def start(self) -> None:
         server = socket.create_server((LOOPBACK, self.port), reuse_port=False)
@@ -39,13 +43,17 @@ class Relay:
             except OSError:
                 return
             upstream = socket.create_connection(self.target)
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            answered = bytearray()
+            self.answers.append(answered)
+            for a, b, kept in ((client, upstream, None), (upstream, client, answered)):
+                threading.Thread(target=self._pipe, args=(a, b, kept), daemon=True).start()
 
     @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(source: socket.socket, sink: socket.socket, kept: bytearray | None) -> None:
         try:
             while data := source.recv(65536):
+                if kept is not None:
+                    kept += data
                 sink.sendall(data)
         except OSError:
             pass

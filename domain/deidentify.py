@@ -24,7 +24,8 @@ that is not a code. A short lone name ("SMITH") in such a field is indistinguish
 code and passes: the field words of `domain.safe_harbor` are what catch those. A year that is
 90 or more years ago is masked too (Safe Harbor treats it as revealing an age over 89).
 Whoever holds the key can test a guess (is this surrogate Jane's?): the key is as secret as
-the data. Pure: standard library only.
+the data. Without a key, `keyless_path` is the only thing stored: member names that may be
+identifiers folded. Pure: standard library only.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 from domain.safe_harbor import (
@@ -307,6 +309,37 @@ def _age(text: str) -> float | None:
     except ValueError:
         return None
     return age if math.isfinite(age) else None
+
+
+MEMBER: Final = "<member>"
+_PLAIN_MEMBER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
+_LONG_DIGITS = re.compile(r"[0-9]{4}")
+_DETECTOR: Final = Detector()
+
+
+def keyless_path(path: str, detector: Detector = _DETECTOR) -> str:
+    """A flattened path fit to store when there is no key to make surrogates with: every
+    quoted member (`body.byEmail["jane@x.org"]`, `body["Jane Smith"]`) and every bare member
+    that looks like an identifier (`body.M0001234`, `body.12345678`) is folded into `<member>`,
+    and selector values (`[id=7]`) into `[id=<member>]`. Only plain words and indexes stay."""
+    return _SELECTOR_OR_TEXT.sub(lambda match: _keyless_part(match, detector), path)
+
+
+def _keyless_part(match: re.Match[str], detector: Detector) -> str:
+    if match.group("quoted") is not None:
+        return f'["{MEMBER}"]'
+    if (text := match.group("text")) is not None:
+        return ".".join(_keyless_member(m, detector) for m in text.split("."))
+    if match.group("value") is None:
+        return match.group()  # `[0]`: an index
+    return f"[{match.group('name')}={MEMBER}]"
+
+
+def _keyless_member(member: str, detector: Detector) -> str:
+    if not member:
+        return member
+    plain = _PLAIN_MEMBER.fullmatch(member) and not _LONG_DIGITS.search(member)
+    return member if plain and not any(detector.find(member)) else MEMBER
 
 
 def _is_code(text: str) -> bool:

@@ -18,6 +18,7 @@ from domain.deidentify import (
     MAX_TEXT,
     Deidentifier,
     key_from_environment,
+    keyless_path,
 )
 
 KEY = b"evidence-key-for-tests-only-0001"
@@ -352,3 +353,19 @@ def test_member_names_that_are_prose_are_replaced_too():
 def test_codes_and_short_tokens_still_pass(code):
     assert auditor.sample("body.whatever", code) == code
     assert auditor.sample("body.whatever", 12345) == 12345
+
+
+@pytest.mark.parametrize(
+    ("path", "kept"),
+    [
+        ('body.byEmail["adaeze.q@example.org"]', 'body.byEmail["<member>"]'),
+        (f'body["{GIVEN} {FAMILY}"].ward', 'body["<member>"].ward'),
+        (f"body.index.{MRN}", "body.index.<member>"),
+        ("body.byId.12345678", "body.byId.<member>"),
+        ("body.items[id=4217].DOB", "body.items[id=<member>].DOB"),
+        ("body.name[0].family", "body.name[0].family"),
+        ("header.content-type", "header.content-type"),
+    ],
+)
+def test_without_a_key_members_that_may_be_identifiers_are_folded(path, kept):
+    assert keyless_path(path) == kept

@@ -171,3 +171,17 @@ def test_no_name_of_a_synthetic_patient_reaches_what_is_stored():
     assert shown["body.STATUS"] == ('"BOOKED"', '"BOOKED!"')
     assert shown["body.SLOT"] == ("12", "13")
     assert "line 2" in shown["body"][0]
+
+
+def test_without_a_key_a_member_that_may_be_an_identifier_is_never_stored():
+    """No key, no surrogates: such members are folded into `<member>`, plain words kept."""
+    members = ["jane.testperson@example.org", "M0001234", "Jane Testperson", "12345678"]
+    legacy = reply({"byEmail": {m: 1 for m in members}, "index": {"M0001234": 1}, "ward": "4B"})
+    service = reply({"byEmail": {m: 2 for m in members}, "index": {"M0001234": 2}, "ward": "4C"})
+    evidence = store()
+    compare_exchange(exchange(legacy, service), settings(), evidence, None, max_body_bytes=10_000)
+    text = stored_text(evidence)
+    for member in (*members, "jane", "Testperson"):
+        assert member not in text, member
+    assert set(counted(evidence).raw) >= {"body.ward", 'body.byEmail["<member>"]'}
+    assert evidence._samples == []

@@ -314,6 +314,8 @@ def _age(text: str) -> float | None:
 MEMBER: Final = "<member>"
 _PLAIN_MEMBER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
 _LONG_DIGITS = re.compile(r"[0-9]{4}")
+# Ficus's own field names (`<body not compared>`, `<more>`): a JSON member is never bare so.
+_MARKER = re.compile(r"<[a-z ]+>")
 _DETECTOR: Final = Detector()
 
 
@@ -336,7 +338,7 @@ def _keyless_part(match: re.Match[str], detector: Detector) -> str:
 
 
 def _keyless_member(member: str, detector: Detector) -> str:
-    if not member:
+    if not member or _MARKER.fullmatch(member):
         return member
     plain = _PLAIN_MEMBER.fullmatch(member) and not _LONG_DIGITS.search(member)
     return member if plain and not any(detector.find(member)) else MEMBER

@@ -129,8 +129,10 @@ class ProxyMetrics:
 
     def shadow_compared(self, feature: str, template: str, result: str) -> None:
         """One shadow comparison of the route `template` of `feature`: `result` is `match`,
-        `noise` (differed only where the plan says to ignore), `difference` or `error` (the
-        candidate failed or could not be compared). ValueError on another result."""
+        `noise` (every difference explained by this exchange: legacy's second answer differed
+        there too, never for a whole body or a body not compared, or the plan accepts it),
+        `difference` or `error` (the copy failed, legacy failed, or an answer was missing).
+        ValueError on another result."""
         if result not in SHADOW_RESULTS:
             raise ValueError(f"shadow result must be one of {', '.join(SHADOW_RESULTS)}")
         self._bump(self._shadow, (feature, template, result))

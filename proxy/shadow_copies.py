@@ -59,6 +59,11 @@ class ShadowCopies:
         if state is None or state.exchange is None or flow.response is None:
             return
         exchange, state.exchange = state.exchange, None
+        if state.error is not None:
+            # Legacy failed (down, breaker open, timed out): the response is Ficus's own error
+            # page, no answer of legacy's to compare. The exchange is an error, not a difference.
+            exchange.settle("legacy", None)
+            return
         response = flow.response
         exchange.settle(
             "legacy",

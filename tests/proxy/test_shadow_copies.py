@@ -12,6 +12,7 @@ from proxy.flow_state import attach
 from proxy.runtime import Runtime
 from proxy.shadow_compare import Exchange
 from proxy.shadow_copies import ShadowCopies
+from proxy.upstreams import Instance
 from tests.proxy.evidence_support import reply, settings
 
 PATIENT = {"id": 7, "ward": "4B"}
@@ -51,3 +52,12 @@ def test_legacy_s_own_answer_is_paired():
     (exchange,) = offered
     assert exchange.legacy is not None
     assert exchange.legacy.body == b'{"id": 7}'
+
+
+def test_a_legacy_failure_pauses_the_noise_asks_of_it():
+    copies = ShadowCopies(Runtime())
+    flow, _ = shadowed_flow("upstream_timeout")
+    legacy = Instance(flow.request.scheme, flow.request.host, flow.request.port)
+    assert copies.noise.allowed(legacy)
+    copies.response(flow)
+    assert not copies.noise.allowed(legacy)

@@ -153,7 +153,9 @@ def test_no_name_of_a_synthetic_patient_reaches_what_is_stored():
         (*JSON, (b"Content-Disposition", f"attachment; filename={FAMILY}_{GIVEN}.pdf".encode())),
         json.dumps(record).encode(),
     )
-    service_json = reply({k: f"{v}!" if isinstance(v, str) else v + 1 for k, v in record.items()})
+    service_json = reply(
+        {k: f"{v}!" if isinstance(v, str) else int(str(v)) + 1 for k, v in record.items()}
+    )
     html = ((b"Content-Type", b"text/html"),)
     page = f"<table>\n<td>{FAMILY.upper()}, {GIVEN.upper()}</td><td>M0004217</td>\n</table>"
     legacy_html = Reply(200, html, page.encode())

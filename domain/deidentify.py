@@ -17,9 +17,15 @@ No normalisation happens before hashing, on purpose: the comparison exists to fi
 differences, so "1984-03-05" and "05/03/1984", "12" and 12, "Smith" and "SMITH " get different
 surrogates and the difference survives; equal values get equal surrogates under one key, and
 another key gives others. Values that are no identifier (status codes, booleans, counts, codes
-like "active") pass unchanged. A year that is 90 or more years ago is masked too (Safe Harbor
-treats it as revealing an age over 89). Whoever holds the key can test a guess (is this
-surrogate Jane's?): the key is as secret as the data. Pure: standard library only.
+like "active": one token of at most `CODE_CHARS` characters) pass unchanged. Everything else in
+a field whose name says nothing fails closed: prose, a message, a line of HTML, a long token is
+replaced whole by `Text-<h>` (names in prose have no pattern), and so is a JSON member name
+that is not a code. A short lone name ("SMITH") in such a field is indistinguishable from a
+code and passes: the field words of `domain.safe_harbor` are what catch those. A year that is
+90 or more years ago is masked too (Safe Harbor treats it as revealing an age over 89).
+Whoever holds the key can test a guess (is this surrogate Jane's?): the key is as secret as
+the data. Without a key, `keyless_path` is the only thing stored: member names that may be
+identifiers folded. Pure: standard library only.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 from domain.safe_harbor import (
@@ -48,6 +55,7 @@ MAX_DEPTH = 24  # deeper containers are replaced whole by one surrogate
 MAX_ITEMS = 200  # per list or object; the rest is folded into one surrogate
 MAX_TEXT = 20_000  # characters scanned in one string; the rest is folded into one surrogate
 AGE_LIMIT = 89
+CODE_CHARS = 24  # a string of one token this long or shorter may be a code ("active", "A12")
 
 _YEAR_FIRST = re.compile(r"[0-9]{4}(?![0-9])|[0-9]{4}(?=[0-9]{4})")
 _YEAR_ANYWHERE = re.compile(r"(?<![0-9])[0-9]{4}(?![0-9])")
@@ -112,12 +120,19 @@ class Deidentifier:
         return self._value(path, value, 0)
 
     def text(self, path: str, value: str) -> str:
-        """A string de-identified: whole if its field names an identifier, else each
-        identifier found inside it."""
+        """A string de-identified: whole if its field names an identifier; in a field that names
+        none, a code (one short token) keeps its shape with any identifier in it replaced, and
+        anything longer or with a space (prose, a message, a line of HTML) is replaced whole:
+        names in prose have no pattern, so prose fails closed."""
         category = path_category(path)
         if category is None:
-            return self._scan(value)
+            return self._free(value)
         return self._whole(category, value, value)
+
+    def _free(self, text: str) -> str:
+        if _is_code(text) or self._detector.whole(text) is not None:
+            return self._scan(text)
+        return self._whole(Category.TEXT, text, text)
 
     def _value(self, path: str, value: object, depth: int) -> JSONValue:
         if value is None or isinstance(value, bool):
@@ -144,7 +159,7 @@ class Deidentifier:
         out: dict[str, JSONValue] = {}
         for key, item in items[:MAX_ITEMS]:
             name = str(key)
-            out[self._scan(name)] = self._value(f"{path}.{name}" if path else name, item, depth + 1)
+            out[self._free(name)] = self._value(f"{path}.{name}" if path else name, item, depth + 1)
         if len(items) > MAX_ITEMS:
             rest = dict(items[MAX_ITEMS:])
             digest = self._digest(Category.TEXT, _fingerprint(rest))
@@ -294,6 +309,44 @@ def _age(text: str) -> float | None:
     except ValueError:
         return None
     return age if math.isfinite(age) else None
+
+
+MEMBER: Final = "<member>"
+_PLAIN_MEMBER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
+_LONG_DIGITS = re.compile(r"[0-9]{4}")
+# Ficus's own field names (`<body not compared>`, `<more>`): a JSON member is never bare so.
+_MARKER = re.compile(r"<[a-z ]+>")
+_DETECTOR: Final = Detector()
+
+
+def keyless_path(path: str, detector: Detector = _DETECTOR) -> str:
+    """A flattened path fit to store when there is no key to make surrogates with: every
+    quoted member (`body.byEmail["jane@x.org"]`, `body["Jane Smith"]`) and every bare member
+    that looks like an identifier (`body.M0001234`, `body.12345678`) is folded into `<member>`,
+    and selector values (`[id=7]`) into `[id=<member>]`. Only plain words and indexes stay."""
+    return _SELECTOR_OR_TEXT.sub(lambda match: _keyless_part(match, detector), path)
+
+
+def _keyless_part(match: re.Match[str], detector: Detector) -> str:
+    if match.group("quoted") is not None:
+        return f'["{MEMBER}"]'
+    if (text := match.group("text")) is not None:
+        return ".".join(_keyless_member(m, detector) for m in text.split("."))
+    if match.group("value") is None:
+        return match.group()  # `[0]`: an index
+    return f"[{match.group('name')}={MEMBER}]"
+
+
+def _keyless_member(member: str, detector: Detector) -> str:
+    if not member or _MARKER.fullmatch(member):
+        return member
+    plain = _PLAIN_MEMBER.fullmatch(member) and not _LONG_DIGITS.search(member)
+    return member if plain and not any(detector.find(member)) else MEMBER
+
+
+def _is_code(text: str) -> bool:
+    """One short token: a status, a code, a number as text. Whitespace or length says prose."""
+    return len(text) <= CODE_CHARS and not any(c.isspace() for c in text)
 
 
 def _cut(text: str) -> tuple[str, str]:

@@ -29,8 +29,11 @@ rate is counted by exchange, not by field.
 Bounded: counts are by field (array steps generalised, `domain.compare_paths.field_of`), at
 most `MAX_FIELDS` fields (the rest under `OTHER`) and `MAX_SIGNATURES` signatures (the rest
 counted in `overflow`). `OTHER`, `domain.comparison.MORE` and the overflow are always counted
-as real: what was not kept cannot be excused. Tallies add up (`merge`), so per-worker windows
-can be summed, and round-trip through JSON-safe dicts.
+as real: what was not kept cannot be excused; so is `NOT_COMPARED`, a body never read (its raw
+count is the route's "not compared" count). A body compared whole (`body`: not JSON, or too
+large to flatten) is never excused by noise, only by an `accepted` entry: one volatile token in
+a page would otherwise excuse every real change to it. Tallies add up (`merge`), so per-worker
+windows can be summed, and round-trip through JSON-safe dicts.
 
 Pure: the standard library only.
 """
@@ -49,7 +52,14 @@ from domain.comparison import MORE
 MAX_FIELDS: Final = 1_000
 MAX_SIGNATURES: Final = 256
 OTHER: Final = "<other fields>"
-_NEVER_EXCUSED: Final = frozenset({OTHER, MORE})
+# Bodies that were never compared (over the byte budget, inflated over it, streamed): what was
+# not read cannot be shown equal, so neither noise nor an accepted difference excuses it.
+NOT_COMPARED: Final = "<body not compared>"
+_NEVER_EXCUSED: Final = frozenset({OTHER, MORE, NOT_COMPARED})
+# A body compared whole (not JSON, or JSON too large to flatten) is one field: legacy's own
+# second answer differing in it (a CSRF token in an HTML page) would excuse every real change
+# of that page, so noise never counts there; only an explicit `accepted` entry excuses it.
+WHOLE_BODY: Final = "body"
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +274,7 @@ def assess(
 def _field(
     name: str, raw: int, tally: RouteTally, thresholds: Thresholds, accepted: frozenset[str]
 ) -> FieldAssessment:
-    noise = tally.noise.get(name, 0)
+    noise = 0 if name == WHOLE_BODY else tally.noise.get(name, 0)
     r = raw / tally.compared if tally.compared else 0.0
     n = noise / tally.noise_compared if tally.noise_compared else 0.0
     gap = abs(r - n)
@@ -301,7 +311,7 @@ def exchange_result(
     differing = {field_of(path) for path in real}
     if not differing:
         return ExchangeResult.MATCH
-    explained = {field_of(path) for path in noise or ()}
+    explained = {field_of(path) for path in noise or ()} - {WHOLE_BODY}
     if all(
         name not in _NEVER_EXCUSED and (name in explained or matches_any(accepted, name))
         for name in differing

@@ -11,7 +11,9 @@ demo monolith's `M0000123`).
 Both detectors err towards finding too much: a code that is not an identifier but looks like
 one is replaced by a surrogate, which keeps it comparable; an identifier left out is a leak.
 Names inside free text have no pattern, which is why narrative fields (`REASON_TXT`, notes,
-FHIR's narrative `div`) are replaced whole. Pure: standard library only.
+messages and errors, descriptions, FHIR's narrative `div`, a `content-disposition` file name)
+are replaced whole, and why `deidentify` replaces prose whole in any field. Pure: standard
+library only.
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ _FIELD_WORDS: tuple[tuple[Category, frozenset[str]], ...] = (
                              "authorization", "token", "session", "sess", "pwd", "password",
                              "secret", "etag"})),
     (Category.TEXT, frozenset({"txt", "note", "notes", "comment", "comments", "narrative",
-                               "remark", "remarks", "reason", "div"})),
+                               "remark", "remarks", "reason", "div", "desc", "descr",
+                               "description", "msg", "message", "err", "error", "errors",
+                               "detail", "details", "diagnostics", "summary", "title",
+                               "disposition", "file", "filename", "html"})),
 )  # fmt: skip
 # Leaves that mean something through their parent only (FHIR's ContactPoint.value).
 _GENERIC_LEAVES = frozenset({"value", "values", "text"})

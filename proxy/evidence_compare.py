@@ -3,10 +3,12 @@
 The answers are turned into `domain.comparison.Answer`s (header names decoded, a gzip or
 deflate body inflated up to the same byte budget), compared by the plan's rules, and counted
 in this window's `domain.noise.RouteTally`: the fields legacy and the service differ in, and,
-when legacy was asked twice, the fields legacy differs from itself in (by de-identified name,
-given a key). A body over the budget
-on either side is one `body` difference ("body too large"): it was never read into memory, so
-it cannot be shown to be equal. Each differing field's two values go through the
+when legacy was asked twice, the fields legacy differs from itself in (by de-identified name
+given a key; without one, a member name that may be an identifier is folded into `<member>`).
+A body over the budget on either side is counted under `domain.noise.NOT_COMPARED`, a field
+never excused (neither by noise nor by an accepted difference): it was never read into memory,
+so it cannot be shown to be equal, and a route whose bodies are all too large has a real
+difference rate of 1, failing its gate closed. Each differing field's two values go through the
 de-identifier before they become a sample; without one, no sample is kept at all.
 """
 
@@ -20,7 +22,8 @@ from typing import Final, Protocol
 
 from domain.compare_paths import field_of
 from domain.comparison import Answer, CompareRules, Differences, Marker, differing_fields
-from domain.noise import ExchangeResult, exchange_result
+from domain.deidentify import keyless_path
+from domain.noise import NOT_COMPARED, ExchangeResult, exchange_result
 from domain.plan_model import CompareSettings
 from domain.plans import Plan
 from proxy.evidence_store import EvidenceStore, Sample
@@ -87,8 +90,8 @@ def compare_exchange(
         noise = differences(first, _answer(exchange.noise, max_body_bytes), rules, write=False)
     tally = store.tally(exchange.feature, exchange.method, exchange.template)
     if tally is not None:
-        # With a key, a member name that is an identifier (`byEmail.jane@…`) is not stored
-        # either: fields are counted under their de-identified names.
+        # A member name that is an identifier (`byEmail["jane@…"]`) is never stored either:
+        # fields are counted under their de-identified names, or folded without a key.
         tally.add(
             _names(real, deidentifier), None if noise is None else _names(noise, deidentifier)
         )
@@ -114,8 +117,10 @@ def compare_exchange(
 
 
 def _names(found: Differences, deidentifier: Deidentifying | None) -> list[str]:
+    """The fields as counted and stored: de-identified with a key; without one, every member
+    that may be an identifier folded into `<member>` (`domain.deidentify.keyless_path`)."""
     if deidentifier is None:
-        return list(found)
+        return [keyless_path(field_of(path)) for path in found]
     return [deidentifier.path(field_of(path)) for path in found]
 
 
@@ -126,14 +131,14 @@ Compared = tuple[Answer, bool]
 def differences(
     legacy: Compared, other: Compared, rules: CompareRules, *, write: bool
 ) -> Differences:
-    """`differing_fields`, with a body over the budget on either side as one `body` difference:
-    what was never read cannot be shown equal."""
+    """`differing_fields`, with a body over the budget on either side as one `NOT_COMPARED`
+    difference: what was never read cannot be shown equal."""
     (a, a_large), (b, b_large) = legacy, other
     found = differing_fields(a, b, rules, write=write)
     if not (a_large or b_large):
         return found
     kept = {p: v for p, v in found.items() if not _in_body(p)}
-    kept["body"] = (TOO_LARGE if a_large else WITHIN, TOO_LARGE if b_large else WITHIN)
+    kept[NOT_COMPARED] = (TOO_LARGE if a_large else WITHIN, TOO_LARGE if b_large else WITHIN)
     return kept
 
 

@@ -14,7 +14,9 @@ them as samples, and flushes everything to the control plane about once a second
 - legacy asked twice (noise, sampled idempotent reads) is compared legacy against legacy with
   the same rules;
 - without an evidence key (`FICUS_EVIDENCE_KEY`) nothing is sampled at all: a raw value is
-  never stored. Tallies are counted either way;
+  never stored. Tallies are counted either way, under field names that store no identifier
+  either (de-identified with a key; without one, members that may be identifiers are folded
+  into `<member>`, `domain.deidentify.keyless_path`);
 - comparing is CPU work under the GIL: the thread pauses after each exchange so that it uses
   at most `cpu_share` (a quarter) of a core, and the event loop keeps the interpreter; what it
   cannot keep up with is dropped at the queue and counted (logged at most once a minute).

@@ -11,9 +11,10 @@ template, field), counting the rows the table already holds: a key found full is
 and not asked again until the next retention pass. Several workers can each add the last few
 samples of one key at once, so the bound may be overshot by at most one flush per worker.
 
-Retention: the flusher (not the control plane) deletes the samples of a feature older than its
-plan's `retention_days`, once a minute (a feature no plan declares any more: after the default
-retention). When the database cannot be written, tallies are kept
+Retention: the flusher (not the control plane) deletes the samples and the tallies of a feature
+older than its plan's `retention_days`, once a minute (a feature no plan declares any more: after
+the default retention; `domain.evidence_retention`, which the control plane can call too).
+When the database cannot be written, tallies are kept
 (merged into the next flush, within `max_keys`) and samples dropped (counted): they are
 examples, and the tally already counted what they show.
 """
@@ -24,14 +25,14 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Final
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from domain.evidence_retention import expired_before, undeclared_expired_before
 from domain.noise import RouteTally
-from domain.plan_model import CompareSettings
 from proxy.control_schema import evidence_sample_table, evidence_tally_table
 from proxy.outage import OutageLog
 
@@ -41,7 +42,6 @@ WINDOW_SECONDS: Final = 10
 MAX_KEYS: Final = 20_000
 MAX_PENDING_SAMPLES: Final = 2_000
 RETENTION_PASS_SECONDS: Final = 60.0
-DEFAULT_RETENTION_DAYS: Final = CompareSettings().retention_days
 
 # (window start as epoch seconds, feature, method, template)
 TallyKey = tuple[int, str, str, str]
@@ -193,20 +193,22 @@ class EvidenceStore:
         return self._clock() - self._last_retention >= RETENTION_PASS_SECONDS
 
     def _expire(self, connection: Connection, retention_days: Mapping[str, float]) -> None:
+        """Samples and tallies older than their feature's retention (`domain.evidence_retention`),
+        both tables: tallies are appended every window by every worker and would grow forever."""
         self._last_retention = self._clock()
         now = datetime.fromtimestamp(self._last_retention, UTC)
-        c = evidence_sample_table.c
-        for feature, days in retention_days.items():
+        for table, column in (
+            (evidence_sample_table, evidence_sample_table.c.recorded_at),
+            (evidence_tally_table, evidence_tally_table.c.window_start),
+        ):
+            feature = table.c.feature
+            for name in retention_days:
+                cutoff = expired_before(now, name, retention_days)
+                connection.execute(delete(table).where(feature == name, column < cutoff))
+            # A feature no plan declares any more: after the default retention.
             connection.execute(
-                delete(evidence_sample_table).where(
-                    c.feature == feature, c.recorded_at < now - timedelta(days=days)
+                delete(table).where(
+                    feature.not_in(list(retention_days)), column < undeclared_expired_before(now)
                 )
             )
-        # A feature no plan declares any more: its samples go after the default retention.
-        connection.execute(
-            delete(evidence_sample_table).where(
-                c.feature.not_in(list(retention_days)),
-                c.recorded_at < now - timedelta(days=DEFAULT_RETENTION_DAYS),
-            )
-        )
         self._full.clear()  # room may have been made

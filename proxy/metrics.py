@@ -19,6 +19,7 @@ pipeline: one call per compared pair, `result` one of `SHADOW_RESULTS`.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -92,7 +93,11 @@ class ProxyMetrics:
         # Settable: the control-plane poller is opened after the metrics (proxy.configuration).
         self.generation_source = generation
         self._max = max_series
-        self.dropped = 0
+        self.dropped = 0  # the event loop's drops
+        # Comparisons are counted in the evidence recorder's thread: their own drop count and a
+        # lock against the event loop's snapshot, so no count is lost between the two.
+        self._shadow_lock = threading.Lock()
+        self._shadow_dropped = 0
 
     def observe(
         self,
@@ -129,11 +134,18 @@ class ProxyMetrics:
 
     def shadow_compared(self, feature: str, template: str, result: str) -> None:
         """One shadow comparison of the route `template` of `feature`: `result` is `match`,
-        `noise` (differed only where the plan says to ignore), `difference` or `error` (the
-        candidate failed or could not be compared). ValueError on another result."""
+        `noise` (every difference explained by this exchange: legacy's second answer differed
+        there too, never for a whole body or a body not compared, or the plan accepts it),
+        `difference` or `error` (the copy failed, legacy failed, or an answer was missing).
+        ValueError on another result."""
         if result not in SHADOW_RESULTS:
             raise ValueError(f"shadow result must be one of {', '.join(SHADOW_RESULTS)}")
-        self._bump(self._shadow, (feature, template, result))
+        key = (feature, template, result)
+        with self._shadow_lock:
+            if key not in self._shadow and len(self._shadow) >= self._max:
+                self._shadow_dropped += 1
+            else:
+                self._shadow[key] = self._shadow.get(key, 0) + 1
 
     def _bump(self, counts: dict[tuple[str, str, str], int], key: tuple[str, str, str]) -> None:
         if key not in counts and len(counts) >= self._max:
@@ -144,11 +156,13 @@ class ProxyMetrics:
     def snapshot(self) -> Snapshot:
         """A copy of everything counted so far, and the gauges as they are now."""
         requests = self._requests.copy()
+        with self._shadow_lock:
+            shadow, shadow_dropped = self._shadow.copy(), self._shadow_dropped
         return Snapshot(
             requests={key: series.copy() for key, series in requests.items()},
             fallbacks=self._fallbacks.copy(),
-            shadow=self._shadow.copy(),
-            dropped=self.dropped,
+            shadow=shadow,
+            dropped=self.dropped + shadow_dropped,
             breakers=dict(self._breakers()),
             generation=self.generation_source(),
         )

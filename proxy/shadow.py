@@ -14,7 +14,9 @@ ways (Content-Length with Transfer-Encoding, a bare LF) is a failed copy. Beyond
 - the client's request is never delayed: the addon hands over a copy of the request and goes
   on; the copy runs as a background task (kept in a `TaskSet`, so it is not collected);
 - per feature at most `max_in_flight` copies run at once; a copy beyond that is dropped and
-  counted (`dropped`), never queued, so a slow or dead service costs a bounded amount;
+  counted (`dropped`), never queued, so a slow or dead service costs a bounded amount; a request
+  whose body is over `max_body_bytes` is not copied at all (counted in `too_large`), so copies
+  hold at most `max_in_flight` times `max_body_bytes` of request bodies per feature and worker;
 - each copy has the plan's deadline (`timeout_seconds`) over identity lookup, connect, send and
   the whole answer; the answer is kept for comparison, its body only up to `max_body_bytes`
   (beyond that it is read off the wire and dropped, and the answer says `body_truncated`); no
@@ -106,6 +108,7 @@ class ShadowSender:
         self._clients: dict[Instance, UpstreamClient] = {}
         self._tasks: dict[str, TaskSet] = {}
         self.dropped: dict[str, int] = {}
+        self.too_large: dict[str, int] = {}  # copies not sent: the request body is over budget
 
     def in_flight(self, feature: str) -> int:
         tasks = self._tasks.get(feature)
@@ -125,12 +128,18 @@ class ShadowSender:
         outcome: Outcome,
         pool: str | None = None,
     ) -> asyncio.Task[None] | None:
-        """Start one copy in the background; None (and counted) if the feature is at its bound.
+        """Start one copy in the background; None (and counted) if the feature is at its bound,
+        or if the request body is over `max_body_bytes` (counted in `too_large`).
 
         `headers` is awaited inside the copy (it may look the session up); None skips the copy.
         `pool` names the in-flight bound (default: the feature's).
         """
         bound = pool or feature
+        if len(body) > self.max_body_bytes:
+            # A copy holds its body until it is sent and framed again: beyond the budget, the
+            # memory held per feature would be max_in_flight times any client's upload.
+            self.too_large[bound] = self.too_large.get(bound, 0) + 1
+            return None
         tasks = self._tasks.setdefault(bound, TaskSet())
         if len(tasks) >= max_in_flight:
             self.dropped[bound] = self.dropped.get(bound, 0) + 1

@@ -7,9 +7,11 @@ one hands the whole exchange to `offer` (the evidence recorder's bounded queue),
 blocks. A flow that never gets its legacy answer (the client left, legacy failed) is never
 offered and goes with the flow: nothing to clean up, no table of pending flows to bound.
 
-A copy that failed or timed out is a `None` part: the recorder counts it as an error outcome,
-never as a difference. Bodies are held only up to the sender's byte budget; a larger one is a
-`Reply` with `too_large`, compared as "body too large" and never read into memory beyond it.
+A copy that failed or timed out is a `None` part, and so is legacy's when the forwarder failed
+it (legacy down, its breaker open: the response is Ficus's own error page, never paired): the
+recorder counts it as an error outcome, never as a difference. Bodies are held only up to the
+sender's byte budget; a larger one is a `Reply` with `too_large`, compared as "body not
+compared" (`domain.noise.NOT_COMPARED`) and never read into memory beyond it.
 """
 
 from __future__ import annotations

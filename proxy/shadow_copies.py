@@ -7,6 +7,7 @@ the `shadow` side. While a control plane takes evidence, the service's answer an
 the `response` hook) are paired in an `Exchange` and handed to the evidence recorder, which
 compares them in its own thread (`proxy.evidence_recorder`); a sampled share of idempotent reads
 is asked of legacy a second time, for noise, with the same bounds as the copy.
+Noise asks load legacy; `proxy.shadow_noise` says when they are skipped.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from proxy.runtime import Runtime
 from proxy.session_identity import SessionStoreUnavailableError
 from proxy.shadow import ShadowSender, noise_headers, shadow_headers, should_shadow
 from proxy.shadow_compare import Exchange, answer_reply, flow_reply, sampled
+from proxy.shadow_noise import NoiseGate
 from proxy.tasks import spawn
 from proxy.upstream_client import Answer
 from proxy.upstreams import Instance
@@ -46,6 +48,7 @@ class ShadowCopies:
         self.runtime = runtime
         self.shadow = ShadowSender()
         self._closing: asyncio.Task[None] | None = None
+        self.noise = NoiseGate()
 
     def request(self, flow: http.HTTPFlow) -> None:
         state = state_of(flow)
@@ -59,6 +62,12 @@ class ShadowCopies:
         if state is None or state.exchange is None or flow.response is None:
             return
         exchange, state.exchange = state.exchange, None
+        if state.error is not None:
+            # Legacy failed (down, breaker open, timed out): the response is Ficus's own error
+            # page, no answer of legacy's to compare. The exchange is an error, not a difference.
+            self.noise.legacy_failed(_instance_of(flow.request))
+            exchange.settle("legacy", None)
+            return
         response = flow.response
         exchange.settle(
             "legacy",
@@ -166,7 +175,11 @@ class ShadowCopies:
         if sent is None or exchange is None:
             return
         state.exchange = exchange
-        if method in NOISE_METHODS and sampled(request_id, settings.compare.noise.sample_percent):
+        if (
+            method in NOISE_METHODS
+            and sampled(request_id, settings.compare.noise.sample_percent)
+            and self.noise.allowed(_instance_of(request))
+        ):
             self._ask_legacy_again(request, fields, body, exchange, settings)
 
     def _ask_legacy_again(
@@ -191,7 +204,7 @@ class ShadowCopies:
                 exchange.feature,
                 settings.max_in_flight,
                 headers,
-                instance=Instance(request.scheme, request.host, request.port),
+                instance=_instance_of(request),
                 method=request.method,
                 target=request.data.path,
                 body=body,
@@ -201,3 +214,7 @@ class ShadowCopies:
             )
             is not None
         )
+
+
+def _instance_of(request: http.Request) -> Instance:
+    return Instance(request.scheme, request.host, request.port)

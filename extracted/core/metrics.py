@@ -2,10 +2,11 @@
 
 Requests are counted by the middleware (`MetricsMiddleware`, first in MIDDLEWARE) by Django's
 resolved *route* (`/api/appointments/<int:appointment_id>`, never the path, which holds record
-ids), method and status class; latency goes into a histogram whose bounds are the proxy's and the
-gates' (`domain.latency.BOUNDS_MS`). Audit rows written are counted where they are written
-(`extracted.core.access_audit`). The outbox backlog is read from each service's database when
-scraped: rows not yet carried to legacy by reverse sync, and the age of the oldest.
+ids), method (an unknown one as `OTHER`, as the proxy counts it) and status class; latency
+goes into a histogram whose bounds are the proxy's and the gates' (`domain.latency.BOUNDS_MS`).
+Audit rows written are counted where they are written (`extracted.core.access_audit`). The
+outbox backlog is read from each service's database when scraped: rows not yet carried to
+legacy by reverse sync, and the age of the oldest.
 
 Served at `/__ficus/metrics` to operations only: a peer on loopback (or in `FICUS_METRICS_ALLOW`,
 comma-separated networks) that came directly, not through the proxy (no X-Forwarded-For); anyone
@@ -43,6 +44,7 @@ _CLASSES: Final = ("none", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 # In-process registry (one process); under gunicorn the values go to the files instead.
 REGISTRY: Final = CollectorRegistry()
+_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 REQUESTS: Final = Counter(
     "ficus_service_requests",
     "Requests a service answered, by URL route (never the path), method and status class",
@@ -84,7 +86,8 @@ class MetricsMiddleware:
         elapsed = time.perf_counter() - started
         match = request.resolver_match
         route = f"/{match.route}" if match is not None else UNMATCHED
-        method = request.method or "-"
+        # A client chooses the method: an unknown one is `OTHER`, so labels stay bounded.
+        method = request.method if request.method in _METHODS else "OTHER"
         status = response.status_code
         status_class = _CLASSES[status // 100] if 100 <= status < 600 else _CLASSES[0]
         REQUESTS.labels(self.service, route, method, status_class).inc()

@@ -6,7 +6,8 @@ counters and histograms to `<kind>_<pid>.db` in `PROMETHEUS_MULTIPROC_DIR`, and 
 the files. Left alone, that directory keeps a file set per dead worker for ever (a restarted
 worker has a new pid). So gunicorn's master (this module is its `--config python:` hooks, set
 by `manage.py runservice`) folds a dead worker's files into one `<kind>_retired.db` per kind as
-soon as the worker exits, and removes the directory when the service stops: the directory
+soon as the worker exits, clears a previous run's files at start (its master may have been
+killed before its exit hook) and removes the run's files when the service stops: the directory
 holds the live workers' files and one retired set, whatever the restarts, and every counter
 stays monotonic. A lock file orders the fold against scrapes (`locked_collector`), so a scrape
 never sees a worker's counts twice or not at all.
@@ -18,7 +19,6 @@ import contextlib
 import fcntl
 import glob
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -108,6 +108,11 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
+    """The run's files go; the directory too if nothing else is in it (it may be an operator's)."""
     directory = os.environ.get(DIR_ENV)
     if directory:
-        shutil.rmtree(directory, ignore_errors=True)
+        for name in (*glob.glob(os.path.join(directory, "*.db")), os.path.join(directory, _LOCK)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)

@@ -18,6 +18,7 @@ from domain.deidentify import (
     MAX_TEXT,
     Deidentifier,
     key_from_environment,
+    keyless_path,
 )
 
 KEY = b"evidence-key-for-tests-only-0001"
@@ -82,7 +83,7 @@ def test_it_leaves_no_identifier_in_a_whole_non_json_body():
     assert isinstance(stored, str)
     for identifier in (MRN, SSN, DOB_ISO, EMAIL, "portal.example.org"):
         assert identifier not in stored
-    assert stored.startswith("<html><p>ID-")
+    assert stored.startswith("Text-")  # a page is prose: replaced whole
 
 
 def test_what_is_no_identifier_passes_unchanged():
@@ -97,7 +98,8 @@ def test_what_is_no_identifier_passes_unchanged():
     assert auditor.sample("status", 404) == 404
     assert auditor.sample("body.STATUS_CD", "A") == "A"
     assert auditor.sample("body.SEX_CD", "F") == "F"
-    assert auditor.sample("body.MSG", "Patient not found") == "Patient not found"
+    assert auditor.sample("body.RESULT_CD", "NOT_FOUND") == "NOT_FOUND"
+    assert auditor.sample("body.kind", "A12") == "A12"
     assert auditor.sample("body.PAT_ID", None) is None
 
 
@@ -161,7 +163,9 @@ def test_each_pattern_is_found_whatever_the_field_is_called(value, shape):
     assert isinstance(surrogate, str)
     assert surrogate.startswith(shape)
     assert value not in surrogate
-    assert auditor.text("body", f"before {value} after") == f"before {surrogate} after"
+    prose = auditor.text("body", f"before {value} after")
+    assert prose.startswith("Text-")
+    assert value not in prose
 
 
 def test_equal_values_give_equal_surrogates_under_one_key():
@@ -170,7 +174,7 @@ def test_equal_values_give_equal_surrogates_under_one_key():
     # The same MRN in a legacy column, a FHIR identifier and free text is one surrogate.
     mrn = auditor.sample("body.MRN", MRN)
     assert auditor.sample("body.identifier[0].value", MRN) == mrn
-    assert auditor.text("body", f"chart {MRN}") == f"chart {mrn}"
+    assert auditor.text("body.x", f"chart:{MRN}") == f"chart:{mrn}"
 
 
 def test_another_key_gives_other_surrogates():
@@ -316,3 +320,52 @@ def test_a_quoted_member_of_a_path_is_replaced_whole():
     assert "Jane" not in deidentifier.path('body.byName["Jane Testperson"]')
     # Equal members stay equal, so a field is still counted as one.
     assert deidentifier.path('body["a.b"]') == deidentifier.path('body["a.b"]')
+
+
+# What the demo monolith and its clients send in fields whose names say nothing of a person.
+PROSE = {
+    "body": f"line 12: <td>{FAMILY.upper()}, {GIVEN.upper()}</td><td>{MRN}</td>",
+    "body.ERR": f"PATIENT {GIVEN.upper()} {FAMILY.upper()} ALREADY BOOKED",
+    "body.PROVIDER_DESC": "Dr. Gregory Thornquist",
+    "body.APPT_DESC": f"Follow-up for {GIVEN} {FAMILY}",
+    "body.status_line": f"booked by {GIVEN}",
+    "header.content-disposition": f"attachment; filename={FAMILY}_{GIVEN}_chart.pdf",
+    "header.x-unknown": f"{FAMILY}_{GIVEN}_chart_2026.pdf",
+}
+
+
+@pytest.mark.parametrize("path", sorted(PROSE))
+def test_names_in_prose_never_survive_whatever_the_field_is_called(path):
+    """Names have no pattern: free text in a field the word lists do not know fails closed."""
+    shown = json.dumps(auditor.sample(path, PROSE[path]))
+    for name in (FAMILY, GIVEN, FAMILY.upper(), GIVEN.upper(), "Gregory", "Thornquist", MRN):
+        assert name not in shown, (path, shown)
+    assert auditor.sample(path, PROSE[path]) == auditor.sample(path, PROSE[path])
+
+
+def test_member_names_that_are_prose_are_replaced_too():
+    shown = json.dumps(auditor.sample("body", {f"{GIVEN} {FAMILY}": 1, "count": 2}))
+    assert FAMILY not in shown
+    assert '"count": 2' in shown
+
+
+@pytest.mark.parametrize("code", ["active", "BOOKED", "A12", "404", "NOT_FOUND", "v2"])
+def test_codes_and_short_tokens_still_pass(code):
+    assert auditor.sample("body.whatever", code) == code
+    assert auditor.sample("body.whatever", 12345) == 12345
+
+
+@pytest.mark.parametrize(
+    ("path", "kept"),
+    [
+        ('body.byEmail["adaeze.q@example.org"]', 'body.byEmail["<member>"]'),
+        (f'body["{GIVEN} {FAMILY}"].ward', 'body["<member>"].ward'),
+        (f"body.index.{MRN}", "body.index.<member>"),
+        ("body.byId.12345678", "body.byId.<member>"),
+        ("body.items[id=4217].DOB", "body.items[id=<member>].DOB"),
+        ("body.name[0].family", "body.name[0].family"),
+        ("header.content-type", "header.content-type"),
+    ],
+)
+def test_without_a_key_members_that_may_be_identifiers_are_folded(path, kept):
+    assert keyless_path(path) == kept

@@ -10,6 +10,7 @@ import pytest
 from domain.comparison import MORE, Answer, CompareRules, differing_fields
 from domain.noise import (
     MAX_SIGNATURES,
+    NOT_COMPARED,
     ExchangeResult,
     RouteTally,
     Thresholds,
@@ -216,3 +217,16 @@ def test_an_accepted_difference_explains_an_exchange():
 
 def test_what_was_cut_off_is_never_explained():
     assert exchange_result([MORE], [MORE]) is ExchangeResult.DIFFERENCE
+
+
+def test_a_whole_body_or_a_body_not_compared_is_never_excused_by_noise():
+    tally = RouteTally()
+    for _ in range(100):
+        tally.add(["body"], ["body"])  # legacy's page differs from itself every time
+    tally.add([NOT_COMPARED], [NOT_COMPARED])
+    assessment = assess(tally)
+    assert assessment.real_diff_rate == 1.0
+    assert exchange_result(["body"], ["body"]) is ExchangeResult.DIFFERENCE
+    assert exchange_result([NOT_COMPARED], [], frozenset({"**"})) is ExchangeResult.DIFFERENCE
+    # An explicit accepted entry excuses the whole body; nothing excuses a body never read.
+    assert assess(tally, accepted=frozenset({"body"})).real == 1

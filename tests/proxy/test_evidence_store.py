@@ -8,14 +8,10 @@ import json
 import pytest
 from sqlalchemy import create_engine
 
+from domain.evidence_retention import DEFAULT_RETENTION_DAYS
 from domain.noise import RouteTally
 from proxy.control_schema import metadata
-from proxy.evidence_store import (
-    DEFAULT_RETENTION_DAYS,
-    RETENTION_PASS_SECONDS,
-    EvidenceStore,
-    Sample,
-)
+from proxy.evidence_store import RETENTION_PASS_SECONDS, EvidenceStore, Sample
 from tests.proxy.control_db import ddl_control_db, evidence_rows
 from tests.support.ports import free_port
 
@@ -120,6 +116,24 @@ def test_samples_of_a_feature_no_plan_declares_go_after_the_default_retention(on
     assert evidence_rows(url)[1] == []
 
 
+def test_tallies_older_than_the_retention_are_deleted_by_the_flusher(one_sample):
+    """Every worker appends a row per route every window: an operator's table must not grow
+    forever. Old windows go after the plan's retention, a gone plan's after the default."""
+    url, engine, clock, store = one_sample
+    tally(store).add(["body.name"])
+    tally(store, feature="gone").add([])
+    store.flush(engine, {"patients": 1})
+    clock.now += 2 * 86_400 + RETENTION_PASS_SECONDS
+    tally(store).add([])
+    store.flush(engine, {"patients": 1})
+    rows, _ = evidence_rows(url)
+    assert sorted(r["feature"] for r in rows) == ["gone", "patients"]
+    assert [r["tally"]["raw"] for r in rows if r["feature"] == "patients"] == [{}]  # the new one
+    clock.now += DEFAULT_RETENTION_DAYS * 86_400
+    store.flush(engine, {"patients": 365})
+    assert [r["feature"] for r in evidence_rows(url)[0]] == ["patients"]
+
+
 def test_an_outage_keeps_the_tallies_for_the_next_flush(tmp_path):
     down = create_engine(f"postgresql+psycopg://ficus@127.0.0.1:{free_port()}/control")
     store = EvidenceStore(worker="w1", clock=Clock())
@@ -150,9 +164,10 @@ def test_tallies_samples_and_retention_work_on_a_server_database(legacy_database
         assert store.flush(engine, {"patients": 1}) == 1
         clock.now += 2 * 86_400 + RETENTION_PASS_SECONDS
         store.add_sample(sample("body.ward"))
+        tally(store).add([])
         store.flush(engine, {"patients": 1})
     finally:
         engine.dispose()
-    (row,), samples = evidence_rows(legacy_database_url)
-    assert row["tally"]["compared"] == 1
+    (row,), samples = evidence_rows(legacy_database_url)  # the old window's tally is gone
+    assert (row["tally"]["compared"], row["tally"]["raw"]) == (1, {})
     assert [s["field"] for s in samples] == ["body.ward"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from domain.latency import BOUNDS_MS, bucket_index
@@ -79,3 +81,25 @@ def test_a_snapshot_is_a_copy_and_reads_the_gauges_now():
         {"http://127.0.0.1:8101": "open"},
     )
     assert second.generation == 7
+
+
+def test_drops_counted_on_the_event_loop_and_the_recorder_thread_are_all_kept():
+    """observe() runs on the event loop, shadow_compared() in the recorder's thread."""
+    metrics = ProxyMetrics(max_series=1)
+    metrics.observe("a", "/a", "GET", "a", "canary", "service", 200, 1.0)
+    metrics.shadow_compared("a", "/a", "match")
+    started = threading.Barrier(2)
+
+    def compare_many():
+        started.wait()
+        for n in range(20_000):
+            metrics.shadow_compared("a", f"/b{n}", "match")
+
+    recorder = threading.Thread(target=compare_many)
+    recorder.start()
+    started.wait()
+    for n in range(20_000):
+        metrics.observe("a", f"/b{n}", "GET", "a", "canary", "service", 200, 1.0)
+        metrics.snapshot()
+    recorder.join()
+    assert metrics.snapshot().dropped == 40_000

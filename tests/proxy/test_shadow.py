@@ -248,3 +248,25 @@ def test_legacy_is_asked_again_with_the_host_it_got_the_first_time():
         b"Host",
         b"clinic.example:8443",
     )
+
+
+@pytest.mark.anyio
+async def test_a_request_body_over_the_budget_is_not_copied_and_is_counted():
+    """Copies hold their bodies: a large upload is never held max_in_flight times over."""
+    sender = ShadowSender(max_body_bytes=16)
+    outcomes = Outcomes()
+    sent = sender.submit(
+        "patients",
+        4,
+        no_extra_headers(),
+        instance=Instance("http", LOOPBACK, 9),
+        method="POST",
+        target=b"/api/patients",
+        body=b"x" * 17,
+        deadline=2.0,
+        outcome=outcomes,
+    )
+    assert sent is None
+    assert (sender.too_large, sender.in_flight("patients")) == ({"patients": 1}, 0)
+    assert outcomes.results == []
+    await sender.aclose()

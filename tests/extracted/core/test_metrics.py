@@ -81,3 +81,14 @@ def test_an_operations_network_can_be_allowed(monkeypatch):
     monkeypatch.setenv("FICUS_METRICS_ALLOW", "10.20.0.0/16")
     assert Client(REMOTE_ADDR="10.20.3.4").get("/__ficus/metrics").status_code == 200
     assert Client(REMOTE_ADDR="10.21.3.4").get("/__ficus/metrics").status_code == 403
+
+
+def test_a_method_a_client_makes_up_is_counted_as_other(client):
+    """An outsider choosing methods must not grow the operator's label set."""
+    route = "/api/appointments/<legacy_id:appointment_id>"
+    for method in ("BREW", "X-PROPFIND-7"):
+        client.generic(method, "/api/appointments/424242")
+    page = scrape(Client())
+    assert value(page, "ficus_service_requests_total", route=route, method="OTHER") >= 2
+    assert "BREW" not in page
+    assert "PROPFIND" not in page

@@ -70,3 +70,38 @@ def test_the_workers_counts_are_summed_and_survive_a_killed_worker(tmp_path):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
         assert not directory.exists()  # removed at exit: nothing piles up across runs
+
+
+def test_a_killed_master_leaves_no_directory_behind_run_after_run(tmp_path):
+    """The operator's `kill -9` of gunicorn's master skips its exit hook: the next run uses the
+    same directory and clears what the killed one left, so directories never pile up."""
+    env = service_env(tmp_path)
+    seen = set()
+    for _ in range(2):
+        with service_process(env, tmp_path, workers=1) as (process, base):
+            eventually(lambda: len(children(process.pid)) == 1)
+            directory = metrics_dir(process.pid)
+            seen.add(directory)
+            assert get(f"{base}{HEALTH}")[0] == 200
+            assert health_requests(base) == 1  # the killed run's counts were cleared
+            workers = children(process.pid)
+            process.kill()  # SIGKILL: on_exit never runs
+            process.wait()
+            for pid in workers:
+                eventually(lambda pid=pid: not Path(f"/proc/{pid}").exists())
+    assert seen == {tmp_path / "metrics" / "appointments"}
+    assert [p.name for p in (tmp_path / "metrics").iterdir()] == ["appointments"]
+
+
+def test_an_operators_metrics_directory_is_used_and_kept(tmp_path):
+    mine = tmp_path / "operator-metrics"
+    mine.mkdir()
+    (mine / "README").write_text("the operator's")
+    env = service_env(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(mine))
+    with service_process(env, tmp_path, workers=1) as (process, base):
+        eventually(lambda: len(children(process.pid)) == 1)
+        assert metrics_dir(process.pid) == mine
+        assert get(f"{base}{HEALTH}")[0] == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    assert [p.name for p in mine.iterdir()] == ["README"]

@@ -11,8 +11,11 @@ since a path holds record ids. gunicorn's own access log is off unless `--access
 it, and even then it is written without query strings (`%(U)s`, never `%(r)s`).
 
 Metrics: `/__ficus/metrics` (operations only, extracted/core/metrics.py) sums the workers'
-prometheus_client files in a directory made for this run; gunicorn's hooks keep it from
-collecting dead workers' files and remove it at exit (extracted/core/metrics_files.py).
+prometheus_client files in one stable directory per service, `PROMETHEUS_MULTIPROC_DIR` if the
+operator set it, else `$FICUS_VAR_DIR/metrics/NAME`: gunicorn's hooks clear a previous run's
+files at start (a master killed with SIGKILL never ran its exit hook), fold dead workers' files
+and clear them at exit (extracted/core/metrics_files.py), so nothing piles up across runs. Two
+instances of one service need their own `FICUS_VAR_DIR` or `PROMETHEUS_MULTIPROC_DIR`.
 
 Limits: gunicorn's defaults, given explicitly and kept on purpose (a direct client must not
 make a worker hold an unbounded head): a request line of at most 4094 bytes, at most 100 header
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
@@ -46,6 +49,11 @@ from migration_plans.feature_registry import features
 DEFAULT_PORTS = {"control": 8100, **{feature.name: feature.default_port for feature in features()}}
 WORKER_CLASS = "extracted.core.gunicorn_refusals.FaceWorker"
 GUNICORN_ACCESS_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+def metrics_dir(name: str) -> str:
+    """The service's directory of prometheus_client files when the operator names none."""
+    return str(Path(settings.VAR_DIR) / "metrics" / name)
 
 
 def _servable() -> tuple[str, ...]:
@@ -141,8 +149,8 @@ class Command(BaseCommand):
 
         env = {
             **os.environ,
-            # One fresh directory per run for the workers' metric files (removed at exit).
-            DIR_ENV: tempfile.mkdtemp(prefix=f"ficus-{name}-metrics-"),
+            # One stable directory per service, cleared at start and exit: never one per run.
+            DIR_ENV: os.environ.get(DIR_ENV) or metrics_dir(name),
             "FICUS_SERVICE": name,
             "DJANGO_SETTINGS_MODULE": os.environ.get(
                 "DJANGO_SETTINGS_MODULE", "extracted.settings"

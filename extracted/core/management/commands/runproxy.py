@@ -158,6 +158,14 @@ class Command(BaseCommand):
             "(default: %(default)s)",
         )
         parser.add_argument(
+            "--legacy-host-header",
+            choices=("preserve", "rewrite"),
+            default="preserve",
+            help="the Host header the legacy app gets: the client's, as received (preserve: "
+            "legacy apps check Origin against it), or the --legacy URL's authority (rewrite); "
+            "X-Forwarded-Host carries the client's either way (default: %(default)s)",
+        )
+        parser.add_argument(
             "--confdir",
             default=str(Path(settings.VAR_DIR) / "mitmproxy"),
             help="where mitmproxy keeps the CA that signs certificates for TLS clients "
@@ -186,6 +194,7 @@ class Command(BaseCommand):
             *("--body-timeout", str(options["body_timeout"])),
             *("--body-min-rate", str(options["body_min_rate"])),
             *("--metrics-host", options["metrics_host"]),
+            *("--legacy-host-header", options["legacy_host_header"]),
         ]
         if options["metrics_port"] is not None:
             argv += ["--metrics-port", str(options["metrics_port"])]

@@ -5,7 +5,8 @@ legacy) and the canary cohort looked up lazily, `domain.routing.decide` picks th
 with `;params` gets a 400 unless the route's plan sets `allow_path_params` (the legacy default
 route allows none). The flow is pointed at the chosen upstream instance with the canonical
 path and exactly one Host (legacy: the client's unless `--legacy-host-header rewrite`,
-`proxy.host_header`; a service: its instance's authority), and gets `X-Ficus-Request-Id` and `X-Forwarded-For/Proto/Host`.
+`proxy.host_header`; a service: its instance's authority), and gets `X-Ficus-Request-Id`
+and `X-Forwarded-For/Proto/Host`.
 What is left, the router says in the flow state: a shadow copy (`proxy.shadow_copies`), the
 signed identity (`proxy.identity_bridge`), the pin a legacy write earns (`proxy.responses`).
 """

@@ -28,7 +28,7 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -37,9 +37,7 @@ class OriginChecker:
     url: str = ""
     seen: list[dict[str, str]] = field(default_factory=list)
 
-    def app(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
+    def app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         self.seen.append({name: environ.get(name, "") for name in _SEEN})
         origin = environ.get("HTTP_ORIGIN")
         host = environ.get("HTTP_HOST", "")

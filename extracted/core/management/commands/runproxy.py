@@ -166,6 +166,13 @@ class Command(BaseCommand):
             "X-Forwarded-Host carries the client's either way (default: %(default)s)",
         )
         parser.add_argument(
+            "--route-limits",
+            default="",
+            help="YAML file of per-route read timeouts, for legacy's routes as well (e.g. a "
+            "long poll: `routes: [{route: POST /{db}/bus, read_timeout_seconds: 300}]`); "
+            "other routes keep --read-timeout (docs/proxy.md; default: none)",
+        )
+        parser.add_argument(
             "--confdir",
             default=str(Path(settings.VAR_DIR) / "mitmproxy"),
             help="where mitmproxy keeps the CA that signs certificates for TLS clients "
@@ -195,6 +202,7 @@ class Command(BaseCommand):
             *("--body-min-rate", str(options["body_min_rate"])),
             *("--metrics-host", options["metrics_host"]),
             *("--legacy-host-header", options["legacy_host_header"]),
+            *("--route-limits", options["route_limits"]),
         ]
         if options["metrics_port"] is not None:
             argv += ["--metrics-port", str(options["metrics_port"])]

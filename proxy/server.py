@@ -87,10 +87,10 @@ from proxy.guard import Guard
 from proxy.host_header import OPTION as HOST_HEADER_OPTION
 from proxy.host_header import HostHeader
 from proxy.metrics import ProxyMetrics
-from proxy.route_limits import OPTION as ROUTE_LIMITS_OPTION
-from proxy.route_limits import RouteLimitsAddon
 from proxy.metrics_link import MetricsPortError, export_worker
 from proxy.mitm_patches import body_budget, body_deadline, head_limits
+from proxy.route_limits import OPTION as ROUTE_LIMITS_OPTION
+from proxy.route_limits import RouteLimitsAddon
 from proxy.supervisor import READY_FD_ENV, Supervisor
 from proxy.upstreams import STATES
 

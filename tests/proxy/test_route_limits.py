@@ -33,7 +33,7 @@ routes:
 class _SlowLegacy(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         time.sleep(ANSWER_AFTER_SECONDS)  # a long poll: nothing to say until then
         body = b'{"message": null}'

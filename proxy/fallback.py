@@ -16,8 +16,9 @@ bytes beyond the answer legacy declared (after a HEAD answer, behind a short Con
 after a 204) close the connection rather than wait there for the next user's request, and
 Content-Length with Transfer-Encoding, a bare LF or any other garbage is refused. On top of it:
 
-- the request is written as given, with legacy's Host first: nothing the client did not send
-  is added (no `Accept-Encoding`, `User-Agent`, cookie);
+- the request is written as given, with the Host legacy gets first (the client's unless
+  `--legacy-host-header rewrite`): nothing the client did not send is added (no
+  `Accept-Encoding`, `User-Agent`, cookie);
 - no cookie is ever kept: the client has no jar, so legacy's `Set-Cookie` goes to this
   client's user only;
 - one deadline per try (`timeout`, 10 s by default) over connect, send and the whole answer;
@@ -55,7 +56,8 @@ def retry_headers(
     fields: Iterable[tuple[bytes, bytes]], authority: str
 ) -> list[tuple[bytes, bytes]]:
     """The headers for legacy: as sent to the service, minus Host, identity, Expect and
-    hop-by-hop ones, with legacy's Host first. Legacy reads its own session cookie."""
+    hop-by-hop ones, with `authority` (the Host legacy gets) first. Legacy reads its own
+    session cookie."""
     fields = list(fields)
     connection = [v.decode("latin-1") for n, v in fields if n.lower() == b"connection"]
     drop = _DROPPED | hop_by_hop_names(connection)
@@ -83,10 +85,14 @@ class LegacyRetry:
         target: bytes,
         headers: Iterable[tuple[bytes, bytes]],
         body: bytes,
+        *,
+        host: str | None = None,
     ) -> Answer:
-        """Send one request to origin and read the whole answer; LegacyRetryError on any failure."""
+        """Send one request to origin and read the whole answer; LegacyRetryError on any failure.
+
+        `host`: the Host legacy gets (the client's, `proxy.host_header`); origin's by default."""
         client = self._client(origin)
-        fields = retry_headers(headers, origin.authority)
+        fields = retry_headers(headers, host or origin.authority)
         try:
             async with asyncio.timeout(self.timeout):
                 return await client.send(method.encode("ascii"), target, fields, body)

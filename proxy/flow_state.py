@@ -43,6 +43,8 @@ class FlowState:
     # The legacy app's address, saved before the flow is pointed at a service: where a failed
     # read falls back to.
     legacy_origin: Instance | None = None
+    # The Host the fallback sends legacy (`proxy.host_header`: the client's, or legacy's own).
+    legacy_host: str | None = None
     # (session id, feature, seconds): what to pin if legacy accepts this write.
     pin: tuple[str, str, float] | None = None
     # Work the router leaves to the next addons, each clearing its own flag when done (so a

@@ -18,7 +18,8 @@ client is faster than mitmproxy's. It does only what a reverse proxy needs:
   dropped after `IDLE_SECONDS`, below common server keep-alive timeouts); the request is sent
   exactly as the routing addon left it (with exactly one Host, also for HTTP/2 clients);
 - a connect timeout (`ficus_connect_timeout`) and a read timeout (`ficus_read_timeout`: the
-  longest silence while waiting for (more of) the answer): both give a 504;
+  longest silence while waiting for (more of) the answer, or the route's own from
+  `--route-limits`, `proxy.route_limits`): both give a 504;
 - a refused or reset connection, and an answer that is not HTTP/1.1 (the parser refuses it:
   bad status line, bad framing, obsolete folding, a chunk-terminator trick, a second answer
   behind the first), give a 502; every body is generic and fixed, upstream bytes are never
@@ -61,6 +62,7 @@ from proxy.flow_responses import (
     plain_response,
 )
 from proxy.flow_state import state_of
+from proxy.route_limits import read_timeout_of
 from proxy.upstream_client import UNSENDABLE, UpstreamClient, UpstreamError
 from proxy.upstreams import STATES, Breaker, Instance, InstanceStates, UpstreamPool
 
@@ -147,7 +149,7 @@ class Forwarder:
             self._fail(flow, "upstream_unavailable")
             return
         try:
-            flow.response = await self.send(flow.request)
+            flow.response = await self.send(flow.request, read_timeout=read_timeout_of(flow))
         except UpstreamError as e:
             error = e.reason
             if error == UNSENDABLE:
@@ -196,8 +198,12 @@ class Forwarder:
             400, "Bad Request: the request cannot be forwarded", flow.request.data.path
         )
 
-    async def send(self, request: http.Request) -> http.Response:
-        """The upstream's answer as the flow's response; UpstreamError with a FAILURES reason."""
+    async def send(
+        self, request: http.Request, *, read_timeout: float | None = None
+    ) -> http.Response:
+        """The upstream's answer as the flow's response; UpstreamError with a FAILURES reason.
+
+        `read_timeout`: the route's own (`proxy.route_limits`), else `ficus_read_timeout`."""
         instance = Instance(request.scheme, request.host, request.port)
         client = self._clients.get(instance)
         if client is None:
@@ -213,6 +219,7 @@ class Forwarder:
             request.data.path,
             list(request.headers.fields),
             request.raw_content or b"",
+            read_timeout=read_timeout,
         )
         return answer_response(answer, request.method, started)
 

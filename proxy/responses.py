@@ -98,6 +98,7 @@ class Responses:
                 request.data.path,
                 request.headers.fields,
                 request.raw_content or b"",
+                host=state.legacy_host,
             )
         except LegacyRetryError:
             state.error = "fallback_failed"

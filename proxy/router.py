@@ -4,7 +4,9 @@ With the session's read-your-writes pins (the features its recent legacy writes 
 legacy) and the canary cohort looked up lazily, `domain.routing.decide` picks the route; a path
 with `;params` gets a 400 unless the route's plan sets `allow_path_params` (the legacy default
 route allows none). The flow is pointed at the chosen upstream instance with the canonical
-path and exactly one Host, and gets `X-Ficus-Request-Id` and `X-Forwarded-For/Proto/Host`.
+path and exactly one Host (legacy: the client's unless `--legacy-host-header rewrite`,
+`proxy.host_header`; a service: its instance's authority), and gets `X-Ficus-Request-Id`
+and `X-Forwarded-For/Proto/Host`.
 What is left, the router says in the flow state: a shadow copy (`proxy.shadow_copies`), the
 signed identity (`proxy.identity_bridge`), the pin a legacy write earns (`proxy.responses`).
 """
@@ -14,7 +16,8 @@ from __future__ import annotations
 import functools
 from typing import Final
 
-from mitmproxy import http
+from mitmproxy import ctx, http
+from mitmproxy.addonmanager import Loader
 
 from domain.identity import REQUEST_ID_HEADER
 from domain.routes import CohortLookup, RequestInfo
@@ -23,6 +26,8 @@ from proxy.canonical_path import strip_params
 from proxy.flow_responses import plain_response
 from proxy.flow_state import state_of
 from proxy.headers import single_host, speaks_http2
+from proxy.host_header import OPTION as HOST_HEADER_OPTION
+from proxy.host_header import HostHeader, declare, legacy_authority
 from proxy.runtime import Runtime
 from proxy.sanitizer import SESSION_COOKIE
 from proxy.upstreams import Instance, UpstreamPool
@@ -39,6 +44,17 @@ _FORWARDED_HOST: Final = b"X-Forwarded-Host"
 class Router:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.legacy_host = HostHeader.PRESERVE
+
+    def load(self, loader: Loader) -> None:
+        declare(loader)
+
+    def configure(self, updated: set[str]) -> None:
+        self.legacy_host = HostHeader(getattr(ctx.options, HOST_HEADER_OPTION))
+
+    def running(self) -> None:
+        # A value set while this addon was being added reaches no configure() of ours.
+        self.configure({HOST_HEADER_OPTION})
 
     @property
     def pools(self) -> dict[str, UpstreamPool]:
@@ -82,7 +98,8 @@ class Router:
         data = request.data
         data.path = path.encode("ascii") + (b"?" + query if query is not None else b"")
         if decision.to_legacy:
-            authority = _authority(request.scheme, data.host, data.port)
+            own = _authority(request.scheme, data.host, data.port)
+            authority = legacy_authority(self.legacy_host, state.forwarded_host, own)
         else:
             state.legacy_origin = Instance(request.scheme, data.host, data.port)
             instance = plans.pools[decision.upstream].pick()
@@ -91,6 +108,9 @@ class Router:
             data.host = instance.host
             data.port = instance.port
             authority = instance.authority
+            state.legacy_host = legacy_authority(
+                self.legacy_host, state.forwarded_host, state.legacy_origin.authority
+            )
         set_host(request, authority, http2=speaks_http2(flow.client_conn.alpn))
         # The sanitizer removed every client X-Ficus-* header and forwarding claim: append.
         added = [

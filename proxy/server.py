@@ -84,9 +84,13 @@ from proxy.addon import ficus_addons
 from proxy.dispatch import CuratedAddonManager
 from proxy.forwarder import Forwarder
 from proxy.guard import Guard
+from proxy.host_header import OPTION as HOST_HEADER_OPTION
+from proxy.host_header import HostHeader
 from proxy.metrics import ProxyMetrics
 from proxy.metrics_link import MetricsPortError, export_worker
 from proxy.mitm_patches import body_budget, body_deadline, head_limits
+from proxy.route_limits import OPTION as ROUTE_LIMITS_OPTION
+from proxy.route_limits import RouteLimitsAddon
 from proxy.supervisor import READY_FD_ENV, Supervisor
 from proxy.upstreams import STATES
 
@@ -117,6 +121,10 @@ class ProxyConfig:
     # Prometheus /metrics (docs/observability.md): off when the port is None.
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None
+    # The Host the legacy app gets (`proxy.host_header`): the client's, or legacy's own.
+    legacy_host_header: str = HostHeader.PRESERVE.value
+    # Per-route read timeouts (`domain.route_limits`): a YAML file, or "" for none.
+    route_limits: str = ""
 
 
 class _Announce:
@@ -173,6 +181,8 @@ def mitmproxy_options(config: ProxyConfig) -> dict[str, object]:
         "ficus_max_buffered_bodies": body_budget.share(config.max_buffered_bodies, config.workers),
         "ficus_body_timeout": config.body_timeout,
         "ficus_body_min_rate": config.body_min_rate,
+        HOST_HEADER_OPTION: config.legacy_host_header,
+        ROUTE_LIMITS_OPTION: config.route_limits,
     }
     if config.identity_key is not None:
         values["ficus_identity_key"] = config.identity_key
@@ -214,6 +224,7 @@ def build_master(
         body_deadline.BodyDeadline(),
         Guard(),
         *ficus_addons(metrics=metrics),
+        RouteLimitsAddon(),
         forwarder(),
         _Announce(config.legacy_url, config.worker_index),
     )
@@ -305,6 +316,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
         "--metrics-port", type=int, default=None, help="serve Prometheus /metrics (default off)"
     )
     parser.add_argument("--metrics-host", default="127.0.0.1", help="address of /metrics")
+    parser.add_argument(
+        "--legacy-host-header",
+        choices=[mode.value for mode in HostHeader],
+        default=HostHeader.PRESERVE.value,
+        help="the Host legacy gets: the client's (preserve) or legacy's own (rewrite)",
+    )
+    parser.add_argument("--route-limits", default="", help="per-route read timeouts (YAML)")
     parser.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(raw)
@@ -355,6 +373,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[ProxyConfig, list[str
         body_min_rate=args.body_min_rate,
         metrics_host=args.metrics_host,
         metrics_port=args.metrics_port,
+        legacy_host_header=args.legacy_host_header,
+        route_limits=args.route_limits,
     )
     worker_argv = [sys.executable, "-m", "proxy.server", *raw]
     return config, worker_argv

@@ -202,8 +202,10 @@ class UpstreamClient:
         body: bytes,
         *,
         max_body_bytes: int | None = None,
+        read_timeout: float | None = None,
     ) -> Answer:
-        """One exchange; with `max_body_bytes`, a longer body is read but not kept."""
+        """One exchange; with `max_body_bytes`, a longer body is read but not kept;
+        `read_timeout`: this request's own (a route's, `proxy.route_limits`), else the client's."""
         try:
             data = request_bytes(method, target, headers, body)
         except BadRequestHeadError:
@@ -211,13 +213,13 @@ class UpstreamClient:
         connection = self._take_idle()
         if connection is not None:
             try:
-                return await self._exchange(connection, method, data, max_body_bytes)
+                return await self._exchange(connection, method, data, max_body_bytes, read_timeout)
             except _StaleConnectionError:
                 if method not in _IDEMPOTENT:
                     raise UpstreamError("upstream_reset") from None
         connection = await self._connect()
         try:
-            return await self._exchange(connection, method, data, max_body_bytes)
+            return await self._exchange(connection, method, data, max_body_bytes, read_timeout)
         except _StaleConnectionError:
             raise UpstreamError("upstream_reset") from None
 
@@ -253,10 +255,16 @@ class UpstreamClient:
         return connection
 
     async def _exchange(
-        self, connection: _Connection, method: bytes, data: bytes, max_body_bytes: int | None
+        self,
+        connection: _Connection,
+        method: bytes,
+        data: bytes,
+        max_body_bytes: int | None,
+        read_timeout: float | None,
     ) -> Answer:
+        timeout = self.read_timeout if read_timeout is None else read_timeout
         try:
-            answer = await connection.exchange(method, data, self.read_timeout, max_body_bytes)
+            answer = await connection.exchange(method, data, timeout, max_body_bytes)
         except BaseException:
             connection.close()  # cancelled mid-exchange, or failed: never reused
             raise

@@ -229,7 +229,8 @@ async def test_unrouted_requests_stay_on_legacy_without_an_identity(ficus, sessi
         ficus, make_flow(b"/api/patients/3", headers=[session_cookie(sessions["clinician"])])
     )
     assert (flow.request.host, flow.request.port) == ("legacy.internal", 8001)
-    assert flow.request.headers["Host"] == "legacy.internal:8001"
+    # The client's Host, as received (proxy.host_header): legacy checks Origin against it.
+    assert flow.request.headers["Host"] == "hospital.example:8000"
     assert IDENTITY_HEADER not in flow.request.headers
 
 
@@ -596,7 +597,7 @@ async def test_a_clinicians_accepted_write_pins_their_reads_of_the_feature_to_le
 
     read = await run_request(ficus, make_flow(headers=clinician))
     assert (read.request.host, read.request.port) == ("legacy.internal", 8001)
-    assert read.request.headers["Host"] == "legacy.internal:8001"
+    assert read.request.headers["Host"] == "hospital.example:8000"  # the client's
     # Legacy reads its own cookie; the identity bridge is for the services only.
     assert IDENTITY_HEADER not in read.request.headers
     read.response = tutils.tresp()
@@ -720,7 +721,7 @@ async def test_a_read_the_service_failed_is_answered_by_legacy(
     assert flow.response.headers["X-Ficus-Request-Id"] == flow.request.headers["X-Ficus-Request-Id"]
     (received,) = legacy.requests
     assert (received.method, received.path) == ("GET", "/api/appointments/7?prov=1")
-    assert received.header("Host") == f"127.0.0.1:{legacy.port}"
+    assert received.header("Host") == "hospital.example:8000"  # the client's, as the first hop
     assert received.header(IDENTITY_HEADER) is None
     assert received.header("Cookie") == f"theme=dark; SESSID={sessions['clinician']}"
     assert received.header("X-Ficus-Request-Id") == flow.request.headers["X-Ficus-Request-Id"]

@@ -49,6 +49,7 @@ async def test_the_master_loads_only_the_addons_ficus_needs(tmp_path):
             "RouteCounter",
             "Responses",
             "AccessLogger",
+            "RouteLimitsAddon",
             "Forwarder",
             "_Announce",
         ]

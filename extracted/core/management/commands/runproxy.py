@@ -158,6 +158,21 @@ class Command(BaseCommand):
             "(default: %(default)s)",
         )
         parser.add_argument(
+            "--legacy-host-header",
+            choices=("preserve", "rewrite"),
+            default="preserve",
+            help="the Host header the legacy app gets: the client's, as received (preserve: "
+            "legacy apps check Origin against it), or the --legacy URL's authority (rewrite); "
+            "X-Forwarded-Host carries the client's either way (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--route-limits",
+            default="",
+            help="YAML file of per-route read timeouts, for legacy's routes as well (e.g. a "
+            "long poll: `routes: [{route: POST /{db}/bus, read_timeout_seconds: 300}]`); "
+            "other routes keep --read-timeout (docs/proxy.md; default: none)",
+        )
+        parser.add_argument(
             "--confdir",
             default=str(Path(settings.VAR_DIR) / "mitmproxy"),
             help="where mitmproxy keeps the CA that signs certificates for TLS clients "
@@ -186,6 +201,8 @@ class Command(BaseCommand):
             *("--body-timeout", str(options["body_timeout"])),
             *("--body-min-rate", str(options["body_min_rate"])),
             *("--metrics-host", options["metrics_host"]),
+            *("--legacy-host-header", options["legacy_host_header"]),
+            *("--route-limits", options["route_limits"]),
         ]
         if options["metrics_port"] is not None:
             argv += ["--metrics-port", str(options["metrics_port"])]

@@ -4,10 +4,11 @@ sao's page and scripts are served by trytond (`[web] root`); every call it makes
 `POST /DBNAME/`. The same steps run straight against trytond, which proves the test, and
 through the proxy, where they must work just the same.
 
-Through Ficus they fail today (issue 15): the proxy rewrites Host to trytond's address while the
-browser's Origin names the proxy, and trytond refuses a POST whose Origin host is not its Host.
-Its first call, `common.server.version`, gets a 500, and sao says "Connection error / Could not
-connect to the server". The xfail is strict, so the test flips to a failure when the fix lands.
+Through Ficus this used to fail (issue 15): the proxy rewrote Host to trytond's address while
+the browser's Origin named the proxy, and trytond refuses a POST whose Origin host is not its
+Host; its first call, `common.server.version`, got a 500 and sao said "Connection error / Could
+not connect to the server". Ficus now keeps the client's Host toward legacy
+(`--legacy-host-header preserve`, the default), and these steps pass through it.
 """
 
 from __future__ import annotations
@@ -23,15 +24,10 @@ from tests.support.tryton import Template, Trytond, run_proteus_clinician
 
 pytestmark = pytest.mark.e2e
 
-ISSUE_15 = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,  # sao's "Connection error" dialog, not a broken fixture
-    reason="issue 15: Host is rewritten toward legacy; trytond refuses a POST whose Origin differs",
-)
 # The same steps straight to trytond and through the proxy.
 WAYS = [
     pytest.param("direct", id="direct"),
-    pytest.param("ficus", id="through-ficus", marks=ISSUE_15),
+    pytest.param("ficus", id="through-ficus"),
 ]
 
 

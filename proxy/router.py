@@ -72,7 +72,7 @@ class Router:
                 request.data.path,
             )
             return
-        if (feature := pinned_feature(decision, request.method)) is not None:
+        if (feature := pinned_feature(decision)) is not None:
             seconds = plans.pin_seconds.get(feature, 0.0)
             if seconds > 0 and session_id is not None:
                 state.pin = (session_id, feature, seconds)

@@ -24,7 +24,7 @@ from domain.noise import Thresholds
 # The routing core's own enum: the plan and the proxy can never disagree on the policy.
 from domain.phases import Phase
 from domain.plan_yaml import PlanError
-from domain.routes import TrailingSlash
+from domain.routes import RpcMatch, TrailingSlash
 
 METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # Gates guard the way *into* a phase. Legacy has none: going back is a rollback, never gated.
@@ -239,9 +239,16 @@ class PlanRoute:
     # plane registers the first time it sees the route.
     phase: Phase
     line: int
+    # Only the calls of this RPC method at `path` (`domain.plan_rpc`).
+    rpc: RpcMatch | None = None
+
+    @property
+    def template(self) -> str:
+        """The path, with the RPC method if any: the route's key in stats and route states."""
+        return self.path if self.rpc is None else f"{self.path} {self.rpc.label}"
 
     def describe(self) -> str:
-        return f"{self.method} {self.path}"
+        return f"{self.method} {self.template}"
 
 
 @dataclass(frozen=True, slots=True)

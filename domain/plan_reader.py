@@ -43,6 +43,7 @@ from domain.plan_sections import (
     SectionReader,
 )
 from domain.plan_yaml import line_of
+from domain.plan_rpc import RPC_FIELDS, read_rpc
 from domain.route_templates import Param, TemplateError, parse_template
 from domain.routes import LEGACY_FEATURE, LEGACY_UPSTREAM, TrailingSlash
 
@@ -74,7 +75,7 @@ _TOP_FIELDS: Final = (
 _TOP_REQUIRED: Final = frozenset({"feature", "owner", "upstream", "legacy_tables", "routes"})
 _UPSTREAM_FIELDS: Final = ("name", "instances", "health")
 _UPSTREAM_REQUIRED: Final = frozenset({"name", "instances"})
-_ROUTE_FIELDS: Final = ("method", "path", "phase")
+_ROUTE_FIELDS: Final = ("method", "path", "phase", "rpc")
 _ROUTE_REQUIRED: Final = frozenset({"method", "path"})
 
 # Field lists by place in the document, for the test that keeps docs/plan.schema.json equal.
@@ -84,6 +85,7 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "upstream": _UPSTREAM_FIELDS,
         "upstream.health": HEALTH_FIELDS,
         "routes[]": _ROUTE_FIELDS,
+        "routes[].rpc": RPC_FIELDS,
         "cohort": COHORT_FIELDS,
         "gates": tuple(p.value for p in GATED_PHASES),
         "gates.*": GATE_FIELDS,
@@ -327,9 +329,15 @@ class PlanReader(SectionReader):
                         f"{prefix}.phase",
                         f"{value!r} is not a phase (use {', '.join(PHASES)})",
                     )
+        rpc = None
+        if (
+            "rpc" in fields
+            and (rpc := read_rpc(self, fields["rpc"], f"{prefix}.rpc", method)) is None
+        ):
+            return None
         if method is None or path is None or phase is None:
             return None
-        return PlanRoute(method, path, phase, line_of(node))
+        return PlanRoute(method, path, phase, line_of(node), rpc)
 
     # -- fields that must fit the routes --------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The routing addon: decide the route of a sanitized request and point the flow at it.
 
 With the session's read-your-writes pins (the features its recent legacy writes pin to
-legacy) and the canary cohort looked up lazily, `domain.routing.decide` picks the route; a path
+legacy), the canary cohort and the body's RPC call (`proxy.rpc_body`) looked up lazily, `domain.routing.decide` picks the route; a path
 with `;params` gets a 400 unless the route's plan sets `allow_path_params` (the legacy default
 route allows none). The flow is pointed at the chosen upstream instance with the canonical
 path and exactly one Host, and gets `X-Ficus-Request-Id` and `X-Forwarded-For/Proto/Host`.
@@ -23,6 +23,7 @@ from proxy.canonical_path import strip_params
 from proxy.flow_responses import plain_response
 from proxy.flow_state import state_of
 from proxy.headers import single_host, speaks_http2
+from proxy.rpc_body import rpc_lookup
 from proxy.runtime import Runtime
 from proxy.sanitizer import SESSION_COOKIE
 from proxy.upstreams import Instance, UpstreamPool
@@ -60,7 +61,13 @@ class Router:
         has_params = ";" in path
         matched = strip_params(path) if has_params else path
         decision = state.decision = decide(
-            RequestInfo(request.method, matched, pinned, cohort_lookup(request, session_id)),
+            RequestInfo(
+                request.method,
+                matched,
+                pinned,
+                cohort_lookup(request, session_id),
+                rpc_lookup(request),
+            ),
             plans.table,
         )
         if has_params and not decision.route.allow_path_params:

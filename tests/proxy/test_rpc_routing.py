@@ -16,6 +16,7 @@ import time
 import httpx
 import pytest
 
+from domain.identity import DRY_RUN_HEADER
 from tests.proxy.processes import running_proxy
 from tests.support.backends import recording_backend
 from tests.support.ports import free_port
@@ -44,6 +45,25 @@ routes:
     phase: shadow
     rpc: {{protocol: xmlrpc, method: model.party.party.write, class: write}}
 """
+# A second feature whose shadow includes writes: its write RPC copies carry a dry-run token.
+WARDS_PLAN = """\
+feature: wards
+owner: Test
+upstream:
+  name: wards
+  instances: [{service}]
+legacy_tables: []
+shadow: {{include_writes: true}}
+routes:
+  - method: POST
+    path: /soap/wards
+    phase: shadow
+    rpc: {{protocol: soap, method: 'urn:his:AdmitPatient', class: write}}
+  - method: POST
+    path: /soap/wards
+    phase: shadow
+    rpc: {{protocol: soap, method: 'urn:his:ListBeds', class: read}}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +74,7 @@ def world(tmp_path_factory):
     metrics_port = free_port()
     with recording_backend("legacy") as legacy, recording_backend("parties") as service:
         (plans / "parties.yaml").write_text(PLAN.format(service=service.url))
+        (plans / "wards.yaml").write_text(WARDS_PLAN.format(service=service.url))
         with (
             running_proxy(
                 workdir,
@@ -145,3 +166,20 @@ def test_in_shadow_a_read_rpc_is_copied_and_a_write_rpc_is_not(world):
     post(world, xmlrpc("model.party.address.read"), "text/xml")
     assert wait_for(lambda: len(world["service"].requests) == 1)
     assert "model.party.address.read" in world["service"].requests[0].body.decode()
+
+
+def test_a_shadowed_write_rpc_is_copied_only_with_a_dry_run_token_and_a_read_without(world):
+    world["legacy"].clear()
+    world["service"].clear()
+    client = world["client"]
+    for action in ("urn:his:AdmitPatient", "urn:his:ListBeds"):
+        response = client.post(
+            "/soap/wards",
+            content=b"<s:Envelope/>",
+            headers={"Content-Type": "text/xml", "SOAPAction": f'"{action}"'},
+        )
+        assert response.json()["backend"] == "legacy"
+    assert wait_for(lambda: len(world["service"].requests) == 2)
+    by_action = {r.header("SOAPAction"): r for r in world["service"].requests}
+    assert by_action['"urn:his:AdmitPatient"'].header(DRY_RUN_HEADER) is not None
+    assert by_action['"urn:his:ListBeds"'].header(DRY_RUN_HEADER) is None

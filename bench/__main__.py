@@ -111,6 +111,9 @@ def main() -> int:
         routing = routing_decide.run()
         report["routing"] = [asdict(r) for r in routing]
         lines += routing_decide.report(routing)
+        rpc = routing_decide.measure_rpc()
+        report["routing_rpc"] = [asdict(r) for r in rpc]
+        lines += routing_decide.report_rpc(rpc)
     if args.only in (None, "proxy"):
         load_before = Path("/proc/loadavg").read_text().split()[0]
         runs = proxy_throughput.run(

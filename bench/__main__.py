@@ -86,6 +86,17 @@ def _report_proxy(runs: list[proxy_throughput.ProxyRun], connections: int) -> li
     for name in ("Ficus 1w", "Ficus 1w, migrated + identity", "stock mitmdump", "nginx"):
         added = by_name[name].single_connection.p50_ms - direct_p50
         lines.append(f"  {name} adds {added:+.3f} ms p50 at 1 connection (target <= 0.5 ms)")
+    plain, rpc = (
+        by_name.get("Ficus 1w, POST JSON, no RPC route"),
+        by_name.get("Ficus 1w, POST JSON-RPC, matched"),
+    )
+    if plain is not None and rpc is not None:
+        lines.append(
+            "  the RPC matcher: "
+            f"{rpc.throughput.requests_per_second / plain.throughput.requests_per_second:.3f}x "
+            f"throughput, {rpc.single_connection.p50_ms - plain.single_connection.p50_ms:+.3f} "
+            "ms p50 at 1 connection (same JSON POST, RPC route or none)"
+        )
     return lines
 
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from domain.phases import Phase
 from domain.routes import CohortLookup, RequestInfo, Route, RpcClass, RpcLookup, RpcMatch
-from domain.rpc import rpc_call
 from domain.routing import RouteTable, decide
+from domain.rpc import rpc_call
 
 SIZES = (100, 1_000, 10_000)
 TARGET_US = 10.0

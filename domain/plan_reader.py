@@ -34,6 +34,7 @@ from domain.plan_model import (
     Upstream,
     no_gates,
 )
+from domain.plan_rpc import RPC_FIELDS, read_rpc
 from domain.plan_sections import (
     COHORT_FIELDS,
     GATE_FIELDS,
@@ -43,7 +44,6 @@ from domain.plan_sections import (
     SectionReader,
 )
 from domain.plan_yaml import line_of
-from domain.plan_rpc import RPC_FIELDS, read_rpc
 from domain.route_templates import Param, TemplateError, parse_template
 from domain.routes import LEGACY_FEATURE, LEGACY_UPSTREAM, TrailingSlash
 

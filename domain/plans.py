@@ -226,7 +226,8 @@ def _check_across(plans: list[Plan]) -> list[PlanError]:
                         plan.file,
                         plan.line_of(f"routes[{index}].path"),
                         f"routes[{index}].path",
-                        f"{route.describe()} overlaps {other_route.describe()} of feature {other_plan.feature!r} "
+                        f"{route.describe()} overlaps {other_route.describe()} "
+                        f"of feature {other_plan.feature!r} "
                         f"({other_plan.where(other_line)}): both match the same requests",
                     )
                 )

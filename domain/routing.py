@@ -80,7 +80,6 @@ from domain.phases import (
     in_canary,
     service_owns_writes,
 )
-from domain.rpc_index import RpcIndex
 from domain.route_templates import (
     Param,
     ParamType,
@@ -105,6 +104,7 @@ from domain.routes import (
     is_read,
     serving_upstream,
 )
+from domain.rpc_index import RpcIndex
 
 _METHOD_RE = re.compile(r"[A-Z]+")
 

@@ -59,7 +59,7 @@ class RpcCall:
 
 MAX_NAME: Final = 256
 DEFAULT_BUDGET: Final = 64 * 1024
-_NAME_RE: Final = re.compile(r"[^\x00-\x20\x7f]{1,%d}" % MAX_NAME)
+_NAME_RE: Final = re.compile(rf"[^\x00-\x20\x7f]{{1,{MAX_NAME}}}")
 _JSON_TYPES: Final = frozenset(
     {"application/json", "application/json-rpc", "application/jsonrequest"}
 )
@@ -138,7 +138,7 @@ def _json_call(data: bytes) -> RpcCall:
     return _named(Protocol.JSONRPC, names.pop())
 
 
-class _Found(Exception):
+class _FoundError(Exception):
     """Raised from an expat handler to stop parsing: the name is known (or refused)."""
 
     def __init__(self, call: RpcCall) -> None:
@@ -157,29 +157,29 @@ class _Reader:
         stack.append(name)
         depth = len(stack)
         if depth == 1 and name not in ("methodCall",) and _local(name)[0] not in _SOAP_ENVELOPES:
-            raise _Found(_MALFORMED)
+            raise _FoundError(_MALFORMED)
         if stack[0] == "methodCall":
             if depth == 2 and name == "methodName":
                 self.text = []
             elif depth == 2:
-                raise _Found(_MALFORMED)  # methodName comes first
+                raise _FoundError(_MALFORMED)  # methodName comes first
             return
         envelope = _local(stack[0])[0]
         if depth == 2 and _local(name) not in ((envelope, "Header"), (envelope, "Body")):
-            raise _Found(_MALFORMED)
+            raise _FoundError(_MALFORMED)
         if depth == 3 and _local(stack[1]) == (envelope, "Body"):
-            raise _Found(_named(Protocol.SOAP, _local(name)[1]))
+            raise _FoundError(_named(Protocol.SOAP, _local(name)[1]))
 
     def end(self, name: str) -> None:
         if self.text is not None:
-            raise _Found(_named(Protocol.XMLRPC, "".join(self.text).strip()))
+            raise _FoundError(_named(Protocol.XMLRPC, "".join(self.text).strip()))
         self.stack.pop()
 
     def chars(self, data: str) -> None:
         if self.text is not None:
             self.text.append(data)
             if sum(map(len, self.text)) > MAX_NAME:
-                raise _Found(_MALFORMED)
+                raise _FoundError(_MALFORMED)
 
 
 def _local(name: str) -> tuple[str, str]:
@@ -189,7 +189,7 @@ def _local(name: str) -> tuple[str, str]:
 
 
 def _refuse(*_: object) -> None:
-    raise _Found(_MALFORMED)
+    raise _FoundError(_MALFORMED)
 
 
 def _xml_call(data: bytes, complete: bool) -> RpcCall:
@@ -205,7 +205,7 @@ def _xml_call(data: bytes, complete: bool) -> RpcCall:
     parser.CharacterDataHandler = reader.chars
     try:
         parser.Parse(data, complete)
-    except _Found as found:
+    except _FoundError as found:
         return found.call
     except expat.ExpatError:
         return _MALFORMED

@@ -1,7 +1,8 @@
 """The routing addon: decide the route of a sanitized request and point the flow at it.
 
 With the session's read-your-writes pins (the features its recent legacy writes pin to
-legacy), the canary cohort and the body's RPC call (`proxy.rpc_body`) looked up lazily, `domain.routing.decide` picks the route; a path
+legacy), the canary cohort and the body's RPC call (`proxy.rpc_body`) looked up lazily,
+`domain.routing.decide` picks the route; a path
 with `;params` gets a 400 unless the route's plan sets `allow_path_params` (the legacy default
 route allows none). The flow is pointed at the chosen upstream instance with the canonical
 path and exactly one Host, and gets `X-Ficus-Request-Id` and `X-Forwarded-For/Proto/Host`.

@@ -43,7 +43,8 @@ def test_a_read_rpc_method_goes_to_its_service_and_other_calls_where_the_path_go
     assert read.template == "/{db}/ jsonrpc:model.party.party.search_read"
     for other in (WRITE.method, None):
         decision = ask(table, other)
-        assert decision.to_legacy and not decision.is_read  # a POST is a write
+        assert decision.to_legacy
+        assert not decision.is_read  # a POST is a write
         assert decision.route is table.default
     assert ask(table, READ.method, http="PUT").to_legacy  # only POST routes match calls
 

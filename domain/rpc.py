@@ -192,6 +192,12 @@ def _refuse(*_: object) -> None:
     raise _FoundError(_MALFORMED)
 
 
+def _refuse_external(
+    context: str, base: str | None, system_id: str | None, public_id: str | None
+) -> int:
+    raise _FoundError(_MALFORMED)
+
+
 def _xml_call(data: bytes, complete: bool) -> RpcCall:
     reader = _Reader()
     parser = expat.ParserCreate(namespace_separator=" ")
@@ -199,7 +205,7 @@ def _xml_call(data: bytes, complete: bool) -> RpcCall:
     # No DTD at all: entities can then be neither declared (billion laughs) nor external.
     parser.StartDoctypeDeclHandler = _refuse
     parser.EntityDeclHandler = _refuse
-    parser.ExternalEntityRefHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse_external
     parser.StartElementHandler = reader.start
     parser.EndElementHandler = reader.end
     parser.CharacterDataHandler = reader.chars

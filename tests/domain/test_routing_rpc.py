@@ -17,7 +17,7 @@ def rpc_route(rpc: RpcMatch | None, phase: Phase = Phase.MIGRATED, **extra) -> R
     return Route("parties", "POST", "/{db}/", "parties", phase, rpc=rpc, **extra)
 
 
-def calling(method: str | None, protocol: str = "jsonrpc", calls: list | None = None):
+def calling(method: str | None, protocol: str = "jsonrpc", calls: list[str | None] | None = None):
     def lookup():
         if calls is not None:
             calls.append(method)
@@ -76,7 +76,7 @@ def test_two_routes_for_the_same_call_are_refused():
 
 def test_the_body_is_read_only_on_paths_that_have_rpc_routes():
     table = RouteTable.build([rpc_route(READ), Route("x", "POST", "/api/x", "x", Phase.MIGRATED)])
-    calls: list = []
+    calls: list[str | None] = []
     decide(RequestInfo("POST", "/api/x", rpc=calling(READ.method, calls=calls)), table)
     decide(RequestInfo("POST", "/no/route", rpc=calling(READ.method, calls=calls)), table)
     assert calls == []

@@ -110,7 +110,8 @@ def xmlrpc(method: str) -> bytes:
 def post(world, body: bytes, kind: str = "application/json", **headers: str) -> httpx.Response:
     world["legacy"].clear()
     world["service"].clear()
-    return world["client"].post("/tryton/", content=body, headers={"Content-Type": kind, **headers})
+    client: httpx.Client = world["client"]
+    return client.post("/tryton/", content=body, headers={"Content-Type": kind, **headers})
 
 
 def test_a_read_rpc_method_goes_to_its_service_and_a_write_stays_on_legacy(world):

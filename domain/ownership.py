@@ -146,10 +146,10 @@ def feature_ownership(
     found = states or {}
     routes = []
     for route in plan.routes:
-        state = found.get((route.method, route.path))
+        state = found.get((route.method, route.template))
         phase = state.phase if state is not None else route.phase
         weight = state.weight if state is not None and phase is Phase.CANARY else 0
-        routes.append((route.method, route.path, phase, weight))
+        routes.append((route.method, route.template, phase, weight))
     return FeatureOwnership(
         feature=plan.feature,
         routes=deciding_routes(routes),

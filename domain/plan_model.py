@@ -24,7 +24,7 @@ from domain.noise import Thresholds
 # The routing core's own enum: the plan and the proxy can never disagree on the policy.
 from domain.phases import Phase
 from domain.plan_yaml import PlanError
-from domain.routes import RpcMatch, TrailingSlash
+from domain.routes import RpcMatch, TrailingSlash, is_read
 
 METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # Gates guard the way *into* a phase. Legacy has none: going back is a rollback, never gated.
@@ -246,6 +246,11 @@ class PlanRoute:
     def template(self) -> str:
         """The path, with the RPC method if any: the route's key in stats and route states."""
         return self.path if self.rpc is None else f"{self.path} {self.rpc.label}"
+
+    @property
+    def reads(self) -> bool:
+        """Whether the route's requests are reads (`domain.routes.is_read`)."""
+        return is_read(self.method, self.rpc)
 
     def describe(self) -> str:
         return f"{self.method} {self.template}"

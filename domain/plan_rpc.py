@@ -25,8 +25,9 @@ from domain.routes import RPC_PROTOCOLS, RPC_WILDCARD, RpcClass, RpcMatch
 RPC_FIELDS: Final = ("protocol", "method", "class")
 _RPC_REQUIRED: Final = frozenset(RPC_FIELDS)
 _CLASSES: Final = tuple(c.value for c in RpcClass)
-# What `domain.rpc` accepts as a name (no spaces or control characters), `*` only at the end.
-_NAME_RE: Final = re.compile(r"[^\x00-\x20\x7f*]{1,255}\*?|\*")
+# What `domain.rpc` accepts as a name (no spaces or control characters), `*` only at the end;
+# at most 120 characters, so that path and name fit the control plane's 200-character template.
+_NAME_RE: Final = re.compile(r"[^\x00-\x20\x7f*]{1,120}\*?|\*")
 
 
 def read_rpc(reader: NodeReader, node: Node, prefix: str, method: str | None) -> RpcMatch | None:

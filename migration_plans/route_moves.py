@@ -27,9 +27,9 @@ def parse_route(plan: Plan, text: str) -> tuple[str, str]:
     method, _, path = text.strip().partition(" ")
     key = (method.upper(), path.strip())
     for route in plan.routes:
-        if (route.method, route.path) == key:
+        if (route.method, route.template) == key:
             return key
-    listed = "; ".join(f"{r.method} {r.path}" for r in plan.routes)
+    listed = "; ".join(f"{r.method} {r.template}" for r in plan.routes)
     raise ControlError(
         f"{text!r} is not a route of {plan.feature} (use one of: {listed})", status=404
     )

@@ -86,7 +86,7 @@ def register_routes(*, plans: Iterable[Plan], actor: str = PLAN_FILE_ACTOR) -> i
         (plan, route)
         for plan in plans
         for route in plan.routes
-        if (route.method, route.path) not in known
+        if (route.method, route.template) not in known
     ]
     if not missing:
         return 0
@@ -97,12 +97,12 @@ def register_routes(*, plans: Iterable[Plan], actor: str = PLAN_FILE_ACTOR) -> i
     created: dict[str, list[dict[str, Any]]] = {}
     rows: list[tuple[Plan, PlanRoute]] = []
     for plan, route in missing:
-        if (route.method, route.path) in known:
+        if (route.method, route.template) in known:
             continue
         RouteState.objects.create(
             feature=plan.feature,
             method=route.method,
-            template=route.path,
+            template=route.template,
             phase=str(route.phase),
             weight=0,
             since=now,
@@ -110,7 +110,7 @@ def register_routes(*, plans: Iterable[Plan], actor: str = PLAN_FILE_ACTOR) -> i
         )
         rows.append((plan, route))
         created.setdefault(plan.feature, []).append(
-            {"route": f"{route.method} {route.path}", "phase": str(route.phase)}
+            {"route": f"{route.method} {route.template}", "phase": str(route.phase)}
         )
     if not rows:
         return 0
@@ -128,7 +128,7 @@ def register_routes(*, plans: Iterable[Plan], actor: str = PLAN_FILE_ACTOR) -> i
             reason=f"initial phase from {plan.file}",
             feature=plan.feature,
             method=route.method,
-            template=route.path,
+            template=route.template,
             scope="route",
             action="register",
             from_phase="",
@@ -316,7 +316,7 @@ def _prepare(
             raise ControlError(str(e)) from e
     register_routes(plans=[plan])
     lock_generation()
-    wanted = [(r.method, r.path) for r in plan.routes]
+    wanted = [(r.method, r.template) for r in plan.routes]
     if route is not None:
         wanted = [parse_route(plan, route)]
     rows = {

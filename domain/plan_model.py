@@ -298,6 +298,11 @@ class Plan:
     # that are found only when plans are compared.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
+    def route_reads(self, method: str, template: str) -> bool:
+        """Whether the route (method, `PlanRoute.template`) reads; an unknown one by its method."""
+        found = next((r for r in self.routes if (r.method, r.template) == (method, template)), None)
+        return found.reads if found is not None else is_read(method, None)
+
     def compare_rules(self, route: str) -> CompareRules:
         """How shadow compares the answers of one route ("METHOD /template", as declared)."""
         compare = self.shadow.compare

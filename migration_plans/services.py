@@ -45,6 +45,7 @@ from migration_plans.route_moves import (
     moving_only,
     parse_route,
     refuse_unless_forced,
+    route_at,
     steps_towards,
 )
 
@@ -159,8 +160,8 @@ def advance(
 ) -> Outcome:
     """Move the feature's routes (or one) forward one step, or raise a canary weight."""
     plan, selected, target = _prepare(plans, feature, reason, actor, to, route)
-    current = [(transitions.parse_phase(s.phase), s.method) for s in selected]
-    if target is None and weight is not None and Phase.CANARY in {p for p, _ in current}:
+    current = [route_at(plan, s) for s in selected]
+    if target is None and weight is not None and Phase.CANARY in {at[0] for at in current}:
         target = Phase.CANARY  # `advance F --weight N` in canary raises the weight
     goal = target or default_target(transitions.default_advance_target, current, plan.canary_writes)
 
@@ -174,6 +175,7 @@ def advance(
             weight,
             method=state.method,
             canary_writes=plan.canary_writes,
+            reads=plan.route_reads(state.method, state.template),
         )
 
     moving = moving_only(
@@ -224,7 +226,7 @@ def rollback(
     """Move routes back to an earlier phase, refused while service writes have not reached
     legacy (reverse_backlog > 0 or unknown) unless forced."""
     plan, selected, target = _prepare(plans, feature, reason, actor, to, route)
-    current = [(transitions.parse_phase(s.phase), s.method) for s in selected]
+    current = [route_at(plan, s) for s in selected]
     goal = target or default_target(
         transitions.default_rollback_target, current, plan.canary_writes
     )

@@ -45,3 +45,20 @@ def test_each_rpc_method_gets_its_own_state_row_and_moves_alone():
     )
     phases = dict(RouteState.objects.values_list("template", "phase"))
     assert phases == {SEARCH: "shadow", "/{db}/ jsonrpc:model.party.party.*": "legacy"}
+
+
+def test_a_read_rpc_route_takes_the_canary_step_and_a_write_rpc_route_skips_it():
+    plan = rpc_plan()
+    services.register_routes(plans=[plan])
+    for reason, weight in (("shadow clean", None), ("diffs clean", 10)):
+        services.advance(
+            plans=[plan],
+            feature="parties",
+            reason=reason,
+            actor="operator-olga",
+            weight=weight,
+            providers=[],
+        )
+    phases = dict(RouteState.objects.values_list("template", "phase"))
+    # Without canary_writes a write waits in shadow while the feature's reads are in canary.
+    assert phases == {SEARCH: "canary", "/{db}/ jsonrpc:model.party.party.*": "shadow"}

@@ -24,7 +24,7 @@ from domain.noise import Thresholds
 # The routing core's own enum: the plan and the proxy can never disagree on the policy.
 from domain.phases import Phase
 from domain.plan_yaml import PlanError
-from domain.routes import RpcMatch, TrailingSlash, is_read
+from domain.routes import RpcMatch, TrailingSlash, is_read, route_name
 
 METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # Gates guard the way *into* a phase. Legacy has none: going back is a rollback, never gated.
@@ -245,7 +245,7 @@ class PlanRoute:
     @property
     def template(self) -> str:
         """The path, with the RPC method if any: the route's key in stats and route states."""
-        return self.path if self.rpc is None else f"{self.path} {self.rpc.label}"
+        return route_name(self.path, self.rpc)
 
     @property
     def reads(self) -> bool:

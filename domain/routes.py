@@ -91,6 +91,12 @@ def is_read(method: str, rpc: RpcMatch | None) -> bool:
     return method in SAFE_METHODS
 
 
+def route_name(template: str, rpc: RpcMatch | None) -> str:
+    """`/{db}/ jsonrpc:model.party.party.search_read`: a route's template with its RPC method,
+    as stats, logs and the control plane's route states name it."""
+    return template if rpc is None else f"{template} {rpc.label}"
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """One method + template of one feature. `source` says where it was declared, for errors."""
@@ -114,7 +120,7 @@ class Route:
     @property
     def name(self) -> str:
         """The template as stats and logs show it: with the RPC method name, never its params."""
-        return self.template if self.rpc is None else f"{self.template} {self.rpc.label}"
+        return route_name(self.template, self.rpc)
 
     @property
     def reads(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.ownership import feature_ownership
 from domain.phases import Phase
 from domain.route_table import RouteState, build_route_table
 from domain.routes import RequestInfo, RpcClass, RpcMatch
@@ -90,3 +91,10 @@ def test_two_plans_moving_the_same_rpc_method_overlap_and_other_methods_do_not(t
     write(tmp_path, "parties.yaml", other.replace("'model.party.party.*'", "'model.sale.*'"))
     (error,) = errors_for(tmp_path)
     assert "POST /{db}/ jsonrpc:model.party.party.search_read overlaps" in error.message
+
+
+def test_a_migrated_read_rpc_method_gives_the_service_no_records_writes(tmp_path):
+    plan = load_one(tmp_path, TWO_METHODS)  # search_read migrated, the party writes legacy
+    ownership = feature_ownership(plan)
+    assert [r.template for r in ownership.routes] == ["/{db}/ jsonrpc:model.party.party.*"]
+    assert not ownership.service_owns(7)

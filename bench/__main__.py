@@ -86,6 +86,17 @@ def _report_proxy(runs: list[proxy_throughput.ProxyRun], connections: int) -> li
     for name in ("Ficus 1w", "Ficus 1w, migrated + identity", "stock mitmdump", "nginx"):
         added = by_name[name].single_connection.p50_ms - direct_p50
         lines.append(f"  {name} adds {added:+.3f} ms p50 at 1 connection (target <= 0.5 ms)")
+    plain, rpc = (
+        by_name.get("Ficus 1w, POST JSON, no RPC route"),
+        by_name.get("Ficus 1w, POST JSON-RPC, matched"),
+    )
+    if plain is not None and rpc is not None:
+        lines.append(
+            "  the RPC matcher: "
+            f"{rpc.throughput.requests_per_second / plain.throughput.requests_per_second:.3f}x "
+            f"throughput, {rpc.single_connection.p50_ms - plain.single_connection.p50_ms:+.3f} "
+            "ms p50 at 1 connection (same JSON POST, RPC route or none)"
+        )
     return lines
 
 
@@ -111,6 +122,9 @@ def main() -> int:
         routing = routing_decide.run()
         report["routing"] = [asdict(r) for r in routing]
         lines += routing_decide.report(routing)
+        rpc = routing_decide.measure_rpc()
+        report["routing_rpc"] = [asdict(r) for r in rpc]
+        lines += routing_decide.report_rpc(rpc)
     if args.only in (None, "proxy"):
         load_before = Path("/proc/loadavg").read_text().split()[0]
         runs = proxy_throughput.run(

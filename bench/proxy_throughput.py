@@ -8,7 +8,9 @@ thing measured is the proxy. Measured, each with wrk at 1 and at `connections` c
 - `Ficus 1w`: `manage.py runproxy` (guard, routing, headers, forwarder, access log), on an
   unmatched path (forwarded to the legacy upstream: the same work as stock mitmdump, plus
   Ficus's), and `Ficus 1w, migrated + identity` on `GET /api/appointments/{id}` with a
-  clinician's session (routing plus the identity bridge's session lookup and signing);
+  clinician's session (routing plus the identity bridge's session lookup and signing), and
+  the same JSON-RPC POST to a path without and with an RPC route (bench/rpc_case.py: the RPC
+  matcher's cost per request);
 - `Ficus 2w`: `runproxy --workers 2`, on the unmatched path;
 - `Ficus 1w, metrics on` and `Ficus 2w, metrics on`: the same with `--metrics-port`, its
   `/metrics` scraped once a second during the whole run as Prometheus would (the issue's budget:
@@ -45,7 +47,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, insert
 
-from bench import nginx
+from bench import nginx, rpc_case
 from bench.processes import (
     REPO_ROOT,
     cpu_seconds,
@@ -147,6 +149,7 @@ def _ficus(
     cpu: str,
     forwarding: str = "ficus",
     metrics_port: int | None = None,
+    plans: Path | None = None,
 ) -> Iterator[tuple[int, int]]:
     port = free_port()
     access_log = str(tmp_path / f"access-{workers}-{metrics_port or 'off'}-{forwarding}.log")
@@ -158,6 +161,7 @@ def _ficus(
         *("--legacy-db", legacy_db, "--access-log", access_log),
         *("--workers", str(workers)),
         *(("--metrics-port", str(metrics_port)) if metrics_port is not None else ()),
+        *(("--plans", str(plans)) if plans is not None else ()),
     ]
     env = {
         **{feature.upstream_env: backend for feature in features()},
@@ -207,6 +211,7 @@ class _Target:
     headers: dict[str, str] | None = None
     pid: int | None = None  # for the memory figures
     port: int | None = None
+    script: str | None = None  # a wrk Lua script (the JSON-RPC POSTs)
 
 
 def run(*, seconds: float, connections: int, rounds: int = 3) -> list[ProxyRun]:
@@ -244,10 +249,25 @@ def run(*, seconds: float, connections: int, rounds: int = 3) -> list[ProxyRun]:
             )
         )
 
+        shipped = REPO_ROOT / "migration_plans" / "plans"
         port, pid = stack.enter_context(
-            _ficus(tmp_path, backend, legacy_db, workers=1, cpu=PROXY_CPU)
+            _ficus(
+                tmp_path,
+                backend,
+                legacy_db,
+                workers=1,
+                cpu=PROXY_CPU,
+                plans=rpc_case.plans_with_rpc(shipped, tmp_path, backend),
+            )
         )
         base = f"http://127.0.0.1:{port}"
+        # The RPC matcher's cost: the same JSON-RPC POST, to a path with an RPC route or not.
+        script = str(rpc_case.post_script(tmp_path))
+        for name, path in (
+            ("Ficus 1w, POST JSON, no RPC route", rpc_case.PLAIN_POST_PATH),
+            ("Ficus 1w, POST JSON-RPC, matched", rpc_case.RPC_PATH),
+        ):
+            targets.append(_Target(name, f"{base}{path}", script=script))
         targets.append(_Target("Ficus 1w", f"{base}{LEGACY_PATH}", None, pid, port))
         targets.append(
             _Target(
@@ -320,13 +340,19 @@ def run(*, seconds: float, connections: int, rounds: int = 3) -> list[ProxyRun]:
                     seconds=seconds,
                     cpu=LOAD_CPU,
                     headers=target.headers,
+                    script=target.script,
                 )
                 elapsed = time.monotonic() - started
                 busy[target.name].append(
                     [(cpu_seconds(p) - b) / elapsed for p, b in zip(pids, before, strict=True)]
                 )
                 single = run_wrk(
-                    target.url, connections=1, seconds=seconds, cpu=LOAD_CPU, headers=target.headers
+                    target.url,
+                    connections=1,
+                    seconds=seconds,
+                    cpu=LOAD_CPU,
+                    headers=target.headers,
+                    script=target.script,
                 )
                 loads[target.name].append((throughput, single))
                 print(

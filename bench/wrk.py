@@ -45,6 +45,7 @@ def run_wrk(
     seconds: float,
     cpu: int | None = None,
     headers: dict[str, str] | None = None,
+    script: str | None = None,
 ) -> LoadResult:
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -52,6 +53,8 @@ def run_wrk(
     argv = [wrk, "--latency", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
     for name, value in (headers or {}).items():
         argv += ["-H", f"{name}: {value}"]
+    if script is not None:
+        argv += ["-s", script]  # a Lua script: another method, a body
     argv.append(url)
     if cpu is not None:
         argv = ["taskset", "-c", str(cpu), *argv]

@@ -6,6 +6,8 @@ every other package may import it (import-linter holds both).
 - `transitions`: which phase changes are allowed;
 - `route_templates`, `routes`, `routing`: route templates, routes and decisions, the route
   table and `decide()`;
+- `rpc`, `rpc_index`, `plan_rpc`: the RPC method a request's body calls (JSON-RPC, XML-RPC,
+  SOAP), the RPC routes of one path, and a plan route's `rpc:` match;
 - `plan_yaml`, `plan_model`, `plan_sections`, `plan_reader`, `plans`, `route_table`: the plan
   files, parsed with located errors, and the route table they compile to;
 - `ownership`: each feature's write ownership, from its plan and its routes' states;

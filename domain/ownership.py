@@ -47,6 +47,12 @@ class RouteOwnership:
     template: str
     phase: Phase
     weight: int = 0
+    # The route's class when its method does not say it (an RPC route: `PlanRoute.reads`).
+    reads: bool | None = None
+
+    @property
+    def is_read(self) -> bool:
+        return self.method.upper() in SAFE_METHODS if self.reads is None else self.reads
 
     def share(self, canary_writes: bool) -> int:
         """The percentage of records (by cohort bucket) whose writes this route gives the
@@ -73,7 +79,7 @@ class FeatureOwnership:
     @property
     def reads_only(self) -> bool:
         """A feature without write routes (its reads decide, and nobody writes its records)."""
-        return all(route.method.upper() in SAFE_METHODS for route in self.routes)
+        return all(route.is_read for route in self.routes)
 
     def service_owns(self, key: int | str) -> bool:
         return any(
@@ -130,8 +136,11 @@ def deciding_routes(
     routes: Iterable[tuple[str, str, Phase, int]],
 ) -> tuple[RouteOwnership, ...]:
     """(method, template, phase, weight) of every route → the ones that decide ownership."""
-    every = tuple(RouteOwnership(m, t, p, w) for m, t, p, w in routes)
-    writes = tuple(route for route in every if route.method.upper() not in SAFE_METHODS)
+    return _deciding(tuple(RouteOwnership(m, t, p, w) for m, t, p, w in routes))
+
+
+def _deciding(every: tuple[RouteOwnership, ...]) -> tuple[RouteOwnership, ...]:
+    writes = tuple(route for route in every if not route.is_read)
     return writes or every
 
 
@@ -146,13 +155,13 @@ def feature_ownership(
     found = states or {}
     routes = []
     for route in plan.routes:
-        state = found.get((route.method, route.path))
+        state = found.get((route.method, route.template))
         phase = state.phase if state is not None else route.phase
         weight = state.weight if state is not None and phase is Phase.CANARY else 0
-        routes.append((route.method, route.path, phase, weight))
+        routes.append(RouteOwnership(route.method, route.template, phase, weight, route.reads))
     return FeatureOwnership(
         feature=plan.feature,
-        routes=deciding_routes(routes),
+        routes=_deciding(tuple(routes)),
         canary_writes=plan.canary_writes,
         non_owner_writes=plan.sync.non_owner_writes,
         changed_at_us=changed_at_us,

@@ -25,7 +25,7 @@ from domain.noise import Thresholds
 # The routing core's own enum: the plan and the proxy can never disagree on the policy.
 from domain.phases import Phase
 from domain.plan_yaml import PlanError
-from domain.routes import TrailingSlash
+from domain.routes import RpcMatch, TrailingSlash, is_read, route_name
 
 METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # Gates guard the way *into* a phase. Legacy has none: going back is a rollback, never gated.
@@ -240,9 +240,21 @@ class PlanRoute:
     # plane registers the first time it sees the route.
     phase: Phase
     line: int
+    # Only the calls of this RPC method at `path` (`domain.plan_rpc`).
+    rpc: RpcMatch | None = None
+
+    @property
+    def template(self) -> str:
+        """The path, with the RPC method if any: the route's key in stats and route states."""
+        return route_name(self.path, self.rpc)
+
+    @property
+    def reads(self) -> bool:
+        """Whether the route's requests are reads (`domain.routes.is_read`)."""
+        return is_read(self.method, self.rpc)
 
     def describe(self) -> str:
-        return f"{self.method} {self.path}"
+        return f"{self.method} {self.template}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +300,11 @@ class Plan:
     # The line of each field read ("upstream.instances", "legacy_tables[0]", ...), for errors
     # that are found only when plans are compared.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)
+
+    def route_reads(self, method: str, template: str) -> bool:
+        """Whether the route (method, `PlanRoute.template`) reads; an unknown one by its method."""
+        found = next((r for r in self.routes if (r.method, r.template) == (method, template)), None)
+        return found.reads if found is not None else is_read(method, None)
 
     def compare_rules(self, route: str) -> CompareRules:
         """How shadow compares the answers of one route ("METHOD /template", as declared)."""

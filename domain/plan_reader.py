@@ -35,6 +35,7 @@ from domain.plan_model import (
     Upstream,
     no_gates,
 )
+from domain.plan_rpc import RPC_FIELDS, read_rpc
 from domain.plan_sections import (
     COHORT_FIELDS,
     GATE_FIELDS,
@@ -76,7 +77,7 @@ _TOP_FIELDS: Final = (
 _TOP_REQUIRED: Final = frozenset({"feature", "owner", "upstream", "legacy_tables", "routes"})
 _UPSTREAM_FIELDS: Final = ("name", "instances", "health")
 _UPSTREAM_REQUIRED: Final = frozenset({"name", "instances"})
-_ROUTE_FIELDS: Final = ("method", "path", "phase")
+_ROUTE_FIELDS: Final = ("method", "path", "phase", "rpc")
 _ROUTE_REQUIRED: Final = frozenset({"method", "path"})
 
 # Field lists by place in the document, for the test that keeps docs/plan.schema.json equal.
@@ -86,6 +87,7 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "upstream": _UPSTREAM_FIELDS,
         "upstream.health": HEALTH_FIELDS,
         "routes[]": _ROUTE_FIELDS,
+        "routes[].rpc": RPC_FIELDS,
         "cohort": COHORT_FIELDS,
         "gates": tuple(p.value for p in GATED_PHASES),
         "gates.*": GATE_FIELDS,
@@ -335,9 +337,15 @@ class PlanReader(SectionReader):
                         f"{prefix}.phase",
                         f"{value!r} is not a phase (use {', '.join(PHASES)})",
                     )
+        rpc = None
+        if (
+            "rpc" in fields
+            and (rpc := read_rpc(self, fields["rpc"], f"{prefix}.rpc", method)) is None
+        ):
+            return None
         if method is None or path is None or phase is None:
             return None
-        return PlanRoute(method, path, phase, line_of(node))
+        return PlanRoute(method, path, phase, line_of(node), rpc)
 
     # -- fields that must fit the routes --------------------------------------------------
 

@@ -211,12 +211,13 @@ def _shape_keys(plan: Plan, route: PlanRoute) -> list[ShapeKey]:
 def _check_across(plans: list[Plan]) -> list[PlanError]:
     """Problems only visible with every plan at hand: overlaps and double ownership."""
     errors: list[PlanError] = []
-    seen_shapes: dict[tuple[str, ShapeKey], tuple[Plan, int]] = {}
+    seen_shapes: dict[tuple[str, ShapeKey, str], tuple[Plan, int]] = {}
     table_owner: dict[str, Plan] = {}
     upstreams: dict[str, Plan] = {}
     for plan in plans:
         for index, route in enumerate(plan.routes):
-            keys = [(route.method, key) for key in _shape_keys(plan, route)]
+            label = "" if route.rpc is None else route.rpc.label
+            keys = [(route.method, key, label) for key in _shape_keys(plan, route)]
             clash = next((seen_shapes[k] for k in keys if k in seen_shapes), None)
             if clash is not None:
                 other_plan, other_index = clash
@@ -227,8 +228,8 @@ def _check_across(plans: list[Plan]) -> list[PlanError]:
                         plan.file,
                         plan.line_of(f"routes[{index}].path"),
                         f"routes[{index}].path",
-                        f"{route.method} {route.path} overlaps {other_route.method} "
-                        f"{other_route.path} of feature {other_plan.feature!r} "
+                        f"{route.describe()} overlaps {other_route.describe()} "
+                        f"of feature {other_plan.feature!r} "
                         f"({other_plan.where(other_line)}): both match the same requests",
                     )
                 )

@@ -41,7 +41,7 @@ def routes_from_plans(plans: Iterable[Plan], states: RouteStates | None = None) 
     for plan in plans:
         cohort = (str(plan.cohort.kind), plan.cohort.name or "")
         for route in plan.routes:
-            state = (states or {}).get((route.method, route.path))
+            state = (states or {}).get((route.method, route.template))
             phase = state.phase if state is not None else route.phase
             weight = state.weight if state is not None and phase is Phase.CANARY else 0
             routes.append(
@@ -57,6 +57,7 @@ def routes_from_plans(plans: Iterable[Plan], states: RouteStates | None = None) 
                     canary_writes=plan.canary_writes,
                     trailing_slash=plan.trailing_slash,
                     allow_path_params=plan.allow_path_params,
+                    rpc=route.rpc,
                 )
             )
     return routes

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Final
 
 from domain.phases import (
+    SAFE_METHODS,
     Phase,
 )
 
@@ -47,6 +48,53 @@ CohortKey = tuple[str, str]
 SESSION_COHORT: Final[CohortKey] = ("session", "")
 # Looks a cohort value up in the request: (kind, name) -> value, or None if it has none.
 CohortLookup = Callable[[str, str], str | None]
+# Reads a request's RPC call: (protocol, method name), or None if it is not one.
+RpcLookup = Callable[[], tuple[str, str] | None]
+
+
+class RpcClass(StrEnum):
+    """What a plan says an RPC method does: reads may be moved, retried and copied; writes never."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+# RPC protocols a route may match (`domain.rpc.Protocol` values).
+RPC_PROTOCOLS: Final = ("jsonrpc", "xmlrpc", "soap")
+# A method pattern ending in this matches every name with the text before it as a prefix.
+RPC_WILDCARD: Final = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class RpcMatch:
+    """A route's RPC match: calls of `method` (or of a `prefix.*` pattern) by `protocol`."""
+
+    protocol: str
+    method: str
+    rpc_class: RpcClass = RpcClass.WRITE
+
+    @property
+    def label(self) -> str:
+        """`jsonrpc:model.party.party.search_read`: the plan's name, never a request's text."""
+        return f"{self.protocol}:{self.method}"
+
+
+def is_read(method: str, rpc: RpcMatch | None) -> bool:
+    """The one read/write rule: an RPC route's plan class, else the HTTP method (safe = read).
+
+    Everything that treats reads and writes differently (canary writes, read fallback,
+    read-your-writes pins, shadow copies, dry-run tokens) asks this, through `Decision.is_read`
+    or `route_reads`, so a `POST` of a read RPC method is a read everywhere at once.
+    """
+    if rpc is not None:
+        return rpc.rpc_class is RpcClass.READ
+    return method in SAFE_METHODS
+
+
+def route_name(template: str, rpc: RpcMatch | None) -> str:
+    """`/{db}/ jsonrpc:model.party.party.search_read`: a route's template with its RPC method,
+    as stats, logs and the control plane's route states name it."""
+    return template if rpc is None else f"{template} {rpc.label}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +114,22 @@ class Route:
     # Whether `;params` in the path are allowed on this route (the proxy's guard refuses them
     # with 400 otherwise); routing itself matches the canonical path either way.
     allow_path_params: bool = False
+    # Matches only the calls of this RPC method at `template` (more specific than no match).
+    rpc: RpcMatch | None = None
+
+    @property
+    def name(self) -> str:
+        """The template as stats and logs show it: with the RPC method name, never its params."""
+        return route_name(self.template, self.rpc)
+
+    @property
+    def reads(self) -> bool:
+        """Whether this route's requests are reads (`is_read` with the route's own method)."""
+        return is_read(self.method, self.rpc)
 
     def describe(self) -> str:
         where = f", {self.source}" if self.source else ""
-        return f"{self.method} {self.template} ({self.feature}{where})"
+        return f"{self.method} {self.name} ({self.feature}{where})"
 
 
 LEGACY_DEFAULT_ROUTE: Final = Route(
@@ -88,13 +148,16 @@ class RequestInfo:
 
     `pinned_features` are the features this request's session wrote to through legacy within
     their pin window (read-your-writes). `cohort` looks up the request's cohort value for a
-    (kind, name) key; it is only called for routes in `canary`, so it may parse lazily.
+    (kind, name) key; it is only called for routes in `canary`, so it may parse lazily. `rpc`
+    reads the RPC call in the body, (protocol, method name) or None; it is only called when a
+    route at the matched path has an `rpc` match, so plain requests never parse a body.
     """
 
     method: str
     path: str
     pinned_features: frozenset[str] = frozenset()
     cohort: CohortLookup | None = None
+    rpc: RpcLookup | None = None
 
 
 ParamValue = int | str
@@ -111,6 +174,8 @@ class Decision:
     fallback_from: str | None = None
     # The path to forward when it is not the request's (a `match` trailing slash removed).
     forward_path: str | None = None
+    # Whether this request is a read (`is_read`); the safe default is a write.
+    is_read: bool = False
 
     @property
     def shadowed(self) -> bool:
@@ -127,7 +192,8 @@ class Decision:
 
     @property
     def template(self) -> str:
-        return self.route.template
+        """The route's name for stats and logs (`Route.name`: with its RPC method, if any)."""
+        return self.route.name
 
     @property
     def to_legacy(self) -> bool:

@@ -16,6 +16,13 @@ The table compiles to one segment trie per method, so a lookup costs a dict prob
 (plus bounded backtracking from literal to int to str), not a scan over every route: the
 design target is <= 10 us per decision with 10,000 routes.
 
+RPC endpoints (`Route.rpc`): routes of one method and path shape may each match one RPC method
+(`jsonrpc`, `xmlrpc`, `soap`; a name, or a `prefix.*` pattern, the longest prefix winning). An
+RPC route is more specific than the path's own route: the call (`RequestInfo.rpc`, read from the
+body by `domain.rpc` only when the matched path has RPC routes) picks one, and a call that
+matches none, or a body that is no call, goes where the path alone goes (the path's own route,
+or the legacy default if there is none). The route's `name` carries the RPC method name.
+
 Unmatched requests go to the legacy default route, which is itself a `Route` (feature `legacy`)
 so that it shows up in inventories and access logs like any other (and in route stats, where
 unknown routes are counted).
@@ -53,7 +60,8 @@ use that, and both are decided here so that they are the same wherever routing i
 - *read fallback*: a read that a service answered 404 or 5xx may be asked of legacy once
   (`should_fall_back`, `fall_back`; the proxy re-sends it, see `proxy.fallback`).
 
-Both apply only to reads (`SAFE_METHODS`) of routes in `canary` or `migrated`: a write is never
+Both apply only to reads (`Decision.is_read`: a safe method, or an RPC method its plan classes
+as `read`; see `domain.routes.is_read`) of routes in `canary` or `migrated`: a write is never
 moved to another system (RFC 9110 9.2.2, and one writer per record), and a `retired` route has
 no legacy side left to ask.
 """
@@ -67,7 +75,6 @@ from urllib.parse import unquote
 
 from domain.phases import (
     LEGACY_READABLE_PHASES,
-    SAFE_METHODS,
     Phase,
     cohort_bucket,
     in_canary,
@@ -92,9 +99,12 @@ from domain.routes import (
     Reason,
     RequestInfo,
     Route,
+    RpcLookup,
     TrailingSlash,
+    is_read,
     serving_upstream,
 )
+from domain.rpc_index import RpcIndex
 
 _METHOD_RE = re.compile(r"[A-Z]+")
 
@@ -103,6 +113,8 @@ _METHOD_RE = re.compile(r"[A-Z]+")
 class _Leaf:
     route: Route
     params: tuple[tuple[int, Param], ...]  # (segment index in the split path, parameter)
+    # The RPC routes of this method and shape, if any: tried before `route` (see `_RpcIndex`).
+    rpc: RpcIndex[_Leaf] | None = None
 
 
 class _Node:
@@ -165,6 +177,7 @@ class RouteTable:
     def build(cls, routes: Iterable[Route], *, default: Route = LEGACY_DEFAULT_ROUTE) -> RouteTable:
         declared = tuple(routes)
         by_method: dict[str, dict[ShapeKey, tuple[Route, Template]]] = {}
+        rpc_routes: dict[str, dict[ShapeKey, list[tuple[Route, Template]]]] = {}
         for route in declared:
             if route.method == ANY_METHOD or not _METHOD_RE.fullmatch(route.method):
                 raise ValueError(f"{route.describe()}: {route.method!r} is not an HTTP method")
@@ -172,6 +185,10 @@ class RouteTable:
                 template = parse_template(route.template)
             except TemplateError as e:
                 raise TemplateError(f"{route.describe()}: {e}") from e
+            if route.rpc is not None:
+                by_shape = rpc_routes.setdefault(route.method, {})
+                by_shape.setdefault(template.key, []).append((route, template))
+                continue
             shapes = by_method.setdefault(route.method, {})
             if (other := shapes.get(template.key)) is not None:
                 raise ValueError(
@@ -190,15 +207,20 @@ class RouteTable:
         if follow:
             by_method["OPTIONS"] = follow
         roots: dict[str, _Node] = {}
-        for method, shapes in by_method.items():
+        for method in {*by_method, *rpc_routes}:
             root = roots[method] = _Node()
-            for route, template in shapes.values():
-                params = tuple(
-                    (index + 1, s)
-                    for index, s in enumerate(template.segments)
-                    if isinstance(s, Param)
-                )
-                root.insert(template, _Leaf(route, params))
+            shapes = by_method.get(method, {})
+            with_rpc = rpc_routes.get(method, {})
+            for key in {*shapes, *with_rpc}:
+                index: RpcIndex[_Leaf] | None = None
+                if key in with_rpc:
+                    index = RpcIndex()
+                    for route, template in with_rpc[key]:
+                        assert route.rpc is not None
+                        index.add(route.rpc, route.describe(), _Leaf(route, _params(template)))
+                # An RPC-only path: calls that match no RPC route go where unmatched paths go.
+                route, template = shapes.get(key) or (default, with_rpc[key][0][1])
+                root.insert(template, _Leaf(route, _params(template), index))
         return cls(roots, (*declared, default), default)
 
     def match(self, method: str, path: str) -> tuple[Route, Params]:
@@ -206,8 +228,11 @@ class RouteTable:
         route, params, _ = self.lookup(method, path)
         return route, params
 
-    def lookup(self, method: str, path: str) -> tuple[Route, Params, str | None]:
-        """`match`, plus the path to forward when a `match` trailing slash was dropped."""
+    def lookup(
+        self, method: str, path: str, rpc: RpcLookup | None = None
+    ) -> tuple[Route, Params, str | None]:
+        """`match`, plus the path to forward when a `match` trailing slash was dropped. With
+        `rpc`, a path that has RPC routes asks it for the call and takes the matching one."""
         root = self._roots.get(method)
         if root is None:
             return self.default, (), None
@@ -223,6 +248,8 @@ class RouteTable:
             if leaf is None or leaf.route.trailing_slash is not TrailingSlash.MATCH:
                 return self.default, (), None
             forward = path[:-1]
+        if leaf.rpc is not None and rpc is not None and (call := rpc()) is not None:
+            leaf = leaf.rpc.find(*call) or leaf
         return (
             leaf.route,
             tuple(
@@ -233,13 +260,20 @@ class RouteTable:
         )
 
 
-def _legacy_may_read(route: Route, method: str) -> bool:
+def _params(template: Template) -> tuple[tuple[int, Param], ...]:
+    return tuple(
+        (index + 1, s) for index, s in enumerate(template.segments) if isinstance(s, Param)
+    )
+
+
+def _legacy_may_read(route: Route, read: bool) -> bool:
     """Whether legacy may answer this read of a service-served route in the service's place."""
-    return method in SAFE_METHODS and route.phase in LEGACY_READABLE_PHASES
+    return read and route.phase in LEGACY_READABLE_PHASES
 
 
 def decide(request: RequestInfo, table: RouteTable) -> Decision:
-    route, params, forward = table.lookup(request.method, request.path)
+    route, params, forward = table.lookup(request.method, request.path, request.rpc)
+    read = is_read(request.method, route.rpc)
     reason = Reason.ROUTE
     if route.phase is Phase.CANARY:
         upstream, reason = _canary_side(route, request, params)
@@ -248,23 +282,29 @@ def decide(request: RequestInfo, table: RouteTable) -> Decision:
     if (
         upstream != LEGACY_UPSTREAM
         and route.feature in request.pinned_features
-        and _legacy_may_read(route, request.method)
+        and _legacy_may_read(route, read)
     ):
         reason = Reason.PINNED
         upstream = LEGACY_UPSTREAM
     return Decision(
-        route=route, upstream=upstream, params=params, reason=reason, forward_path=forward
+        route=route,
+        upstream=upstream,
+        params=params,
+        reason=reason,
+        forward_path=forward,
+        is_read=read,
     )
 
 
 def _canary_side(route: Route, request: RequestInfo, params: Params) -> tuple[str, Reason]:
     """Which side of a canary serves this request, and why.
 
-    The write check uses the route's method, not the request's: an OPTIONS that follows a
-    write route goes where that route's writes go. A `path` cohort is the matched template's
-    parameter of that name; every other kind is looked up in the request.
+    The write check uses the route's class (`Route.reads`), not the request's method: an
+    OPTIONS that follows a write route goes where that route's writes go, and a read RPC
+    method's POST is a read. A `path` cohort is the matched template's parameter of that
+    name; every other kind is looked up in the request.
     """
-    writes = route.method not in SAFE_METHODS
+    writes = not route.reads
     if route.weight <= 0 or (writes and not route.canary_writes):
         return LEGACY_UPSTREAM, Reason.ROUTE
     if route.weight >= 100:
@@ -287,20 +327,20 @@ def _canary_side(route: Route, request: RequestInfo, params: Params) -> tuple[st
     return (route.upstream if owned else LEGACY_UPSTREAM), Reason.COHORT
 
 
-def pinned_feature(decision: Decision, method: str) -> str | None:
+def pinned_feature(decision: Decision) -> str | None:
     """The feature whose reads this request pins to legacy if legacy accepts it (< 400).
 
-    A write (not a safe method) that legacy serves on a route a plan declares: the feature's
+    A write (`Decision.is_read` false) that legacy serves on a route a plan declares: the feature's
     service will not see that change until forward sync copies it, so the writer's next reads
     must come from legacy. Writes that fall through to the legacy default route belong to no
     feature and pin nothing.
     """
-    if method in SAFE_METHODS or not decision.to_legacy or decision.feature == LEGACY_FEATURE:
+    if decision.is_read or not decision.to_legacy or decision.feature == LEGACY_FEATURE:
         return None
     return decision.feature
 
 
-def should_fall_back(decision: Decision, method: str, status: int) -> bool:
+def should_fall_back(decision: Decision, status: int) -> bool:
     """Whether a service's answer to this request should be replaced by legacy's (at most once).
 
     Only a read decided to a service by its route or cohort (not pinned, not already a fallback)
@@ -310,7 +350,7 @@ def should_fall_back(decision: Decision, method: str, status: int) -> bool:
     return (
         decision.reason in (Reason.ROUTE, Reason.COHORT)
         and not decision.to_legacy
-        and _legacy_may_read(decision.route, method)
+        and _legacy_may_read(decision.route, decision.is_read)
         and (status == 404 or status >= 500)
     )
 

@@ -14,10 +14,15 @@ Errors are `TransitionError` with a message an operator can act on; the edges pr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from domain.phases import SAFE_METHODS, Phase
+
+# A route where it stands: (phase, method), or (phase, method, reads) when its class is not its
+# method's (an RPC route, `PlanRoute.reads`).
+RouteAt = tuple[Phase, str] | tuple[Phase, str, bool]
 
 ORDER: Final = (Phase.LEGACY, Phase.SHADOW, Phase.CANARY, Phase.MIGRATED, Phase.RETIRED)
 MIN_WEIGHT: Final = 1
@@ -54,16 +59,21 @@ def index(phase: Phase) -> int:
     return ORDER.index(phase)
 
 
-def path_of(*, method: str, canary_writes: bool) -> tuple[Phase, ...]:
-    """The phases this route goes through; write routes skip canary unless the plan allows it."""
-    if method.upper() in SAFE_METHODS or canary_writes:
+def path_of(*, method: str, canary_writes: bool, reads: bool | None = None) -> tuple[Phase, ...]:
+    """The phases this route goes through; write routes skip canary unless the plan allows it.
+
+    `reads` is the route's class when the method alone does not say it (an RPC route's plan
+    class, `PlanRoute.reads`); by default a safe method reads."""
+    if (method.upper() in SAFE_METHODS if reads is None else reads) or canary_writes:
         return ORDER
     return tuple(p for p in ORDER if p is not Phase.CANARY)
 
 
-def effective_target(target: Phase, *, method: str, canary_writes: bool) -> Phase:
+def effective_target(
+    target: Phase, *, method: str, canary_writes: bool, reads: bool | None = None
+) -> Phase:
     """Where a feature-wide move to target takes this route (writes wait in shadow)."""
-    if target in path_of(method=method, canary_writes=canary_writes):
+    if target in path_of(method=method, canary_writes=canary_writes, reads=reads):
         return target
     return Phase.SHADOW
 
@@ -85,9 +95,10 @@ def advance_step(
     *,
     method: str,
     canary_writes: bool,
+    reads: bool | None = None,
 ) -> Step:
     """A forward move: one step along the route's path, or a higher weight within canary."""
-    path = path_of(method=method, canary_writes=canary_writes)
+    path = path_of(method=method, canary_writes=canary_writes, reads=reads)
     if current not in path:  # e.g. a write left in canary by a plan that later disallowed it
         path = ORDER
     if target == current:
@@ -146,34 +157,35 @@ def rollback_step(current: Phase, current_weight: int, target: Phase, weight: in
     return Step(current, target, current_weight, 0)
 
 
-def default_advance_target(routes: list[tuple[Phase, str]], *, canary_writes: bool) -> Phase:
-    """With no --to: the nearest next phase of any route ((phase, method) each).
+def default_advance_target(routes: Sequence[RouteAt], *, canary_writes: bool) -> Phase:
+    """With no --to: the nearest next phase of any route ((phase, method[, reads]) each).
 
     Routes already past it stay where they are, so one route moved ahead on its own never
     blocks the rest of its feature from catching up.
     """
     nexts = [
         path[path.index(phase) + 1]
-        for phase, method in routes
-        if (path := _own_path(phase, method, canary_writes)).index(phase) + 1 < len(path)
+        for route in routes
+        if (path := _own_path(route, canary_writes)).index(phase := route[0]) + 1 < len(path)
     ]
     if not nexts:
         raise TransitionError("every route is retired; there is nothing to advance to")
     return min(nexts, key=index)
 
 
-def default_rollback_target(routes: list[tuple[Phase, str]], *, canary_writes: bool) -> Phase:
+def default_rollback_target(routes: Sequence[RouteAt], *, canary_writes: bool) -> Phase:
     """With no --to: the latest previous phase of any route (routes behind it stay put)."""
     previous = [
         path[path.index(phase) - 1]
-        for phase, method in routes
-        if (path := _own_path(phase, method, canary_writes)).index(phase) > 0
+        for route in routes
+        if (path := _own_path(route, canary_writes)).index(phase := route[0]) > 0
     ]
     if not previous:
         raise TransitionError("every route is in legacy; there is nothing to roll back to")
     return max(previous, key=index)
 
 
-def _own_path(phase: Phase, method: str, canary_writes: bool) -> tuple[Phase, ...]:
-    path = path_of(method=method, canary_writes=canary_writes)
-    return path if phase in path else ORDER
+def _own_path(route: RouteAt, canary_writes: bool) -> tuple[Phase, ...]:
+    reads = route[2] if len(route) == 3 else None
+    path = path_of(method=route[1], canary_writes=canary_writes, reads=reads)
+    return path if route[0] in path else ORDER

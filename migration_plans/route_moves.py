@@ -27,15 +27,15 @@ def parse_route(plan: Plan, text: str) -> tuple[str, str]:
     method, _, path = text.strip().partition(" ")
     key = (method.upper(), path.strip())
     for route in plan.routes:
-        if (route.method, route.path) == key:
+        if (route.method, route.template) == key:
             return key
-    listed = "; ".join(f"{r.method} {r.path}" for r in plan.routes)
+    listed = "; ".join(f"{r.method} {r.template}" for r in plan.routes)
     raise ControlError(
         f"{text!r} is not a route of {plan.feature} (use one of: {listed})", status=404
     )
 
 
-def default_target(rule: Any, current: list[tuple[Phase, str]], canary_writes: bool) -> Phase:
+def default_target(rule: Any, current: Sequence[transitions.RouteAt], canary_writes: bool) -> Phase:
     try:
         phase: Phase = rule(current, canary_writes=canary_writes)
     except transitions.TransitionError as e:
@@ -55,7 +55,10 @@ def steps_towards(
     for state in selected:
         state_phase = transitions.parse_phase(state.phase)
         route_goal = transitions.effective_target(
-            goal, method=state.method, canary_writes=plan.canary_writes
+            goal,
+            method=state.method,
+            canary_writes=plan.canary_writes,
+            reads=plan.route_reads(state.method, state.template),
         )
         try:
             step = step_of(state, state_phase, route_goal)
@@ -96,3 +99,9 @@ def moving_only(
         hint = "" if weight is not None else " (in canary, --weight N changes the weight)"
         raise ControlError(f"nothing to change: {nothing}{hint}", status=409)
     return moving
+
+
+def route_at(plan: Plan, state: RouteState) -> transitions.RouteAt:
+    """Where a route stands, with its read/write class (an RPC route's is its plan's)."""
+    reads = plan.route_reads(state.method, state.template)
+    return (transitions.parse_phase(state.phase), state.method, reads)

@@ -57,10 +57,10 @@ def status(plans: Iterable[Plan], feature: str | None = None) -> list[StatusRow]
         if feature and plan.feature != feature:
             continue
         for route in plan.routes:
-            state = known.get((route.method, route.path))
+            state = known.get((route.method, route.template))
             if state is None:
                 rows.append(
-                    StatusRow(plan.feature, route.method, route.path, route.phase, 0, None, "")
+                    StatusRow(plan.feature, route.method, route.template, route.phase, 0, None, "")
                 )
             else:
                 rows.append(

@@ -45,6 +45,7 @@ from migration_plans.route_moves import (
     moving_only,
     parse_route,
     refuse_unless_forced,
+    route_at,
     steps_towards,
 )
 
@@ -86,7 +87,7 @@ def register_routes(*, plans: Iterable[Plan], actor: str = PLAN_FILE_ACTOR) -> i
         (plan, route)
         for plan in plans
         for route in plan.routes
-        if (route.method, route.path) not in known
+        if (route.method, route.template) not in known
     ]
     if not missing:
         return 0
@@ -97,12 +98,12 @@ def register_routes(*, plans: Iterable[Plan], actor: str = PLAN_FILE_ACTOR) -> i
     created: dict[str, list[dict[str, Any]]] = {}
     rows: list[tuple[Plan, PlanRoute]] = []
     for plan, route in missing:
-        if (route.method, route.path) in known:
+        if (route.method, route.template) in known:
             continue
         RouteState.objects.create(
             feature=plan.feature,
             method=route.method,
-            template=route.path,
+            template=route.template,
             phase=str(route.phase),
             weight=0,
             since=now,
@@ -110,7 +111,7 @@ def register_routes(*, plans: Iterable[Plan], actor: str = PLAN_FILE_ACTOR) -> i
         )
         rows.append((plan, route))
         created.setdefault(plan.feature, []).append(
-            {"route": f"{route.method} {route.path}", "phase": str(route.phase)}
+            {"route": f"{route.method} {route.template}", "phase": str(route.phase)}
         )
     if not rows:
         return 0
@@ -128,7 +129,7 @@ def register_routes(*, plans: Iterable[Plan], actor: str = PLAN_FILE_ACTOR) -> i
             reason=f"initial phase from {plan.file}",
             feature=plan.feature,
             method=route.method,
-            template=route.path,
+            template=route.template,
             scope="route",
             action="register",
             from_phase="",
@@ -159,8 +160,8 @@ def advance(
 ) -> Outcome:
     """Move the feature's routes (or one) forward one step, or raise a canary weight."""
     plan, selected, target = _prepare(plans, feature, reason, actor, to, route)
-    current = [(transitions.parse_phase(s.phase), s.method) for s in selected]
-    if target is None and weight is not None and Phase.CANARY in {p for p, _ in current}:
+    current = [route_at(plan, s) for s in selected]
+    if target is None and weight is not None and Phase.CANARY in {at[0] for at in current}:
         target = Phase.CANARY  # `advance F --weight N` in canary raises the weight
     goal = target or default_target(transitions.default_advance_target, current, plan.canary_writes)
 
@@ -174,6 +175,7 @@ def advance(
             weight,
             method=state.method,
             canary_writes=plan.canary_writes,
+            reads=plan.route_reads(state.method, state.template),
         )
 
     moving = moving_only(
@@ -224,7 +226,7 @@ def rollback(
     """Move routes back to an earlier phase, refused while service writes have not reached
     legacy (reverse_backlog > 0 or unknown) unless forced."""
     plan, selected, target = _prepare(plans, feature, reason, actor, to, route)
-    current = [(transitions.parse_phase(s.phase), s.method) for s in selected]
+    current = [route_at(plan, s) for s in selected]
     goal = target or default_target(
         transitions.default_rollback_target, current, plan.canary_writes
     )
@@ -316,7 +318,7 @@ def _prepare(
             raise ControlError(str(e)) from e
     register_routes(plans=[plan])
     lock_generation()
-    wanted = [(r.method, r.path) for r in plan.routes]
+    wanted = [(r.method, r.template) for r in plan.routes]
     if route is not None:
         wanted = [parse_route(plan, route)]
     rows = {

@@ -55,7 +55,7 @@ class Responses:
             and (state.error is None or state.error in FAILURES)
             and state.legacy_origin is not None
             and not response.stream  # a streamed body has already gone to the client
-            and should_fall_back(decision, flow.request.method, response.status_code)
+            and should_fall_back(decision, response.status_code)
         ):
             return self._answer_from_legacy(flow, state, decision, state.legacy_origin)
         self._finish(state, response)

@@ -47,7 +47,7 @@ class RouteCounter:
         self.runtime.stats.record(
             route.feature,
             flow.request.method,
-            route.template,
+            decision.template,
             "legacy" if decision.to_legacy else "service",
             # A forwarder failure (`upstream_*`) is the side's error whatever status it got.
             error=status is None or status >= 500 or state.error in FAILURES,

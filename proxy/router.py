@@ -1,7 +1,8 @@
 """The routing addon: decide the route of a sanitized request and point the flow at it.
 
 With the session's read-your-writes pins (the features its recent legacy writes pin to
-legacy) and the canary cohort looked up lazily, `domain.routing.decide` picks the route; a path
+legacy), the canary cohort and the body's RPC call (`proxy.rpc_body`) looked up lazily,
+`domain.routing.decide` picks the route; a path
 with `;params` gets a 400 unless the route's plan sets `allow_path_params` (the legacy default
 route allows none). The flow is pointed at the chosen upstream instance with the canonical
 path and exactly one Host (legacy: the client's unless `--legacy-host-header rewrite`,
@@ -20,6 +21,7 @@ from mitmproxy import ctx, http
 from mitmproxy.addonmanager import Loader
 
 from domain.identity import REQUEST_ID_HEADER
+from domain.legacy_session import CredentialKind
 from domain.routes import CohortLookup, RequestInfo
 from domain.routing import decide, pinned_feature
 from proxy.canonical_path import strip_params
@@ -28,6 +30,7 @@ from proxy.flow_state import state_of
 from proxy.headers import single_host, speaks_http2
 from proxy.host_header import OPTION as HOST_HEADER_OPTION
 from proxy.host_header import HostHeader, declare, legacy_authority
+from proxy.rpc_body import rpc_lookup
 from proxy.runtime import Runtime
 from proxy.sanitizer import SESSION_COOKIE
 from proxy.upstreams import Instance, UpstreamPool
@@ -76,7 +79,13 @@ class Router:
         has_params = ";" in path
         matched = strip_params(path) if has_params else path
         decision = state.decision = decide(
-            RequestInfo(request.method, matched, pinned, cohort_lookup(request, session_id)),
+            RequestInfo(
+                request.method,
+                matched,
+                pinned,
+                cohort_lookup(request, session_id, session_cookie(self.runtime)),
+                rpc_lookup(request),
+            ),
             plans.table,
         )
         if has_params and not decision.route.allow_path_params:
@@ -88,7 +97,7 @@ class Router:
                 request.data.path,
             )
             return
-        if (feature := pinned_feature(decision, request.method)) is not None:
+        if (feature := pinned_feature(decision)) is not None:
             seconds = plans.pin_seconds.get(feature, 0.0)
             if seconds > 0 and session_id is not None:
                 state.pin = (session_id, feature, seconds)
@@ -125,17 +134,27 @@ class Router:
         state.needs_identity = not decision.to_legacy
 
 
-def cohort_lookup(request: http.Request, session_id: str | None) -> CohortLookup:
+def session_cookie(runtime: Runtime) -> str | None:
+    """The cookie that carries the legacy session (the plans' `legacy_session:`), if a cookie
+    does: a cohort keyed by that cookie is the session cohort."""
+    settings = runtime.identities.settings
+    return settings.name if settings.credential is CredentialKind.COOKIE else None
+
+
+def cohort_lookup(
+    request: http.Request, session_id: str | None, session_cookie: str | None = SESSION_COOKIE
+) -> CohortLookup:
     """The request's cohort values, parsed only when a canary route asks for one.
 
-    The session cohort is `session_id`, the one the legacy app reads
-    (`proxy.sanitizer.legacy_session_id`), also under its cookie name. Any other value sent
-    twice with different contents (a repeated header, cookie or query parameter) could put the
-    request on either side, so it counts as no value, and legacy serves.
+    The session cohort is `session_id`, the session key the sanitizer read once (from the
+    plans' `legacy_session:` credential), also under its cookie name when a cookie carries it.
+    Any other value sent twice with different contents (a repeated header, cookie or query
+    parameter) could put the request on either side, so it counts as no value, and legacy
+    serves.
     """
 
     def lookup(kind: str, name: str) -> str | None:
-        if kind == "session" or (kind == "cookie" and name == SESSION_COOKIE):
+        if kind == "session" or (kind == "cookie" and name == session_cookie):
             return session_id
         if kind == "cookie":
             values = set(request.cookies.get_all(name))

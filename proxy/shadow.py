@@ -1,6 +1,7 @@
 """Shadow copies: in `shadow`, legacy serves and the new service gets a copy it answers to no one.
 
-Which requests are copied is decided by `should_shadow` (pure): safe methods always, writes only
+Which requests are copied is decided by `should_shadow` (pure): reads (`Decision.is_read`: safe
+methods, and RPC methods a plan classes as reads) always, writes only
 when the plan says `shadow.include_writes` *and* a dry-run token can be signed (the service then
 runs the write in a transaction it rolls back, contract C4); then `sample_percent` of them,
 chosen by the request id (uniform, and no random numbers needed).
@@ -39,7 +40,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final, Protocol
 
-from domain.phases import SAFE_METHODS
 from proxy.tasks import TaskSet
 from proxy.upstream_client import Answer, UpstreamClient, UpstreamError
 from proxy.upstreams import Instance
@@ -65,10 +65,10 @@ class ShadowPolicy(Protocol):
 
 
 def should_shadow(
-    method: str, policy: ShadowPolicy, request_id: str, *, can_sign_dry_run: bool
+    is_read: bool, policy: ShadowPolicy, request_id: str, *, can_sign_dry_run: bool
 ) -> bool:
     """Whether this request of a `shadow` route gets a copy sent to the service."""
-    if method not in SAFE_METHODS and not (policy.include_writes and can_sign_dry_run):
+    if not is_read and not (policy.include_writes and can_sign_dry_run):
         return False
     if policy.sample_percent >= 100:
         return True

@@ -26,7 +26,6 @@ from domain.identity import (
     binding_for_target,
     sign_dry_run,
 )
-from domain.phases import SAFE_METHODS
 from domain.plans import ShadowSettings
 from domain.routes import Decision
 from proxy.flow_state import FlowState, state_of
@@ -106,7 +105,8 @@ class ShadowCopies:
         if settings is None or pool is None or key is None:
             return
         method = request.method
-        if not should_shadow(method, settings, request_id, can_sign_dry_run=True):
+        write = not decision.is_read
+        if not should_shadow(decision.is_read, settings, request_id, can_sign_dry_run=True):
             return
         # A snapshot: the flow's request is re-pointed and may change after this hook.
         fields = list(request.headers.fields)
@@ -128,7 +128,7 @@ class ShadowCopies:
                 return None  # no session store: the copy would only measure a refusal
             if identity is not None:
                 extra.append((IDENTITY_HEADER, identity))
-            if method not in SAFE_METHODS:
+            if write:
                 issued = int(time.time())
                 expires_at = min(issued + MAX_LIFETIME_SECONDS, int(time.time() + timeout) + 1)
                 token = sign_dry_run(
@@ -141,9 +141,7 @@ class ShadowCopies:
         exchange = (
             None
             if recorder is None
-            else Exchange(
-                route.feature, method, route.template, method not in SAFE_METHODS, recorder.offer
-            )
+            else Exchange(route.feature, method, route.name, write, recorder.offer)
         )
 
         def outcome(answer: Answer | None, latency_ms: float) -> None:
@@ -154,7 +152,7 @@ class ShadowCopies:
                 runtime.stats.record(
                     route.feature,
                     method,
-                    route.template,
+                    route.name,
                     "shadow",
                     error=error,
                     latency_ms=latency_ms,

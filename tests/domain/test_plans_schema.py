@@ -107,6 +107,7 @@ def _properties(schema: dict[str, Any], where: str) -> list[str]:
         "upstream": defs["upstream"],
         "upstream.health": defs["health"],
         "routes[]": defs["route"],
+        "routes[].rpc": defs["route"]["properties"]["rpc"],
         "cohort": defs["key"],
         "gates": schema["properties"]["gates"],
         "gates.*": defs["gate"],

@@ -234,7 +234,7 @@ def test_pins_leave_the_legacy_default_route_alone():
 def test_a_write_legacy_serves_on_a_features_route_pins_that_feature(method, path):
     decision = decide_path(appointments_table(), path, method)
     assert decision.to_legacy
-    assert pinned_feature(decision, method) == "appointments"
+    assert pinned_feature(decision) == "appointments"
 
 
 def test_reads_unmatched_writes_and_service_served_writes_pin_nothing():
@@ -246,7 +246,7 @@ def test_reads_unmatched_writes_and_service_served_writes_pin_nothing():
         ("POST", "/login"),
         ("PUT", "/api/patients/3"),  # served by the patients service, which sees its own write
     ]:
-        assert pinned_feature(decide_path(table, path, method), method) is None, (method, path)
+        assert pinned_feature(decide_path(table, path, method)) is None, (method, path)
 
 
 @pytest.mark.parametrize("status", [404, 500, 502, 503, 504])
@@ -256,7 +256,7 @@ def test_a_read_the_service_failed_falls_back_to_legacy(method, status):
         [route("/api/appointments/{id:int}", method=m) for m in ("GET", "OPTIONS")]
     )
     decision = decide_path(table, "/api/appointments/7", method)
-    assert should_fall_back(decision, method, status)
+    assert should_fall_back(decision, status)
     after = fall_back(decision)
     assert (after.upstream, after.reason, after.fallback_from) == (
         "legacy",
@@ -264,13 +264,13 @@ def test_a_read_the_service_failed_falls_back_to_legacy(method, status):
         "appointments",
     )
     assert (after.route, after.params) == (decision.route, decision.params)
-    assert not should_fall_back(after, method, status)  # at most once
+    assert not should_fall_back(after, status)  # at most once
 
 
 @pytest.mark.parametrize("status", [200, 204, 301, 304, 400, 401, 403, 405, 409, 410])
 def test_other_answers_are_the_services_to_give(status):
     decision = decide_path(appointments_table(), "/api/appointments/7")
-    assert not should_fall_back(decision, "GET", status)
+    assert not should_fall_back(decision, status)
 
 
 def test_writes_never_fall_back():
@@ -280,26 +280,26 @@ def test_writes_never_fall_back():
     for method in ("PUT", "POST", "DELETE", "PATCH"):
         decision = decide_path(table, "/api/appointments/7", method)
         assert not decision.to_legacy
-        assert not should_fall_back(decision, method, 503), method
+        assert not should_fall_back(decision, 503), method
 
 
 def test_only_canary_and_migrated_reads_fall_back():
     retired = decide_path(appointments_table(Phase.RETIRED), "/api/appointments/7")
     assert not retired.to_legacy
-    assert not should_fall_back(retired, "GET", 404)
+    assert not should_fall_back(retired, 404)
     migrated = decide_path(appointments_table(), "/api/appointments/7")
-    assert should_fall_back(migrated, "GET", 404)
+    assert should_fall_back(migrated, 404)
     # Canary cohorts arrive with the control plane; a canary route read by its service then
     # falls back like a migrated one.
-    canary = Decision(route=route("/x", phase=Phase.CANARY), upstream="appointments")
-    assert should_fall_back(canary, "GET", 503)
+    canary = Decision(route=route("/x", phase=Phase.CANARY), upstream="appointments", is_read=True)
+    assert should_fall_back(canary, 503)
 
 
 def test_what_legacy_or_a_pin_served_does_not_fall_back():
     table = appointments_table()
-    assert not should_fall_back(decide_path(table, "/api/appointments"), "GET", 404)
+    assert not should_fall_back(decide_path(table, "/api/appointments"), 404)
     pinned = decide_path(table, "/api/appointments/7", pinned=PINNED)
-    assert not should_fall_back(pinned, "GET", 404)
+    assert not should_fall_back(pinned, 404)
 
 
 def test_same_shape_templates_overlap_and_the_error_names_both():

@@ -47,19 +47,19 @@ def test_reads_are_shadowed_and_writes_only_when_the_plan_and_a_signer_allow():
     reads_only = ShadowSettings()
     writes = ShadowSettings(include_writes=True)
     rid = uuid.uuid4().hex
-    assert should_shadow("GET", reads_only, rid, can_sign_dry_run=False)
-    assert not should_shadow("PUT", reads_only, rid, can_sign_dry_run=True)
-    assert not should_shadow("PUT", writes, rid, can_sign_dry_run=False)
-    assert should_shadow("PUT", writes, rid, can_sign_dry_run=True)
+    assert should_shadow(True, reads_only, rid, can_sign_dry_run=False)
+    assert not should_shadow(False, reads_only, rid, can_sign_dry_run=True)
+    assert not should_shadow(False, writes, rid, can_sign_dry_run=False)
+    assert should_shadow(False, writes, rid, can_sign_dry_run=True)
 
 
 def test_the_sample_percent_is_the_share_of_requests_copied():
     settings = ShadowSettings(sample_percent=20.0)
     ids = [uuid.uuid4().hex for _ in range(5000)]
-    share = sum(should_shadow("GET", settings, i, can_sign_dry_run=False) for i in ids) / 5000
+    share = sum(should_shadow(True, settings, i, can_sign_dry_run=False) for i in ids) / 5000
     assert 0.17 < share < 0.23
     none = ShadowSettings(sample_percent=0.0)
-    assert not any(should_shadow("GET", none, i, can_sign_dry_run=False) for i in ids[:500])
+    assert not any(should_shadow(True, none, i, can_sign_dry_run=False) for i in ids[:500])
 
 
 def test_the_copy_goes_to_the_service_host_with_the_extra_headers():

@@ -97,7 +97,10 @@ def tick(
     samples = 0
     if not (memory.stopped or memory.locked or memory.rollback_pending):
         evidence = selectors.evidence(
-            feature, [(r.method, r.template, r.since) for r in lead], providers=providers
+            feature,
+            [(r.method, r.template, r.since) for r in lead],
+            providers=providers,
+            plan=plan,  # the plan's thresholds and accepted differences, as `plan advance` uses
         )
         samples = evidence.samples
         checks = _checks(plan, settings, position, evidence)

@@ -12,11 +12,12 @@ from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
+from domain.plan_model import AllowedDifference, ContractSettings
 from domain.plans import AutopilotSettings, Gate
 from migration_plans import autopilot, control_errors, selectors
 from migration_plans.autopilot_core import Kind
 from migration_plans.models import AuditRecord, RouteState, RouteStats, Transition
-from tests.migration_plans.control import ONE, make_plan, record_stats
+from tests.migration_plans.control import ONE, make_plan, record_stats, record_tally, tally_of
 
 pytestmark = pytest.mark.django_db(databases=["default"])
 HERE = "tests.migration_plans.test_autopilot"
@@ -96,6 +97,58 @@ def test_a_healthy_service_goes_from_shadow_through_every_step_to_migrated():
         "autopilot"
     }
     assert audit_ok()
+
+
+COMPARED_GATES = {
+    "canary": Gate(min_samples=100, max_error_rate=0.01, min_compared=100, max_diff_rate=0.02),
+    "migrated": Gate(min_samples=100, max_error_rate=0.01, min_compared=100, max_diff_rate=0.02),
+}
+
+
+def compared_plan():
+    """Canary and migrated gated on the shadow comparisons; the service spells the ward code
+    in full by agreement (an accepted difference on the read route)."""
+    ward = AllowedDifference(f"GET {ONE}", "ward code in full", "ticket CAB-9", "body.ward")
+    return dataclasses.replace(
+        make_plan(gates=COMPARED_GATES, routes=SHADOWED),
+        autopilot=PILOT,
+        contract=ContractSettings(differences=(ward,)),
+    )
+
+
+def test_the_autopilot_reads_the_shadow_comparisons_with_the_plans_accepted_differences():
+    plan = compared_plan()
+    # Every compared read differs in the accepted ward: a person's advance passes, and so must
+    # the autopilot's (the plan's accepted differences, not the defaults).
+    record_tally(tally_of(200, [(["body.ward"], 200)]))
+    record_tally(tally_of(200), method="PUT")
+    seen = []
+    for _ in range(4):
+        traffic()
+        report = tick(plan)
+        seen.append((report.decision.kind, phase_of("GET")))
+    # Canary flows are not compared: every step after shadow reads the last shadow interval.
+    assert seen == [
+        (Kind.ADVANCE, ("canary", 5)),
+        (Kind.ADVANCE, ("canary", 50)),
+        (Kind.ADVANCE, ("migrated", 0)),
+        (Kind.DONE, ("migrated", 0)),
+    ]
+    last = selectors.record_as_dict(
+        AuditRecord.objects.filter(action="route.advance").order_by("-seq")[0]
+    )["details"]
+    assert last["evidence"]["comparisons"][f"GET {ONE}"] == {"compared": 200, "diff_rate": 0.0}
+
+
+def test_the_autopilot_holds_when_shadow_found_real_differences():
+    plan = compared_plan()
+    record_tally(tally_of(200, [(["body.name"], 20)]))  # 10 % real on the reads
+    record_tally(tally_of(200), method="PUT")
+    traffic()
+    report = tick(plan)
+    assert report.decision.kind is Kind.HOLD
+    assert "max_diff_rate" in report.decision.reason
+    assert phase_of("GET") == ("shadow", 0)
 
 
 def test_no_data_holds_and_a_step_waits_for_its_dwell():

@@ -10,6 +10,8 @@ move is the same audit record and transition a person's move is, with its gates 
 A rollback uses the manual rollback's data-aware rule unchanged: when it is refused because
 reverse sync still holds service writes (`reverse_backlog`), the tick holds, says how many
 changes must drain, and tries again next tick (audited once, `autopilot.rollback.waiting`).
+Any other refusal keeps the rollback pending too (audited once, `autopilot.rollback.refused`,
+and logged as an error): only a rollback that finds no route after its target locks unmoved.
 A rollback locks the feature (`autopilot.lock`) until a person clears it; the kill switch
 (`stop`) makes every tick do nothing, and a running worker sees it within a second.
 """
@@ -42,7 +44,7 @@ from migration_plans.autopilot_core import (
     decide,
     next_step,
 )
-from migration_plans.control_errors import ControlError, GateRefusalError
+from migration_plans.control_errors import ControlError, GateRefusalError, NothingToChangeError
 from migration_plans.models import AutopilotState, RouteState
 
 log = logging.getLogger("ficus.autopilot")
@@ -151,12 +153,14 @@ def _act(
     why = row.lock_reason if row.rollback_pending else decision.reason
     try:
         outcome = move(services.rollback, why, to=str(settings.rollback_to))
-    except GateRefusalError as e:
-        return _wait_for_drain(row, position, why, decision, e)
-    except ControlError as e:  # nothing left to roll back: lock all the same
+    except NothingToChangeError as e:  # no route after the target: lock all the same
         log.warning("autopilot %s: rollback found nothing to move: %s", feature, e.reason)
         seq = _lock(row, why, {"rollback": e.reason})
         return TickReport(feature, dataclasses.replace(decision, failures=0), seq)
+    except GateRefusalError as e:
+        return _wait_for_drain(row, position, why, decision, e)
+    except ControlError as e:  # refused (two writers, a step the rules forbid): not rolled back
+        return _refused(row, position, why, decision, e)
     seq = _lock(row, why, {"rollback_audit_seq": outcome.audit_seq, "evidence": outcome.evidence})
     return TickReport(feature, dataclasses.replace(decision, failures=0), seq)
 
@@ -167,7 +171,7 @@ def _wait_for_drain(
     """The manual rollback's data-aware refusal: hold, say what must drain, retry next tick."""
     backlog = next((r for r in e.results if r.get("gate") == "reverse_backlog"), None)
     if backlog is None:
-        return TickReport(row.feature, _hold(f"rollback refused: {e.reason}", decision))
+        return _refused(row, position, why, decision, e)
     waiting = (
         f"waiting for {backlog['actual']} reverse change(s) to drain"
         if backlog["actual"] is not None
@@ -185,6 +189,32 @@ def _wait_for_drain(
             details={"reason": why, "waiting": waiting, "gates": e.results, "evidence": e.evidence},
         ).seq
     return TickReport(row.feature, _hold(reason, decision), seq)
+
+
+def _refused(
+    row: AutopilotState, position: Position, why: str, decision: Decision, e: ControlError
+) -> TickReport:
+    """A rollback the control plane refused for another reason than the backlog: the routes are
+    still where they failed, so the rollback stays pending (retried every tick) and a person is
+    told, loudly and once in the audit log (`autopilot.rollback.refused`)."""
+    log.error(
+        "autopilot %s: ROLLBACK REFUSED at %s: %s (still pending; a person must act)",
+        row.feature,
+        position.describe(),
+        e.reason,
+    )
+    seq = None
+    if not row.rollback_pending:
+        row.rollback_pending = True
+        row.lock_reason = why
+        seq = append_audit(
+            actor=ACTOR,
+            action="autopilot.rollback.refused",
+            subject=row.feature,
+            details={"reason": why, "refusal": e.reason, "at": position.describe()},
+        ).seq
+    held = f"rollback refused at {position.describe()}: {e.reason}"
+    return TickReport(row.feature, _hold(held, decision), seq)
 
 
 def _lock(row: AutopilotState, why: str, details: dict[str, Any]) -> int:

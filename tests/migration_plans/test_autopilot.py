@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from domain.plan_model import AllowedDifference, ContractSettings
 from domain.plans import AutopilotSettings, Gate
-from migration_plans import autopilot, control_errors, selectors
+from migration_plans import autopilot, control_errors, selectors, services
 from migration_plans.autopilot_core import Kind
 from migration_plans.models import AuditRecord, RouteState, RouteStats, Transition
 from tests.migration_plans.control import ONE, make_plan, record_stats, record_tally, tally_of
@@ -242,6 +242,34 @@ def test_a_rollback_out_of_service_writes_waits_for_the_reverse_backlog_to_drain
     state = autopilot.state_of(plan.feature)
     assert (state["locked"], state["rollback_pending"], state["failures"]) == (True, False, 0)
     assert audit_ok()
+
+
+def test_a_refused_rollback_stays_pending_and_is_audited_not_mistaken_for_done(monkeypatch):
+    plan = pilot_plan(settings=dataclasses.replace(PILOT, failure_threshold=1))
+    traffic()
+    tick(plan)
+    assert phase_of("GET") == ("canary", 5)
+    real_rollback = services.rollback
+
+    def two_writers(**kwargs):
+        # Stands in for _ownership_around's refusal, which the shipped rules never reach here.
+        raise control_errors.ControlError("the write routes would disagree", status=409)
+
+    monkeypatch.setattr(services, "rollback", two_writers)
+    traffic(errors=40)
+    first = tick(plan)
+    assert first.decision.kind is Kind.HOLD
+    assert "rollback refused at canary 5%: the write routes would disagree" in first.decision.reason
+    assert AuditRecord.objects.get(seq=first.audit_seq).action == "autopilot.rollback.refused"
+    state = autopilot.state_of(plan.feature)
+    assert (state["locked"], state["rollback_pending"]) == (False, True)  # still at canary
+    assert "rollback refused" in tick(plan).decision.reason  # retried each tick
+    assert AuditRecord.objects.filter(action="autopilot.rollback.refused").count() == 1
+    assert not AuditRecord.objects.filter(action="autopilot.lock").exists()
+    monkeypatch.setattr(services, "rollback", real_rollback)
+    assert tick(plan).decision.kind is Kind.ROLLBACK
+    assert phase_of("GET") == ("shadow", 0)
+    assert autopilot.state_of(plan.feature)["locked"]
 
 
 def test_the_kill_switch_stops_every_tick_until_a_person_resumes():

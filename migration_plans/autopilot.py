@@ -98,6 +98,7 @@ def tick(
     checks: list[Check] = []
     samples = 0
     if not (memory.stopped or memory.locked or memory.rollback_pending):
+        _refuse_routes_apart(plan, position, feature)
         evidence = selectors.evidence(
             feature,
             [(r.method, r.template, r.since) for r in lead],
@@ -254,6 +255,30 @@ def _position(feature: str) -> tuple[Position, list[RouteState]]:
     phase = transitions.parse_phase(lead[0].phase)
     weight = max(r.weight for r in lead) if phase is Phase.CANARY else 0
     return Position(phase, weight, max(r.since for r in lead)), lead
+
+
+def _refuse_routes_apart(plan: Plan, position: Position, feature: str) -> None:
+    """The autopilot moves a feature's routes together; a route a person moved on its own (or
+    a plan file that starts them in different phases) is refused, not dragged along: an
+    advance with a target would move a lagging route too (or fail on its skipped phase), and
+    a lead at the target would report done while others are still behind."""
+    rows = RouteState.objects.filter(feature=feature).order_by("id")
+    apart = [
+        f"{r.method} {r.template} ({r.phase})"
+        for r in rows
+        if r.phase
+        != transitions.effective_target(
+            position.phase, method=r.method, canary_writes=plan.canary_writes
+        )
+    ]
+    if apart:
+        raise ControlError(
+            f"{feature}: the autopilot moves a feature's routes together, and these stand "
+            f"apart from the lead at {position.phase}: {'; '.join(apart)}. Bring them to the "
+            "lead's phase with plan advance/rollback --route first (docs/control-plane.md, "
+            "Autopilot)",
+            status=409,
+        )
 
 
 def _state_row(feature: str) -> AutopilotState:

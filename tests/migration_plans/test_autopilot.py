@@ -289,6 +289,25 @@ def test_a_plan_without_the_section_is_refused():
         tick(plan)
 
 
+def test_a_feature_whose_routes_stand_apart_is_refused_not_reported_done():
+    # As the shipped appointments plan starts: one read migrated, the rest still in legacy.
+    plan = pilot_plan(routes=(("GET", ONE, "migrated"), ("PUT", ONE, "legacy")))
+    with pytest.raises(control_errors.ControlError, match="stand apart") as refused:
+        tick(plan)
+    assert refused.value.status == 409
+    assert f"PUT {ONE} (legacy)" in refused.value.reason
+    assert not RouteState.objects.exclude(phase__in=["legacy", "migrated"]).exists()
+    assert not AuditRecord.objects.filter(actor="autopilot").exists()
+
+
+def test_a_route_lagging_behind_shadow_is_refused_rather_than_skipped_ahead():
+    plan = pilot_plan(routes=(("GET", ONE, "shadow"), ("GET", "/api/appointments", "legacy")))
+    traffic()
+    with pytest.raises(control_errors.ControlError, match="GET /api/appointments \\(legacy\\)"):
+        tick(plan)
+    assert phase_of("GET") == ("shadow", 0)
+
+
 class Traffic:
     """The worker's stop signal: each wait is time passing, with traffic on the GET route."""
 

@@ -87,6 +87,8 @@ def test_the_schema_refuses_an_unknown_field_at_every_level(validator, old, new)
         ("canary_writes: true", "canary_writes: 'true'"),
         ("route: PUT /api/appointments/{id:int}", "route: /api/appointments/{id:int}"),
         ("non_owner_writes: owner_wins", "non_owner_writes: last_wins"),
+        ("min_compared: 500, ", ""),
+        ("min_compared: 500", "min_compared: 0"),
     ],
 )
 def test_the_schema_refuses_bad_values_the_parser_refuses(validator, old, new, tmp_path):

@@ -4,6 +4,7 @@ with the plan's thresholds; no comparisons means the diff rate is unavailable, n
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from domain.plans import load_plans
 from migration_plans import evidence, selectors, services
@@ -173,3 +174,10 @@ def test_a_route_back_in_legacy_has_no_shadow_evidence(plans):
         "appointments", [(state.method, state.template, state.since)], plans[0]
     )
     assert (values.compared, values.diff_rate) == (0, None)
+
+
+def test_a_routes_windows_are_read_through_their_own_index():
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, "ficus_evidence_tally")
+    indexed = [c["columns"] for c in found.values() if c["index"]]
+    assert ["feature", "method", "template", "window_start"] in indexed

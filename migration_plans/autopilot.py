@@ -80,7 +80,6 @@ def settings_of(plan: Plan) -> AutopilotSettings:
     return plan.autopilot
 
 
-@transaction.atomic
 def tick(
     *,
     plans: Sequence[Plan],
@@ -88,12 +87,16 @@ def tick(
     now: datetime | None = None,
     providers: Sequence[str] | None = None,
 ) -> TickReport:
-    """One look at the feature and the one action it calls for (possibly none)."""
+    """One look at the feature and the one action it calls for (possibly none).
+
+    The analysis (state, evidence, providers) runs outside any transaction, so a person's
+    `--stop` is never kept waiting for the write lock by a tick (SQLite takes it at BEGIN); the
+    kill switch is read again in the short transaction that acts, and wins."""
     plan = route_moves.find_plan(plans, feature)
     settings = settings_of(plan)
     services.register_routes(plans=[plan])
-    row = _state_row(feature)
-    memory = Memory(row.stopped, row.locked, row.lock_reason, row.failures, row.rollback_pending)
+    seen = AutopilotState.objects.filter(feature=feature).first() or AutopilotState()
+    memory = _memory(seen)
     position, lead = _position(feature)
     checks: list[Check] = []
     samples = 0
@@ -110,14 +113,29 @@ def tick(
     decision = decide(
         settings, position, memory, checks=checks, samples=samples, now=now or timezone.now()
     )
-    report = _act(plans, plan, settings, row, position, decision, providers)
-    row.failures = report.decision.failures
-    row.last_decision = str(report.decision.kind)
-    row.last_reason = report.decision.reason
-    row.last_at = timezone.now()
-    row.save()
+    with transaction.atomic():
+        row = _state_row(feature)
+        if _memory(row) != memory:  # a person acted during the analysis: decide again
+            decision = decide(
+                settings,
+                position,
+                _memory(row),
+                checks=checks,
+                samples=samples,
+                now=now or timezone.now(),
+            )
+        report = _act(plans, plan, settings, row, position, decision, providers)
+        row.failures = report.decision.failures
+        row.last_decision = str(report.decision.kind)
+        row.last_reason = report.decision.reason
+        row.last_at = timezone.now()
+        row.save()
     log.info("autopilot %s", report.describe())
     return report
+
+
+def _memory(row: AutopilotState) -> Memory:
+    return Memory(row.stopped, row.locked, row.lock_reason, row.failures, row.rollback_pending)
 
 
 def _act(

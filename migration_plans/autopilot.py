@@ -31,7 +31,7 @@ from django.utils import timezone
 from domain import transitions
 from domain.phases import Phase
 from domain.plan_model import AutopilotSettings
-from domain.plans import Plan
+from domain.plans import Plan, PlanError
 from migration_plans import gates, route_moves, selectors, services
 from migration_plans.audit_log import append_audit
 from migration_plans.autopilot_core import (
@@ -386,26 +386,38 @@ def _record_person(
 # --- the long-lived worker ----------------------------------------------------------------
 
 
+PlanSource = Sequence[Plan] | Callable[[], Sequence[Plan]]
+
+
 def run_worker(
     *,
-    plans: Sequence[Plan],
+    plans: PlanSource,
     feature: str,
     stop_signal: StopSignal,
     report: Callable[[TickReport], None],
     clock: Callable[[], datetime] = timezone.now,
     providers: Sequence[str] | None = None,
 ) -> Kind:
-    """Tick every interval until done, the kill switch, or the stop signal (SIGTERM)."""
-    settings = settings_of(route_moves.find_plan(plans, feature))
+    """Tick every interval until done, the kill switch, or the stop signal (SIGTERM).
+
+    `plans` may be a loader (a `PlanCache`'s `plans`, cheap while the files are unchanged): it
+    is asked before every tick, so a reviewed change to the plan's gates or autopilot section
+    applies from the next tick (logged once). While the plan files are broken no tick runs: the
+    worker never acts on gates it can no longer read."""
+    current = _Plans(plans, feature)
+    settings = settings_of(route_moves.find_plan(current.get(), feature))
     while not stop_signal.is_set():
-        try:
-            result = tick(plans=plans, feature=feature, now=clock(), providers=providers)
-        except DatabaseError as e:  # the control plane is away: try again next interval
-            log.warning("autopilot %s: tick failed (%s), retrying", feature, type(e).__name__)
-        else:
-            report(result)
-            if result.decision.kind in (Kind.DONE, Kind.STOPPED):
-                return result.decision.kind
+        latest = current.refresh()
+        if latest is not None:
+            settings = settings_of(route_moves.find_plan(latest, feature))
+            try:
+                result = tick(plans=latest, feature=feature, now=clock(), providers=providers)
+            except DatabaseError as e:  # the control plane is away: try again next interval
+                log.warning("autopilot %s: tick failed (%s), retrying", feature, type(e).__name__)
+            else:
+                report(result)
+                if result.decision.kind in (Kind.DONE, Kind.STOPPED):
+                    return result.decision.kind
         waited = 0.0
         while waited < settings.interval_seconds:
             step = min(POLL_SECONDS, settings.interval_seconds - waited)
@@ -415,6 +427,38 @@ def run_worker(
             if _kill_switch_seen(feature):
                 break  # the next tick sees it, reports it and ends the loop
     return Kind.STOPPED
+
+
+class _Plans:
+    """The worker's plans: fixed, or asked of a loader before each tick."""
+
+    def __init__(self, source: PlanSource, feature: str) -> None:
+        self._load = source if callable(source) else None
+        self._plans: Sequence[Plan] = source() if callable(source) else source
+        self._feature = feature
+        self._broken: str | None = None
+
+    def get(self) -> Sequence[Plan]:
+        return self._plans
+
+    def refresh(self) -> Sequence[Plan] | None:
+        """The plans for this tick; None (and a warning, once) while the files are broken."""
+        if self._load is None:
+            return self._plans
+        try:
+            found = self._load()
+        except PlanError as e:
+            if str(e) != self._broken:
+                log.warning(
+                    "autopilot %s: plan files broken, no tick until fixed: %s", self._feature, e
+                )
+                self._broken = str(e)
+            return None
+        self._broken = None
+        if found is not self._plans:
+            log.info("autopilot %s: the plan files changed; ticking with them", self._feature)
+            self._plans = found
+        return found
 
 
 def _kill_switch_seen(feature: str) -> bool:

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.core.management import call_command
@@ -15,11 +16,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from domain.plan_model import AllowedDifference, ContractSettings
-from domain.plans import AutopilotSettings, Gate
+from domain.plans import AutopilotSettings, Gate, PlanError, load_plans
 from migration_plans import autopilot, control_errors, selectors, services
 from migration_plans.autopilot_core import Kind
 from migration_plans.models import AuditRecord, RouteState, RouteStats, Transition
+from migration_plans.plan_cache import PlanCache
 from tests.migration_plans.control import ONE, make_plan, record_stats, record_tally, tally_of
+from tests.migration_plans.plan_files import appointments_plan
 
 pytestmark = pytest.mark.django_db(databases=["default"])
 HERE = "tests.migration_plans.test_autopilot"
@@ -409,3 +412,76 @@ def test_the_worker_stops_at_once_on_the_kill_switch_and_on_sigterm():
     autopilot.resume(feature=plan.feature, actor="operator-olga", reason="back")
     term = Traffic(stop_after=1)
     assert (run_worker(plan, term), term.waits) == (Kind.STOPPED, 1)
+
+
+def pilot_file(canary_samples):
+    return appointments_plan(
+        f"""\
+  - method: GET
+    path: {ONE}
+    phase: shadow
+""",
+        f"""\
+gates:
+  canary: {{min_samples: {canary_samples}, max_error_rate: 0.01}}
+  migrated: {{min_samples: 100, max_error_rate: 0.01}}
+autopilot: {{interval_seconds: 1, steps: [5, 50], dwell_seconds: 3, min_samples: 100}}
+""",
+    )
+
+
+class ReviewedChange(Traffic):
+    """Once in canary, a reviewed change makes the canary gate unreachable."""
+
+    def __init__(self, path, **kwargs):
+        super().__init__(**kwargs)
+        self.path, self.changed = path, False
+
+    def wait(self, timeout=None):
+        if not self.changed and phase_of("GET")[0] == "canary":
+            self.path.write_text(pilot_file(10**9))
+            self.changed = True
+        return super().wait(timeout)
+
+
+def test_a_running_worker_applies_a_reviewed_change_to_the_gates(tmp_path):
+    path = tmp_path / "appointments.yaml"
+    path.write_text(pilot_file(100))
+    cache = PlanCache(tmp_path, partial(load_plans, environ={}), environ={})
+    signal = ReviewedChange(path, stop_after=12)
+    reports = []
+    autopilot.run_worker(
+        plans=cache.plans,
+        feature="appointments",
+        stop_signal=signal,
+        report=reports.append,
+        clock=signal.clock,
+        providers=(),
+    )
+    kinds = [r.decision.kind for r in reports]
+    assert kinds.count(Kind.ADVANCE) == 1  # into canary 5 % on the first gates
+    assert phase_of("GET") == ("canary", 5)  # held there by the new ones
+    assert "min_samples" in reports[-1].decision.reason
+    assert cache.generation == 2
+
+
+def test_while_the_plan_files_are_broken_the_worker_does_not_tick(tmp_path):
+    path = tmp_path / "appointments.yaml"
+    path.write_text(pilot_file(100))
+    cache = PlanCache(tmp_path, partial(load_plans, environ={}), environ={})
+    path.write_text(pilot_file(100) + "gates: twice\n")
+    with pytest.raises(PlanError):
+        autopilot.run_worker(
+            plans=cache.plans, feature="appointments", stop_signal=Traffic(), report=print
+        )
+    path.write_text(pilot_file(100))
+    signal = Traffic(stop_after=3)
+    reports = []
+    autopilot.run_worker(
+        plans=cache.plans,
+        feature="appointments",
+        stop_signal=signal,
+        report=reports.append,
+        clock=signal.clock,
+    )
+    assert reports

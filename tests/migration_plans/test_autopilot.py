@@ -288,7 +288,7 @@ def test_the_kill_switch_stops_every_tick_until_a_person_resumes():
     assert tick(plan).decision.kind is Kind.ADVANCE
 
 
-STOPPED_DURING = []
+STOPPED_DURING: list[tuple[bool, list[Exception]]] = []
 
 
 def operator_stops_now(feature):
@@ -449,7 +449,7 @@ def test_a_running_worker_applies_a_reviewed_change_to_the_gates(tmp_path):
     path.write_text(pilot_file(100))
     cache = PlanCache(tmp_path, partial(load_plans, environ={}), environ={})
     signal = ReviewedChange(path, stop_after=12)
-    reports = []
+    reports: list[autopilot.TickReport] = []
     autopilot.run_worker(
         plans=cache.plans,
         feature="appointments",
@@ -476,7 +476,7 @@ def test_while_the_plan_files_are_broken_the_worker_does_not_tick(tmp_path):
         )
     path.write_text(pilot_file(100))
     signal = Traffic(stop_after=3)
-    reports = []
+    reports: list[autopilot.TickReport] = []
     autopilot.run_worker(
         plans=cache.plans,
         feature="appointments",

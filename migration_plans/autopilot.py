@@ -197,16 +197,8 @@ def _wait_for_drain(
         else f"waiting for the reverse backlog to be known ({backlog['reason']})"
     )
     reason = f"rollback decided, {waiting} before the routes leave {position.describe()}"
-    seq = None
-    if not row.rollback_pending:
-        row.rollback_pending = True
-        row.lock_reason = why
-        seq = append_audit(
-            actor=ACTOR,
-            action="autopilot.rollback.waiting",
-            subject=row.feature,
-            details={"reason": why, "waiting": waiting, "gates": e.results, "evidence": e.evidence},
-        ).seq
+    details = {"waiting": waiting, "gates": e.results, "evidence": e.evidence}
+    seq = _pending(row, why, "autopilot.rollback.waiting", details)
     return TickReport(row.feature, _hold(reason, decision), seq)
 
 
@@ -222,18 +214,20 @@ def _refused(
         position.describe(),
         e.reason,
     )
-    seq = None
-    if not row.rollback_pending:
-        row.rollback_pending = True
-        row.lock_reason = why
-        seq = append_audit(
-            actor=ACTOR,
-            action="autopilot.rollback.refused",
-            subject=row.feature,
-            details={"reason": why, "refusal": e.reason, "at": position.describe()},
-        ).seq
+    details = {"refusal": e.reason, "at": position.describe()}
+    seq = _pending(row, why, "autopilot.rollback.refused", details)
     held = f"rollback refused at {position.describe()}: {e.reason}"
     return TickReport(row.feature, _hold(held, decision), seq)
+
+
+def _pending(row: AutopilotState, why: str, action: str, details: dict[str, Any]) -> int | None:
+    """Keep the rollback pending; audited the first time only (the record's seq, else None)."""
+    if row.rollback_pending:
+        return None
+    row.rollback_pending, row.lock_reason = True, why
+    return append_audit(
+        actor=ACTOR, action=action, subject=row.feature, details={"reason": why, **details}
+    ).seq
 
 
 def _lock(row: AutopilotState, why: str, details: dict[str, Any]) -> int:

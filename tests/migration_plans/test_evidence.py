@@ -33,13 +33,18 @@ contract:
 )
 
 
-@pytest.fixture
-def plans(tmp_path):
-    (tmp_path / "appointments.yaml").write_text(PLAN)
-    found = load_plans(tmp_path, environ={})
+def registered(directory, text):
+    """The plan written, read and registered, its routes in their phase for a minute."""
+    (directory / "appointments.yaml").write_text(text)
+    found = load_plans(directory, environ={})
     services.register_routes(plans=found)
     backdate(60)
     return found
+
+
+@pytest.fixture
+def plans(tmp_path):
+    return registered(tmp_path, PLAN)
 
 
 def advance(plans):
@@ -115,11 +120,7 @@ gates:
 
 @pytest.fixture
 def two_routes(tmp_path):
-    (tmp_path / "appointments.yaml").write_text(TWO_ROUTES)
-    found = load_plans(tmp_path, environ={})
-    services.register_routes(plans=found)
-    backdate(60)
-    return found
+    return registered(tmp_path, TWO_ROUTES)
 
 
 def test_a_shadowed_route_does_not_vouch_for_one_never_compared(two_routes):

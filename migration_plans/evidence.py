@@ -47,6 +47,7 @@ class RouteEvidence:
     since: datetime | None  # None: every window kept
     assessment: Assessment
     samples: dict[str, list[SampleRow]]  # field -> a few samples, newest first
+    until: datetime | None = None  # the end of the shadow interval read, None while in shadow
 
     @property
     def excused_rate(self) -> float | None:
@@ -136,7 +137,12 @@ def route_evidence(
     *,
     samples_per_field: int = 3,
 ) -> RouteEvidence:
-    tally = tally_since(feature, [(method, template, since)])
+    until = None
+    interval = None if since is None else shadow_interval(feature, method, template, since)
+    if interval is not None:  # what the gates read: the current shadow interval, or the last
+        since, until = interval.start, interval.end
+    # Else (not registered, in legacy, never shadowed) whatever was written since the phase began.
+    tally = tally_since(feature, [(method, template, since)], until)
     assessment = assessed(tally, plan, method, template)
     wanted = {f.field for f in assessment.fields}
     samples: dict[str, list[SampleRow]] = {}
@@ -147,7 +153,7 @@ def route_evidence(
         kept = samples.setdefault(row.field, [])
         if len(kept) < samples_per_field:
             kept.append(SampleRow(row.kind, row.legacy_value, row.other_value, row.recorded_at))
-    return RouteEvidence(method, template, since, assessment, samples)
+    return RouteEvidence(method, template, since, assessment, samples, until)
 
 
 def floor_window(at: datetime) -> datetime:

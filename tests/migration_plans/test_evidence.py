@@ -182,3 +182,13 @@ def test_a_routes_windows_are_read_through_their_own_index():
         found = connection.introspection.get_constraints(cursor, "ficus_evidence_tally")
     indexed = [c["columns"] for c in found.values() if c["index"]]
     assert ["feature", "method", "template", "window_start"] in indexed
+
+
+def test_plan_evidence_shows_a_canary_route_the_shadow_interval_its_gates_read(plans):
+    record_tally(tally_of(200))
+    advance(plans)
+    record_tally(tally_of(50, [(["body.name"], 50)]), ago=-30)  # after shadow ended
+    (state,) = selectors.states("appointments")
+    shown = evidence.route_evidence("appointments", state.method, state.template, state.since, None)
+    assert shown.assessment.compared == 200
+    assert shown.until == state.since  # shadow ended when the canary began

@@ -239,14 +239,57 @@ class Assessment:
         }
 
 
-def gate_evidence(assessments: Iterable[Assessment]) -> dict[str, int | float | None]:
-    """The evidence the gates read (`min_compared`, `max_diff_rate`) over a feature's routes:
-    exchanges compared, and those with a real difference over them (None before any)."""
-    compared = real = 0
-    for assessment in assessments:
-        compared += assessment.compared
-        real += assessment.real
-    return {"compared": compared, "diff_rate": real / compared if compared else None}
+@dataclass(frozen=True, slots=True)
+class RouteGateValues:
+    """One route's shadow evidence for the gates: exchanges compared, the real diff rate."""
+
+    route: str  # "METHOD /template"
+    compared: int
+    diff_rate: float | None  # None: nothing compared
+
+
+@dataclass(frozen=True, slots=True)
+class GateEvidence:
+    """The evidence the gates read (`min_compared`, `max_diff_rate`) over the routes being
+    moved, each route judged on its own: one well-shadowed route never vouches for another.
+    `compared` is the weakest route's count and `diff_rate` the worst route's rate; a route with
+    nothing compared makes the rate unavailable (None), so a gate on it fails."""
+
+    routes: tuple[RouteGateValues, ...]
+
+    @property
+    def compared(self) -> int:
+        return min((r.compared for r in self.routes), default=0)
+
+    @property
+    def diff_rate(self) -> float | None:
+        rates = [r.diff_rate for r in self.routes]
+        if not rates or any(rate is None for rate in rates):
+            return None
+        return max(rate for rate in rates if rate is not None)
+
+    @property
+    def uncompared(self) -> tuple[str, ...]:
+        return tuple(r.route for r in self.routes if not r.compared)
+
+    def weakest(self) -> str | None:
+        """The route with the fewest exchanges compared (the one `min_compared` is about)."""
+        return min(self.routes, key=lambda r: r.compared).route if self.routes else None
+
+    def worst(self) -> str | None:
+        """The route with the highest real diff rate (the one `max_diff_rate` is about)."""
+        rated = [r for r in self.routes if r.diff_rate is not None]
+        return max(rated, key=lambda r: r.diff_rate or 0.0).route if rated else None
+
+    def as_dict(self) -> dict[str, dict[str, int | float | None]]:
+        return {r.route: {"compared": r.compared, "diff_rate": r.diff_rate} for r in self.routes}
+
+
+def gate_evidence(assessments: Iterable[tuple[str, Assessment]]) -> GateEvidence:
+    """The gates' evidence from each route's assessment ((route, assessment) each)."""
+    return GateEvidence(
+        tuple(RouteGateValues(route, a.compared, a.real_diff_rate) for route, a in assessments)
+    )
 
 
 _ORDER: Final = {Verdict.REAL: 0, Verdict.ACCEPTED: 1, Verdict.NOISE: 2}

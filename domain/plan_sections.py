@@ -269,6 +269,16 @@ class SectionReader(CompareReader):
             ok = ok and values[key] is not None
         if not ok:
             return None
+        if values.get("max_diff_rate") is not None and not values.get("min_compared"):
+            # A rate over a handful of exchanges says nothing: one differing exchange is 100 %,
+            # one matching one 0 %.
+            self.fail(
+                fields["max_diff_rate"],
+                f"{prefix}.max_diff_rate",
+                "needs a positive min_compared in the same gate (the exchanges compared "
+                "before a diff rate means anything), e.g. min_compared: 500",
+            )
+            return None
         drift = values.get("max_drift_rows")
         return Gate(
             min_samples=int(values.get("min_samples") or 0),

@@ -10,6 +10,8 @@ move is the same audit record and transition a person's move is, with its gates 
 A rollback uses the manual rollback's data-aware rule unchanged: when it is refused because
 reverse sync still holds service writes (`reverse_backlog`), the tick holds, says how many
 changes must drain, and tries again next tick (audited once, `autopilot.rollback.waiting`).
+Any other refusal keeps the rollback pending too (audited once, `autopilot.rollback.refused`,
+and logged as an error): only a rollback that finds no route after its target locks unmoved.
 A rollback locks the feature (`autopilot.lock`) until a person clears it; the kill switch
 (`stop`) makes every tick do nothing, and a running worker sees it within a second.
 """
@@ -29,7 +31,7 @@ from django.utils import timezone
 from domain import transitions
 from domain.phases import Phase
 from domain.plan_model import AutopilotSettings
-from domain.plans import Plan
+from domain.plans import Plan, PlanError
 from migration_plans import gates, route_moves, selectors, services
 from migration_plans.audit_log import append_audit
 from migration_plans.autopilot_core import (
@@ -42,7 +44,7 @@ from migration_plans.autopilot_core import (
     decide,
     next_step,
 )
-from migration_plans.control_errors import ControlError, GateRefusalError
+from migration_plans.control_errors import ControlError, GateRefusalError, NothingToChangeError
 from migration_plans.models import AutopilotState, RouteState
 
 log = logging.getLogger("ficus.autopilot")
@@ -78,7 +80,6 @@ def settings_of(plan: Plan) -> AutopilotSettings:
     return plan.autopilot
 
 
-@transaction.atomic
 def tick(
     *,
     plans: Sequence[Plan],
@@ -86,32 +87,55 @@ def tick(
     now: datetime | None = None,
     providers: Sequence[str] | None = None,
 ) -> TickReport:
-    """One look at the feature and the one action it calls for (possibly none)."""
+    """One look at the feature and the one action it calls for (possibly none).
+
+    The analysis (state, evidence, providers) runs outside any transaction, so a person's
+    `--stop` is never kept waiting for the write lock by a tick (SQLite takes it at BEGIN); the
+    kill switch is read again in the short transaction that acts, and wins."""
     plan = route_moves.find_plan(plans, feature)
     settings = settings_of(plan)
     services.register_routes(plans=[plan])
-    row = _state_row(feature)
-    memory = Memory(row.stopped, row.locked, row.lock_reason, row.failures, row.rollback_pending)
+    seen = AutopilotState.objects.filter(feature=feature).first() or AutopilotState()
+    memory = _memory(seen)
     position, lead = _position(feature)
     checks: list[Check] = []
     samples = 0
     if not (memory.stopped or memory.locked or memory.rollback_pending):
+        _refuse_routes_apart(plan, position, feature)
         evidence = selectors.evidence(
-            feature, [(r.method, r.template, r.since) for r in lead], providers=providers
+            feature,
+            [(r.method, r.template, r.since) for r in lead],
+            providers=providers,
+            plan=plan,  # the plan's thresholds and accepted differences, as `plan advance` uses
         )
         samples = evidence.samples
         checks = _checks(plan, settings, position, evidence)
     decision = decide(
         settings, position, memory, checks=checks, samples=samples, now=now or timezone.now()
     )
-    report = _act(plans, plan, settings, row, position, decision, providers)
-    row.failures = report.decision.failures
-    row.last_decision = str(report.decision.kind)
-    row.last_reason = report.decision.reason
-    row.last_at = timezone.now()
-    row.save()
+    with transaction.atomic():
+        row = _state_row(feature)
+        if _memory(row) != memory:  # a person acted during the analysis: decide again
+            decision = decide(
+                settings,
+                position,
+                _memory(row),
+                checks=checks,
+                samples=samples,
+                now=now or timezone.now(),
+            )
+        report = _act(plans, plan, settings, row, position, decision, providers)
+        row.failures = report.decision.failures
+        row.last_decision = str(report.decision.kind)
+        row.last_reason = report.decision.reason
+        row.last_at = timezone.now()
+        row.save()
     log.info("autopilot %s", report.describe())
     return report
+
+
+def _memory(row: AutopilotState) -> Memory:
+    return Memory(row.stopped, row.locked, row.lock_reason, row.failures, row.rollback_pending)
 
 
 def _act(
@@ -148,12 +172,14 @@ def _act(
     why = row.lock_reason if row.rollback_pending else decision.reason
     try:
         outcome = move(services.rollback, why, to=str(settings.rollback_to))
-    except GateRefusalError as e:
-        return _wait_for_drain(row, position, why, decision, e)
-    except ControlError as e:  # nothing left to roll back: lock all the same
+    except NothingToChangeError as e:  # no route after the target: lock all the same
         log.warning("autopilot %s: rollback found nothing to move: %s", feature, e.reason)
         seq = _lock(row, why, {"rollback": e.reason})
         return TickReport(feature, dataclasses.replace(decision, failures=0), seq)
+    except GateRefusalError as e:
+        return _wait_for_drain(row, position, why, decision, e)
+    except ControlError as e:  # refused (two writers, a step the rules forbid): not rolled back
+        return _refused(row, position, why, decision, e)
     seq = _lock(row, why, {"rollback_audit_seq": outcome.audit_seq, "evidence": outcome.evidence})
     return TickReport(feature, dataclasses.replace(decision, failures=0), seq)
 
@@ -164,24 +190,44 @@ def _wait_for_drain(
     """The manual rollback's data-aware refusal: hold, say what must drain, retry next tick."""
     backlog = next((r for r in e.results if r.get("gate") == "reverse_backlog"), None)
     if backlog is None:
-        return TickReport(row.feature, _hold(f"rollback refused: {e.reason}", decision))
+        return _refused(row, position, why, decision, e)
     waiting = (
         f"waiting for {backlog['actual']} reverse change(s) to drain"
         if backlog["actual"] is not None
         else f"waiting for the reverse backlog to be known ({backlog['reason']})"
     )
     reason = f"rollback decided, {waiting} before the routes leave {position.describe()}"
-    seq = None
-    if not row.rollback_pending:
-        row.rollback_pending = True
-        row.lock_reason = why
-        seq = append_audit(
-            actor=ACTOR,
-            action="autopilot.rollback.waiting",
-            subject=row.feature,
-            details={"reason": why, "waiting": waiting, "gates": e.results, "evidence": e.evidence},
-        ).seq
+    details = {"waiting": waiting, "gates": e.results, "evidence": e.evidence}
+    seq = _pending(row, why, "autopilot.rollback.waiting", details)
     return TickReport(row.feature, _hold(reason, decision), seq)
+
+
+def _refused(
+    row: AutopilotState, position: Position, why: str, decision: Decision, e: ControlError
+) -> TickReport:
+    """A rollback the control plane refused for another reason than the backlog: the routes are
+    still where they failed, so the rollback stays pending (retried every tick) and a person is
+    told, loudly and once in the audit log (`autopilot.rollback.refused`)."""
+    log.error(
+        "autopilot %s: ROLLBACK REFUSED at %s: %s (still pending; a person must act)",
+        row.feature,
+        position.describe(),
+        e.reason,
+    )
+    details = {"refusal": e.reason, "at": position.describe()}
+    seq = _pending(row, why, "autopilot.rollback.refused", details)
+    held = f"rollback refused at {position.describe()}: {e.reason}"
+    return TickReport(row.feature, _hold(held, decision), seq)
+
+
+def _pending(row: AutopilotState, why: str, action: str, details: dict[str, Any]) -> int | None:
+    """Keep the rollback pending; audited the first time only (the record's seq, else None)."""
+    if row.rollback_pending:
+        return None
+    row.rollback_pending, row.lock_reason = True, why
+    return append_audit(
+        actor=ACTOR, action=action, subject=row.feature, details={"reason": why, **details}
+    ).seq
 
 
 def _lock(row: AutopilotState, why: str, details: dict[str, Any]) -> int:
@@ -221,6 +267,30 @@ def _position(feature: str) -> tuple[Position, list[RouteState]]:
     phase = transitions.parse_phase(lead[0].phase)
     weight = max(r.weight for r in lead) if phase is Phase.CANARY else 0
     return Position(phase, weight, max(r.since for r in lead)), lead
+
+
+def _refuse_routes_apart(plan: Plan, position: Position, feature: str) -> None:
+    """The autopilot moves a feature's routes together; a route a person moved on its own (or
+    a plan file that starts them in different phases) is refused, not dragged along: an
+    advance with a target would move a lagging route too (or fail on its skipped phase), and
+    a lead at the target would report done while others are still behind."""
+    rows = RouteState.objects.filter(feature=feature).order_by("id")
+    apart = [
+        f"{r.method} {r.template} ({r.phase})"
+        for r in rows
+        if r.phase
+        != transitions.effective_target(
+            position.phase, method=r.method, canary_writes=plan.canary_writes
+        )
+    ]
+    if apart:
+        raise ControlError(
+            f"{feature}: the autopilot moves a feature's routes together, and these stand "
+            f"apart from the lead at {position.phase}: {'; '.join(apart)}. Bring them to the "
+            "lead's phase with plan advance/rollback --route first (docs/control-plane.md, "
+            "Autopilot)",
+            status=409,
+        )
 
 
 def _state_row(feature: str) -> AutopilotState:
@@ -310,26 +380,38 @@ def _record_person(
 # --- the long-lived worker ----------------------------------------------------------------
 
 
+PlanSource = Sequence[Plan] | Callable[[], Sequence[Plan]]
+
+
 def run_worker(
     *,
-    plans: Sequence[Plan],
+    plans: PlanSource,
     feature: str,
     stop_signal: StopSignal,
     report: Callable[[TickReport], None],
     clock: Callable[[], datetime] = timezone.now,
     providers: Sequence[str] | None = None,
 ) -> Kind:
-    """Tick every interval until done, the kill switch, or the stop signal (SIGTERM)."""
-    settings = settings_of(route_moves.find_plan(plans, feature))
+    """Tick every interval until done, the kill switch, or the stop signal (SIGTERM).
+
+    `plans` may be a loader (a `PlanCache`'s `plans`, cheap while the files are unchanged): it
+    is asked before every tick, so a reviewed change to the plan's gates or autopilot section
+    applies from the next tick (logged once). While the plan files are broken no tick runs: the
+    worker never acts on gates it can no longer read."""
+    current = _Plans(plans, feature)
+    settings = settings_of(route_moves.find_plan(current.get(), feature))
     while not stop_signal.is_set():
-        try:
-            result = tick(plans=plans, feature=feature, now=clock(), providers=providers)
-        except DatabaseError as e:  # the control plane is away: try again next interval
-            log.warning("autopilot %s: tick failed (%s), retrying", feature, type(e).__name__)
-        else:
-            report(result)
-            if result.decision.kind in (Kind.DONE, Kind.STOPPED):
-                return result.decision.kind
+        latest = current.refresh()
+        if latest is not None:
+            settings = settings_of(route_moves.find_plan(latest, feature))
+            try:
+                result = tick(plans=latest, feature=feature, now=clock(), providers=providers)
+            except DatabaseError as e:  # the control plane is away: try again next interval
+                log.warning("autopilot %s: tick failed (%s), retrying", feature, type(e).__name__)
+            else:
+                report(result)
+                if result.decision.kind in (Kind.DONE, Kind.STOPPED):
+                    return result.decision.kind
         waited = 0.0
         while waited < settings.interval_seconds:
             step = min(POLL_SECONDS, settings.interval_seconds - waited)
@@ -339,6 +421,38 @@ def run_worker(
             if _kill_switch_seen(feature):
                 break  # the next tick sees it, reports it and ends the loop
     return Kind.STOPPED
+
+
+class _Plans:
+    """The worker's plans: fixed, or asked of a loader before each tick."""
+
+    def __init__(self, source: PlanSource, feature: str) -> None:
+        self._load = source if callable(source) else None
+        self._plans: Sequence[Plan] = source() if callable(source) else source
+        self._feature = feature
+        self._broken: str | None = None
+
+    def get(self) -> Sequence[Plan]:
+        return self._plans
+
+    def refresh(self) -> Sequence[Plan] | None:
+        """The plans for this tick; None (and a warning, once) while the files are broken."""
+        if self._load is None:
+            return self._plans
+        try:
+            found = self._load()
+        except PlanError as e:
+            if str(e) != self._broken:
+                log.warning(
+                    "autopilot %s: plan files broken, no tick until fixed: %s", self._feature, e
+                )
+                self._broken = str(e)
+            return None
+        self._broken = None
+        if found is not self._plans:
+            log.info("autopilot %s: the plan files changed; ticking with them", self._feature)
+            self._plans = found
+        return found
 
 
 def _kill_switch_seen(feature: str) -> bool:

@@ -29,3 +29,9 @@ class GateRefusalError(ControlError):
         super().__init__(message)
         self.results = list(results)
         self.evidence = evidence
+
+
+class NothingToChangeError(ControlError):
+    """A move that would change no route (every selected route is already there)."""
+
+    status = 409

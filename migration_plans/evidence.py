@@ -5,6 +5,12 @@ The proxy's workers each insert one `RouteTally` (`domain.noise`) per route and 
 began and assessed with the plan's thresholds and accepted differences (`domain.noise.assess`,
 Diffy's rule), so the gates, `manage.py plan evidence` and the API read one number the same
 way. No tally means no evidence: the diff rate is then unavailable, and a gate on it fails.
+
+The gates read each moving route's *shadow interval* (`shadow_interval`): while the route is in
+shadow, since it entered shadow; once it is past shadow (canary flows are not compared), the
+last interval it spent in shadow, from the transition history. So raising a canary weight or
+entering migrated is judged on the shadow evidence the canary began with, and each route is
+judged on its own (`domain.noise.GateEvidence`): a route never compared fails the gate.
 Samples (`ficus_evidence_sample`) were de-identified by the proxy before they were stored.
 """
 
@@ -16,13 +22,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.noise import Assessment, RouteTally, assess, gate_evidence
+from domain.noise import Assessment, GateEvidence, RouteTally, assess, gate_evidence
+from domain.phases import Phase
 from domain.plans import Plan
-from migration_plans.models import EvidenceSample, EvidenceTally
+from migration_plans.models import EvidenceSample, EvidenceTally, RouteState, Transition
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 10
-NO_COMPARISONS = "no shadow exchanges compared since the phase began"
+NO_COMPARISONS = "no shadow exchanges compared"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +47,7 @@ class RouteEvidence:
     since: datetime | None  # None: every window kept
     assessment: Assessment
     samples: dict[str, list[SampleRow]]  # field -> a few samples, newest first
+    until: datetime | None = None  # the end of the shadow interval read, None while in shadow
 
     @property
     def excused_rate(self) -> float | None:
@@ -48,19 +56,51 @@ class RouteEvidence:
         return (a.differing - a.real) / a.compared if a.compared else None
 
 
-def tally_since(feature: str, routes: Iterable[tuple[str, str, datetime | None]]) -> RouteTally:
-    """The routes' tallies ((method, template, since) each) summed over workers and windows."""
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """When a route was in shadow: [start, end), end None while it still is."""
+
+    start: datetime
+    end: datetime | None = None
+
+
+def tally_since(
+    feature: str, routes: Iterable[tuple[str, str, datetime | None]], until: datetime | None = None
+) -> RouteTally:
+    """The routes' tallies ((method, template, since) each) summed over workers and windows,
+    those starting before `until` only when it is given (the index on (feature, method,
+    template, window_start) answers each route's range)."""
     total = RouteTally()
     for method, template, since in routes:
         rows = EvidenceTally.objects.filter(feature=feature, method=method, template=template)
         if since is not None:
             rows = rows.filter(window_start__gte=floor_window(since))
+        if until is not None:
+            rows = rows.filter(window_start__lt=until)
         for text in rows.values_list("tally", flat=True).iterator():
             try:
                 total.merge(RouteTally.from_dict(json.loads(text)))
             except ValueError as e:  # a row no proxy of this version wrote: not evidence
                 log.warning("shadow tally row skipped: %s", e)
     return total
+
+
+def shadow_interval(feature: str, method: str, template: str, since: datetime) -> Interval | None:
+    """The route's current shadow interval (in shadow: since `since`), or its last one when
+    it is past shadow; None when it is in legacy or was never in shadow."""
+    state = RouteState.objects.filter(feature=feature, method=method, template=template).first()
+    if state is None or state.phase == Phase.SHADOW:
+        return Interval(since)
+    if state.phase == Phase.LEGACY:
+        return None
+    history = Transition.objects.filter(feature=feature, method=method, template=template)
+    entered = (
+        history.filter(to_phase=Phase.SHADOW).exclude(from_phase=Phase.SHADOW).order_by("-id")
+    ).first()
+    if entered is None:
+        return None
+    left = history.filter(id__gt=entered.id).order_by("id").first()
+    return Interval(entered.at, left.at if left is not None else None)
 
 
 def assessed(tally: RouteTally, plan: Plan | None, method: str, template: str) -> Assessment:
@@ -73,15 +113,19 @@ def assessed(tally: RouteTally, plan: Plan | None, method: str, template: str) -
 
 def gate_values(
     feature: str, routes: Sequence[tuple[str, str, datetime]], plan: Plan | None
-) -> tuple[int, float | None]:
-    """(exchanges compared, real diff rate or None without any) over the routes being moved,
-    each route judged by its own rules (`domain.noise.gate_evidence` sums them)."""
-    values = gate_evidence(
-        assessed(tally_since(feature, [(method, template, since)]), plan, method, template)
-        for method, template, since in routes
-    )
-    compared, rate = values["compared"], values["diff_rate"]
-    return int(compared or 0), None if rate is None else float(rate)
+) -> GateEvidence:
+    """Each moving route's ((method, template, since) each) comparisons over its shadow
+    interval, judged by its own rules; a route without one has nothing compared."""
+    judged: list[tuple[str, Assessment]] = []
+    for method, template, since in routes:
+        interval = shadow_interval(feature, method, template, since)
+        tally = (
+            RouteTally()
+            if interval is None
+            else tally_since(feature, [(method, template, interval.start)], interval.end)
+        )
+        judged.append((f"{method} {template}", assessed(tally, plan, method, template)))
+    return gate_evidence(judged)
 
 
 def route_evidence(
@@ -93,7 +137,12 @@ def route_evidence(
     *,
     samples_per_field: int = 3,
 ) -> RouteEvidence:
-    tally = tally_since(feature, [(method, template, since)])
+    until = None
+    interval = None if since is None else shadow_interval(feature, method, template, since)
+    if interval is not None:  # what the gates read: the current shadow interval, or the last
+        since, until = interval.start, interval.end
+    # Else (not registered, in legacy, never shadowed) whatever was written since the phase began.
+    tally = tally_since(feature, [(method, template, since)], until)
     assessment = assessed(tally, plan, method, template)
     wanted = {f.field for f in assessment.fields}
     samples: dict[str, list[SampleRow]] = {}
@@ -104,7 +153,7 @@ def route_evidence(
         kept = samples.setdefault(row.field, [])
         if len(kept) < samples_per_field:
             kept.append(SampleRow(row.kind, row.legacy_value, row.other_value, row.recorded_at))
-    return RouteEvidence(method, template, since, assessment, samples)
+    return RouteEvidence(method, template, since, assessment, samples, until)
 
 
 def floor_window(at: datetime) -> datetime:

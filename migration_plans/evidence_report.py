@@ -22,7 +22,8 @@ MAX_FIELDS_SHOWN = 10
 
 
 def reports(plans: Sequence[Plan], feature: str, route: str | None = None) -> list[RouteEvidence]:
-    """Each route's evidence since its phase began (or the one route `route`, "METHOD /t")."""
+    """Each route's evidence as the gates read it: its current or last shadow interval (or the
+    one route `route`, "METHOD /t")."""
     plan = route_moves.find_plan(plans, feature)
     rows = selectors.status(plans, feature)
     if route is not None:
@@ -37,7 +38,8 @@ def render(feature: str, found: Sequence[RouteEvidence]) -> str:
     for report in found:
         a = report.assessment
         since = report.since.strftime("%Y-%m-%d %H:%M:%S UTC") if report.since else "(plan file)"
-        lines.append(f"{feature}: {report.method} {report.template} (since {since})")
+        until = f" until {report.until:%Y-%m-%d %H:%M:%S} UTC" if report.until else ""
+        lines.append(f"{feature}: {report.method} {report.template} (since {since}{until})")
         lines.append(
             f"  compared {a.compared} exchanges ({a.noise_compared} asked of legacy twice); "
             f"differences: raw {_rate(a.raw_diff_rate)}, noise {_rate(report.excused_rate)}, "
@@ -69,6 +71,7 @@ def as_dict(report: RouteEvidence) -> dict[str, Any]:
     return {
         "route": f"{report.method} {report.template}",
         "since": format_time(report.since) if report.since else None,
+        "until": format_time(report.until) if report.until else None,
         "noise_diff_rate": report.excused_rate,
         **body,
     }

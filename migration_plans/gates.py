@@ -13,8 +13,9 @@ in `domain.latency.BOUNDS_MS`), and p99 is read back with the proxy's own estima
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -63,6 +64,9 @@ class Evidence:
     # Provider values (C3 keys); a key in `unavailable` has no value, with the reason.
     provided: Mapping[str, float | int | None] = field(default_factory=dict)
     unavailable: Mapping[str, str] = field(default_factory=dict)
+    # Per route "METHOD /template": {compared, diff_rate} over its shadow interval; `compared`
+    # above is the weakest route's and `diff_rate` the worst route's.
+    comparisons: Mapping[str, Mapping[str, float | int | None]] = field(default_factory=dict)
 
     @property
     def error_rate(self) -> float | None:
@@ -91,8 +95,19 @@ class Evidence:
             "legacy_p99_ms": _json_number(self.legacy_p99_ms),
             "p99_ratio": _json_number(self.p99_ratio),
             **{key: _json_number(self.value(key)) for key in PROVIDED_KEYS},
+            "comparisons": {
+                route: {k: _json_number(v) for k, v in values.items()}
+                for route, values in sorted(self.comparisons.items())
+            },
             "unavailable": dict(sorted(self.unavailable.items())),
         }
+
+    def route_of(self, key: str, pick: Callable[..., Any]) -> str:
+        """' (route R)': the route whose `key` is picked (min or max), when several move."""
+        known = {r: v[key] for r, v in self.comparisons.items() if v.get(key) is not None}
+        if len(self.comparisons) < 2 or not known:
+            return ""
+        return f" ({pick(known, key=lambda r: known[r])})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +141,8 @@ def evaluate(gate: GateLike | None, evidence: Evidence) -> tuple[GateResult, ...
             missing = f"unavailable: {evidence.why_missing('compared')}"
             results.append(GateResult("min_compared", gate.min_compared, None, False, missing))
         else:
-            results.append(
-                _at_least("min_compared", gate.min_compared, int(compared), "exchanges compared")
-            )
+            unit = "exchanges compared" + evidence.route_of("compared", min)
+            results.append(_at_least("min_compared", gate.min_compared, int(compared), unit))
     if gate.max_error_rate is not None:
         results.append(
             _at_most(
@@ -151,9 +165,11 @@ def evaluate(gate: GateLike | None, evidence: Evidence) -> tuple[GateResult, ...
         ("max_drift_rows", "drift_rows", gate.max_drift_rows),
     ):
         if threshold is not None:
-            results.append(
-                _at_most(name, threshold, evidence.value(key), evidence.why_missing(key))
-            )
+            result = _at_most(name, threshold, evidence.value(key), evidence.why_missing(key))
+            if key == "diff_rate" and result.actual is not None:
+                reason = result.reason + evidence.route_of(key, max)
+                result = dataclasses.replace(result, reason=reason)
+            results.append(result)
     return tuple(results)
 
 

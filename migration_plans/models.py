@@ -87,6 +87,11 @@ class EvidenceTally(models.Model):
         db_table = "ficus_evidence_tally"
         indexes = [
             models.Index(fields=["feature", "window_start"], name="ficus_evidence_tally_feature"),
+            # The gates' read: one route's windows in its shadow interval (a range scan).
+            models.Index(
+                fields=["feature", "method", "template", "window_start"],
+                name="ficus_evidence_tally_route",
+            ),
         ]
 
 

@@ -10,7 +10,7 @@ from domain import transitions
 from domain.phases import Phase
 from domain.plans import Plan
 from migration_plans import gates, selectors
-from migration_plans.control_errors import ControlError, GateRefusalError
+from migration_plans.control_errors import ControlError, GateRefusalError, NothingToChangeError
 from migration_plans.models import RouteState
 
 
@@ -97,7 +97,7 @@ def moving_only(
     moving = [(s, step) for s, step in steps if step.changes]
     if not moving:
         hint = "" if weight is not None else " (in canary, --weight N changes the weight)"
-        raise ControlError(f"nothing to change: {nothing}{hint}", status=409)
+        raise NothingToChangeError(f"nothing to change: {nothing}{hint}")
     return moving
 
 

@@ -90,9 +90,9 @@ def evidence(
 ) -> Evidence:
     """Evidence for moving routes ((method, template, since) each) of feature.
 
-    `compared` and `diff_rate` come from the shadow comparisons (`migration_plans.evidence`,
-    judged with the `plan`'s compare settings); without any, a provider's `diff_rate` stands if one
-    reports it, else it is unavailable."""
+    `compared` and `diff_rate` come from the shadow comparisons only (`migration_plans.evidence`:
+    each route over its shadow interval, judged with the `plan`'s compare settings), never from
+    a provider; a route with nothing compared makes `diff_rate` unavailable, naming the route."""
     samples = errors = legacy_samples = 0
     service_buckets = latency.empty_buckets()
     legacy_buckets = latency.empty_buckets()
@@ -113,14 +113,14 @@ def evidence(
                 legacy_samples += requests
                 _add(legacy_buckets, counts)
     provided, unavailable = provided_evidence(feature, providers)
-    compared, diff_rate = gate_values(feature, routes, plan)
-    provided["compared"] = compared
+    comparisons = gate_values(feature, routes, plan)
+    provided["compared"] = comparisons.compared
     unavailable.pop("compared", None)
-    if diff_rate is not None:
-        provided["diff_rate"] = diff_rate
-        unavailable.pop("diff_rate", None)
-    elif provided.get("diff_rate") is None:
-        unavailable["diff_rate"] = NO_COMPARISONS
+    provided["diff_rate"] = comparisons.diff_rate
+    unavailable.pop("diff_rate", None)
+    if comparisons.diff_rate is None:
+        routes_named = ", ".join(comparisons.uncompared) or "any route"
+        unavailable["diff_rate"] = f"{NO_COMPARISONS} for {routes_named} in its shadow interval"
     return Evidence(
         samples=samples,
         errors=errors,
@@ -129,6 +129,7 @@ def evidence(
         legacy_p99_ms=p99_of(legacy_buckets),
         provided=provided,
         unavailable=unavailable,
+        comparisons=comparisons.as_dict(),
     )
 
 

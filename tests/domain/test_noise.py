@@ -169,11 +169,21 @@ def test_a_shadowed_chart_header_separates_the_clock_from_the_formatting_bug():
     assert result.real_diff_rate == 0.1
 
 
-def test_the_gates_evidence_sums_a_features_routes():
+def test_the_gates_evidence_judges_each_route_on_its_own():
     reads = assess(tally_of(900, {"body.PAT_NM": 9}, noise_compared=90))
     writes = assess(tally_of(100, {"status": 1}), accepted=frozenset({"status"}))
-    assert gate_evidence([reads, writes]) == {"compared": 1000, "diff_rate": 0.009}
-    assert gate_evidence([]) == {"compared": 0, "diff_rate": None}
+    both = gate_evidence([("GET /a", reads), ("POST /a", writes)])
+    assert (both.compared, both.diff_rate) == (100, 0.01)  # the weakest count, the worst rate
+    assert (both.weakest(), both.worst()) == ("POST /a", "GET /a")
+    assert both.as_dict()["POST /a"] == {"compared": 100, "diff_rate": 0.0}
+
+
+def test_a_route_never_compared_makes_the_diff_rate_unavailable():
+    reads = assess(tally_of(900, {}))
+    unshadowed = gate_evidence([("GET /a", reads), ("POST /a", assess(RouteTally()))])
+    assert (unshadowed.compared, unshadowed.diff_rate) == (0, None)
+    assert unshadowed.uncompared == ("POST /a",)
+    assert (gate_evidence([]).compared, gate_evidence([]).diff_rate) == (0, None)
 
 
 def test_an_assessment_is_json_safe():

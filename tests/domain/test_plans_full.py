@@ -36,7 +36,11 @@ def test_it_reads_every_field(tmp_path):
     ]
     assert plan.gates[Phase.SHADOW] == Gate(max_sync_lag_seconds=5)
     assert plan.gates[Phase.CANARY] == Gate(
-        min_samples=200, max_error_rate=0.01, max_p99_ratio=1.5, max_diff_rate=0.02
+        min_samples=200,
+        max_error_rate=0.01,
+        max_p99_ratio=1.5,
+        min_compared=500,
+        max_diff_rate=0.02,
     )
     assert plan.gates[Phase.MIGRATED] == Gate(
         min_samples=1000, max_sync_lag_seconds=5, max_drift_rows=0

@@ -33,7 +33,7 @@ def test_an_empty_gate_checks_nothing(tmp_path):
         ("max_error_rate: 0", Gate(max_error_rate=0.0)),
         ("max_error_rate: 1", Gate(max_error_rate=1.0)),
         ("max_p99_ratio: 1.5", Gate(max_p99_ratio=1.5)),
-        ("max_diff_rate: 0.001", Gate(max_diff_rate=0.001)),
+        ("min_compared: 9\nmax_diff_rate: 0.001", Gate(min_compared=9, max_diff_rate=0.001)),
         ("min_compared: 500", Gate(min_compared=500)),
         ("max_sync_lag_seconds: 5", Gate(max_sync_lag_seconds=5.0)),
         ("max_drift_rows: 0", Gate(max_drift_rows=0)),
@@ -65,6 +65,14 @@ def test_each_threshold_is_read(tmp_path, line, expected):
 def test_a_bad_threshold_names_its_line_and_field(tmp_path, line, field, complaint):
     path, error = refused(tmp_path, gates(line))
     assert_located(error, path, 14, f"gates.canary.{field}", complaint)
+
+
+@pytest.mark.parametrize("compared", ["", "min_compared: 0\n"])
+def test_a_diff_rate_without_a_positive_min_compared_is_refused(tmp_path, compared):
+    # One differing exchange would be a 100 % rate, one matching exchange 0 %.
+    path, error = refused(tmp_path, gates(compared + "max_error_rate: 0.01\nmax_diff_rate: 0.02"))
+    line = 14 + compared.count("\n") + 1
+    assert_located(error, path, line, "gates.canary.max_diff_rate", "needs a positive min_compared")
 
 
 def test_legacy_takes_no_gate(tmp_path):

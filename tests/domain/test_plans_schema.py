@@ -91,6 +91,8 @@ def test_the_schema_refuses_an_unknown_field_at_every_level(validator, old, new)
         ("resolve: whoami", "resolve: ldap"),
         ("path: /api/whoami", "path: api/whoami"),
         ("max_in_flight: 8", "max_in_flight: 0"),
+        ("min_compared: 500, ", ""),
+        ("min_compared: 500", "min_compared: 0"),
     ],
 )
 def test_the_schema_refuses_bad_values_the_parser_refuses(validator, old, new, tmp_path):

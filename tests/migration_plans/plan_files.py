@@ -52,7 +52,7 @@ routes:
     phase: shadow
 gates:
   shadow: {max_sync_lag_seconds: 5}
-  canary: {min_samples: 200, max_error_rate: 0.01, max_p99_ratio: 1.5, max_diff_rate: 0.02}
+  canary: {min_samples: 200, max_error_rate: 0.01, max_p99_ratio: 1.5, min_compared: 500, max_diff_rate: 0.02}
   migrated: {min_samples: 1000, max_sync_lag_seconds: 5, max_drift_rows: 0}
 shadow: {sample_percent: 25, timeout_seconds: 1.5, max_in_flight: 8, include_writes: true}
 contract:

@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from domain.plans import AutopilotSettings, Gate
-from migration_plans import autopilot, control_errors, selectors
+from domain.plan_model import AllowedDifference, ContractSettings
+from domain.plans import AutopilotSettings, Gate, PlanError, load_plans
+from migration_plans import autopilot, control_errors, selectors, services
 from migration_plans.autopilot_core import Kind
 from migration_plans.models import AuditRecord, RouteState, RouteStats, Transition
-from tests.migration_plans.control import ONE, make_plan, record_stats
+from migration_plans.plan_cache import PlanCache
+from tests.migration_plans.control import ONE, make_plan, record_stats, record_tally, tally_of
+from tests.migration_plans.plan_files import appointments_plan
 
 pytestmark = pytest.mark.django_db(databases=["default"])
 HERE = "tests.migration_plans.test_autopilot"
@@ -96,6 +102,58 @@ def test_a_healthy_service_goes_from_shadow_through_every_step_to_migrated():
         "autopilot"
     }
     assert audit_ok()
+
+
+COMPARED_GATES = {
+    "canary": Gate(min_samples=100, max_error_rate=0.01, min_compared=100, max_diff_rate=0.02),
+    "migrated": Gate(min_samples=100, max_error_rate=0.01, min_compared=100, max_diff_rate=0.02),
+}
+
+
+def compared_plan():
+    """Canary and migrated gated on the shadow comparisons; the service spells the ward code
+    in full by agreement (an accepted difference on the read route)."""
+    ward = AllowedDifference(f"GET {ONE}", "ward code in full", "ticket CAB-9", "body.ward")
+    return dataclasses.replace(
+        make_plan(gates=COMPARED_GATES, routes=SHADOWED),
+        autopilot=PILOT,
+        contract=ContractSettings(differences=(ward,)),
+    )
+
+
+def test_the_autopilot_reads_the_shadow_comparisons_with_the_plans_accepted_differences():
+    plan = compared_plan()
+    # Every compared read differs in the accepted ward: a person's advance passes, and so must
+    # the autopilot's (the plan's accepted differences, not the defaults).
+    record_tally(tally_of(200, [(["body.ward"], 200)]))
+    record_tally(tally_of(200), method="PUT")
+    seen = []
+    for _ in range(4):
+        traffic()
+        report = tick(plan)
+        seen.append((report.decision.kind, phase_of("GET")))
+    # Canary flows are not compared: every step after shadow reads the last shadow interval.
+    assert seen == [
+        (Kind.ADVANCE, ("canary", 5)),
+        (Kind.ADVANCE, ("canary", 50)),
+        (Kind.ADVANCE, ("migrated", 0)),
+        (Kind.DONE, ("migrated", 0)),
+    ]
+    last = selectors.record_as_dict(
+        AuditRecord.objects.filter(action="route.advance").order_by("-seq")[0]
+    )["details"]
+    assert last["evidence"]["comparisons"][f"GET {ONE}"] == {"compared": 200, "diff_rate": 0.0}
+
+
+def test_the_autopilot_holds_when_shadow_found_real_differences():
+    plan = compared_plan()
+    record_tally(tally_of(200, [(["body.name"], 20)]))  # 10 % real on the reads
+    record_tally(tally_of(200), method="PUT")
+    traffic()
+    report = tick(plan)
+    assert report.decision.kind is Kind.HOLD
+    assert "max_diff_rate" in report.decision.reason
+    assert phase_of("GET") == ("shadow", 0)
 
 
 def test_no_data_holds_and_a_step_waits_for_its_dwell():
@@ -191,6 +249,34 @@ def test_a_rollback_out_of_service_writes_waits_for_the_reverse_backlog_to_drain
     assert audit_ok()
 
 
+def test_a_refused_rollback_stays_pending_and_is_audited_not_mistaken_for_done(monkeypatch):
+    plan = pilot_plan(settings=dataclasses.replace(PILOT, failure_threshold=1))
+    traffic()
+    tick(plan)
+    assert phase_of("GET") == ("canary", 5)
+    real_rollback = services.rollback
+
+    def two_writers(**kwargs):
+        # Stands in for _ownership_around's refusal, which the shipped rules never reach here.
+        raise control_errors.ControlError("the write routes would disagree", status=409)
+
+    monkeypatch.setattr(services, "rollback", two_writers)
+    traffic(errors=40)
+    first = tick(plan)
+    assert first.decision.kind is Kind.HOLD
+    assert "rollback refused at canary 5%: the write routes would disagree" in first.decision.reason
+    assert AuditRecord.objects.get(seq=first.audit_seq).action == "autopilot.rollback.refused"
+    state = autopilot.state_of(plan.feature)
+    assert (state["locked"], state["rollback_pending"]) == (False, True)  # still at canary
+    assert "rollback refused" in tick(plan).decision.reason  # retried each tick
+    assert AuditRecord.objects.filter(action="autopilot.rollback.refused").count() == 1
+    assert not AuditRecord.objects.filter(action="autopilot.lock").exists()
+    monkeypatch.setattr(services, "rollback", real_rollback)
+    assert tick(plan).decision.kind is Kind.ROLLBACK
+    assert phase_of("GET") == ("shadow", 0)
+    assert autopilot.state_of(plan.feature)["locked"]
+
+
 def test_the_kill_switch_stops_every_tick_until_a_person_resumes():
     plan = pilot_plan()
     traffic()
@@ -202,10 +288,77 @@ def test_the_kill_switch_stops_every_tick_until_a_person_resumes():
     assert tick(plan).decision.kind is Kind.ADVANCE
 
 
+STOPPED_DURING: list[tuple[bool, list[Exception]]] = []
+
+
+def operator_stops_now(feature):
+    """An evidence provider during whose call an operator turns the kill switch on."""
+    autopilot.stop(feature=feature, actor="operator-olga", reason="incident 8")
+    return {}
+
+
+def operator_stops_from_another_connection(feature):
+    """As above, from another thread and database connection, as `plan autopilot --stop` is."""
+    failures = []
+
+    def stop():
+        try:
+            autopilot.stop(feature=feature, actor="operator-olga", reason="incident 9")
+        except Exception as e:  # recorded for the test to show
+            failures.append(e)
+        finally:
+            connection.close()
+
+    person = threading.Thread(target=stop)
+    person.start()
+    person.join(timeout=60)
+    STOPPED_DURING.append((person.is_alive(), failures))
+    return {}
+
+
+def test_a_kill_switch_turned_on_during_a_tick_wins_over_its_decision():
+    plan = pilot_plan()
+    traffic()
+    report = tick(plan, providers=[f"{HERE}.operator_stops_now"])
+    assert report.decision.kind is Kind.STOPPED
+    assert phase_of("GET") == ("shadow", 0)
+    assert not AuditRecord.objects.filter(actor="autopilot").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stop_is_not_kept_waiting_for_a_running_ticks_lock():
+    plan = pilot_plan()
+    traffic()
+    STOPPED_DURING.clear()
+    report = tick(plan, providers=[f"{HERE}.operator_stops_from_another_connection"])
+    assert STOPPED_DURING == [(False, [])]  # the stop committed while the tick was analysing
+    assert report.decision.kind is Kind.STOPPED
+    assert phase_of("GET") == ("shadow", 0)
+
+
 def test_a_plan_without_the_section_is_refused():
     plan = make_plan(routes=SHADOWED)
     with pytest.raises(control_errors.ControlError, match="no autopilot: section"):
         tick(plan)
+
+
+def test_a_feature_whose_routes_stand_apart_is_refused_not_reported_done():
+    # As the shipped appointments plan starts: one read migrated, the rest still in legacy.
+    plan = pilot_plan(routes=(("GET", ONE, "migrated"), ("PUT", ONE, "legacy")))
+    with pytest.raises(control_errors.ControlError, match="stand apart") as refused:
+        tick(plan)
+    assert refused.value.status == 409
+    assert f"PUT {ONE} (legacy)" in refused.value.reason
+    assert not RouteState.objects.exclude(phase__in=["legacy", "migrated"]).exists()
+    assert not AuditRecord.objects.filter(actor="autopilot").exists()
+
+
+def test_a_route_lagging_behind_shadow_is_refused_rather_than_skipped_ahead():
+    plan = pilot_plan(routes=(("GET", ONE, "shadow"), ("GET", "/api/appointments", "legacy")))
+    traffic()
+    with pytest.raises(control_errors.ControlError, match="GET /api/appointments \\(legacy\\)"):
+        tick(plan)
+    assert not Transition.objects.filter(action="advance").exists()
 
 
 class Traffic:
@@ -259,3 +412,73 @@ def test_the_worker_stops_at_once_on_the_kill_switch_and_on_sigterm():
     autopilot.resume(feature=plan.feature, actor="operator-olga", reason="back")
     term = Traffic(stop_after=1)
     assert (run_worker(plan, term), term.waits) == (Kind.STOPPED, 1)
+
+
+def pilot_file(canary_samples):
+    return appointments_plan(
+        f"""\
+  - method: GET
+    path: {ONE}
+    phase: shadow
+""",
+        f"""\
+gates:
+  canary: {{min_samples: {canary_samples}, max_error_rate: 0.01}}
+  migrated: {{min_samples: 100, max_error_rate: 0.01}}
+autopilot: {{interval_seconds: 1, steps: [5, 50], dwell_seconds: 3, min_samples: 100}}
+""",
+    )
+
+
+class ReviewedChange(Traffic):
+    """Once in canary, a reviewed change makes the canary gate unreachable."""
+
+    def __init__(self, path, **kwargs):
+        super().__init__(**kwargs)
+        self.path, self.changed = path, False
+
+    def wait(self, timeout=None):
+        if not self.changed and phase_of("GET")[0] == "canary":
+            self.path.write_text(pilot_file(10**9))
+            self.changed = True
+        return super().wait(timeout)
+
+
+def work_from_files(cache, signal):
+    """The worker as `plan autopilot --worker` runs it: plans asked of the cache each tick."""
+    reports: list[autopilot.TickReport] = []
+    autopilot.run_worker(
+        plans=cache.plans,
+        feature="appointments",
+        stop_signal=signal,
+        report=reports.append,
+        clock=signal.clock,
+        providers=(),
+    )
+    return reports
+
+
+def test_a_running_worker_applies_a_reviewed_change_to_the_gates(tmp_path):
+    path = tmp_path / "appointments.yaml"
+    path.write_text(pilot_file(100))
+    cache = PlanCache(tmp_path, partial(load_plans, environ={}), environ={})
+    signal = ReviewedChange(path, stop_after=12)
+    reports = work_from_files(cache, signal)
+    kinds = [r.decision.kind for r in reports]
+    assert kinds.count(Kind.ADVANCE) == 1  # into canary 5 % on the first gates
+    assert phase_of("GET") == ("canary", 5)  # held there by the new ones
+    assert "min_samples" in reports[-1].decision.reason
+    assert cache.generation == 2
+
+
+def test_while_the_plan_files_are_broken_the_worker_does_not_tick(tmp_path):
+    path = tmp_path / "appointments.yaml"
+    path.write_text(pilot_file(100))
+    cache = PlanCache(tmp_path, partial(load_plans, environ={}), environ={})
+    path.write_text(pilot_file(100) + "gates: twice\n")
+    with pytest.raises(PlanError):
+        autopilot.run_worker(
+            plans=cache.plans, feature="appointments", stop_signal=Traffic(), report=print
+        )
+    path.write_text(pilot_file(100))
+    assert work_from_files(cache, Traffic(stop_after=3))  # ticks again once fixed

@@ -17,6 +17,7 @@ import signal
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from migration_plans import (
     selectors,
     services,
 )
+from migration_plans.plan_cache import PlanCache
 
 
 def default_actor() -> str:
@@ -278,8 +280,10 @@ class Command(BaseCommand):
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+        directory = Path(options["plans"])
+        cache = PlanCache(directory, partial(load_plans, environ=os.environ), environ=os.environ)
         ended = autopilot.run_worker(
-            plans=plans,
+            plans=cache.plans,  # a reviewed change to the plan files applies from the next tick
             feature=feature,
             stop_signal=stop,
             report=lambda r: self.stdout.write(r.describe()),

@@ -282,6 +282,9 @@ class Plan:
     contract: ContractSettings = field(default_factory=ContractSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     autopilot: AutopilotSettings | None = None  # None: no `autopilot:`, the loop refuses
+    # Modern faces the upstream serves (`/v2/patients`, `/fhir/Patient`): prefixes that always
+    # go to it, whatever the routes' phases (domain.faces).
+    faces: tuple[str, ...] = ()
     # The line of each field read ("upstream.instances", "legacy_tables[0]", ...), for errors
     # that are found only when plans are compared.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)

@@ -17,6 +17,7 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from domain.phases import Phase
 from domain.plan_autopilot import AUTOPILOT_FIELDS, read_autopilot
+from domain.plan_faces import read_faces
 from domain.plan_compare import FIELD_LISTS as COMPARE_FIELD_LISTS
 from domain.plan_model import (
     DEFAULT_PIN_SECONDS,
@@ -70,6 +71,7 @@ _TOP_FIELDS: Final = (
     "contract",
     "sync",
     "autopilot",
+    "faces",
 )
 _TOP_REQUIRED: Final = frozenset({"feature", "owner", "upstream", "legacy_tables", "routes"})
 _UPSTREAM_FIELDS: Final = ("name", "instances", "health")
@@ -182,6 +184,7 @@ class PlanReader(SectionReader):
             sync = self.sync(fields["sync"])
         # None after an error is fine: a plan with any error is not returned (plans.parse_plan).
         autopilot = read_autopilot(self, fields["autopilot"]) if "autopilot" in fields else None
+        faces = read_faces(self, fields["faces"]) if "faces" in fields else ()
 
         # Checks that relate fields to each other, once each field is known to be well formed.
         if routes is not None:
@@ -197,6 +200,8 @@ class PlanReader(SectionReader):
         if canary_writes is None or allow_path_params is None or shadow is None:
             return None
         if contract is None or sync is None or ("data_owner" in fields and data_owner is None):
+            return None
+        if faces is None:
             return None
         return Plan(
             self.file,
@@ -217,6 +222,7 @@ class PlanReader(SectionReader):
             contract=contract,
             sync=sync,
             autopilot=autopilot,
+            faces=faces,
             lines=self.lines,
         )
 

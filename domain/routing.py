@@ -18,7 +18,9 @@ design target is <= 10 us per decision with 10,000 routes.
 
 Unmatched requests go to the legacy default route, which is itself a `Route` (feature `legacy`)
 so that it shows up in inventories and access logs like any other (and in route stats, where
-unknown routes are counted).
+unknown routes are counted). Before the default, the modern faces (`domain.faces`: `/v2/...`,
+`/fhir/...`, `/control/v1/...` prefixes, any method) are tried: they always go to their
+service, with `Reason.FACE`.
 
 Method rules: HEAD follows GET unless a route declares HEAD; OPTIONS follows its route (a
 declared OPTIONS route first, else the path's GET route, else the first other method's route
@@ -65,6 +67,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
+from domain.faces import FaceIndex, is_face
 from domain.phases import (
     LEGACY_READABLE_PHASES,
     SAFE_METHODS,
@@ -154,18 +157,29 @@ def _find(node: _Node, segments: list[str], index: int) -> _Leaf | None:
 class RouteTable:
     """Compiled routes. Build with `RouteTable.build(routes)`; immutable once built."""
 
-    __slots__ = ("_roots", "default", "routes")
+    __slots__ = ("_faces", "_roots", "default", "routes")
 
-    def __init__(self, roots: dict[str, _Node], routes: tuple[Route, ...], default: Route):
+    def __init__(
+        self,
+        roots: dict[str, _Node],
+        routes: tuple[Route, ...],
+        default: Route,
+        faces: FaceIndex | None = None,
+    ):
         self._roots = roots
+        self._faces = faces or FaceIndex(())
         self.routes = routes  # every declared route, then the default: the inventory
         self.default = default
 
     @classmethod
     def build(cls, routes: Iterable[Route], *, default: Route = LEGACY_DEFAULT_ROUTE) -> RouteTable:
         declared = tuple(routes)
+        # Faces (domain.faces) match by prefix for every method; the rest go in the tries.
+        faces = FaceIndex(r for r in declared if is_face(r))
         by_method: dict[str, dict[ShapeKey, tuple[Route, Template]]] = {}
         for route in declared:
+            if is_face(route):
+                continue
             if route.method == ANY_METHOD or not _METHOD_RE.fullmatch(route.method):
                 raise ValueError(f"{route.describe()}: {route.method!r} is not an HTTP method")
             try:
@@ -199,7 +213,7 @@ class RouteTable:
                     if isinstance(s, Param)
                 )
                 root.insert(template, _Leaf(route, params))
-        return cls(roots, (*declared, default), default)
+        return cls(roots, (*declared, default), default, faces)
 
     def match(self, method: str, path: str) -> tuple[Route, Params]:
         """The route for a canonical path, with its typed parameters; the default if none."""
@@ -210,18 +224,18 @@ class RouteTable:
         """`match`, plus the path to forward when a `match` trailing slash was dropped."""
         root = self._roots.get(method)
         if root is None:
-            return self.default, (), None
+            return self._face_or_default(path), (), None
         segments = path.split("/")  # segments[0] is the "" before the leading slash
         forward: str | None = None
         leaf = _find(root, segments, 1)
         if leaf is None:
             # `/x/` may match the route of `/x`, if that route's policy says so.
             if len(segments) < 3 or segments[-1] != "":
-                return self.default, (), None
+                return self._face_or_default(path), (), None
             segments.pop()
             leaf = _find(root, segments, 1)
             if leaf is None or leaf.route.trailing_slash is not TrailingSlash.MATCH:
-                return self.default, (), None
+                return self._face_or_default(path), (), None
             forward = path[:-1]
         return (
             leaf.route,
@@ -232,6 +246,13 @@ class RouteTable:
             forward,
         )
 
+    def _face_or_default(self, path: str) -> Route:
+        if self._faces:
+            face = self._faces.match(path)
+            if face is not None:
+                return face
+        return self.default
+
 
 def _legacy_may_read(route: Route, method: str) -> bool:
     """Whether legacy may answer this read of a service-served route in the service's place."""
@@ -240,6 +261,9 @@ def _legacy_may_read(route: Route, method: str) -> bool:
 
 def decide(request: RequestInfo, table: RouteTable) -> Decision:
     route, params, forward = table.lookup(request.method, request.path)
+    if is_face(route):
+        # No legacy counterpart: no canary split, no pin, and (Reason.FACE) no fallback.
+        return Decision(route=route, upstream=route.upstream, reason=Reason.FACE)
     reason = Reason.ROUTE
     if route.phase is Phase.CANARY:
         upstream, reason = _canary_side(route, request, params)

@@ -66,6 +66,9 @@ MIDDLEWARE = [
     "extracted.core.metrics.MetricsMiddleware",
     # Next, so every answer, refusals included, goes out after the body was read.
     "extracted.core.bodies.DrainBodyMiddleware",
+    # Before anything reads the host: the proxy's X-Forwarded-Host, when the identity proves
+    # the request came through it (absolute FHIR links name the proxy, not the service).
+    "extracted.core.forwarded.ForwardedAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     # HTML pages (Swagger UI) load only from the service itself.

@@ -1,7 +1,8 @@
 """Modern faces: the path prefixes a service serves that have no legacy counterpart (pure).
 
 A plan's `faces:` names them (`/v2/patients`, `/fhir/Patient`); the control plane's API
-(`/control/v1`) is one more, built in by the proxy when it knows the control plane's address.
+(`/control/v1`) and its OAuth2 token endpoint (`/oauth2`) are built in by the proxy when it
+knows the control plane's address.
 A face matches its prefix and every path below it, for every method, and always goes to its
 upstream whatever the phases of the feature's legacy routes: there is no legacy side to send
 it to, to shadow or to fall back on (so `decide` never pins, splits or falls back a face).
@@ -32,7 +33,7 @@ FACE_SUFFIX: Final = "/**"
 CONTROL_FEATURE: Final = "control"
 # Not a valid plan upstream name (plans use lower case letters, digits and '_'): no clash.
 CONTROL_UPSTREAM: Final = "ficus-control"
-CONTROL_FACE: Final = "/control/v1"
+CONTROL_FACES: Final = ("/control/v1", "/oauth2")
 # Literal segments only: a face is a prefix, not a template with parameters.
 _SEGMENT_RE: Final = re.compile(r"[A-Za-z0-9\-._~]+")
 _FHIR_TYPE_RE: Final = re.compile(r"[A-Z][A-Za-z]+")
@@ -69,8 +70,11 @@ def face_route(feature: str, prefix: str, upstream: str, source: str = "") -> Ro
     )
 
 
-def control_route() -> Route:
-    return face_route(CONTROL_FEATURE, CONTROL_FACE, CONTROL_UPSTREAM, "built-in control face")
+def control_routes() -> tuple[Route, ...]:
+    return tuple(
+        face_route(CONTROL_FEATURE, face, CONTROL_UPSTREAM, "built-in control face")
+        for face in CONTROL_FACES
+    )
 
 
 def is_face(route: Route) -> bool:

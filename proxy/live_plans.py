@@ -7,7 +7,8 @@ result is swapped in by plain assignments: a request sees the old table or the n
 
 A third, optional input is the control plane's own address (`ficus_control_url`): with it the
 table gets the built-in `/control/v1` face (`domain.faces.control_route`) and a pool for it,
-so operators and auditors reach the control-plane API through the proxy like every other face.
+(and `/oauth2`, its token endpoint), so operators, auditors and machine clients reach the
+control plane through the proxy like every other face.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import threading
 from pathlib import Path
 
-from domain.faces import CONTROL_UPSTREAM, control_route
+from domain.faces import CONTROL_UPSTREAM, control_routes
 from domain.phases import Phase
 from domain.plans import Plan, ShadowSettings, load_plans
 from domain.route_table import (
@@ -56,7 +57,7 @@ class LivePlans:
             self._compile(load_plans(directory, environ=os.environ), self._control)
 
     def _compile(self, plans: tuple[Plan, ...], control: tuple[str, ...]) -> None:
-        extra = (control_route(),) if control else ()
+        extra = control_routes() if control else ()
         table = build_route_table(plans, self._states, extra)
         instances = dict(upstream_instances(plans))
         if control:
@@ -71,7 +72,7 @@ class LivePlans:
         """A new generation of route states (control-plane thread): compile, then swap."""
         with self._lock:
             # ValueError: the poller logs it.
-            extra = (control_route(),) if self._control else ()
+            extra = control_routes() if self._control else ()
             table = build_route_table(self._plans, states, extra)
             self._states = states
             self.table = table

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.faces import CONTROL_UPSTREAM, control_route, face_route
+from domain.faces import CONTROL_UPSTREAM, control_routes, face_route
 from domain.phases import Phase
 from domain.routes import Reason, RequestInfo, Route
 from domain.routing import RouteTable, decide, should_fall_back
@@ -16,7 +16,7 @@ TABLE = RouteTable.build(
         face_route("patients", "/v2/patients", "patients"),
         face_route("patients", "/fhir/Patient", "patients"),
         face_route("audit", "/v2/patients/access-audit", "audit"),
-        control_route(),
+        *control_routes(),
     ]
 )
 
@@ -58,6 +58,8 @@ def test_a_face_is_never_pinned_to_legacy_nor_falls_back_to_it():
 def test_the_control_face_goes_to_the_control_plane():
     decision = decide(RequestInfo("POST", "/control/v1/features/patients/advance"), TABLE)
     assert (decision.upstream, decision.feature) == (CONTROL_UPSTREAM, "control")
+    token = decide(RequestInfo("POST", "/oauth2/token"), TABLE)
+    assert (token.upstream, token.template) == (CONTROL_UPSTREAM, "/oauth2/**")
 
 
 def test_one_prefix_has_one_service():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, include, path
-
 from oauth2_provider.views import RevokeTokenView, TokenView
 
 from extracted.core.fhir import unknown_endpoint as unknown_fhir_endpoint

@@ -55,7 +55,7 @@ def revoke_client(*, name: str, actor: str) -> int:
     application = Application.objects.filter(name=name).first()
     if application is None:
         raise ControlError(f"no OAuth client named {name!r}", status=404)
-    tokens = AccessToken.objects.filter(application=application).count()
+    tokens = int(AccessToken.objects.filter(application=application).count())
     client_id = application.client_id
     application.delete()  # cascades to its tokens and its scopes
     append_audit(

@@ -65,7 +65,7 @@ class BearerAuthentication(OAuth2Authentication):  # type: ignore[misc]  # not a
         )
         django_request = request._request
         setattr(django_request, "ficus_identity", identity)  # noqa: B010  # the access log's
-        setattr(django_request, _SCOPES_ATTRIBUTE, frozenset(str(token.scope).split()))  # noqa: B010
+        setattr(django_request, _SCOPES_ATTRIBUTE, frozenset(str(token.scope).split()))
         return ServiceUser(identity), identity
 
 
@@ -73,9 +73,7 @@ class InsufficientScope(exceptions.PermissionDenied):
     def __init__(self, scope: str) -> None:
         super().__init__(f"The access token lacks the scope {scope}.")
         # exception_headers (extracted.core.v2_errors) sends it on both faces.
-        self.auth_header = (
-            f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
-        )
+        self.auth_header = f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
 
 
 class RoleOrScopePermission(RolePermission):
@@ -87,7 +85,7 @@ class RoleOrScopePermission(RolePermission):
             return super().has_permission(request, view)
         resource = str(getattr(view, "resource_type", ""))
         write = request.method not in SAFE_METHODS
-        granted = getattr(request._request, _SCOPES_ATTRIBUTE, frozenset())
+        granted: frozenset[str] = getattr(request._request, _SCOPES_ATTRIBUTE, frozenset())
         if allows(granted, resource, write=write):
             return True
         logger.warning(

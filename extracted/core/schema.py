@@ -75,11 +75,13 @@ class BearerAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignor
             },
         }
 
-    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list[str]] | None:
+    def get_security_requirement(
+        self, auto_schema: AutoSchema
+    ) -> dict[str, list[Any]] | list[dict[str, list[Any]]]:
         # The narrowest scope that admits this operation; none: no token is admitted here.
         resource = str(getattr(auto_schema.view, "resource_type", ""))
         if not resource:
-            return None
+            return []
         write = auto_schema.method not in ("GET", "HEAD", "OPTIONS")
         return {self.name: [needed(resource, write=write)]}
 

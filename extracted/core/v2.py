@@ -155,8 +155,11 @@ class V2ViewMixin:
     # The FHIR resource type a machine client's SMART scope must name ("": no token admitted).
     resource_type: ClassVar[str] = ""
 
-    def get_authenticate_header(self, request: Request) -> str | None:
-        return bearer_challenge(request) or super().get_authenticate_header(request)  # type: ignore[misc]
+    def get_authenticate_header(self, request: Request) -> str:
+        challenge = bearer_challenge(request)
+        if challenge is not None:
+            return challenge
+        return str(super().get_authenticate_header(request))  # type: ignore[misc]
 
     def get_exception_handler(self) -> Callable[[Exception, Mapping[str, Any]], Response | None]:
         return problem_exception_handler

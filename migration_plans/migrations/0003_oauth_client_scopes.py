@@ -6,22 +6,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('migration_plans', '0002_autopilot_state'),
+        ("migration_plans", "0002_autopilot_state"),
         migrations.swappable_dependency(settings.OAUTH2_PROVIDER_APPLICATION_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OAuthClientScopes',
+            name="OAuthClientScopes",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scopes', models.TextField()),
-                ('application', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='ficus_scopes', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scopes", models.TextField()),
+                (
+                    "application",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ficus_scopes",
+                        to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'ficus_oauth_client_scopes',
+                "db_table": "ficus_oauth_client_scopes",
             },
         ),
     ]

@@ -57,7 +57,8 @@ def test_a_reader_reads_patients_but_cannot_write_them(stack: Stack):
         assert listed.status_code == 200, listed.text
         some = listed.json()["results"][0]["id"]
         fhir = proxy.get(f"/fhir/Patient/{some}", headers=bearer)
-        assert fhir.status_code == 200 and fhir.json()["id"] == str(some)
+        assert fhir.status_code == 200
+        assert fhir.json()["id"] == str(some)
 
         write = proxy.patch(f"/v2/patients/{some}", json={"phone": "555-0100"}, headers=bearer)
         assert write.status_code == 403

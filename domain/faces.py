@@ -1,6 +1,6 @@
 """Modern faces: the path prefixes a service serves that have no legacy counterpart (pure).
 
-A plan's `faces:` names them (`/v2/patients`, `/fhir/Patient`); the control plane's API
+A plan's `faces:` names them (`/v2/charts`, `/fhir/Observation`); the control plane's API
 (`/control/v1`) and its OAuth2 token endpoint (`/oauth2`) are built in by the proxy when it
 knows the control plane's address.
 A face matches its prefix and every path below it, for every method, and always goes to its
@@ -111,6 +111,6 @@ class FaceIndex:
         for length in range(min(self._depth, len(segments)), 0, -1):
             route = self._by_prefix.get(tuple(segments[:length]))
             if route is not None:
-                # `/v2/patients/` (an empty last segment) is still under `/v2/patients`.
+                # `/v2/charts/` (an empty last segment) is still under `/v2/charts`.
                 return route
         return None

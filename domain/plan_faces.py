@@ -1,6 +1,6 @@
 """Reading a plan's `faces:` list: the modern prefixes its upstream serves (pure, located).
 
-    faces: [/v2/patients, /fhir/Patient]
+    faces: [/v2/charts, /fhir/Observation]
 
 Each item is a literal path prefix under `/v2/` or `/fhir/` (`domain.faces.face_problem` says
 what a face may be); a repeat is refused at its line. Two plans naming the same face are refused

@@ -282,7 +282,7 @@ class Plan:
     contract: ContractSettings = field(default_factory=ContractSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     autopilot: AutopilotSettings | None = None  # None: no `autopilot:`, the loop refuses
-    # Modern faces the upstream serves (`/v2/patients`, `/fhir/Patient`): prefixes that always
+    # Modern faces the upstream serves (`/v2/charts`, `/fhir/Observation`): prefixes that always
     # go to it, whatever the routes' phases (domain.faces).
     faces: tuple[str, ...] = ()
     # The line of each field read ("upstream.instances", "legacy_tables[0]", ...), for errors

@@ -1,8 +1,8 @@
 """SMART on FHIR v1 scopes, and what they let a machine client do (pure).
 
 `context/Resource.access`: context is `patient`, `user` or `system`; Resource a FHIR resource
-type (`Patient`, `Appointment`) or `*`; access `read`, `write` or `*`. A view of the services
-names the resource type it serves (`Patient` for /v2/patients and /fhir/Patient), and a
+type (`Observation`) or `*`; access `read`, `write` or `*`. A view of the services
+names the resource type it serves (`Observation` for /v2/charts and /fhir/Observation), and a
 request is allowed iff one granted scope covers that type for its kind of access (read for
 the safe methods, write for the rest). Anything else fails closed: an unparseable scope
 grants nothing, and a view that names no resource type admits no token.

@@ -1,28 +1,27 @@
 """Which SMART scopes exist and which an OAuth2 client may get (django-oauth-toolkit backend).
 
-Every SMART v1 resource scope (`domain.smart_scopes`) for the resource types the services
-serve is a scope; a client may be granted only those registered for it
+Every SMART v1 resource scope (`domain.smart_scopes`) for the resource types the plans' FHIR
+faces serve (or `*`) is a scope; a client may be granted only those registered for it
 (`OAuthClientScopes`, set by `manage.py controlplane oauth-client create --scope ...`). A client
 asking for more gets `invalid_scope`; one asking for none gets all of its own.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from oauth2_provider.scopes import BaseScopes
 
 from domain.smart_scopes import ACCESS, CONTEXTS
+from migration_plans.feature_registry import fhir_types
 from migration_plans.models import OAuthClientScopes
-
-RESOURCE_TYPES: Final = ("Patient", "Appointment", "*")
 
 
 def all_scopes() -> dict[str, str]:
     return {
         f"{context}/{resource}.{access}": f"{access} {resource} ({context} level)"
         for context in CONTEXTS
-        for resource in RESOURCE_TYPES
+        for resource in (*fhir_types(), "*")
         for access in ACCESS
     }
 

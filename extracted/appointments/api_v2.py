@@ -359,6 +359,7 @@ class AppointmentCancel(V2ViewMixin, generics.GenericAPIView[Appointment]):
     queryset = Appointment.objects.all()
     lookup_url_kwarg = "appointment_id"
     write_roles = PERMISSIONS.roles(WRITE)
+    resource_type = "Appointment"  # the SMART scope a machine client needs
 
     @extend_schema(
         summary="Cancel an appointment",

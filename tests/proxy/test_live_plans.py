@@ -30,6 +30,6 @@ def test_a_bad_control_address_is_refused_and_the_old_table_kept():
     plans = LivePlans()
     plans.load(SHIPPED_PLANS)
     before = plans.table
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is not an http"):
         plans.set_control(("ftp://nowhere",))
     assert plans.table is before

@@ -7,24 +7,14 @@ import pytest
 from tests.migration_plans.plan_files import (
     GOOD,
     assert_located,
+    billing_plan,
     errors_for,
     load_one,
     refused,
     write,
 )
 
-OTHER = """\
-feature: billing
-owner: Billing IT
-upstream:
-  name: billing
-  instances: [http://127.0.0.1:8103]
-legacy_tables: [BILL_CHARGE]
-routes:
-  - method: GET
-    path: /api/bills/{id:int}
-faces: [/v2/bills, /fhir/Appointment]
-"""
+OTHER = billing_plan("/api/bills/{id:int}", "faces: [/v2/bills, /fhir/Appointment]\n")
 
 
 def test_it_reads_the_faces_in_order(tmp_path):

@@ -52,7 +52,9 @@ def test_revoking_deletes_the_client_with_its_tokens_and_audits_it():
     assert "with its 1 token(s)" in oauth_client("revoke", "--name", "leaving")
     assert not AccessToken.objects.exists()
     assert not OAuthClientScopes.objects.exists()
-    assert AuditRecord.objects.order_by("id").last().action == "oauth_client.revoke"
+    last = AuditRecord.objects.order_by("id").last()
+    assert last is not None
+    assert last.action == "oauth_client.revoke"
 
 
 def test_every_scope_names_a_type_some_plan_serves_or_all():

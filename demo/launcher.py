@@ -155,7 +155,8 @@ class Stack:
                 feature.upstream_env: config.url(config.ports.service(feature.name))
                 for feature in features()
             },
-            "FICUS_FHIR_BASE_URL": config.proxy_url + "/fhir",
+            # The proxy routes /control/v1/ here (proxy.live_plans).
+            "FICUS_CONTROL_URL": config.url(config.ports.control),
         }
         if not self.env.get("FICUS_PHI_KEY"):
             self.env["FICUS_PHI_KEY"] = _kept_secret(var, "phi.key", _fernet_key)

@@ -297,6 +297,9 @@ class Plan:
     autopilot: AutopilotSettings | None = None  # None: no `autopilot:`, the loop refuses
     # The legacy app's sessions (domain.plan_legacy_session); None: this plan says nothing.
     legacy_session: LegacySessionSettings | None = None
+    # Modern faces the upstream serves (`/v2/charts`, `/fhir/Observation`): prefixes that always
+    # go to it, whatever the routes' phases (domain.faces).
+    faces: tuple[str, ...] = ()
     # The line of each field read ("upstream.instances", "legacy_tables[0]", ...), for errors
     # that are found only when plans are compared.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False)

@@ -19,6 +19,7 @@ from domain.phases import Phase
 from domain.plan_autopilot import AUTOPILOT_FIELDS, read_autopilot
 from domain.plan_compare import FIELD_LISTS as COMPARE_FIELD_LISTS
 from domain.plan_legacy_session import LEGACY_SESSION_FIELDS, WHOAMI_FIELDS, read_legacy_session
+from domain.plan_faces import read_faces
 from domain.plan_model import (
     DEFAULT_PIN_SECONDS,
     GATED_PHASES,
@@ -73,6 +74,7 @@ _TOP_FIELDS: Final = (
     "sync",
     "autopilot",
     "legacy_session",
+    "faces",
 )
 _TOP_REQUIRED: Final = frozenset({"feature", "owner", "upstream", "legacy_tables", "routes"})
 _UPSTREAM_FIELDS: Final = ("name", "instances", "health")
@@ -191,6 +193,7 @@ class PlanReader(SectionReader):
         legacy_session = None
         if "legacy_session" in fields:
             legacy_session = read_legacy_session(self, fields["legacy_session"])
+        faces = read_faces(self, fields["faces"]) if "faces" in fields else ()
 
         # Checks that relate fields to each other, once each field is known to be well formed.
         if routes is not None:
@@ -206,6 +209,8 @@ class PlanReader(SectionReader):
         if canary_writes is None or allow_path_params is None or shadow is None:
             return None
         if contract is None or sync is None or ("data_owner" in fields and data_owner is None):
+            return None
+        if faces is None:
             return None
         return Plan(
             self.file,
@@ -227,6 +232,7 @@ class PlanReader(SectionReader):
             sync=sync,
             autopilot=autopilot,
             legacy_session=legacy_session,
+            faces=faces,
             lines=self.lines,
         )
 

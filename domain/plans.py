@@ -214,7 +214,23 @@ def _check_across(plans: list[Plan]) -> list[PlanError]:
     seen_shapes: dict[tuple[str, ShapeKey, str], tuple[Plan, int]] = {}
     table_owner: dict[str, Plan] = {}
     upstreams: dict[str, Plan] = {}
+    face_owner: dict[str, tuple[Plan, int]] = {}
     for plan in plans:
+        for index, face in enumerate(plan.faces):
+            field = f"faces[{index}]"
+            if (seen := face_owner.get(face)) is not None:
+                other, other_index = seen
+                where = other.where(other.line_of(f"faces[{other_index}]"))
+                errors.append(
+                    PlanError(
+                        plan.file,
+                        plan.line_of(field),
+                        field,
+                        f"{face!r} is already a face of feature {other.feature!r} ({where})",
+                    )
+                )
+            else:
+                face_owner[face] = (plan, index)
         for index, route in enumerate(plan.routes):
             label = "" if route.rpc is None else route.rpc.label
             keys = [(route.method, key, label) for key in _shape_keys(plan, route)]

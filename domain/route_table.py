@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from domain.faces import face_route
 from domain.phases import Phase
 from domain.plan_model import HealthCheck
 from domain.plans import Plan, ShadowSettings
@@ -60,12 +61,20 @@ def routes_from_plans(plans: Iterable[Plan], states: RouteStates | None = None) 
                     rpc=route.rpc,
                 )
             )
+        routes.extend(
+            face_route(plan.feature, face, plan.upstream.name, plan.where(plan.line_of("faces")))
+            for face in plan.faces
+        )
     return routes
 
 
-def build_route_table(plans: Iterable[Plan], states: RouteStates | None = None) -> RouteTable:
-    """The compiled table; raises ValueError if routes overlap (plan checks catch it first)."""
-    return RouteTable.build(routes_from_plans(plans, states))
+def build_route_table(
+    plans: Iterable[Plan], states: RouteStates | None = None, extra: Iterable[Route] = ()
+) -> RouteTable:
+    """The compiled table; raises ValueError if routes overlap (plan checks catch it first).
+
+    `extra` are routes no plan declares: the proxy's built-in control face (domain.faces)."""
+    return RouteTable.build([*routes_from_plans(plans, states), *extra])
 
 
 def upstream_instances(plans: Iterable[Plan]) -> dict[str, tuple[str, ...]]:

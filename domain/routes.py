@@ -34,6 +34,7 @@ class Reason(StrEnum):
     NO_COHORT = "no_cohort"  # a canary route, but the request carries no cohort value: legacy
     PINNED = "pinned"  # the session wrote to this feature through legacy moments ago
     FALLBACK = "fallback"  # the service failed a read, and legacy answered it instead
+    FACE = "face"  # a modern face (/v2, /fhir, /control/v1): no legacy side (domain.faces)
 
 
 class TrailingSlash(StrEnum):

@@ -25,7 +25,9 @@ or the legacy default if there is none). The route's `name` carries the RPC meth
 
 Unmatched requests go to the legacy default route, which is itself a `Route` (feature `legacy`)
 so that it shows up in inventories and access logs like any other (and in route stats, where
-unknown routes are counted).
+unknown routes are counted). Before the default, the modern faces (`domain.faces`: `/v2/...`,
+`/fhir/...`, `/control/v1/...` prefixes, any method) are tried: they always go to their
+service, with `Reason.FACE`.
 
 Method rules: HEAD follows GET unless a route declares HEAD; OPTIONS follows its route (a
 declared OPTIONS route first, else the path's GET route, else the first other method's route
@@ -73,6 +75,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
+from domain.faces import FaceIndex, is_face
 from domain.phases import (
     LEGACY_READABLE_PHASES,
     Phase,
@@ -166,19 +169,30 @@ def _find(node: _Node, segments: list[str], index: int) -> _Leaf | None:
 class RouteTable:
     """Compiled routes. Build with `RouteTable.build(routes)`; immutable once built."""
 
-    __slots__ = ("_roots", "default", "routes")
+    __slots__ = ("_faces", "_roots", "default", "routes")
 
-    def __init__(self, roots: dict[str, _Node], routes: tuple[Route, ...], default: Route):
+    def __init__(
+        self,
+        roots: dict[str, _Node],
+        routes: tuple[Route, ...],
+        default: Route,
+        faces: FaceIndex | None = None,
+    ):
         self._roots = roots
+        self._faces = faces or FaceIndex(())
         self.routes = routes  # every declared route, then the default: the inventory
         self.default = default
 
     @classmethod
     def build(cls, routes: Iterable[Route], *, default: Route = LEGACY_DEFAULT_ROUTE) -> RouteTable:
         declared = tuple(routes)
+        # Faces (domain.faces) match by prefix for every method; the rest go in the tries.
+        faces = FaceIndex(r for r in declared if is_face(r))
         by_method: dict[str, dict[ShapeKey, tuple[Route, Template]]] = {}
         rpc_routes: dict[str, dict[ShapeKey, list[tuple[Route, Template]]]] = {}
         for route in declared:
+            if is_face(route):
+                continue
             if route.method == ANY_METHOD or not _METHOD_RE.fullmatch(route.method):
                 raise ValueError(f"{route.describe()}: {route.method!r} is not an HTTP method")
             try:
@@ -221,7 +235,7 @@ class RouteTable:
                 # An RPC-only path: calls that match no RPC route go where unmatched paths go.
                 route, template = shapes.get(key) or (default, with_rpc[key][0][1])
                 root.insert(template, _Leaf(route, _params(template), index))
-        return cls(roots, (*declared, default), default)
+        return cls(roots, (*declared, default), default, faces)
 
     def match(self, method: str, path: str) -> tuple[Route, Params]:
         """The route for a canonical path, with its typed parameters; the default if none."""
@@ -235,18 +249,18 @@ class RouteTable:
         `rpc`, a path that has RPC routes asks it for the call and takes the matching one."""
         root = self._roots.get(method)
         if root is None:
-            return self.default, (), None
+            return self._face_or_default(path), (), None
         segments = path.split("/")  # segments[0] is the "" before the leading slash
         forward: str | None = None
         leaf = _find(root, segments, 1)
         if leaf is None:
             # `/x/` may match the route of `/x`, if that route's policy says so.
             if len(segments) < 3 or segments[-1] != "":
-                return self.default, (), None
+                return self._face_or_default(path), (), None
             segments.pop()
             leaf = _find(root, segments, 1)
             if leaf is None or leaf.route.trailing_slash is not TrailingSlash.MATCH:
-                return self.default, (), None
+                return self._face_or_default(path), (), None
             forward = path[:-1]
         if leaf.rpc is not None and rpc is not None and (call := rpc()) is not None:
             leaf = leaf.rpc.find(*call) or leaf
@@ -258,6 +272,13 @@ class RouteTable:
             ),
             forward,
         )
+
+    def _face_or_default(self, path: str) -> Route:
+        if self._faces:
+            face = self._faces.match(path)
+            if face is not None:
+                return face
+        return self.default
 
 
 def _params(template: Template) -> tuple[tuple[int, Param], ...]:
@@ -274,6 +295,9 @@ def _legacy_may_read(route: Route, read: bool) -> bool:
 def decide(request: RequestInfo, table: RouteTable) -> Decision:
     route, params, forward = table.lookup(request.method, request.path, request.rpc)
     read = is_read(request.method, route.rpc)
+    if is_face(route):
+        # No legacy counterpart: no canary split, no pin, and (Reason.FACE) no fallback.
+        return Decision(route=route, upstream=route.upstream, reason=Reason.FACE, is_read=read)
     reason = Reason.ROUTE
     if route.phase is Phase.CANARY:
         upstream, reason = _canary_side(route, request, params)

@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "rest_framework",
     "rest_framework.authtoken",
+    # OAuth2 for machine clients (bearer tokens with SMART scopes): tables on `default`, the
+    # control plane's database; the token endpoint is the control plane's (/oauth2/token).
+    "oauth2_provider",
     "drf_spectacular",  # the OpenAPI schema and docs of the /v2 faces (extracted/core/schema.py)
     "drf_spectacular_sidecar",  # Swagger UI's files, pinned, served locally (core/static_assets)
     "extracted.core",
@@ -66,6 +69,9 @@ MIDDLEWARE = [
     "extracted.core.metrics.MetricsMiddleware",
     # Next, so every answer, refusals included, goes out after the body was read.
     "extracted.core.bodies.DrainBodyMiddleware",
+    # Before anything reads the host: the proxy's X-Forwarded-Host, when the identity proves
+    # the request came through it (absolute FHIR links name the proxy, not the service).
+    "extracted.core.forwarded.ForwardedAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     # HTML pages (Swagger UI) load only from the service itself.
@@ -127,6 +133,16 @@ REST_FRAMEWORK: dict[str, Any] = {
     # (extracted/core/v2.py), so the legacy faces keep their byte-exact behaviour.
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+# django-oauth-toolkit: which scopes exist and which a client may get is
+# migration_plans.oauth_scopes (SMART v1, per client); tokens live an hour.
+OAUTH2_PROVIDER: dict[str, Any] = {
+    "SCOPES_BACKEND_CLASS": "migration_plans.oauth_scopes.SmartScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "PKCE_REQUIRED": True,
+}
+# Named, not defaulted, because a control-plane model points at it (migration_plans.models).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 
 # The modern faces' OpenAPI document, served at /v2/schema/ (docs/modern-api.md).
 SPECTACULAR_SETTINGS: dict[str, Any] = {

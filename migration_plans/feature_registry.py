@@ -33,6 +33,8 @@ class Feature:
     legacy_tables: tuple[str, ...]  # the legacy tables the plan owns: change capture's list
     default_port: int  # the port of the plan's first upstream instance (the demo's port)
     upstream_env: str  # the variable that overrides the plan's upstream instances
+    # The FHIR resource types its `faces:` serve (`/fhir/<Type>`): the SMART scopes' resources.
+    fhir_types: tuple[str, ...] = ()
 
     @property
     def app_label(self) -> str:
@@ -65,6 +67,7 @@ def features(directory: Path = REGISTRY_PLANS_DIR) -> tuple[Feature, ...]:
             legacy_tables=plan.legacy_tables,
             default_port=_port(plan.upstream.instances[0]),
             upstream_env=upstream_env_var(plan.upstream.name),
+            fhir_types=tuple(f.split("/")[2] for f in plan.faces if f.startswith("/fhir/")),
         )
         for plan in plans
     )
@@ -84,6 +87,11 @@ def feature(name: str, directory: Path = REGISTRY_PLANS_DIR) -> Feature:
 def legacy_tables(directory: Path = REGISTRY_PLANS_DIR) -> tuple[str, ...]:
     """Every legacy table some plan owns, in the plans' order (no table is owned twice)."""
     return tuple(table for found in features(directory) for table in found.legacy_tables)
+
+
+def fhir_types(directory: Path = REGISTRY_PLANS_DIR) -> tuple[str, ...]:
+    """Every FHIR resource type some plan's faces serve, in the plans' order."""
+    return tuple(kind for found in features(directory) for kind in found.fhir_types)
 
 
 def _port(url: str) -> int:

@@ -197,3 +197,19 @@ class AutopilotState(models.Model):
     class Meta:
         db_table = "ficus_autopilot_state"
         ordering = ["feature"]
+
+
+class OAuthClientScopes(models.Model):
+    """The SMART scopes one OAuth2 client (a django-oauth-toolkit Application) may be granted.
+
+    Read by `migration_plans.oauth_scopes`: a client asking for more gets `invalid_scope`."""
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application",
+        on_delete=models.CASCADE,
+        related_name="ficus_scopes",
+    )
+    scopes = models.TextField()  # space-separated, as OAuth2 writes them
+
+    class Meta:
+        db_table = "ficus_oauth_client_scopes"

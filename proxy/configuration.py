@@ -33,7 +33,14 @@ logger = logging.getLogger(__name__)
 
 CHECKOUT: Final = Path(__file__).resolve().parent.parent
 _OPTIONS: Final = frozenset(
-    {"ficus_plans", "ficus_legacy_db", "ficus_access_log", "ficus_identity_key", "ficus_control_db"}
+    {
+        "ficus_plans",
+        "ficus_legacy_db",
+        "ficus_access_log",
+        "ficus_identity_key",
+        "ficus_control_db",
+        "ficus_control_url",
+    }
 )
 
 
@@ -77,6 +84,14 @@ class FicusOptions:
             "phases only.",
         )
         loader.add_option(
+            "ficus_control_url",
+            str,
+            os.environ.get("FICUS_CONTROL_URL", ""),
+            "URL(s) of the control-plane process (http://host:port[,http://host:port]) that "
+            "serves /control/v1/ through the proxy. Defaults to $FICUS_CONTROL_URL; empty: "
+            "/control/v1 is not routed (it falls through to legacy).",
+        )
+        loader.add_option(
             "ficus_access_log",
             str,
             STDERR,
@@ -104,6 +119,12 @@ class FicusOptions:
             except ValueError as e:
                 raise options_error(f"ficus_plans: {e}") from e
             runtime.identities.use(runtime.plans.legacy_session)
+        if "ficus_control_url" in updated:
+            urls = tuple(u.strip() for u in ctx.options.ficus_control_url.split(",") if u.strip())
+            try:
+                runtime.plans.set_control(urls)
+            except ValueError as e:
+                raise options_error(f"ficus_control_url: {e}") from e
         if "ficus_control_db" in updated:
             self._open_control_plane(ctx.options.ficus_control_db)
         if "ficus_legacy_db" in updated:

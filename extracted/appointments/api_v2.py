@@ -254,6 +254,7 @@ class AppointmentList(V2ViewMixin, generics.ListAPIView[Appointment]):
 
     serializer_class = AppointmentSerializer
     read_roles = PERMISSIONS.roles(READ)
+    resource_type = "Appointment"  # the SMART scope a machine client needs
     write_roles = PERMISSIONS.roles(WRITE)
 
     def get_queryset(self) -> QuerySet[Appointment]:
@@ -306,6 +307,7 @@ class AppointmentDetail(V2ViewMixin, generics.RetrieveAPIView[Appointment]):
     lookup_url_kwarg = "appointment_id"
     write_roles = PERMISSIONS.roles(WRITE)
     read_roles = PERMISSIONS.roles(READ)
+    resource_type = "Appointment"  # the SMART scope a machine client needs
 
     @extend_schema(
         summary="Get one appointment",
@@ -357,6 +359,7 @@ class AppointmentCancel(V2ViewMixin, generics.GenericAPIView[Appointment]):
     queryset = Appointment.objects.all()
     lookup_url_kwarg = "appointment_id"
     write_roles = PERMISSIONS.roles(WRITE)
+    resource_type = "Appointment"  # the SMART scope a machine client needs
 
     @extend_schema(
         summary="Cancel an appointment",

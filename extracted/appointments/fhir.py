@@ -124,6 +124,7 @@ class AppointmentRead(FHIRViewMixin, APIView):
     """One Appointment resource; errors are OperationOutcomes."""
 
     read_roles = PERMISSIONS.roles(READ)
+    resource_type = "Appointment"  # the SMART scope a machine client needs
 
     @extend_schema(
         summary="FHIR R4 read: Appointment/{id}",
@@ -142,6 +143,7 @@ class AppointmentSearch(FHIRViewMixin, APIView):
     """A searchset Bundle; unknown parameters are refused (400 OperationOutcome)."""
 
     read_roles = PERMISSIONS.roles(READ)
+    resource_type = "Appointment"  # the SMART scope a machine client needs
 
     @extend_schema(
         summary="FHIR R4 search: a searchset Bundle of Appointments",

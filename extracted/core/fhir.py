@@ -13,8 +13,9 @@ the rest, so every resource behaves alike:
 * unknown search parameters are refused (400), not silently ignored: a typo such as `pateint=`
   must not widen a search over patient data (FHIR's `handling=strict`, always on).
 
-Links and `fullUrl`s are absolute, as FHIR wants. The base is FICUS_FHIR_BASE_URL when set (the
-address clients use, through the proxy), else derived from the request.
+Links and `fullUrl`s are absolute, as FHIR wants. The base is FICUS_FHIR_BASE_URL when set (a
+fixed public address), else derived from the request: through the proxy that is the client's
+address, the proxy's X-Forwarded-Host (extracted.core.forwarded), so every link resolves there.
 """
 
 from __future__ import annotations

@@ -35,7 +35,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework import serializers
 
 from domain.identity import IDENTITY_HEADER
+from domain.smart_scopes import needed
 from extracted.core.v2_auth import AUTH_SCHEME
+from migration_plans.oauth_scopes import all_scopes
 
 # (path, path_regex, method, view callback), as drf-spectacular hands endpoints to hooks.
 _Endpoint = tuple[str, str, str, Callable[..., Any]]
@@ -55,6 +57,33 @@ class IdentityAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ign
                 "Clients never send it themselves (the proxy strips client X-Ficus-* headers)."
             ),
         }
+
+
+class BearerAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "extracted.core.bearer.BearerAuthentication"
+    name = "oauth2"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return {
+            "type": "oauth2",
+            "description": (
+                "Machine clients: a bearer token from the control plane's /oauth2/token "
+                "(through the proxy), with SMART v1 scopes such as system/Patient.read."
+            ),
+            "flows": {
+                "clientCredentials": {"tokenUrl": "/oauth2/token", "scopes": all_scopes()},
+            },
+        }
+
+    def get_security_requirement(
+        self, auto_schema: AutoSchema
+    ) -> dict[str, list[Any]] | list[dict[str, list[Any]]]:
+        # The narrowest scope that admits this operation; none: no token is admitted here.
+        resource = str(getattr(auto_schema.view, "resource_type", ""))
+        if not resource:
+            return []
+        write = auto_schema.method not in ("GET", "HEAD", "OPTIONS")
+        return {self.name: [needed(resource, write=write)]}
 
 
 class BodySchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]

@@ -9,7 +9,9 @@ declare `read_roles` / `write_roles`; everything else is decided here, once:
   `ServiceUser`, never a Django user: the services have no user table.
 * **May they:** `RolePermission` admits the view's `read_roles` for safe methods and its
   `write_roles` otherwise. No identity → 401 (with `WWW-Authenticate: Ficus-Identity`), a role
-  the view does not list → 403.
+  the view does not list → 403. Machine clients instead send an OAuth2 bearer token
+  (`BearerAuthentication`, extracted/core/bearer.py) whose SMART scopes must cover the view's
+  `resource_type` (`RoleOrScopePermission`): 401/403 with `WWW-Authenticate: Bearer error=...`.
 * **Errors:** RFC 9457 (ex-7807) `application/problem+json`. Validation errors add an
   `errors` list whose items name the field: `{"field": "date_from", "message": "...",
   "code": "invalid"}` (`field` is null for errors about the request as a whole, dotted for
@@ -46,6 +48,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from domain.records.instants import in_zone
+from extracted.core.bearer import BearerAuthentication, RoleOrScopePermission, bearer_challenge
 from extracted.core.bodies import body_length
 from extracted.core.v2_auth import (
     AUTH_SCHEME,
@@ -139,12 +142,24 @@ class AsciiIntegerField(serializers.IntegerField):
 class V2ViewMixin:
     """Put first in a /v2 view's bases; declare `read_roles` (and `write_roles` for writes)."""
 
-    authentication_classes: Sequence[type[BaseAuthentication]] = [IdentityAuthentication]
-    permission_classes: Sequence[_PermissionClass] = [RolePermission]
+    # The proxy's signed identity (people), then OAuth2 bearer tokens (machine clients).
+    authentication_classes: Sequence[type[BaseAuthentication]] = [
+        IdentityAuthentication,
+        BearerAuthentication,
+    ]
+    permission_classes: Sequence[_PermissionClass] = [RoleOrScopePermission]
     renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer]
     pagination_class: type[BasePagination] | None = V2Pagination
     read_roles: ClassVar[tuple[str, ...]] = ()
     write_roles: ClassVar[tuple[str, ...]] = ()
+    # The FHIR resource type a machine client's SMART scope must name ("": no token admitted).
+    resource_type: ClassVar[str] = ""
+
+    def get_authenticate_header(self, request: Request) -> str:
+        challenge = bearer_challenge(request)
+        if challenge is not None:
+            return challenge
+        return str(super().get_authenticate_header(request))  # type: ignore[misc]
 
     def get_exception_handler(self) -> Callable[[Exception, Mapping[str, Any]], Response | None]:
         return problem_exception_handler

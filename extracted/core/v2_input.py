@@ -70,4 +70,11 @@ class BodySerializer(serializers.Serializer[Any]):
             str(name): ["Not a field this request may set."]
             for name in sorted(set(data) - writable, key=str)
         }
+        for name, field in self.fields.items():
+            # The schema's maxLength is of the value sent; DRF checks it after trimming.
+            limit: int = getattr(field, "max_length", None) or 0
+            value = data.get(name)
+            too_long = isinstance(value, str) and limit > 0 and len(value) > limit
+            if isinstance(field, serializers.CharField) and too_long:
+                errors[name] = [f"Ensure this field has no more than {limit} characters."]
         return _with(errors, lambda: super(BodySerializer, self).to_internal_value(data))

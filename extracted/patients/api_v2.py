@@ -95,6 +95,7 @@ class DemographicsPatchSerializer(BodySerializer):
 
 class PatientList(V2APIView):
     read_roles = PERMISSIONS.roles("read")
+    resource_type = "Patient"  # the SMART scope a machine client needs
 
     @extend_schema(
         summary="Search patients (summaries)",
@@ -119,6 +120,7 @@ class PatientList(V2APIView):
 
 class PatientDetail(V2APIView):
     read_roles = PERMISSIONS.roles("read")
+    resource_type = "Patient"  # the SMART scope a machine client needs
     write_roles = PERMISSIONS.roles("update")
 
     def _patient(self, patient_id: int) -> Patient:

@@ -100,6 +100,7 @@ def _birthdate(value: str) -> date:
 
 class PatientRead(FHIRViewMixin, APIView):
     read_roles = PERMISSIONS.roles("read")
+    resource_type = "Patient"  # the SMART scope a machine client needs
 
     @extend_schema(summary="FHIR R4 read: Patient/{id}", parameters=[record_id("patient_id")])
     def get(self, request: Request, patient_id: int) -> Response:
@@ -113,6 +114,7 @@ class PatientRead(FHIRViewMixin, APIView):
 
 class PatientSearch(FHIRViewMixin, APIView):
     read_roles = PERMISSIONS.roles("read")
+    resource_type = "Patient"  # the SMART scope a machine client needs
 
     @extend_schema(
         summary="FHIR R4 search: a searchset Bundle of Patients",

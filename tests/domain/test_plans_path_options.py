@@ -9,23 +9,14 @@ from domain.plans import TrailingSlash
 from tests.migration_plans.plan_files import (
     GOOD,
     assert_located,
+    billing_plan,
     errors_for,
     load_one,
     refused,
     write,
 )
 
-OTHER = """\
-feature: billing
-owner: Billing IT
-upstream:
-  name: billing
-  instances: [http://127.0.0.1:8103]
-legacy_tables: [BILL_CHARGE]
-routes:
-  - method: GET
-    path: /api/appointments/{appt:int}/
-"""
+OTHER = billing_plan("/api/appointments/{appt:int}/")
 
 
 @pytest.mark.parametrize(("text", "expected"), [("strict", "strict"), ("match", "match")])

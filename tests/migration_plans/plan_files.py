@@ -106,6 +106,21 @@ UNKNOWN_FIELDS = [
 ]
 
 
+def billing_plan(path: str, extra: str = "") -> str:
+    """A second feature's plan (billing) with one GET route on `path` (line 9), then `extra`."""
+    return (
+        "feature: billing\n"
+        "owner: Billing IT\n"
+        "upstream:\n"
+        "  name: billing\n"
+        "  instances: [http://127.0.0.1:8103]\n"
+        "legacy_tables: [BILL_CHARGE]\n"
+        "routes:\n"
+        "  - method: GET\n"
+        f"    path: {path}\n" + extra
+    )
+
+
 def appointments_plan(routes: str, extra: str = "") -> str:
     """A plan of the appointments feature with the given `routes:` items, indented as in the
     file, and top-level extra fields after them; its first route stands on line 8."""

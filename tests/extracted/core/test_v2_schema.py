@@ -58,7 +58,17 @@ def test_every_operation_requires_the_identity_header(schema):
     }
     operations = [op for item in schema["paths"].values() for op in item.values()]
     assert operations
-    assert all(op["security"] == [{"Ficus-Identity": []}] for op in operations)
+    assert all(op["security"][0] == {"Ficus-Identity": []} for op in operations)
+
+
+def test_machine_clients_see_the_scope_each_operation_needs(schema):
+    flows = schema["components"]["securitySchemes"]["oauth2"]["flows"]
+    assert flows["clientCredentials"]["tokenUrl"] == "/oauth2/token"
+    read = schema["paths"]["/v2/appointments"]["get"]["security"]
+    assert read[1] == {"oauth2": ["system/Appointment.read"]}
+    # The access-audit list is for auditors, never a token: only the identity is offered.
+    audit = schema["paths"]["/v2/patients/access-audit"]["get"]["security"]
+    assert audit == [{"Ficus-Identity": []}]
 
 
 def test_the_list_documents_its_filters_paging_and_problems(schema):

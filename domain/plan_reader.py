@@ -18,8 +18,8 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 from domain.phases import Phase
 from domain.plan_autopilot import AUTOPILOT_FIELDS, read_autopilot
 from domain.plan_compare import FIELD_LISTS as COMPARE_FIELD_LISTS
-from domain.plan_legacy_session import LEGACY_SESSION_FIELDS, WHOAMI_FIELDS, read_legacy_session
 from domain.plan_faces import read_faces
+from domain.plan_legacy_session import LEGACY_SESSION_FIELDS, WHOAMI_FIELDS, read_legacy_session
 from domain.plan_model import (
     DEFAULT_PIN_SECONDS,
     GATED_PHASES,

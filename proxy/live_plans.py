@@ -17,8 +17,8 @@ import os
 import threading
 from pathlib import Path
 
-from domain.legacy_session import LegacySessionSettings
 from domain.faces import CONTROL_UPSTREAM, control_routes
+from domain.legacy_session import LegacySessionSettings
 from domain.phases import Phase
 from domain.plan_legacy_session import legacy_session_settings
 from domain.plans import Plan, ShadowSettings, load_plans

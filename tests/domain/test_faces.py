@@ -50,8 +50,8 @@ def test_a_path_beside_every_face_goes_to_legacy(path):
 def test_a_face_is_never_pinned_to_legacy_nor_falls_back_to_it():
     pinned = decide(RequestInfo("GET", "/v2/patients/7", frozenset({"patients"})), TABLE)
     assert pinned.upstream == "patients"
-    assert not should_fall_back(pinned, "GET", 404)
-    assert not should_fall_back(pinned, "GET", 503)
+    assert not should_fall_back(pinned, 404)
+    assert not should_fall_back(pinned, 503)
     assert not pinned.shadowed
 
 

@@ -205,9 +205,11 @@ def _checks(
     """The gate of the phase the next step enters, then the current phase's own gate."""
     step = next_step(settings, position)
     phases = [p for p in (step[0] if step else None, position.phase) if p is not None]
+    past_shadow = transitions.index(position.phase) > transitions.index(Phase.SHADOW)
     checks: list[Check] = []
     for phase in dict.fromkeys(phases):
-        checks.extend(Check(phase, r) for r in gates.evaluate(plan.gates.get(phase), evidence))
+        results = gates.evaluate(plan.gates.get(phase), evidence, past_shadow=past_shadow)
+        checks.extend(Check(phase, r) for r in results)
     return checks
 
 

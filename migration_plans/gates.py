@@ -113,14 +113,22 @@ class GateResult:
         }
 
 
-def evaluate(gate: GateLike | None, evidence: Evidence) -> tuple[GateResult, ...]:
-    """Every threshold the gate sets, checked against the evidence. No gate: nothing to check."""
+def evaluate(
+    gate: GateLike | None, evidence: Evidence, *, past_shadow: bool = False
+) -> tuple[GateResult, ...]:
+    """Every threshold the gate sets, checked against the evidence. No gate: nothing to check.
+
+    Only `shadow` compares answers, so the comparison thresholds (`min_compared`,
+    `max_diff_rate`) judge the move out of shadow. A move that starts `past_shadow` (from one
+    canary weight to the next, or on to migrated) has no comparisons of its own: they were
+    judged when the routes left shadow, and are not checked again.
+    """
     if gate is None:
         return ()
     results: list[GateResult] = []
     if gate.min_samples > 0:  # 0 is the "not checked" default of an undeclared gate
         results.append(_at_least("min_samples", gate.min_samples, evidence.samples, "samples"))
-    if gate.min_compared > 0:
+    if gate.min_compared > 0 and not past_shadow:
         compared = evidence.value("compared")
         if compared is None:
             missing = f"unavailable: {evidence.why_missing('compared')}"
@@ -146,7 +154,7 @@ def evaluate(gate: GateLike | None, evidence: Evidence) -> tuple[GateResult, ...
         )
         results.append(_at_most("max_p99_ratio", gate.max_p99_ratio, evidence.p99_ratio, missing))
     for name, key, threshold in (
-        ("max_diff_rate", "diff_rate", gate.max_diff_rate),
+        ("max_diff_rate", "diff_rate", None if past_shadow else gate.max_diff_rate),
         ("max_sync_lag_seconds", "sync_lag_seconds", gate.max_sync_lag_seconds),
         ("max_drift_rows", "drift_rows", gate.max_drift_rows),
     ):

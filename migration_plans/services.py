@@ -184,8 +184,11 @@ def advance(
     _ownership_around(plan, moving)  # refuses a move that gives a record two writers
     evidence = evidence_for(plan, moving, providers)
     results: list[dict[str, Any]] = []
+    shadow = transitions.index(Phase.SHADOW)
+    past_shadow = all(transitions.index(step.from_phase) > shadow for _, step in moving)
     for entered in sorted({step.to_phase for _, step in moving}, key=transitions.index):
-        for result in gates.evaluate(plan.gates.get(entered), evidence):
+        gate = plan.gates.get(entered)
+        for result in gates.evaluate(gate, evidence, past_shadow=past_shadow):
             results.append({"phase": str(entered), **result.as_dict()})
     failed = sum(not r["passed"] for r in results)
     forced = refuse_unless_forced(

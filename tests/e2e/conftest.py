@@ -8,7 +8,7 @@ tests; a test that moves routes through the control plane starts its own with `s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +22,7 @@ ANCHOR = "20261116"  # a Monday: a full working day of appointments
 
 
 @contextmanager
-def started_stack(var_dir: Path) -> Iterator[Stack]:
+def started_stack(var_dir: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Stack]:
     config = StackConfig(
         var_dir=var_dir,
         ports=Ports(
@@ -39,6 +39,7 @@ def started_stack(var_dir: Path) -> Iterator[Stack]:
         sync_interval_seconds=0.5,
         # Debian's Prometheus (the Makefile installs it) scrapes the stack every second.
         scrape_interval="1s",
+        extra_env=dict(extra_env or {}),
     )
     running = Stack(config)
     running.prepare()

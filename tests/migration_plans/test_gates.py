@@ -95,6 +95,14 @@ def test_it_needs_enough_compared_exchanges_before_trusting_the_diff_rate():
     assert enough["max_diff_rate"].reason == "0.002 > 0.001"
 
 
+def test_it_leaves_the_comparison_thresholds_to_the_move_out_of_shadow():
+    # Only shadow compares answers: from canary on, the step has none of its own to judge.
+    gate = Gate(min_samples=10, min_compared=50, max_diff_rate=0.0)
+    results = by_name(evaluate(gate, Evidence(samples=20), past_shadow=True))
+    assert list(results) == ["min_samples"]
+    assert results["min_samples"].passed
+
+
 def test_it_fails_min_compared_when_no_provider_reports_comparisons():
     results = by_name(evaluate(Gate(min_compared=1), Evidence(samples=10)))
     assert results["min_compared"].reason == "unavailable: no evidence provider reports compared"

@@ -21,19 +21,25 @@ from tests.support.ports import free_port
 ANCHOR = "20261116"  # a Monday: a full working day of appointments
 
 
+def stack_ports() -> Ports:
+    return Ports(
+        proxy=free_port(),
+        legacy=free_port(),
+        control=free_port(),
+        services={name: free_port() for name in feature_names()},
+        proxy_metrics=free_port(),
+        sync_metrics=free_port(),
+        prometheus=free_port(),
+    )
+
+
 @contextmanager
-def started_stack(var_dir: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Stack]:
+def started_stack(
+    var_dir: Path, *, extra_env: Mapping[str, str] | None = None, ports: Ports | None = None
+) -> Iterator[Stack]:
     config = StackConfig(
         var_dir=var_dir,
-        ports=Ports(
-            proxy=free_port(),
-            legacy=free_port(),
-            control=free_port(),
-            services={name: free_port() for name in feature_names()},
-            proxy_metrics=free_port(),
-            sync_metrics=free_port(),
-            prometheus=free_port(),
-        ),
+        ports=ports or stack_ports(),
         legacy_seed_args=("--patients", "80", "--appointments", "600"),
         anchor=ANCHOR,
         sync_interval_seconds=0.5,

@@ -1,6 +1,6 @@
 """What the autopilot's end-to-end tests share: a plan directory, traffic, a slow upstream.
 
-The plans are the shipped ones with the appointment read in `shadow`, small gates and a fast
+The plans are the shipped ones with the appointment routes in `shadow`, small gates and a fast
 `autopilot:` section, so a whole canary fits in seconds. The traffic is a clinician reading
 appointments through the proxy. The slow upstream is a real HTTP hop on loopback that answers
 everything the service answers, late.
@@ -56,16 +56,15 @@ AUTOPILOT = """autopilot:
 
 
 def autopilot_plans(directory: Path) -> Path:
-    """The shipped plans, with appointments ready for the autopilot (read route in shadow)."""
+    """The shipped plans, with appointments ready for the autopilot (its routes in shadow)."""
     directory.mkdir(parents=True, exist_ok=True)
     for plan in SHIPPED_PLANS.glob("*.yaml"):
         shutil.copy(plan, directory / plan.name)
     path = directory / "appointments.yaml"
     text = path.read_text()
-    text = text.replace(
-        "    path: /api/appointments/{id:int}\n    phase: migrated",
-        "    path: /api/appointments/{id:int}\n    phase: shadow",
-    )
+    # The whole feature starts in shadow: the autopilot moves a feature's routes together.
+    text, moved = re.subn(r"(?m)^    phase: (legacy|migrated)$", "    phase: shadow", text)
+    assert moved == 5, "the shipped appointments plan has other routes"
     # A loaded machine answers a shadow copy late; a timeout would count as a service error.
     text = text.replace("  timeout_seconds: 2\n", "  timeout_seconds: 8\n")
     text, replaced = re.subn(r"(?ms)^gates:\n.*?(?=^shadow:)", GATES, text)

@@ -25,24 +25,23 @@ from tests.e2e.clients import logged_in
 SHIPPED_PLANS = REPO_ROOT / "migration_plans" / "plans"
 READ_ROUTE = "GET /api/appointments/{id:int}"
 
-# Gates small enough for a test's traffic. On a shared 2-core machine a cold service's first
-# answers are tens of times slower than legacy's, so the p99 ratio is loose: a service seconds
-# late still shows far above it.
+# Gates small enough for a test's traffic. A p99 ratio is a property of the machine as much as
+# of the service: on a shared 2-core machine a correct service's answers are tens of times
+# slower than legacy's, so only the slow-service test sets one (`max_p99_ratio`), loose
+# enough for that and far below what a service seconds late shows.
 GATES = """gates:
   shadow:
     max_sync_lag_seconds: 5
   canary:
     min_samples: 20
     max_error_rate: 0.01
-    max_p99_ratio: 50
     max_sync_lag_seconds: 5
     min_compared: 40
-    max_diff_rate: 0.01
+    max_diff_rate: 0.01{p99}
   migrated:
     min_samples: 20
     max_error_rate: 0.01
-    max_p99_ratio: 50
-    max_sync_lag_seconds: 5
+    max_sync_lag_seconds: 5{p99}
 """
 AUTOPILOT = """autopilot:
   interval_seconds: 0.5
@@ -55,7 +54,7 @@ AUTOPILOT = """autopilot:
 """
 
 
-def autopilot_plans(directory: Path) -> Path:
+def autopilot_plans(directory: Path, *, max_p99_ratio: float | None = None) -> Path:
     """The shipped plans, with appointments ready for the autopilot (its routes in shadow)."""
     directory.mkdir(parents=True, exist_ok=True)
     for plan in SHIPPED_PLANS.glob("*.yaml"):
@@ -67,7 +66,9 @@ def autopilot_plans(directory: Path) -> Path:
     assert moved == 5, "the shipped appointments plan has other routes"
     # A loaded machine answers a shadow copy late; a timeout would count as a service error.
     text = text.replace("  timeout_seconds: 2\n", "  timeout_seconds: 8\n")
-    text, replaced = re.subn(r"(?ms)^gates:\n.*?(?=^shadow:)", GATES, text)
+    p99 = "" if max_p99_ratio is None else f"\n    max_p99_ratio: {max_p99_ratio:g}"
+    gates = GATES.format(p99=p99)
+    text, replaced = re.subn(r"(?ms)^gates:\n.*?(?=^shadow:)", lambda _: gates, text)
     assert replaced == 1, "the shipped appointments plan has no gates section to replace"
     path.write_text(text + AUTOPILOT)
     return directory

@@ -170,9 +170,9 @@ def _locked(stack: Stack) -> dict[str, str] | None:
 def test_a_slow_service_is_held_in_shadow_not_promoted(
     tmp_path: Path, worker: list[subprocess.Popen[str]]
 ) -> None:
-    plans = autopilot_plans(tmp_path / "plans")
+    plans = autopilot_plans(tmp_path / "plans", max_p99_ratio=100)
     ports = stack_ports()
-    late = SlowUpstream(free_port(), ports.service(FEATURE), delay=3.0)
+    late = SlowUpstream(free_port(), ports.service(FEATURE), delay=6.0)
     upstream = {"FICUS_PLANS_DIR": str(plans), "FICUS_UPSTREAM_APPOINTMENTS": late.url}
     with late.serving(), started_stack(tmp_path / "var", extra_env=upstream, ports=ports) as stack:
         ids = _appointments_with_a_reason(stack, 100)

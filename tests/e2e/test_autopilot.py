@@ -84,7 +84,7 @@ def worker(request: pytest.FixtureRequest) -> Iterator[list[subprocess.Popen[str
     for process in started:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=15)
+        process.communicate(timeout=15)  # reaps it and closes its pipe
 
 
 def _start_worker(stack: Stack, started: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.processes import REPO_ROOT, free_port, running
-from bench.proxy_throughput import SESSION_ID, _legacy_db_with_a_session
+from bench.proxy_throughput import SESSION_ID, _legacy_db_with_a_session, _median
 from bench.wrk import LoadResult, run_wrk
 from migration_plans.feature_registry import features
 
@@ -108,15 +107,6 @@ def _proxy(
     with running(runproxy, port=port, cpu=PROXY_CPU, env=env):
         time.sleep(2.0)  # the plans and the control plane's phases are loaded
         yield f"http://127.0.0.1:{port}{PATH}"
-
-
-def _median(results: list[LoadResult]) -> LoadResult:
-    return LoadResult(
-        requests_per_second=statistics.median(r.requests_per_second for r in results),
-        p50_ms=statistics.median(r.p50_ms for r in results),
-        p99_ms=statistics.median(r.p99_ms for r in results),
-        errors=sum(r.errors for r in results),
-    )
 
 
 def run(*, seconds: float, connections: int, rounds: int = 3) -> list[ShadowRun]:

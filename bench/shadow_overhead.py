@@ -172,11 +172,11 @@ def report(runs: list[ShadowRun], connections: int) -> list[str]:
         )
     base = runs[0]
     for run in runs[1:]:
-        many = run.throughput.p99_ms / base.throughput.p99_ms
-        one = run.single_connection.p99_ms / base.single_connection.p99_ms
+        at_many = run.throughput.p99_ms / base.throughput.p99_ms
+        at_one = run.single_connection.p99_ms / base.single_connection.p99_ms
         rate = run.throughput.requests_per_second / base.throughput.requests_per_second
         lines.append(
-            f"  {run.name} / legacy phase: p99 {many:.3f}x at {connections}, {one:.3f}x at 1"
+            f"  {run.name} / legacy phase: p99 {at_many:.3f}x at {connections}, {at_one:.3f}x at 1"
             f" (target <= {TARGET_RATIO:.2f}x); throughput {rate:.3f}x"
         )
     return lines

@@ -14,7 +14,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import proxy_throughput, routing_decide, sync_apply
+from bench import proxy_throughput, routing_decide, shadow_overhead, sync_apply
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -112,7 +112,9 @@ def main() -> int:
         "--rounds", type=int, default=3, help="proxy runs per figure, median kept (default 3)"
     )
     parser.add_argument(
-        "--only", choices=["proxy", "routing", "sync"], help="run just one benchmark"
+        "--only",
+        choices=["proxy", "shadow", "routing", "sync"],
+        help="run just one benchmark",
     )
     args = parser.parse_args()
 
@@ -137,6 +139,12 @@ def main() -> int:
             f"  machine load average (1 min) before/after the proxy runs: {load_before}/"
             f"{load_after} on {os.cpu_count()} CPUs (other work competes with the proxies)"
         )
+    if args.only in (None, "shadow"):
+        shadowed = shadow_overhead.run(
+            seconds=args.seconds, connections=args.connections, rounds=args.rounds
+        )
+        report["shadow"] = [asdict(r) for r in shadowed]
+        lines += shadow_overhead.report(shadowed, args.connections)
     if args.only in (None, "sync"):
         synced = sync_apply.run()
         report["sync"] = [asdict(r) for r in synced]

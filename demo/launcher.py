@@ -158,6 +158,8 @@ class Stack:
             # The proxy routes /control/v1/ here (proxy.live_plans).
             "FICUS_CONTROL_URL": config.url(config.ports.control),
         }
+        # The caller's settings win: e.g. a feature's upstream moved in front of its service.
+        self.env.update(config.extra_env)
         if not self.env.get("FICUS_PHI_KEY"):
             self.env["FICUS_PHI_KEY"] = _kept_secret(var, "phi.key", _fernet_key)
         if not self.env.get("FICUS_EVIDENCE_KEY"):

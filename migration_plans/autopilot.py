@@ -45,6 +45,7 @@ from migration_plans.autopilot_core import (
     next_step,
 )
 from migration_plans.control_errors import ControlError, GateRefusalError, NothingToChangeError
+from migration_plans.evidence import route_evidence
 from migration_plans.models import AutopilotState, RouteState
 
 log = logging.getLogger("ficus.autopilot")
@@ -124,6 +125,10 @@ def tick(
                 samples=samples,
                 now=now or timezone.now(),
             )
+        if decision.kind is Kind.ROLLBACK and any(
+            c.result.name == "max_diff_rate" and not c.result.passed for c in checks
+        ):
+            decision = _naming_fields(plan, lead, decision)
         report = _act(plans, plan, settings, row, position, decision, providers)
         row.failures = report.decision.failures
         row.last_decision = str(report.decision.kind)
@@ -239,6 +244,25 @@ def _lock(row: AutopilotState, why: str, details: dict[str, Any]) -> int:
         details={"reason": why, **details},
     )
     return record.seq
+
+
+def _naming_fields(plan: Plan, lead: Sequence[RouteState], decision: Decision) -> Decision:
+    """A rollback on the diff rate names the fields that really differed, in its reason (and so
+    in its audit records and `plan history`): after the move the evidence starts afresh."""
+    names = sorted(
+        {
+            f.field
+            for r in lead
+            for f in route_evidence(
+                plan.feature, r.method, r.template, r.since, plan
+            ).assessment.real_fields
+        }
+    )
+    if not names:
+        return decision
+    return dataclasses.replace(
+        decision, reason=f"{decision.reason}; real differences in {', '.join(names)}"
+    )
 
 
 def _hold(reason: str, decision: Decision) -> Decision:

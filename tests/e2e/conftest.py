@@ -8,7 +8,7 @@ tests; a test that moves routes through the control plane starts its own with `s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,24 +21,31 @@ from tests.support.ports import free_port
 ANCHOR = "20261116"  # a Monday: a full working day of appointments
 
 
+def stack_ports() -> Ports:
+    return Ports(
+        proxy=free_port(),
+        legacy=free_port(),
+        control=free_port(),
+        services={name: free_port() for name in feature_names()},
+        proxy_metrics=free_port(),
+        sync_metrics=free_port(),
+        prometheus=free_port(),
+    )
+
+
 @contextmanager
-def started_stack(var_dir: Path) -> Iterator[Stack]:
+def started_stack(
+    var_dir: Path, *, extra_env: Mapping[str, str] | None = None, ports: Ports | None = None
+) -> Iterator[Stack]:
     config = StackConfig(
         var_dir=var_dir,
-        ports=Ports(
-            proxy=free_port(),
-            legacy=free_port(),
-            control=free_port(),
-            services={name: free_port() for name in feature_names()},
-            proxy_metrics=free_port(),
-            sync_metrics=free_port(),
-            prometheus=free_port(),
-        ),
+        ports=ports or stack_ports(),
         legacy_seed_args=("--patients", "80", "--appointments", "600"),
         anchor=ANCHOR,
         sync_interval_seconds=0.5,
         # Debian's Prometheus (the Makefile installs it) scrapes the stack every second.
         scrape_interval="1s",
+        extra_env=dict(extra_env or {}),
     )
     running = Stack(config)
     running.prepare()

@@ -12,7 +12,6 @@ from Ficus but the (pure) feature registry.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import secrets
@@ -22,11 +21,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from demo import prometheus as prometheus_setup
+from demo import secrets as demo_secrets
 from migration_plans.feature_registry import features
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -107,32 +107,6 @@ class _Running:
     log_path: Path
 
 
-def _identity_key(env: Mapping[str, str]) -> str:
-    # A fresh key per run unless the operator supplies one: the demo never ships a secret.
-    return env.get("FICUS_IDENTITY_KEY") or secrets.token_urlsafe(48)
-
-
-def _kept_secret(var_dir: Path, name: str, make: Callable[[], str]) -> str:
-    """A secret generated on the first run and kept under var/secrets/ (mode 0600).
-
-    Unlike the identity key, these must outlive a restart: the PHI key decrypts what the
-    services encrypted at rest, and the audit key verifies digests signed on earlier runs.
-    """
-    path = var_dir / "secrets" / name
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    value = make()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value
-
-
-def _fernet_key() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
-
-
 class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -150,7 +124,7 @@ class Stack:
                 feature.database_url_env: f"sqlite:///{var / f'{feature.database_alias}.sqlite3'}"
                 for feature in features()
             },
-            "FICUS_IDENTITY_KEY": _identity_key(base),
+            "FICUS_IDENTITY_KEY": demo_secrets.identity_key(base),
             **{
                 feature.upstream_env: config.url(config.ports.service(feature.name))
                 for feature in features()
@@ -161,14 +135,16 @@ class Stack:
         # The caller's settings win: e.g. a feature's upstream moved in front of its service.
         self.env.update(config.extra_env)
         if not self.env.get("FICUS_PHI_KEY"):
-            self.env["FICUS_PHI_KEY"] = _kept_secret(var, "phi.key", _fernet_key)
+            self.env["FICUS_PHI_KEY"] = demo_secrets.kept_secret(
+                var, "phi.key", demo_secrets.fernet_key
+            )
         if not self.env.get("FICUS_EVIDENCE_KEY"):
             # Kept: the same value gets the same surrogate in every run's samples.
-            self.env["FICUS_EVIDENCE_KEY"] = _kept_secret(
+            self.env["FICUS_EVIDENCE_KEY"] = demo_secrets.kept_secret(
                 var, "evidence.key", lambda: secrets.token_hex(32)
             )
         if not self.env.get("FICUS_AUDIT_KEY"):
-            self.env["FICUS_AUDIT_KEY"] = _kept_secret(
+            self.env["FICUS_AUDIT_KEY"] = demo_secrets.kept_secret(
                 var, "audit.key", lambda: secrets.token_urlsafe(48)
             )
 
@@ -221,7 +197,7 @@ class Stack:
             raise StackError(f"could not create the {role} API token: {result.stderr.strip()}")
         # "token for operator (operator): <key>" is its first line.
         token = result.stdout.splitlines()[0].rsplit(" ", 1)[-1]
-        _kept_secret(self.config.var_dir, path.name, lambda: token)
+        demo_secrets.kept_secret(self.config.var_dir, path.name, lambda: token)
 
     def _step(self, what: str, argv: Sequence[str]) -> None:
         log_path = self.config.log_dir / "setup.log"

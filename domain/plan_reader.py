@@ -11,9 +11,8 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
-from urllib.parse import urlsplit
 
-from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.nodes import Node
 
 from domain.phases import Phase
 from domain.plan_autopilot import AUTOPILOT_FIELDS, read_autopilot
@@ -28,12 +27,10 @@ from domain.plan_model import (
     CohortKey,
     CohortKind,
     ContractSettings,
-    HealthCheck,
     Plan,
     PlanRoute,
     ShadowSettings,
     SyncSettings,
-    Upstream,
     no_gates,
 )
 from domain.plan_rpc import RPC_FIELDS, read_rpc
@@ -45,12 +42,12 @@ from domain.plan_sections import (
     SYNC_FIELDS,
     SectionReader,
 )
+from domain.plan_upstream import UPSTREAM_FIELDS, read_upstream
 from domain.plan_yaml import line_of
 from domain.route_templates import Param, TemplateError, parse_template
 from domain.routes import LEGACY_FEATURE, LEGACY_UPSTREAM, TrailingSlash
 
 PLAN_SUFFIX: Final = ".yaml"
-ENV_PREFIX: Final = "FICUS_UPSTREAM_"
 PHASES: Final = tuple(p.value for p in Phase)
 _NAME_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _TABLE_RE: Final = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
@@ -77,8 +74,6 @@ _TOP_FIELDS: Final = (
     "faces",
 )
 _TOP_REQUIRED: Final = frozenset({"feature", "owner", "upstream", "legacy_tables", "routes"})
-_UPSTREAM_FIELDS: Final = ("name", "instances", "health")
-_UPSTREAM_REQUIRED: Final = frozenset({"name", "instances"})
 _ROUTE_FIELDS: Final = ("method", "path", "phase", "rpc")
 _ROUTE_REQUIRED: Final = frozenset({"method", "path"})
 
@@ -86,7 +81,7 @@ _ROUTE_REQUIRED: Final = frozenset({"method", "path"})
 FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
         "plan": _TOP_FIELDS,
-        "upstream": _UPSTREAM_FIELDS,
+        "upstream": UPSTREAM_FIELDS,
         "upstream.health": HEALTH_FIELDS,
         "routes[]": _ROUTE_FIELDS,
         "routes[].rpc": RPC_FIELDS,
@@ -101,14 +96,6 @@ FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         **COMPARE_FIELD_LISTS,
     }
 )
-
-
-# Upstream.instances_from of a plan that names another plan's upstream, until it is resolved.
-UPSTREAM_REFERENCE: Final = "reference"
-
-
-def upstream_env_var(upstream_name: str) -> str:
-    return ENV_PREFIX + upstream_name.upper()
 
 
 def _template_params(path: str) -> dict[str, Param]:
@@ -147,7 +134,11 @@ class PlanReader(SectionReader):
         description = ""
         if "description" in fields:
             description = self.string(fields["description"], "description") or ""
-        upstream = self.upstream(fields["upstream"], environ) if "upstream" in fields else None
+        upstream = (
+            read_upstream(self, fields["upstream"], environ, self.name)
+            if "upstream" in fields
+            else None
+        )
         tables = self.tables(fields["legacy_tables"]) if "legacy_tables" in fields else None
         pin_seconds: float | None = DEFAULT_PIN_SECONDS
         if "pin_reads_after_write_seconds" in fields:
@@ -237,41 +228,6 @@ class PlanReader(SectionReader):
         )
 
     # -- upstream ---------------------------------------------------------------------------
-
-    def upstream(self, node: Node, environ: Mapping[str, str]) -> Upstream | None:
-        if isinstance(node, ScalarNode):
-            # `upstream: NAME` shares the upstream another plan declares (resolved across files).
-            name = self.name(node, "upstream")
-            return None if name is None else Upstream(name, (), UPSTREAM_REFERENCE)
-        fields = self.mapping(node, "upstream", _UPSTREAM_FIELDS, _UPSTREAM_REQUIRED)
-        if fields is None:
-            return None
-        health: HealthCheck | None = HealthCheck()
-        if "health" in fields:
-            health = self.health(fields["health"])
-        if "name" not in fields or "instances" not in fields:
-            return None
-        name = self.name(fields["name"], "upstream.name")
-        instances: list[str] = []
-        for index, item in enumerate(self.items(fields["instances"], "upstream.instances") or []):
-            url = self.string(item, f"upstream.instances[{index}]")
-            if url is not None and (problem := instance_url_problem(url)):
-                self.fail(item, f"upstream.instances[{index}]", problem)
-            elif url is not None:
-                instances.append(url)
-        if isinstance(fields["instances"], SequenceNode) and not fields["instances"].value:
-            self.fail(fields["instances"], "upstream.instances", "lists no instance")
-        if name is None or health is None:
-            return None
-        var = upstream_env_var(name)
-        override = environ.get(var, "").strip()
-        if override:
-            urls = [u.strip() for u in override.split(",") if u.strip()]
-            problems = [p for u in urls if (p := instance_url_problem(u))]
-            for problem in problems or ([] if urls else ["lists no instance"]):
-                self.fail(fields["instances"], "upstream.instances", f"{var}: {problem}")
-            return Upstream(name, tuple(urls), var, health)
-        return Upstream(name, tuple(instances), health=health)
 
     # -- tables and routes ------------------------------------------------------------------
 
@@ -402,19 +358,3 @@ class PlanReader(SectionReader):
                     field,
                     f"{named!r} is not one of this plan's routes ({', '.join(sorted(declared))})",
                 )
-
-
-def instance_url_problem(url: str) -> str | None:
-    """Why url cannot be an upstream instance, or None if it can."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as e:
-        return f"{url!r} is not a valid URL ({e})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{url!r} must look like http://host:port"
-    if parts.username or parts.password:
-        return f"{url!r} must not carry credentials"
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        return f"{url!r} must not have a path, query or fragment (the proxy forwards the path)"
-    return None

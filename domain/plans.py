@@ -63,14 +63,8 @@ from domain.plan_model import (
     Upstream,
     VolatileField,
 )
-from domain.plan_reader import (
-    FIELDS,
-    PLAN_SUFFIX,
-    UPSTREAM_REFERENCE,
-    PlanReader,
-    instance_url_problem,
-    upstream_env_var,
-)
+from domain.plan_reader import FIELDS, PLAN_SUFFIX, PlanReader
+from domain.plan_upstream import UPSTREAM_REFERENCE, instance_url_problem, upstream_env_var
 from domain.plan_yaml import PlanError, compose
 from domain.route_templates import ShapeKey, parse_template
 from domain.routes import TrailingSlash

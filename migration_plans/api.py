@@ -30,7 +30,7 @@ from domain.transitions import ORDER
 from migration_plans import (
     audit_chain,
     audit_log,
-    autopilot,
+    autopilot_controls,
     control_errors,
     evidence_report,
     route_moves,
@@ -279,7 +279,7 @@ class AutopilotStopView(ControlView):
         data = StopInput(data=request.data)
         data.is_valid(raise_exception=True)
         plan = route_moves.find_plan(self.plans(), feature)
-        message = autopilot.stop(
+        message = autopilot_controls.stop(
             feature=feature,
             actor=request.user.get_username(),
             reason=data.validated_data["reason"],
@@ -288,7 +288,7 @@ class AutopilotStopView(ControlView):
 
 
 def _autopilot(plan: Plan) -> dict[str, Any]:
-    return {"configured": plan.autopilot is not None, **autopilot.state_of(plan.feature)}
+    return {"configured": plan.autopilot is not None, **autopilot_controls.state_of(plan.feature)}
 
 
 def _whole(request: Request, name: str, default: int, low: int, high: int) -> int:

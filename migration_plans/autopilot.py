@@ -13,7 +13,8 @@ changes must drain, and tries again next tick (audited once, `autopilot.rollback
 Any other refusal keeps the rollback pending too (audited once, `autopilot.rollback.refused`,
 and logged as an error): only a rollback that finds no route after its target locks unmoved.
 A rollback locks the feature (`autopilot.lock`) until a person clears it; the kill switch
-(`stop`) makes every tick do nothing, and a running worker sees it within a second.
+(`migration_plans.autopilot_controls`) makes every tick do nothing, and a running worker
+(`migration_plans.autopilot_worker`) sees it within a second.
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from domain import transitions
 from domain.phases import Phase
 from domain.plan_model import AutopilotSettings
-from domain.plans import Plan, PlanError
+from domain.plans import Plan
 from migration_plans import gates, route_moves, selectors, services
 from migration_plans.audit_log import append_audit
 from migration_plans.autopilot_core import (
@@ -49,7 +50,6 @@ from migration_plans.evidence import route_evidence
 from migration_plans.models import AutopilotState, RouteState
 
 log = logging.getLogger("ficus.autopilot")
-POLL_SECONDS: Final = 1.0  # how often a waiting worker looks at the kill switch
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +61,6 @@ class TickReport:
     def describe(self) -> str:
         seq = f" (audit #{self.audit_seq})" if self.audit_seq is not None else ""
         return f"{self.feature}: {self.decision.describe()}{seq}"
-
-
-class StopSignal(Protocol):
-    """What the worker needs of its stop signal; a threading.Event is one."""
-
-    def is_set(self) -> bool: ...
-
-    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 def settings_of(plan: Plan) -> AutopilotSettings:
@@ -115,7 +107,7 @@ def tick(
         settings, position, memory, checks=checks, samples=samples, now=now or timezone.now()
     )
     with transaction.atomic():
-        row = _state_row(feature)
+        row = locked_state_row(feature)
         if _memory(row) != memory:  # a person acted during the analysis: decide again
             decision = decide(
                 settings,
@@ -317,170 +309,6 @@ def _refuse_routes_apart(plan: Plan, position: Position, feature: str) -> None:
         )
 
 
-def _state_row(feature: str) -> AutopilotState:
+def locked_state_row(feature: str) -> AutopilotState:
     row, _ = AutopilotState.objects.select_for_update().get_or_create(feature=feature)
     return row
-
-
-# --- what people do: the kill switch and the lock -----------------------------------------
-
-
-def stop(*, feature: str, actor: str, reason: str) -> str:
-    """Turn the kill switch on: every tick does nothing until `resume`."""
-    return _kill_switch(feature, actor, reason, on=True)
-
-
-def resume(*, feature: str, actor: str, reason: str) -> str:
-    return _kill_switch(feature, actor, reason, on=False)
-
-
-@transaction.atomic
-def _kill_switch(feature: str, actor: str, reason: str, *, on: bool) -> str:
-    row = _person_acts(feature, actor, reason)
-    if row.stopped == on:
-        return f"{feature}: the autopilot is {'already' if on else 'not'} stopped"
-    row.stopped = on
-    _record_person(row, actor, "autopilot.stop" if on else "autopilot.resume", reason)
-    if on:
-        return f"{feature}: autopilot stopped; a running worker exits within {POLL_SECONDS:g} s"
-    return f"{feature}: autopilot resumed (the kill switch is off)"
-
-
-@transaction.atomic
-def clear_lock(*, feature: str, actor: str, reason: str) -> str:
-    """A person's all-clear after a rollback (or a rollback still waiting to finish)."""
-    row = _person_acts(feature, actor, reason)
-    if not (row.locked or row.rollback_pending):
-        raise ControlError(f"{feature}: the autopilot is not locked", status=409)
-    was = row.lock_reason
-    row.locked, row.rollback_pending, row.lock_reason, row.failures = False, False, "", 0
-    _record_person(row, actor, "autopilot.clear_lock", reason, {"lock_reason": was})
-    return f"{feature}: lock cleared; the autopilot acts again from the routes' current phase"
-
-
-def kill_switch_on(feature: str) -> bool:
-    return AutopilotState.objects.filter(feature=feature, stopped=True).exists()
-
-
-def state_of(feature: str) -> dict[str, Any]:
-    """The autopilot's memory of feature, for `plan autopilot --status` and the API."""
-    row = AutopilotState.objects.filter(feature=feature).first() or AutopilotState(feature=feature)
-    return {
-        "feature": feature,
-        "stopped": row.stopped,
-        "locked": row.locked,
-        "lock_reason": row.lock_reason,
-        "failures": row.failures,
-        "rollback_pending": row.rollback_pending,
-        "last_decision": row.last_decision or None,
-        "last_reason": row.last_reason or None,
-        "last_at": row.last_at.isoformat() if row.last_at else None,
-        "changed_by": row.changed_by or None,
-    }
-
-
-def _person_acts(feature: str, actor: str, reason: str) -> AutopilotState:
-    if not reason.strip():
-        raise ControlError("a reason is required (--reason TEXT): it goes into the audit log")
-    if not actor.strip() or actor == ACTOR:
-        raise ControlError(f"a person acts here: give --actor NAME (not {ACTOR!r})")
-    return _state_row(feature)
-
-
-def _record_person(
-    row: AutopilotState,
-    actor: str,
-    action: str,
-    reason: str,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    append_audit(
-        actor=actor, action=action, subject=row.feature, details={"reason": reason, **(extra or {})}
-    )
-    row.changed_by = actor
-    row.save()
-
-
-# --- the long-lived worker ----------------------------------------------------------------
-
-
-PlanSource = Sequence[Plan] | Callable[[], Sequence[Plan]]
-
-
-def run_worker(
-    *,
-    plans: PlanSource,
-    feature: str,
-    stop_signal: StopSignal,
-    report: Callable[[TickReport], None],
-    clock: Callable[[], datetime] = timezone.now,
-    providers: Sequence[str] | None = None,
-) -> Kind:
-    """Tick every interval until done, the kill switch, or the stop signal (SIGTERM).
-
-    `plans` may be a loader (a `PlanCache`'s `plans`, cheap while the files are unchanged): it
-    is asked before every tick, so a reviewed change to the plan's gates or autopilot section
-    applies from the next tick (logged once). While the plan files are broken no tick runs: the
-    worker never acts on gates it can no longer read."""
-    current = _Plans(plans, feature)
-    settings = settings_of(route_moves.find_plan(current.get(), feature))
-    while not stop_signal.is_set():
-        latest = current.refresh()
-        if latest is not None:
-            settings = settings_of(route_moves.find_plan(latest, feature))
-            try:
-                result = tick(plans=latest, feature=feature, now=clock(), providers=providers)
-            except DatabaseError as e:  # the control plane is away: try again next interval
-                log.warning("autopilot %s: tick failed (%s), retrying", feature, type(e).__name__)
-            else:
-                report(result)
-                if result.decision.kind in (Kind.DONE, Kind.STOPPED):
-                    return result.decision.kind
-        waited = 0.0
-        while waited < settings.interval_seconds:
-            step = min(POLL_SECONDS, settings.interval_seconds - waited)
-            if stop_signal.wait(step):
-                return Kind.STOPPED
-            waited += step
-            if _kill_switch_seen(feature):
-                break  # the next tick sees it, reports it and ends the loop
-    return Kind.STOPPED
-
-
-class _Plans:
-    """The worker's plans: fixed, or asked of a loader before each tick."""
-
-    def __init__(self, source: PlanSource, feature: str) -> None:
-        self._load = source if callable(source) else None
-        self._plans: Sequence[Plan] = source() if callable(source) else source
-        self._feature = feature
-        self._broken: str | None = None
-
-    def get(self) -> Sequence[Plan]:
-        return self._plans
-
-    def refresh(self) -> Sequence[Plan] | None:
-        """The plans for this tick; None (and a warning, once) while the files are broken."""
-        if self._load is None:
-            return self._plans
-        try:
-            found = self._load()
-        except PlanError as e:
-            if str(e) != self._broken:
-                log.warning(
-                    "autopilot %s: plan files broken, no tick until fixed: %s", self._feature, e
-                )
-                self._broken = str(e)
-            return None
-        self._broken = None
-        if found is not self._plans:
-            log.info("autopilot %s: the plan files changed; ticking with them", self._feature)
-            self._plans = found
-        return found
-
-
-def _kill_switch_seen(feature: str) -> bool:
-    try:
-        return kill_switch_on(feature)
-    except DatabaseError:  # the control plane is away; the next tick retries and says so
-        return False

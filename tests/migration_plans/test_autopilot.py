@@ -17,7 +17,14 @@ from django.utils import timezone
 
 from domain.plan_model import AllowedDifference, ContractSettings
 from domain.plans import AutopilotSettings, Gate, PlanError, load_plans
-from migration_plans import autopilot, control_errors, selectors, services
+from migration_plans import (
+    autopilot,
+    autopilot_controls,
+    autopilot_worker,
+    control_errors,
+    selectors,
+    services,
+)
 from migration_plans.autopilot_core import Kind
 from migration_plans.models import AuditRecord, RouteState, RouteStats, Transition
 from migration_plans.plan_cache import PlanCache
@@ -177,7 +184,7 @@ def test_a_slow_service_is_held_not_promoted():
         assert report.decision.kind is Kind.HOLD
         assert "max_p99_ratio" in report.decision.reason
     assert phase_of("GET") == ("canary", 5)
-    assert autopilot.state_of(plan.feature)["locked"] is False
+    assert autopilot_controls.state_of(plan.feature)["locked"] is False
 
 
 def test_an_erroring_service_is_rolled_back_after_the_threshold_and_locked():
@@ -212,10 +219,12 @@ def test_only_a_person_clears_the_lock_and_then_the_autopilot_acts_again():
         traffic(errors=40)
         tick(plan)
     with pytest.raises(control_errors.ControlError, match="a person acts here"):
-        autopilot.clear_lock(feature=plan.feature, actor="autopilot", reason="looks fine")
+        autopilot_controls.clear_lock(feature=plan.feature, actor="autopilot", reason="looks fine")
     with pytest.raises(control_errors.ControlError, match="reason is required"):
-        autopilot.clear_lock(feature=plan.feature, actor="operator-olga", reason=" ")
-    autopilot.clear_lock(feature=plan.feature, actor="operator-olga", reason="fix deployed")
+        autopilot_controls.clear_lock(feature=plan.feature, actor="operator-olga", reason=" ")
+    autopilot_controls.clear_lock(
+        feature=plan.feature, actor="operator-olga", reason="fix deployed"
+    )
     cleared = AuditRecord.objects.get(action="autopilot.clear_lock")
     assert cleared.actor == "operator-olga"
     time_passes()
@@ -223,7 +232,7 @@ def test_only_a_person_clears_the_lock_and_then_the_autopilot_acts_again():
     assert tick(plan).decision.kind is Kind.ADVANCE
     assert phase_of("GET") == ("canary", 5)
     with pytest.raises(control_errors.ControlError, match="not locked"):
-        autopilot.clear_lock(feature=plan.feature, actor="operator-olga", reason="again")
+        autopilot_controls.clear_lock(feature=plan.feature, actor="operator-olga", reason="again")
 
 
 def test_a_rollback_out_of_service_writes_waits_for_the_reverse_backlog_to_drain():
@@ -244,7 +253,7 @@ def test_a_rollback_out_of_service_writes_waits_for_the_reverse_backlog_to_drain
     done = tick(plan, providers=[f"{HERE}.backlog_zero"])
     assert done.decision.kind is Kind.ROLLBACK
     assert phase_of("PUT") == ("shadow", 0)
-    state = autopilot.state_of(plan.feature)
+    state = autopilot_controls.state_of(plan.feature)
     assert (state["locked"], state["rollback_pending"], state["failures"]) == (True, False, 0)
     assert audit_ok()
 
@@ -266,7 +275,7 @@ def test_a_refused_rollback_stays_pending_and_is_audited_not_mistaken_for_done(m
     assert first.decision.kind is Kind.HOLD
     assert "rollback refused at canary 5%: the write routes would disagree" in first.decision.reason
     assert AuditRecord.objects.get(seq=first.audit_seq).action == "autopilot.rollback.refused"
-    state = autopilot.state_of(plan.feature)
+    state = autopilot_controls.state_of(plan.feature)
     assert (state["locked"], state["rollback_pending"]) == (False, True)  # still at canary
     assert "rollback refused" in tick(plan).decision.reason  # retried each tick
     assert AuditRecord.objects.filter(action="autopilot.rollback.refused").count() == 1
@@ -274,17 +283,19 @@ def test_a_refused_rollback_stays_pending_and_is_audited_not_mistaken_for_done(m
     monkeypatch.setattr(services, "rollback", real_rollback)
     assert tick(plan).decision.kind is Kind.ROLLBACK
     assert phase_of("GET") == ("shadow", 0)
-    assert autopilot.state_of(plan.feature)["locked"]
+    assert autopilot_controls.state_of(plan.feature)["locked"]
 
 
 def test_the_kill_switch_stops_every_tick_until_a_person_resumes():
     plan = pilot_plan()
     traffic()
-    autopilot.stop(feature=plan.feature, actor="operator-olga", reason="incident 7")
+    autopilot_controls.stop(feature=plan.feature, actor="operator-olga", reason="incident 7")
     assert tick(plan).decision.kind is Kind.STOPPED
     assert phase_of("GET") == ("shadow", 0)
     assert AuditRecord.objects.get(action="autopilot.stop").actor == "operator-olga"
-    autopilot.resume(feature=plan.feature, actor="operator-olga", reason="incident 7 closed")
+    autopilot_controls.resume(
+        feature=plan.feature, actor="operator-olga", reason="incident 7 closed"
+    )
     assert tick(plan).decision.kind is Kind.ADVANCE
 
 
@@ -293,7 +304,7 @@ STOPPED_DURING: list[tuple[bool, list[Exception]]] = []
 
 def operator_stops_now(feature):
     """An evidence provider during whose call an operator turns the kill switch on."""
-    autopilot.stop(feature=feature, actor="operator-olga", reason="incident 8")
+    autopilot_controls.stop(feature=feature, actor="operator-olga", reason="incident 8")
     return {}
 
 
@@ -303,7 +314,7 @@ def operator_stops_from_another_connection(feature):
 
     def stop():
         try:
-            autopilot.stop(feature=feature, actor="operator-olga", reason="incident 9")
+            autopilot_controls.stop(feature=feature, actor="operator-olga", reason="incident 9")
         except Exception as e:  # recorded for the test to show
             failures.append(e)
         finally:
@@ -376,7 +387,7 @@ class Traffic:
         self.waits += 1
         self.offset += timeout or 0
         if self.kill_after is not None and self.waits == self.kill_after:
-            autopilot.stop(feature=self.feature, actor="operator-olga", reason="pager")
+            autopilot_controls.stop(feature=self.feature, actor="operator-olga", reason="pager")
         traffic()
         return self.is_set()
 
@@ -385,7 +396,7 @@ class Traffic:
 
 
 def run_worker(plan, signal, reports=None):
-    return autopilot.run_worker(
+    return autopilot_worker.run_worker(
         plans=[plan],
         feature=plan.feature,
         stop_signal=signal,
@@ -409,7 +420,7 @@ def test_the_worker_stops_at_once_on_the_kill_switch_and_on_sigterm():
     killed = Traffic(kill_after=1)
     assert (run_worker(plan, killed), killed.waits) == (Kind.STOPPED, 1)
     assert phase_of("GET") == ("shadow", 0)  # the tick after the switch acted on nothing
-    autopilot.resume(feature=plan.feature, actor="operator-olga", reason="back")
+    autopilot_controls.resume(feature=plan.feature, actor="operator-olga", reason="back")
     term = Traffic(stop_after=1)
     assert (run_worker(plan, term), term.waits) == (Kind.STOPPED, 1)
 
@@ -447,7 +458,7 @@ class ReviewedChange(Traffic):
 def work_from_files(cache, signal):
     """The worker as `plan autopilot --worker` runs it: plans asked of the cache each tick."""
     reports: list[autopilot.TickReport] = []
-    autopilot.run_worker(
+    autopilot_worker.run_worker(
         plans=cache.plans,
         feature="appointments",
         stop_signal=signal,
@@ -477,7 +488,7 @@ def test_while_the_plan_files_are_broken_the_worker_does_not_tick(tmp_path):
     cache = PlanCache(tmp_path, partial(load_plans, environ={}), environ={})
     path.write_text(pilot_file(100) + "gates: twice\n")
     with pytest.raises(PlanError):
-        autopilot.run_worker(
+        autopilot_worker.run_worker(
             plans=cache.plans, feature="appointments", stop_signal=Traffic(), report=print
         )
     path.write_text(pilot_file(100))

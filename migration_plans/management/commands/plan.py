@@ -28,6 +28,8 @@ from domain.plans import Plan, PlanError, check_plans, display_path, load_plans
 from domain.route_table import build_route_table
 from migration_plans import (
     autopilot,
+    autopilot_controls,
+    autopilot_worker,
     control_errors,
     evidence_report,
     route_moves,
@@ -259,9 +261,9 @@ class Command(BaseCommand):
         feature = options["feature"]
         person = {"feature": feature, "actor": options["actor"] or "", "reason": options["reason"]}
         for flag, act in (
-            ("stop", autopilot.stop),
-            ("resume", autopilot.resume),
-            ("clear_lock", autopilot.clear_lock),
+            ("stop", autopilot_controls.stop),
+            ("resume", autopilot_controls.resume),
+            ("clear_lock", autopilot_controls.clear_lock),
         ):
             if options[flag]:
                 if not (options["reason"] or "").strip():
@@ -271,7 +273,7 @@ class Command(BaseCommand):
                 return
         if options["status"]:
             route_moves.find_plan(plans, feature)
-            for key, value in autopilot.state_of(feature).items():
+            for key, value in autopilot_controls.state_of(feature).items():
                 self.stdout.write(f"{key}: {'-' if value is None else value}")
             return
         if not options["worker"]:
@@ -282,7 +284,7 @@ class Command(BaseCommand):
             signal.signal(sig, lambda *_: stop.set())
         directory = Path(options["plans"])
         cache = PlanCache(directory, partial(load_plans, environ=os.environ), environ=os.environ)
-        ended = autopilot.run_worker(
+        ended = autopilot_worker.run_worker(
             plans=cache.plans,  # a reviewed change to the plan files applies from the next tick
             feature=feature,
             stop_signal=stop,

@@ -97,7 +97,7 @@ def tick(
         _refuse_routes_apart(plan, position, feature)
         evidence = selectors.evidence(
             feature,
-            [(r.method, r.template, r.since) for r in lead],
+            [(r.method, r.template, r.since) for r in _judged(plan, settings, position, lead)],
             providers=providers,
             plan=plan,  # the plan's thresholds and accepted differences, as `plan advance` uses
         )
@@ -129,6 +129,30 @@ def tick(
         row.save()
     log.info("autopilot %s", report.describe())
     return report
+
+
+def _judged(
+    plan: Plan, settings: AutopilotSettings, position: Position, lead: list[RouteState]
+) -> list[RouteState]:
+    """The routes the next step moves, as `plan advance` judges a move by its moving routes:
+    writes that wait in shadow while the reads go on (no `canary_writes`) are not judged by the
+    canary's gate. All the lead routes when the step moves none of them, or at the target."""
+    step = next_step(settings, position)
+    if step is None:
+        return lead
+    moving = [
+        r
+        for r in lead
+        if transitions.effective_target(
+            step[0],
+            method=r.method,
+            canary_writes=plan.canary_writes,
+            reads=plan.route_reads(r.method, r.template),
+        )
+        is not position.phase
+    ]
+    # A weight raise (canary to canary) moves every lead route: `moving` is empty then.
+    return moving or lead
 
 
 def _memory(row: AutopilotState) -> Memory:

@@ -64,6 +64,11 @@ def autopilot_plans(directory: Path, *, max_p99_ratio: float | None = None) -> P
     # The whole feature starts in shadow: the autopilot moves a feature's routes together.
     text, moved = re.subn(r"(?m)^    phase: (legacy|migrated)$", "    phase: shadow", text)
     assert moved == 5, "the shipped appointments plan has other routes"
+    # The clinician only reads: without canary writes, the writes wait in shadow while the reads
+    # go through the canary, and the canary's comparison gates judge the reads that move (each
+    # moving route needs comparisons of its own; a write would need dry-run writes compared).
+    text, replaced = re.subn(r"(?m)^canary_writes: true$", "canary_writes: false", text)
+    assert replaced == 1, "the shipped appointments plan no longer sets canary_writes"
     # A loaded machine answers a shadow copy late; a timeout would count as a service error.
     text = text.replace("  timeout_seconds: 2\n", "  timeout_seconds: 8\n")
     p99 = "" if max_p99_ratio is None else f"\n    max_p99_ratio: {max_p99_ratio:g}"
@@ -75,10 +80,11 @@ def autopilot_plans(directory: Path, *, max_p99_ratio: float | None = None) -> P
 
 
 class Traffic:
-    """A clinician reading the given appointments through the proxy, round and round."""
+    """A clinician reading the given appointments through the proxy, round and round, and the
+    day lists they are on (each moving read route needs comparisons of its own)."""
 
-    def __init__(self, proxy_url: str, ids: Sequence[int]) -> None:
-        self._proxy_url, self._ids = proxy_url, list(ids)
+    def __init__(self, proxy_url: str, ids: Sequence[int], lists: Sequence[str] = ()) -> None:
+        self._proxy_url, self._ids, self._lists = proxy_url, list(ids), list(lists)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="clinician", daemon=True)
         self.statuses: dict[int, int] = {}
@@ -86,10 +92,11 @@ class Traffic:
     def _run(self) -> None:
         with logged_in(self._proxy_url, "clinician") as clinician:
             while not self._stop.is_set():
-                for appointment_id in self._ids:
+                paths = [*self._lists, *(f"/api/appointments/{i}" for i in self._ids)]
+                for path in paths:
                     if self._stop.is_set():
                         return
-                    status = clinician.get(f"/api/appointments/{appointment_id}").status_code
+                    status = clinician.get(path).status_code
                     self.statuses[status] = self.statuses.get(status, 0) + 1
 
     @contextmanager

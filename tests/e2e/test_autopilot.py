@@ -59,6 +59,21 @@ def _appointments_with_a_reason(stack: Stack, count: int) -> list[int]:
     return [row[0] for row in rows]
 
 
+def _day_lists(stack: Stack, ids: list[int], count: int = 10) -> list[str]:
+    """The day lists (`GET /api/appointments?prov=&date=`) of the first `count` appointments."""
+    engine = create_engine(stack.config.legacy_database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(ApptSched.PROV_ID, ApptSched.APPT_DT)
+                .where(ApptSched.APPT_ID.in_(ids[:count]))
+                .distinct()
+            ).all()
+    finally:
+        engine.dispose()
+    return [f"/api/appointments?prov={prov}&date={day}" for prov, day in rows]
+
+
 def _autopilot_state(stack: Stack) -> dict[str, str]:
     lines = _operator(stack, "plan", "autopilot", FEATURE, "--status").splitlines()
     return dict(line.split(": ", 1) for line in lines if ": " in line)
@@ -111,7 +126,7 @@ def test_a_correct_service_goes_from_shadow_to_migrated_by_itself(
     plans = autopilot_plans(tmp_path / "plans")
     with started_stack(tmp_path / "var", extra_env={"FICUS_PLANS_DIR": str(plans)}) as stack:
         ids = _appointments_with_a_reason(stack, 200)
-        with Traffic(stack.config.proxy_url, ids).running() as traffic:
+        with Traffic(stack.config.proxy_url, ids, _day_lists(stack, ids)).running() as traffic:
             process = _start_worker(stack, worker)
             output, _ = process.communicate(timeout=60)
         assert process.returncode == 0, output
@@ -147,7 +162,7 @@ def test_a_field_formatted_differently_is_caught_in_shadow_and_rolled_back(
                 ids[:8],
             ).rowcount
         assert changed == 8
-        with Traffic(stack.config.proxy_url, ids).running() as traffic:
+        with Traffic(stack.config.proxy_url, ids, _day_lists(stack, ids)).running() as traffic:
             _start_worker(stack, worker)
             state = eventually("the autopilot rolls back", lambda: _locked(stack))
         assert "max_diff_rate" in state["lock_reason"]
@@ -176,7 +191,7 @@ def test_a_slow_service_is_held_in_shadow_not_promoted(
     upstream = {"FICUS_PLANS_DIR": str(plans), "FICUS_UPSTREAM_APPOINTMENTS": late.url}
     with late.serving(), started_stack(tmp_path / "var", extra_env=upstream, ports=ports) as stack:
         ids = _appointments_with_a_reason(stack, 100)
-        with Traffic(stack.config.proxy_url, ids).running() as traffic:
+        with Traffic(stack.config.proxy_url, ids, _day_lists(stack, ids)).running() as traffic:
             process = _start_worker(stack, worker)
             state = eventually("the autopilot holds on latency", lambda: _held_on_p99(stack))
             _operator(stack, "plan", "autopilot", FEATURE, "--stop", "--reason", "e2e: done")

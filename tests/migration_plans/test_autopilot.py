@@ -152,6 +152,30 @@ def test_the_autopilot_reads_the_shadow_comparisons_with_the_plans_accepted_diff
     assert last["evidence"]["comparisons"][f"GET {ONE}"] == {"compared": 200, "diff_rate": 0.0}
 
 
+def test_writes_waiting_in_shadow_are_not_judged_by_the_canarys_comparison_gate():
+    # Without canary writes the first step moves only the read: as `plan advance` judges a
+    # move by its moving routes, the never-compared write does not hold it.
+    plan = compared_plan()
+    record_tally(tally_of(200))  # the read compared; the write never was
+    traffic()
+    report = tick(plan)
+    assert (report.decision.kind, phase_of("GET"), phase_of("PUT")) == (
+        Kind.ADVANCE,
+        ("canary", 5),
+        ("shadow", 0),
+    )
+
+
+def test_with_canary_writes_a_write_with_no_comparison_holds_the_canary():
+    plan = dataclasses.replace(compared_plan(), canary_writes=True)
+    record_tally(tally_of(200))
+    traffic()
+    report = tick(plan)
+    assert report.decision.kind is Kind.HOLD
+    assert f"PUT {ONE}" in report.decision.reason
+    assert phase_of("GET") == ("shadow", 0)
+
+
 def test_the_autopilot_holds_when_shadow_found_real_differences():
     plan = compared_plan()
     record_tally(tally_of(200, [(["body.name"], 20)]))  # 10 % real on the reads
